@@ -1,0 +1,31 @@
+/* app.h - process state of a worker and the entry point that turns one HTTP request into one response. */
+#ifndef STREAMER_APP_H
+#define STREAMER_APP_H
+
+#include "auth.h"
+#include "config.h"
+#include "http.h"
+#include "store.h"
+
+/* Built once per process by app_init, read-only while serving. */
+struct app {
+	struct config cfg;
+	struct auth_key *key;
+	struct store *store;
+};
+
+/*
+ * Loads configuration, the JWT key and the store. Returns 0, or -1 with a
+ * one-line reason in err (the process must not serve then).
+ */
+int app_init(struct app *app, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+void app_free(struct app *app);
+
+/*
+ * Serves one request: Grip-Sig check, then the dialect chosen by content type
+ * and path. Always fills resp (status, type, headers, body).
+ */
+void app_handle(struct app *app, struct request *req, struct response *resp);
+
+#endif

@@ -1,0 +1,52 @@
+/* conn.h - connection events shared by both dialects: open (authenticate + store), message (route), close. */
+#ifndef STREAMER_CONN_H
+#define STREAMER_CONN_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "app.h"
+#include "store.h"
+
+/* Connection ids, from Connection-Id or X-Connection-Id: [A-Za-z0-9._:-]{1,128}. */
+int conn_id_valid(const char *id);
+
+/* How an open was refused: the HTTP status and the {"error","code"} body. */
+struct conn_reject {
+	int status;
+	const char *code;
+	char message[160];
+};
+
+/*
+ * Authenticates req (token from the Authorization query parameter, else the
+ * Authorization: Bearer header) and stores the connection id. Returns 0 and
+ * fills *rec (release with conn_record_free), or -1 with rej filled (401
+ * UNAUTHORIZED, 403 FORBIDDEN for a disallowed tenant, 500 INTERNAL_ERROR).
+ * Logs one line either way, never the token.
+ */
+int conn_open(struct app *app, const struct request *req, const char *id,
+	      struct conn_record *rec, struct conn_reject *rej);
+
+/*
+ * Handles one client text message on connection id, in one transaction:
+ * looks the connection up (sliding its expiry), validates and routes the
+ * message. Returns a new reference to the reply message. Sets *gone to 1
+ * when the connection is unknown or expired (the reply is then an
+ * UNAUTHORIZED error and the caller should close the client).
+ */
+json_t *conn_message(struct app *app, const char *id, const char *text,
+		     size_t len, int *gone);
+
+/* Keep-alive from the proxy: extends the live row's expiry. */
+void conn_keepalive(struct app *app, const char *id);
+
+/*
+ * Removes the connection and its dependent rows and logs one disconnect line
+ * with duration and counters. reason is a short label ("close",
+ * "disconnect", "http"). Succeeds for an unknown id.
+ */
+void conn_close(struct app *app, const char *id, const char *reason, int code);
+
+#endif

@@ -1,0 +1,34 @@
+/* log.h - one JSON object per line to stderr or STREAMER_LOG_FILE. */
+#ifndef STREAMER_LOG_H
+#define STREAMER_LOG_H
+
+#include <jansson.h>
+
+enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
+
+/*
+ * Sets the minimum level and the destination. path NULL means stderr;
+ * otherwise the file is opened O_APPEND so that lines written by many
+ * processes never interleave. Returns 0, or -1 with errno when the file
+ * cannot be opened (the destination then stays stderr).
+ */
+int log_init(enum log_level level, const char *path);
+
+/* Parses "debug", "info", "warn" or "error"; returns -1 for anything else. */
+int log_level_parse(const char *s);
+
+/* True when a line at level would be written. */
+int log_enabled(enum log_level level);
+
+/*
+ * Writes one line: {"time":…,"level":…,"event":event,…fields}. Steals the
+ * reference to fields (which may be NULL). The line is written with one
+ * write(2). Never pass a token, a Grip-Sig or a payload at info level.
+ */
+void log_event(enum log_level level, const char *event, json_t *fields);
+
+/* Convenience: a line with a "message" field built from fmt. */
+void log_msg(enum log_level level, const char *event, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,319 @@
+/* util.c - allocation that aborts on OOM, growable byte buffers, time and randomness. */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util.h"
+
+static void oom(size_t n)
+{
+	/* Plain write: stdio may itself need memory. */
+	static const char msg[] = "streamer: out of memory\n";
+	(void)n;
+	if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0) {
+		/* nothing more we can do */
+	}
+	abort();
+}
+
+void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	if (!p)
+		oom(n);
+	return p;
+}
+
+void *xcalloc(size_t count, size_t n)
+{
+	void *p = calloc(count ? count : 1, n ? n : 1);
+	if (!p)
+		oom(count * n);
+	return p;
+}
+
+void *xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+	if (!q)
+		oom(n);
+	return q;
+}
+
+char *xstrdup(const char *s)
+{
+	return s ? xstrndup(s, strlen(s)) : NULL;
+}
+
+char *xstrndup(const char *s, size_t n)
+{
+	char *p = xmalloc(n + 1);
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+void buf_reserve(struct buf *b, size_t extra)
+{
+	size_t need;
+
+	if (extra > SIZE_MAX - b->len - 1)
+		oom(SIZE_MAX);
+	need = b->len + extra + 1;
+	if (need <= b->cap)
+		return;
+	size_t cap = b->cap ? b->cap : 64;
+	while (cap < need)
+		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+	b->data = xrealloc(b->data, cap);
+	b->cap = cap;
+}
+
+void buf_append(struct buf *b, const void *p, size_t n)
+{
+	buf_reserve(b, n);
+	if (n)
+		memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+void buf_puts(struct buf *b, const char *s)
+{
+	buf_append(b, s, strlen(s));
+}
+
+void buf_putc(struct buf *b, char c)
+{
+	buf_append(b, &c, 1);
+}
+
+void buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	buf_reserve(b, (size_t)n);
+	va_start(ap, fmt);
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+void buf_reset(struct buf *b)
+{
+	b->len = 0;
+	if (b->data)
+		b->data[0] = '\0';
+}
+
+void buf_free(struct buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+char *buf_detach(struct buf *b)
+{
+	char *p;
+
+	if (!b->data)
+		buf_reserve(b, 0), b->data[0] = '\0';
+	p = b->data;
+	b->data = NULL;
+	b->len = b->cap = 0;
+	return p;
+}
+
+int64_t time_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void time_rfc3339(int64_t ms, char out[32])
+{
+	time_t secs = (time_t)(ms / 1000);
+	struct tm tm;
+
+	gmtime_r(&secs, &tm);
+	snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		 tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+}
+
+void random_bytes(void *p, size_t n)
+{
+	unsigned char *q = p;
+
+	while (n > 0) {
+		ssize_t got = getrandom(q, n, 0);
+		if (got < 0) {
+			if (errno == EINTR)
+				continue;
+			fprintf(stderr, "streamer: getrandom: %s\n", strerror(errno));
+			abort();
+		}
+		q += got;
+		n -= (size_t)got;
+	}
+}
+
+void random_hex(char *out, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char raw[64];
+
+	while (n > 0) {
+		size_t chunk = n < sizeof(raw) ? n : sizeof(raw);
+		random_bytes(raw, chunk);
+		for (size_t i = 0; i < chunk; i++) {
+			*out++ = hex[raw[i] >> 4];
+			*out++ = hex[raw[i] & 15];
+		}
+		n -= chunk;
+	}
+	*out = '\0';
+}
+
+bool ct_equal(const void *a, size_t alen, const void *b, size_t blen)
+{
+	const unsigned char *x = a, *y = b;
+	unsigned char diff = 0;
+
+	if (alen != blen)
+		return false;
+	for (size_t i = 0; i < alen; i++)
+		diff |= x[i] ^ y[i];
+	return diff == 0;
+}
+
+bool str_is_token(const char *s, size_t n, size_t max, const char *extra)
+{
+	if (!s || n == 0 || n > max)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9'))
+			continue;
+		if (c && extra && strchr(extra, c))
+			continue;
+		return false;
+	}
+	return true;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+char *url_decode(const char *s, size_t n, size_t *outlen)
+{
+	char *out = xmalloc(n + 1);
+	size_t j = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (c == '+') {
+			c = ' ';
+		} else if (c == '%') {
+			int hi, lo;
+			if (i + 2 >= n) {
+				free(out);
+				return NULL;
+			}
+			hi = hexval(s[i + 1]);
+			lo = hexval(s[i + 2]);
+			if (hi < 0 || lo < 0) {
+				free(out);
+				return NULL;
+			}
+			c = (char)(hi * 16 + lo);
+			i += 2;
+		}
+		if (c == '\0') {
+			free(out);
+			return NULL;
+		}
+		out[j++] = c;
+	}
+	out[j] = '\0';
+	if (outlen)
+		*outlen = j;
+	return out;
+}
+
+char *query_param(const char *query, const char *name)
+{
+	size_t nlen = strlen(name);
+	const char *p = query;
+
+	while (p && *p) {
+		const char *end = strchr(p, '&');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		if (len > nlen && p[nlen] == '=' && memcmp(p, name, nlen) == 0)
+			return url_decode(p + nlen + 1, len - nlen - 1, NULL);
+		p = end ? end + 1 : NULL;
+	}
+	return NULL;
+}
+
+char *file_read(const char *path, size_t max, size_t *len)
+{
+	struct buf b = {0};
+	char chunk[4096];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return NULL;
+	for (;;) {
+		ssize_t got = read(fd, chunk, sizeof(chunk));
+		if (got < 0) {
+			if (errno == EINTR)
+				continue;
+			int e = errno;
+			close(fd);
+			buf_free(&b);
+			errno = e;
+			return NULL;
+		}
+		if (got == 0)
+			break;
+		if (b.len + (size_t)got > max) {
+			close(fd);
+			buf_free(&b);
+			errno = EFBIG;
+			return NULL;
+		}
+		buf_append(&b, chunk, (size_t)got);
+	}
+	close(fd);
+	if (len)
+		*len = b.len;
+	return buf_detach(&b);
+}

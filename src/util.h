@@ -1,0 +1,84 @@
+/* util.h - allocation that aborts on OOM, growable byte buffers, time and randomness. */
+#ifndef STREAMER_UTIL_H
+#define STREAMER_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#define WUR __attribute__((warn_unused_result))
+#define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/*
+ * Out-of-memory policy: every allocation goes through these wrappers, which
+ * print one line and abort() when the allocator fails. A worker that cannot
+ * allocate cannot answer anyway; multiwatch restarts it.
+ */
+void *xmalloc(size_t n);
+void *xcalloc(size_t count, size_t n);
+void *xrealloc(void *p, size_t n);
+/* Returns a new copy of s (NULL gives NULL). Caller frees. */
+char *xstrdup(const char *s);
+/* Returns a new NUL-terminated copy of the first n bytes of s. Caller frees. */
+char *xstrndup(const char *s, size_t n);
+
+/*
+ * A length-carrying byte buffer. data is always NUL-terminated after len
+ * bytes (when data is non-NULL) so it can be handed to C string functions,
+ * but it may also hold NUL bytes inside. Zero-initialise, then append;
+ * buf_free releases the storage and leaves an empty buffer.
+ */
+struct buf {
+	char *data;
+	size_t len;
+	size_t cap;
+};
+
+void buf_reserve(struct buf *b, size_t extra);
+void buf_append(struct buf *b, const void *p, size_t n);
+void buf_puts(struct buf *b, const char *s);
+void buf_putc(struct buf *b, char c);
+void buf_printf(struct buf *b, const char *fmt, ...) PRINTF_LIKE(2, 3);
+void buf_reset(struct buf *b);
+void buf_free(struct buf *b);
+/* Hands the storage to the caller (never NULL) and leaves b empty. */
+char *buf_detach(struct buf *b);
+
+/* Wall clock in milliseconds since the Unix epoch. */
+int64_t time_now_ms(void);
+/* Writes "YYYY-MM-DDTHH:MM:SS.mmmZ" for ms into out (at least 25 bytes). */
+void time_rfc3339(int64_t ms, char out[32]);
+
+/* Fills p with n bytes from the kernel CSPRNG; aborts if it cannot. */
+void random_bytes(void *p, size_t n);
+/* Writes 2*n lowercase hex digits of n random bytes plus NUL into out. */
+void random_hex(char *out, size_t n);
+
+/* Compares two byte strings in time independent of where they differ. */
+bool ct_equal(const void *a, size_t alen, const void *b, size_t blen);
+
+/* True when every byte of s[0..n) is in [A-Za-z0-9] or in extra, and 1 <= n <= max. */
+bool str_is_token(const char *s, size_t n, size_t max, const char *extra);
+
+/*
+ * Percent-decodes s[0..n) ('+' becomes space) into a new string, returned
+ * with its length in *outlen. Returns NULL on a malformed escape or an
+ * embedded NUL. Caller frees.
+ */
+char *url_decode(const char *s, size_t n, size_t *outlen) WUR;
+
+/*
+ * Finds parameter name in a query string ("a=1&b=2") and returns its decoded
+ * value as a new string (caller frees), or NULL when absent or malformed.
+ */
+char *query_param(const char *query, const char *name) WUR;
+
+/*
+ * Reads a whole file into a new NUL-terminated buffer (caller frees) and
+ * its length into *len. Returns NULL with errno set on failure, or when the
+ * file is larger than max bytes (errno EFBIG).
+ */
+char *file_read(const char *path, size_t max, size_t *len) WUR;
+
+#endif
