@@ -10,7 +10,7 @@
 
 struct config {
 	char *db_path;            /* STREAMER_DB */
-	enum jwt_alg jwt_alg;     /* STREAMER_JWT_ALG */
+	enum auth_alg jwt_alg;    /* STREAMER_JWT_ALG */
 	char *jwt_key_file;       /* STREAMER_JWT_KEY_FILE (may be NULL when not required) */
 	char *jwt_issuer;         /* STREAMER_JWT_ISSUER, NULL = not checked */
 	char *jwt_audience;       /* STREAMER_JWT_AUDIENCE, NULL = not checked */

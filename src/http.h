@@ -27,6 +27,7 @@ struct request {
 	char *remote_addr;     /* REMOTE_ADDR */
 	char *forwarded_for;   /* X-Forwarded-For */
 	struct buf body;
+	int body_too_large;    /* set by the reader when the body exceeded the limit (body then empty) */
 };
 
 /* Reads a CGI variable by name; returns NULL when absent. */

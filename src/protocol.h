@@ -33,7 +33,10 @@ struct proto_error {
 	json_t *details;
 };
 
-/* Sets e's code and message (truncated to fit, at a UTF-8 boundary) and clears details. */
+/*
+ * Sets e's code and message (truncated to fit, at a UTF-8 boundary) and drops
+ * any details reference e held: e must be zero-initialised or previously set.
+ */
 void proto_error_set(struct proto_error *e, enum err_code code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* Drops e's details reference. */
@@ -55,7 +58,11 @@ struct client_msg {
  * metadata an optional object. Returns 0 with msg filled (release with
  * client_msg_free), or -1 with err filled. On failure msg->id still holds
  * the client's id when it was readable and valid, else "" (the error then
- * carries request_id null), and msg->root is NULL.
+ * carries request_id null), and msg->root is NULL. msg need not be
+ * initialised; client_msg_free is safe after either outcome. An absent id
+ * is replaced by "req_" + 24 hex digits, only on success (id_generated 1).
+ * Valid JSON that is not an object is refused as "Message must be a JSON
+ * object"; text over max bytes is refused before any parsing.
  */
 int proto_parse(const char *text, size_t len, size_t max, struct client_msg *msg,
 		struct proto_error *err) __attribute__((warn_unused_result));
@@ -67,10 +74,14 @@ void client_msg_free(struct client_msg *msg);
  * documented "stolen" are consumed even on failure.
  */
 json_t *proto_response(const char *request_id, json_t *data /* stolen, NULL = null */);
+/* err->details, when set, is shared: the message takes its own reference. */
 json_t *proto_error(const char *request_id, const struct proto_error *err);
 json_t *proto_pong(void);
 
-/* Serialises msg compactly, keys in insertion order. New string, caller frees. */
+/*
+ * Serialises msg compactly, keys in insertion order, UTF-8 kept as is. New
+ * string (malloc), caller frees; NULL when msg is NULL or allocation fails.
+ */
 char *proto_dump(const json_t *msg);
 
 #endif

@@ -46,6 +46,9 @@ const struct action *router_find(const char *name);
  */
 json_t *router_dispatch(struct call *c);
 
+/* router_dispatch over another table (ending with a NULL name); for tests. */
+json_t *router_dispatch_in(const struct action *table, struct call *c);
+
 /* The built-in actions, defined in handlers.c. */
 extern const struct action handler_actions[];
 

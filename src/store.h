@@ -10,6 +10,12 @@
  * shared database engine can replace SQLite later without touching callers.
  * Functions return STORE_OK, STORE_NOTFOUND or STORE_ERROR (details in
  * store_errmsg). Times are milliseconds since the epoch.
+ *
+ * A handle belongs to one process and is used by one thread at a time; open
+ * it after fork, never before. Functions filling a struct conn_record *out
+ * overwrite it (free what it held first); the caller then owns the strings
+ * and releases them with conn_record_free. A lock held by another process
+ * beyond the busy timeout gives STORE_ERROR with "is busy" in store_errmsg.
  */
 enum {
 	STORE_OK = 0,
@@ -54,12 +60,21 @@ int store_schema_latest(void);
 /* The last error's text for logs. Never NULL. */
 const char *store_errmsg(struct store *s);
 
-/* One write transaction (BEGIN IMMEDIATE … COMMIT). Rollback is safe when none is open. */
+/*
+ * One write transaction (BEGIN IMMEDIATE … COMMIT): begin waits up to the
+ * busy timeout for the write lock. When commit fails the transaction is still
+ * open: call store_rollback. Rollback is safe when none is open. Calls
+ * outside a transaction each commit on their own.
+ */
 int store_begin(struct store *s) __attribute__((warn_unused_result));
 int store_commit(struct store *s) __attribute__((warn_unused_result));
 void store_rollback(struct store *s);
 
-/* Inserts r, replacing a row with the same id. */
+/*
+ * Inserts r, replacing a row with the same id: that is a new connection, so
+ * the old row's dependent rows are deleted with it. NULL permissions are
+ * stored as "[]". Only r->id, r->user_id and r->tenant_id are required.
+ */
 int store_conn_put(struct store *s, const struct conn_record *r)
 	__attribute__((warn_unused_result));
 
@@ -72,7 +87,10 @@ int store_conn_put(struct store *s, const struct conn_record *r)
 int store_conn_touch(struct store *s, const char *id, int64_t now, int64_t ttl_ms,
 		     struct conn_record *out) __attribute__((warn_unused_result));
 
-/* For a keep-alive: pushes expires_at to now + ttl_ms for a live row only. */
+/*
+ * For a keep-alive: pushes expires_at to now + ttl_ms (never back) for a
+ * live row only. STORE_NOTFOUND for a missing or expired row.
+ */
 int store_conn_keepalive(struct store *s, const char *id, int64_t now, int64_t ttl_ms)
 	__attribute__((warn_unused_result));
 
@@ -80,7 +98,7 @@ int store_conn_keepalive(struct store *s, const char *id, int64_t now, int64_t t
 int store_conn_add_sent(struct store *s, const char *id, int64_t n)
 	__attribute__((warn_unused_result));
 
-/* Reads a row whatever its expiry. */
+/* Reads a row whatever its expiry. STORE_NOTFOUND when absent. */
 int store_conn_get(struct store *s, const char *id, struct conn_record *out)
 	__attribute__((warn_unused_result));
 
@@ -94,7 +112,8 @@ int store_conn_delete(struct store *s, const char *id, struct conn_record *out)
 /*
  * Calls fn for each connection (of tenant when non-NULL), ordered by
  * connected_at. The record is borrowed for the call. fn returning non-zero
- * stops the walk. Returns STORE_OK or STORE_ERROR.
+ * stops the walk. fn may call other store functions on s but not
+ * store_conn_list. Returns STORE_OK or STORE_ERROR.
  */
 int store_conn_list(struct store *s, const char *tenant,
 		    int (*fn)(const struct conn_record *r, void *ctx), void *ctx)

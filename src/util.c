@@ -148,15 +148,34 @@ int64_t time_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* 9999-12-31T23:59:59.999Z */
+#define RFC3339_MAX_MS INT64_C(253402300799999)
+
 void time_rfc3339(int64_t ms, char out[32])
 {
-	time_t secs = (time_t)(ms / 1000);
+	time_t secs;
 	struct tm tm;
+	char tmp[80];
 
-	gmtime_r(&secs, &tm);
-	snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+	/*
+	 * RFC 3339 has four-digit years: clamp to 1970..9999 so the text is
+	 * always 24 characters and fits the 25 bytes the header promises.
+	 */
+	if (ms < 0)
+		ms = 0;
+	if (ms > RFC3339_MAX_MS)
+		ms = RFC3339_MAX_MS;
+	secs = (time_t)(ms / 1000);
+	if (!gmtime_r(&secs, &tm)) {
+		memset(&tm, 0, sizeof(tm));
+		tm.tm_year = 70;
+		tm.tm_mday = 1;
+	}
+	/* The fields of a valid struct tm fit; tmp only silences the width analysis. */
+	snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
 		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
 		 tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+	snprintf(out, 25, "%.24s", tmp);
 }
 
 void random_bytes(void *p, size_t n)

@@ -1,0 +1,41 @@
+#!/bin/bash
+# worker-cpu.sh - CPU time the worker spends per echo message and per RS256 connect, measured from /proc over N FastCGI requests.
+# Usage: bench/worker-cpu.sh [BUILD_DIR] [N]   (BUILD_DIR holds streamer-fcgi, streamer and tests/fcgi-client)
+set -eu
+export LC_ALL=C
+build=$(cd "${1:-build}" && pwd)
+n=${2:-5000}
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/streamer-bench.XXXXXX")
+trap 'kill $pid 2>/dev/null; rm -rf "$TMP"' EXIT
+
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$TMP/priv.pem" 2>/dev/null
+openssl pkey -in "$TMP/priv.pem" -pubout -out "$TMP/pub.pem"
+export STREAMER_DB="$TMP/streamer.db" STREAMER_JWT_KEY_FILE="$TMP/pub.pem" STREAMER_LOG_FILE="$TMP/worker.log"
+"$build/streamer" init-db >/dev/null
+token=$("$build/streamer" token --key "$TMP/priv.pem" --sub bench --tenant t1 --ttl 3600)
+"$build/streamer-fcgi" --listen "$TMP/fcgi.sock" &
+pid=$!
+for _ in $(seq 100); do [ -S "$TMP/fcgi.sock" ] && break; sleep 0.05; done
+
+hz=$(getconf CLK_TCK)
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$pid/stat"; }
+common=(--param REQUEST_METHOD=POST --param REQUEST_URI=/ws --param "QUERY_STRING=Authorization=$token"
+	--param CONTENT_TYPE=application/websocket-events)
+
+# measure LABEL fcgi-client-args...: prints CPU µs per request in the worker.
+measure() {
+	local label=$1 before after
+	shift
+	before=$(cpu_ticks)
+	"$build/tests/fcgi-client" "$TMP/fcgi.sock" --count "$n" "$@" 2>"$TMP/client.txt"
+	after=$(cpu_ticks)
+	awk -v l="$label" -v t=$((after - before)) -v hz="$hz" -v n="$n" -v c="$(cat "$TMP/client.txt")" \
+		'BEGIN { printf "%-22s %8.1f us CPU per request in the worker   (%s)\n", l, t / hz * 1e6 / n, c }'
+}
+
+echo "streamer-fcgi CPU per request, $n requests each, one worker, $(nproc) cores"
+measure "RS256 connect (OPEN)" "${common[@]}" --param HTTP_CONNECTION_ID=b-%d --body $'OPEN\r\n' --expect-status 200
+m='{"action":"echo","id":"r1","payload":{"hello":"world"}}'
+printf -v body 'TEXT %x\r\n%s\r\n' "${#m}" "$m"
+measure "echo message (TEXT)" "${common[@]}" --param HTTP_CONNECTION_ID=b-1 --body "$body" --expect-body '"success":true'
+measure "keep-alive (empty)" "${common[@]}" --param HTTP_CONNECTION_ID=b-1 --body '' --expect-status 200

@@ -1,0 +1,104 @@
+/* app.c - process state of a worker and the entry point that turns one HTTP request into one response. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "app.h"
+#include "dialect.h"
+#include "log.h"
+
+/* Largest key file accepted; real PEM keys are a few KiB. */
+#define KEY_FILE_MAX (64 * 1024)
+
+int app_init(struct app *app, char *err, size_t errlen)
+{
+	char *key = NULL;
+	size_t keylen = 0;
+
+	memset(app, 0, sizeof(*app));
+	if (config_load(&app->cfg, CONFIG_NEED_KEY, err, errlen) < 0)
+		return -1;
+	if (log_init(app->cfg.log_level, app->cfg.log_file) < 0) {
+		snprintf(err, errlen, "STREAMER_LOG_FILE: cannot open %s: %s",
+			 app->cfg.log_file, strerror(errno));
+		goto fail;
+	}
+	key = file_read(app->cfg.jwt_key_file, KEY_FILE_MAX, &keylen);
+	if (!key) {
+		snprintf(err, errlen, "STREAMER_JWT_KEY_FILE: cannot read %s: %s",
+			 app->cfg.jwt_key_file, strerror(errno));
+		goto fail;
+	}
+	{
+		char why[200];
+		if (auth_key_load(&app->key, app->cfg.jwt_alg, key, keylen, why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "STREAMER_JWT_KEY_FILE: %s: %s", app->cfg.jwt_key_file, why);
+			goto fail;
+		}
+	}
+	free(key);
+	key = NULL;
+	{
+		char why[300];
+		if (store_open(&app->store, app->cfg.db_path, app->cfg.busy_timeout_ms,
+			       why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "STREAMER_DB: %s", why);
+			goto fail;
+		}
+	}
+	return 0;
+fail:
+	free(key);
+	app_free(app);
+	return -1;
+}
+
+void app_free(struct app *app)
+{
+	if (app->store)
+		store_close(app->store);
+	auth_key_free(app->key);
+	config_free(&app->cfg);
+	memset(app, 0, sizeof(*app));
+}
+
+/* Operational endpoints are read-only and carry no client event: they need no Grip-Sig. */
+static int is_operational(const struct request *req)
+{
+	const char *seg = path_last_segment(req->path);
+
+	return (strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0) &&
+	       (strncmp(seg, "healthz", 7) == 0 || strncmp(seg, "metrics", 7) == 0);
+}
+
+static int is_websocket_events(const struct request *req)
+{
+	size_t n = strlen(WSE_CONTENT_TYPE);
+
+	return req->content_type && strncasecmp(req->content_type, WSE_CONTENT_TYPE, n) == 0 &&
+	       (req->content_type[n] == '\0' || req->content_type[n] == ';');
+}
+
+void app_handle(struct app *app, struct request *req, struct response *resp)
+{
+	if (app->cfg.grip_key && !is_operational(req) &&
+	    !(req->grip_sig && auth_grip_verify(app->cfg.grip_key, req->grip_sig, (int64_t)time(NULL)))) {
+		log_event(LOG_WARN, "grip_rejected",
+			  json_pack("{s:s,s:s,s:s?,s:s}", "method", req->method, "path", req->path,
+				    "source", req->remote_addr,
+				    "reason", req->grip_sig ? "invalid" : "missing"));
+		response_error(resp, 401, "UNAUTHORIZED", "Missing or invalid Grip-Sig");
+		return;
+	}
+	if (req->body_too_large) {
+		response_error(resp, 413, "PAYLOAD_TOO_LARGE", "Request body too large");
+		return;
+	}
+	if (is_websocket_events(req))
+		dialect_ws(app, req, resp);
+	else
+		dialect_http(app, req, resp);
+}

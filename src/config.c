@@ -1,0 +1,299 @@
+/* config.c - STREAMER_* settings: read once per process, validated, then immutable. */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "util.h"
+
+#ifndef STREAMER_LOCALSTATEDIR
+#define STREAMER_LOCALSTATEDIR "/var"
+#endif
+
+const struct config_var config_vars[] = {
+	{ "STREAMER_CONFIG", "", "optional KEY=VALUE file read at start; the environment wins" },
+	{ "STREAMER_DB", STREAMER_LOCALSTATEDIR "/lib/streamer/streamer.db", "SQLite database file (WAL mode), shared by all workers" },
+	{ "STREAMER_DB_BUSY_TIMEOUT", "5000", "milliseconds to wait for a database lock (0-600000)" },
+	{ "STREAMER_JWT_ALG", "RS256", "pinned JWT algorithm: RS256 RS384 RS512 ES256 ES384 HS256 HS384 HS512" },
+	{ "STREAMER_JWT_KEY_FILE", "", "PEM public key (RS/ES) or shared secret file (HS); required by the worker" },
+	{ "STREAMER_JWT_ISSUER", "", "required iss claim; empty = not checked" },
+	{ "STREAMER_JWT_AUDIENCE", "", "required aud claim; empty = not checked" },
+	{ "STREAMER_JWT_LEEWAY", "60", "clock skew allowed for exp/nbf/iat, seconds (0-3600)" },
+	{ "STREAMER_ALLOWED_TENANTS", "", "comma-separated tenant ids allowed to connect; empty = all" },
+	{ "STREAMER_GRIP_KEY", "", "Pushpin sig_key; when set every event request needs a valid Grip-Sig" },
+	{ "STREAMER_CONNECTION_TTL", "86400", "seconds a connection lives without activity (60-31536000)" },
+	{ "STREAMER_MAX_MESSAGE_BYTES", "131072", "largest client message, bytes (64-1000000)" },
+	{ "STREAMER_MAX_BODY_BYTES", "4194304", "largest request body, bytes (>= message size + 64)" },
+	{ "STREAMER_KEEPALIVE_INTERVAL", "60", "seconds between Pushpin keep-alives (0 = off, or 20-3600)" },
+	{ "STREAMER_LOG_LEVEL", "info", "debug, info, warn or error" },
+	{ "STREAMER_LOG_FILE", "", "append JSON log lines here; empty = stderr" },
+	{ NULL, NULL, NULL },
+};
+
+/* KEY=VALUE pairs read from STREAMER_CONFIG. */
+struct file_vars {
+	char **keys;
+	char **values;
+	size_t count;
+};
+
+static void file_vars_free(struct file_vars *f)
+{
+	for (size_t i = 0; i < f->count; i++) {
+		free(f->keys[i]);
+		free(f->values[i]);
+	}
+	free(f->keys);
+	free(f->values);
+	memset(f, 0, sizeof(*f));
+}
+
+static int known_var(const char *name)
+{
+	for (const struct config_var *v = config_vars; v->name; v++)
+		if (strcmp(v->name, name) == 0)
+			return 1;
+	return 0;
+}
+
+static char *trim(char *s)
+{
+	char *end;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	end = s + strlen(s);
+	while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+		*--end = '\0';
+	return s;
+}
+
+PRINTF_LIKE(3, 4)
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int file_vars_read(struct file_vars *f, const char *path, char *err, size_t errlen)
+{
+	size_t len;
+	char *text = file_read(path, 1 << 20, &len);
+	char *line, *save = NULL;
+	int lineno = 0, rc = 0;
+
+	if (!text)
+		return fail(err, errlen, "STREAMER_CONFIG: cannot read %s: %s", path, strerror(errno));
+	if (memchr(text, '\0', len)) {
+		free(text);
+		return fail(err, errlen, "STREAMER_CONFIG: %s contains a NUL byte", path);
+	}
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *eq, *key, *value;
+		size_t vlen;
+
+		lineno++;
+		line = trim(line);
+		if (*line == '\0' || *line == '#')
+			continue;
+		eq = strchr(line, '=');
+		if (!eq) {
+			rc = fail(err, errlen, "STREAMER_CONFIG: %s line %d: expected KEY=VALUE", path, lineno);
+			break;
+		}
+		*eq = '\0';
+		key = trim(line);
+		value = trim(eq + 1);
+		vlen = strlen(value);
+		if (vlen >= 2 && ((value[0] == '"' && value[vlen - 1] == '"') ||
+				  (value[0] == '\'' && value[vlen - 1] == '\''))) {
+			value[vlen - 1] = '\0';
+			value++;
+		}
+		if (!known_var(key) || strcmp(key, "STREAMER_CONFIG") == 0) {
+			rc = fail(err, errlen, "STREAMER_CONFIG: %s line %d: unknown variable %s", path, lineno, key);
+			break;
+		}
+		f->keys = xrealloc(f->keys, (f->count + 1) * sizeof(*f->keys));
+		f->values = xrealloc(f->values, (f->count + 1) * sizeof(*f->values));
+		f->keys[f->count] = xstrdup(key);
+		f->values[f->count] = xstrdup(value);
+		f->count++;
+	}
+	free(text);
+	return rc;
+}
+
+/* The raw value: environment, else the file (last line wins), else the default. Borrowed. */
+static const char *raw(const struct file_vars *f, const char *name)
+{
+	const char *v = getenv(name);
+
+	if (v)
+		return v;
+	for (size_t i = f->count; i > 0; i--)
+		if (strcmp(f->keys[i - 1], name) == 0)
+			return f->values[i - 1];
+	for (const struct config_var *d = config_vars; d->name; d++)
+		if (strcmp(d->name, name) == 0)
+			return d->def;
+	return "";
+}
+
+/* A copy of the value, or NULL when it is empty. */
+static char *opt_string(const struct file_vars *f, const char *name)
+{
+	const char *v = raw(f, name);
+
+	return *v ? xstrdup(v) : NULL;
+}
+
+static int get_int(const struct file_vars *f, const char *name, long long min,
+		   long long max, long long *out, char *err, size_t errlen)
+{
+	const char *v = raw(f, name);
+	char *end;
+	long long n;
+
+	errno = 0;
+	n = strtoll(v, &end, 10);
+	if (*v == '\0' || *end != '\0' || errno == ERANGE || n < min || n > max)
+		return fail(err, errlen, "%s: expected an integer from %lld to %lld, got '%s'",
+			    name, min, max, v);
+	*out = n;
+	return 0;
+}
+
+static char **split_list(const char *s)
+{
+	char **list = NULL;
+	size_t n = 0;
+	const char *p = s;
+
+	while (*p) {
+		const char *end = strchr(p, ',');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		const char *a = p, *b = p + len;
+
+		while (a < b && (*a == ' ' || *a == '\t'))
+			a++;
+		while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
+			b--;
+		if (b > a) {
+			list = xrealloc(list, (n + 2) * sizeof(*list));
+			list[n++] = xstrndup(a, (size_t)(b - a));
+			list[n] = NULL;
+		}
+		p = end ? end + 1 : p + len;
+	}
+	return list;
+}
+
+int config_load(struct config *cfg, int flags, char *err, size_t errlen)
+{
+	struct file_vars f = {0};
+	const char *path = getenv("STREAMER_CONFIG");
+	long long n;
+	int alg, level;
+
+	memset(cfg, 0, sizeof(*cfg));
+	if (path && *path && file_vars_read(&f, path, err, errlen) < 0)
+		goto fail;
+
+	cfg->db_path = opt_string(&f, "STREAMER_DB");
+	if (!cfg->db_path) {
+		fail(err, errlen, "STREAMER_DB: must name the SQLite database file");
+		goto fail;
+	}
+	if (get_int(&f, "STREAMER_DB_BUSY_TIMEOUT", 0, 600000, &n, err, errlen) < 0)
+		goto fail;
+	cfg->busy_timeout_ms = (int)n;
+
+	alg = auth_alg_parse(raw(&f, "STREAMER_JWT_ALG"));
+	if (alg < 0) {
+		fail(err, errlen, "STREAMER_JWT_ALG: unsupported algorithm '%s' (use RS256, RS384, RS512, ES256, ES384, HS256, HS384 or HS512)",
+		     raw(&f, "STREAMER_JWT_ALG"));
+		goto fail;
+	}
+	cfg->jwt_alg = (enum auth_alg)alg;
+	cfg->jwt_key_file = opt_string(&f, "STREAMER_JWT_KEY_FILE");
+	if (!cfg->jwt_key_file && (flags & CONFIG_NEED_KEY)) {
+		fail(err, errlen, "STREAMER_JWT_KEY_FILE: must name the JWT verification key (PEM public key or HS secret file)");
+		goto fail;
+	}
+	cfg->jwt_issuer = opt_string(&f, "STREAMER_JWT_ISSUER");
+	cfg->jwt_audience = opt_string(&f, "STREAMER_JWT_AUDIENCE");
+	if (get_int(&f, "STREAMER_JWT_LEEWAY", 0, 3600, &n, err, errlen) < 0)
+		goto fail;
+	cfg->jwt_leeway = n;
+
+	cfg->allowed_tenants = split_list(raw(&f, "STREAMER_ALLOWED_TENANTS"));
+	cfg->grip_key = opt_string(&f, "STREAMER_GRIP_KEY");
+
+	if (get_int(&f, "STREAMER_CONNECTION_TTL", 60, 31536000, &n, err, errlen) < 0)
+		goto fail;
+	cfg->connection_ttl = n;
+	/* Pushpin refuses response bodies over 1,000,000 bytes. */
+	if (get_int(&f, "STREAMER_MAX_MESSAGE_BYTES", 64, 1000000, &n, err, errlen) < 0)
+		goto fail;
+	cfg->max_message_bytes = (size_t)n;
+	if (get_int(&f, "STREAMER_MAX_BODY_BYTES", (long long)cfg->max_message_bytes + 64,
+		    1LL << 30, &n, err, errlen) < 0)
+		goto fail;
+	cfg->max_body_bytes = (size_t)n;
+	if (get_int(&f, "STREAMER_KEEPALIVE_INTERVAL", 0, 3600, &n, err, errlen) < 0)
+		goto fail;
+	if (n > 0 && n < 20) {
+		fail(err, errlen, "STREAMER_KEEPALIVE_INTERVAL: Pushpin needs 0 (off) or at least 20 seconds, got '%lld'", n);
+		goto fail;
+	}
+	cfg->keepalive_interval = (int)n;
+
+	level = log_level_parse(raw(&f, "STREAMER_LOG_LEVEL"));
+	if (level < 0) {
+		fail(err, errlen, "STREAMER_LOG_LEVEL: expected debug, info, warn or error, got '%s'",
+		     raw(&f, "STREAMER_LOG_LEVEL"));
+		goto fail;
+	}
+	cfg->log_level = (enum log_level)level;
+	cfg->log_file = opt_string(&f, "STREAMER_LOG_FILE");
+
+	file_vars_free(&f);
+	return 0;
+fail:
+	file_vars_free(&f);
+	config_free(cfg);
+	return -1;
+}
+
+void config_free(struct config *cfg)
+{
+	free(cfg->db_path);
+	free(cfg->jwt_key_file);
+	free(cfg->jwt_issuer);
+	free(cfg->jwt_audience);
+	if (cfg->allowed_tenants)
+		for (char **t = cfg->allowed_tenants; *t; t++)
+			free(*t);
+	free(cfg->allowed_tenants);
+	free(cfg->grip_key);
+	free(cfg->log_file);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+int config_tenant_allowed(const struct config *cfg, const char *tenant)
+{
+	if (!cfg->allowed_tenants)
+		return 1;
+	for (char **t = cfg->allowed_tenants; *t; t++)
+		if (strcmp(*t, tenant) == 0)
+			return 1;
+	return 0;
+}

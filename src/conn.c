@@ -1,0 +1,292 @@
+/* conn.c - connection events shared by both dialects: open (authenticate + store), message (route), close. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "conn.h"
+#include "log.h"
+#include "protocol.h"
+#include "router.h"
+#include "util.h"
+
+#define CONN_ID_MAX 128
+
+int conn_id_valid(const char *id)
+{
+	return id && str_is_token(id, strlen(id), CONN_ID_MAX, "._:-");
+}
+
+/* Microseconds of monotonic time, for durations in log lines. */
+static int64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/*
+ * The token: the Authorization query parameter (browsers cannot set headers
+ * on a WebSocket), else the Authorization header. A "Bearer " prefix and
+ * surrounding blanks are removed. Returns a new string or NULL.
+ */
+static char *token_from(const struct request *req)
+{
+	char *t = query_param(req->query, "Authorization");
+	char *start, *end, *out;
+
+	if (!t && req->authorization)
+		t = xstrdup(req->authorization);
+	if (!t)
+		return NULL;
+	start = t;
+	while (*start == ' ' || *start == '\t')
+		start++;
+	if (strncasecmp(start, "Bearer ", 7) == 0)
+		start += 7;
+	while (*start == ' ' || *start == '\t')
+		start++;
+	end = start + strlen(start);
+	while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	out = end > start ? xstrndup(start, (size_t)(end - start)) : NULL;
+	free(t);
+	return out;
+}
+
+/*
+ * The client's address: the last X-Forwarded-For entry (the one the proxy
+ * appended) when present, else the peer of the web server. New string.
+ */
+static char *source_from(const struct request *req)
+{
+	if (req->forwarded_for && *req->forwarded_for) {
+		const char *last = strrchr(req->forwarded_for, ',');
+		last = last ? last + 1 : req->forwarded_for;
+		while (*last == ' ')
+			last++;
+		if (*last)
+			return xstrndup(last, strcspn(last, " "));
+	}
+	return req->remote_addr ? xstrdup(req->remote_addr) : NULL;
+}
+
+static void reject(struct conn_reject *rej, int status, const char *code, const char *message)
+{
+	rej->status = status;
+	rej->code = code;
+	snprintf(rej->message, sizeof(rej->message), "%s", message);
+}
+
+int conn_open(struct app *app, const struct request *req, const char *id,
+	      struct conn_record *rec, struct conn_reject *rej)
+{
+	struct auth_identity who = {0};
+	struct auth_policy policy = {
+		.alg = app->cfg.jwt_alg,
+		.key = app->key,
+		.issuer = app->cfg.jwt_issuer,
+		.audience = app->cfg.jwt_audience,
+		.leeway = app->cfg.jwt_leeway,
+		.now = (int64_t)time(NULL),
+	};
+	char *token = token_from(req);
+	int64_t start = mono_us(), now = time_now_ms();
+	enum auth_error e;
+	int rc = -1;
+
+	memset(rec, 0, sizeof(*rec));
+	e = token ? auth_verify(&policy, token, strlen(token), &who) : AUTH_MISSING;
+	free(token);
+	if (e != AUTH_OK) {
+		reject(rej, 401, "UNAUTHORIZED", auth_error_message(e));
+		log_event(LOG_WARN, "connect_rejected",
+			  json_pack("{s:s,s:s,s:s,s:i,s:s?}", "connection_id", id,
+				    "outcome", "UNAUTHORIZED", "reason", auth_error_label(e),
+				    "status", 401, "source", req->remote_addr));
+		return -1;
+	}
+	if (!config_tenant_allowed(&app->cfg, who.tenant)) {
+		reject(rej, 403, "FORBIDDEN", "Tenant not allowed");
+		log_event(LOG_WARN, "connect_rejected",
+			  json_pack("{s:s,s:s,s:s,s:s,s:s,s:i}", "connection_id", id,
+				    "user", who.sub, "tenant", who.tenant, "outcome", "FORBIDDEN",
+				    "reason", "tenant_not_allowed", "status", 403));
+		goto out;
+	}
+
+	rec->id = xstrdup(id);
+	rec->user_id = xstrdup(who.sub);
+	rec->tenant_id = xstrdup(who.tenant);
+	rec->permissions = json_dumps(who.permissions, JSON_COMPACT);
+	if (!rec->permissions)
+		rec->permissions = xstrdup("[]");
+	rec->user_agent = req->user_agent ? xstrdup(req->user_agent) : NULL;
+	rec->source_addr = source_from(req);
+	rec->connected_at = rec->last_active_at = now;
+	rec->expires_at = now + app->cfg.connection_ttl * 1000;
+
+	if (store_begin(app->store) != STORE_OK ||
+	    store_conn_put(app->store, rec) != STORE_OK ||
+	    store_commit(app->store) != STORE_OK) {
+		log_event(LOG_ERROR, "connect_failed",
+			  json_pack("{s:s,s:s,s:s}", "connection_id", id, "outcome", "INTERNAL_ERROR",
+				    "error", store_errmsg(app->store)));
+		store_rollback(app->store);
+		conn_record_free(rec);
+		reject(rej, 500, "INTERNAL_ERROR", "Failed to establish connection");
+		goto out;
+	}
+	log_event(LOG_INFO, "connect",
+		  json_pack("{s:s,s:s,s:s,s:s,s:s?,s:I}", "connection_id", id, "user", who.sub,
+			    "tenant", who.tenant, "outcome", "ok", "source", rec->source_addr,
+			    "duration_us", (json_int_t)(mono_us() - start)));
+	rc = 0;
+out:
+	auth_identity_free(&who);
+	return rc;
+}
+
+/* The reply for a message on a connection the store does not know (or that expired). */
+static json_t *gone_reply(const char *request_id)
+{
+	struct proto_error err = {0};
+	json_t *out;
+
+	proto_error_set(&err, ERR_UNAUTHORIZED, "Connection is not authenticated or has expired");
+	out = proto_error(request_id, &err);
+	proto_error_clear(&err);
+	return out;
+}
+
+static json_t *internal_reply(const char *request_id)
+{
+	struct proto_error err = {0};
+	json_t *out;
+
+	proto_error_set(&err, ERR_INTERNAL, "Internal error; please retry");
+	out = proto_error(request_id, &err);
+	proto_error_clear(&err);
+	return out;
+}
+
+/* The error code of an outbound message, or "ok" for a response. Borrowed. */
+static const char *outcome_of(json_t *reply)
+{
+	const char *code = json_string_value(json_object_get(json_object_get(reply, "error"), "code"));
+
+	return code ? code : "ok";
+}
+
+json_t *conn_message(struct app *app, const char *id, const char *text, size_t len, int *gone)
+{
+	struct client_msg msg = {0};
+	struct proto_error err = {0};
+	struct conn_record rec = {0};
+	int64_t start = mono_us(), now = time_now_ms();
+	json_t *reply = NULL, *perms = NULL;
+	int parsed, rc;
+
+	*gone = 0;
+	/* Validation needs no store: do it first so even a refusal carries the request id. */
+	parsed = proto_parse(text, len, app->cfg.max_message_bytes, &msg, &err) == 0;
+
+	if (store_begin(app->store) != STORE_OK) {
+		reply = internal_reply(msg.id);
+		goto fail;
+	}
+	rc = store_conn_touch(app->store, id, now, app->cfg.connection_ttl * 1000, &rec);
+	if (rc == STORE_NOTFOUND) {
+		store_rollback(app->store);
+		*gone = 1;
+		reply = gone_reply(msg.id);
+		goto out;
+	}
+	if (rc != STORE_OK) {
+		reply = internal_reply(msg.id);
+		goto fail;
+	}
+	if (!parsed) {
+		reply = proto_error(msg.id, &err);
+	} else {
+		perms = json_loads(rec.permissions, 0, NULL);
+		if (!json_is_array(perms)) {
+			json_decref(perms);
+			perms = json_array();
+		}
+		struct call c = {
+			.app = app, .conn = &rec, .msg = &msg, .permissions = perms, .now_ms = now,
+		};
+		reply = router_dispatch(&c);
+	}
+	if (store_conn_add_sent(app->store, id, 1) == STORE_ERROR ||
+	    store_commit(app->store) != STORE_OK) {
+		json_decref(reply);
+		reply = internal_reply(msg.id);
+		goto fail;
+	}
+	goto out;
+fail:
+	log_event(LOG_ERROR, "store_error",
+		  json_pack("{s:s,s:s}", "connection_id", id, "error", store_errmsg(app->store)));
+	store_rollback(app->store);
+out:
+	log_event(LOG_INFO, "message",
+		  json_pack("{s:s,s:s?,s:s?,s:s?,s:s?,s:s,s:I}", "connection_id", id,
+			    "request_id", msg.id[0] ? msg.id : NULL,
+			    "user", rec.user_id, "tenant", rec.tenant_id,
+			    "action", parsed ? msg.action : NULL, "outcome", outcome_of(reply),
+			    "duration_us", (json_int_t)(mono_us() - start)));
+	json_decref(perms);
+	conn_record_free(&rec);
+	client_msg_free(&msg);
+	proto_error_clear(&err);
+	return reply;
+}
+
+void conn_keepalive(struct app *app, const char *id)
+{
+	if (store_conn_keepalive(app->store, id, time_now_ms(),
+				 app->cfg.connection_ttl * 1000) == STORE_ERROR)
+		log_event(LOG_ERROR, "store_error",
+			  json_pack("{s:s,s:s}", "connection_id", id, "error", store_errmsg(app->store)));
+}
+
+void conn_close(struct app *app, const char *id, const char *reason, int code)
+{
+	struct conn_record rec = {0};
+	int64_t start = mono_us(), now = time_now_ms();
+	int rc;
+
+	if (store_begin(app->store) != STORE_OK) {
+		rc = STORE_ERROR;
+	} else {
+		rc = store_conn_delete(app->store, id, &rec);
+		if (rc != STORE_ERROR && store_commit(app->store) != STORE_OK)
+			rc = STORE_ERROR;
+	}
+	if (rc == STORE_ERROR) {
+		log_event(LOG_ERROR, "disconnect_failed",
+			  json_pack("{s:s,s:s,s:s}", "connection_id", id, "reason", reason,
+				    "error", store_errmsg(app->store)));
+		store_rollback(app->store);
+		return;
+	}
+	json_t *fields = json_pack("{s:s,s:s,s:b,s:I}", "connection_id", id, "reason", reason,
+				   "found", rc == STORE_OK,
+				   "duration_us", (json_int_t)(mono_us() - start));
+	if (code >= 0)
+		json_object_set_new(fields, "close_code", json_integer(code));
+	if (rc == STORE_OK) {
+		json_object_set_new(fields, "user", json_string(rec.user_id));
+		json_object_set_new(fields, "tenant", json_string(rec.tenant_id));
+		json_object_set_new(fields, "connected_seconds",
+				    json_real((double)(now - rec.connected_at) / 1000.0));
+		json_object_set_new(fields, "messages_received", json_integer(rec.messages_received));
+		json_object_set_new(fields, "messages_sent", json_integer(rec.messages_sent));
+	}
+	log_event(LOG_INFO, "disconnect", fields);
+	conn_record_free(&rec);
+}

@@ -1,0 +1,174 @@
+/* dialect_ws.c - Pushpin WebSocket-over-HTTP: a batch of events in, a batch of events out. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conn.h"
+#include "protocol.h"
+#include "dialect.h"
+#include "log.h"
+#include "wse.h"
+
+/* Pushpin refuses response bodies over this many bytes (PROTOCOLS.md). */
+#define PUSHPIN_MAX_BODY 1000000
+/* WebSocket close code for a policy violation: used for unauthenticated connections. */
+#define CLOSE_POLICY 1008
+
+/* Appends a GRIP control message subscribing the connection to channel. */
+static void put_subscribe(struct buf *out, const char *prefix, const char *name)
+{
+	struct buf channel = {0};
+	json_t *ctl;
+	char *text;
+
+	buf_puts(&channel, prefix);
+	buf_puts(&channel, name);
+	ctl = json_pack("{s:s,s:s}", "type", "subscribe", "channel", channel.data);
+	text = json_dumps(ctl, JSON_COMPACT);
+	if (text)
+		wse_put_text2(out, "c:", text, strlen(text));
+	free(text);
+	json_decref(ctl);
+	buf_free(&channel);
+}
+
+/* Appends reply as an "m:"-prefixed TEXT event, or an error if it cannot fit Pushpin's limit. */
+static void put_message(struct buf *out, json_t *reply)
+{
+	char *text = proto_dump(reply);
+	size_t len = text ? strlen(text) : 0;
+
+	if (!text || out->len + len + 64 > PUSHPIN_MAX_BODY) {
+		struct proto_error err = {0};
+		json_t *rid = json_object_get(reply, "request_id");
+		json_t *e;
+
+		free(text);
+		proto_error_set(&err, ERR_PAYLOAD_TOO_LARGE,
+				"Response exceeds the proxy's %d-byte limit", PUSHPIN_MAX_BODY);
+		e = proto_error(json_string_value(rid), &err);
+		text = proto_dump(e);
+		json_decref(e);
+		len = strlen(text);
+	}
+	wse_put_text2(out, "m:", text, len);
+	free(text);
+}
+
+static void bad_request(struct response *resp, const char *why)
+{
+	char msg[200];
+
+	snprintf(msg, sizeof(msg), "Malformed websocket-events request: %s", why);
+	response_error(resp, 400, "VALIDATION_ERROR", msg);
+}
+
+void dialect_ws(struct app *app, struct request *req, struct response *resp)
+{
+	const char *id = req->connection_id;
+	struct wse_event *ev = NULL;
+	struct buf out = {0};
+	size_t count = 0;
+	char why[128];
+	int done = 0;
+
+	if (strcmp(req->method, "POST") != 0) {
+		response_error(resp, 405, "VALIDATION_ERROR", "websocket-events requests must be POST");
+		return;
+	}
+	if (!conn_id_valid(id)) {
+		bad_request(resp, "missing or invalid Connection-Id header");
+		return;
+	}
+	if (wse_parse(req->body.data ? req->body.data : "", req->body.len, &ev, &count,
+		      why, sizeof(why)) < 0) {
+		log_event(LOG_WARN, "bad_request",
+			  json_pack("{s:s,s:s}", "connection_id", id, "reason", why));
+		bad_request(resp, why);
+		return;
+	}
+	if (count == 0)
+		conn_keepalive(app, id);
+
+	for (size_t i = 0; i < count && !done; i++) {
+		struct wse_event *e = &ev[i];
+
+		switch (e->type) {
+		case WSE_OPEN: {
+			struct conn_record rec;
+			struct conn_reject rej;
+
+			if (conn_open(app, req, id, &rec, &rej) < 0) {
+				/* The refusal is the client's handshake answer: drop anything built so far. */
+				response_error(resp, rej.status, rej.code, rej.message);
+				goto out;
+			}
+			wse_put(&out, WSE_OPEN);
+			put_subscribe(&out, "conn:", rec.id);
+			put_subscribe(&out, "tenant:", rec.tenant_id);
+			response_header(resp, "Sec-WebSocket-Extensions", "grip");
+			if (app->cfg.keepalive_interval > 0) {
+				char n[16];
+				snprintf(n, sizeof(n), "%d", app->cfg.keepalive_interval);
+				response_header(resp, "Keep-Alive-Interval", n);
+			}
+			conn_record_free(&rec);
+			break;
+		}
+		case WSE_TEXT: {
+			int gone = 0;
+			json_t *reply = conn_message(app, id, e->data, e->len, &gone);
+
+			put_message(&out, reply);
+			json_decref(reply);
+			if (gone) {
+				wse_put_close(&out, CLOSE_POLICY, "unauthenticated");
+				done = 1;
+			}
+			break;
+		}
+		case WSE_BINARY: {
+			struct proto_error err = {0};
+			json_t *reply;
+
+			proto_error_set(&err, ERR_VALIDATION, "Binary messages are not supported; send JSON text");
+			reply = proto_error(NULL, &err);
+			put_message(&out, reply);
+			json_decref(reply);
+			break;
+		}
+		case WSE_PING:
+			wse_put_content(&out, WSE_PONG, e->data, e->len);
+			break;
+		case WSE_PONG:
+			break;
+		case WSE_CLOSE: {
+			uint16_t code = 0;
+			const char *reason;
+			size_t rlen;
+			int has = wse_close_code(e, &code, &reason, &rlen);
+
+			conn_close(app, id, "close", has ? code : -1);
+			/* Echo the close: Pushpin then finishes the closing handshake. */
+			if (e->has_content)
+				wse_put_content(&out, WSE_CLOSE, e->data, e->len);
+			else
+				wse_put(&out, WSE_CLOSE);
+			done = 1;
+			break;
+		}
+		case WSE_DISCONNECT:
+			conn_close(app, id, "disconnect", -1);
+			done = 1;
+			break;
+		}
+	}
+	resp->status = 200;
+	resp->content_type = WSE_CONTENT_TYPE;
+	buf_reset(&resp->body);
+	if (out.len)
+		buf_append(&resp->body, out.data, out.len);
+out:
+	buf_free(&out);
+	free(ev);
+}

@@ -1,0 +1,60 @@
+/* handlers.c - the built-in actions (echo, health) and the action table. */
+#include "autoconfig.h"
+
+#include "app.h"
+#include "router.h"
+#include "store.h"
+#include "util.h"
+
+static int action_echo(struct call *c, json_t **data, struct proto_error *err)
+{
+	char ts[32];
+
+	time_rfc3339(c->now_ms, ts);
+	*data = json_pack("{s:O?,s:s,s:s}", "echo", c->msg->payload, "action", "echo",
+			  "received_at", ts);
+	if (!*data) {
+		proto_error_set(err, ERR_INTERNAL, "Could not build the echo response");
+		return -1;
+	}
+	return 0;
+}
+
+static int action_health(struct call *c, json_t **data, struct proto_error *err)
+{
+	char ts[32];
+	int db = store_ping(c->app->store) == STORE_OK;
+
+	time_rfc3339(c->now_ms, ts);
+	*data = json_pack("{s:s,s:s,s:s,s:{s:s}}", "status", db ? "healthy" : "degraded",
+			  "timestamp", ts, "version", PACKAGE_VERSION,
+			  "checks", "database", db ? "ok" : "failing");
+	if (!*data) {
+		proto_error_set(err, ERR_INTERNAL, "Could not build the health response");
+		return -1;
+	}
+	return 0;
+}
+
+/* The caller's own identity as the server knows it. */
+static int action_whoami(struct call *c, json_t **data, struct proto_error *err)
+{
+	char ts[32];
+
+	time_rfc3339(c->conn->connected_at, ts);
+	*data = json_pack("{s:s,s:s,s:s,s:O,s:s}", "connection_id", c->conn->id,
+			  "user_id", c->conn->user_id, "tenant_id", c->conn->tenant_id,
+			  "permissions", c->permissions, "connected_at", ts);
+	if (!*data) {
+		proto_error_set(err, ERR_INTERNAL, "Could not build the whoami response");
+		return -1;
+	}
+	return 0;
+}
+
+const struct action handler_actions[] = {
+	{ "echo", action_echo, 0, NULL },
+	{ "health", action_health, 0, NULL },
+	{ "whoami", action_whoami, 0, NULL },
+	{ NULL, NULL, 0, NULL },
+};

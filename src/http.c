@@ -1,0 +1,134 @@
+/* http.c - the HTTP request a worker receives and the response it writes. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "http.h"
+
+static char *env_copy(env_lookup_fn lookup, void *ctx, const char *name)
+{
+	const char *v = lookup(ctx, name);
+
+	return v ? xstrdup(v) : NULL;
+}
+
+void request_from_env(struct request *req, env_lookup_fn lookup, void *ctx)
+{
+	const char *uri = lookup(ctx, "REQUEST_URI");
+	const char *len = lookup(ctx, "CONTENT_LENGTH");
+	const char *q = lookup(ctx, "QUERY_STRING");
+
+	memset(req, 0, sizeof(*req));
+	req->method = xstrdup(lookup(ctx, "REQUEST_METHOD") ? lookup(ctx, "REQUEST_METHOD") : "GET");
+	if (uri && *uri) {
+		const char *mark = strchr(uri, '?');
+		req->path = mark ? xstrndup(uri, (size_t)(mark - uri)) : xstrdup(uri);
+		if (!q && mark)
+			q = mark + 1;
+	} else {
+		struct buf p = {0};
+		const char *script = lookup(ctx, "SCRIPT_NAME");
+		const char *info = lookup(ctx, "PATH_INFO");
+		buf_puts(&p, script ? script : "");
+		buf_puts(&p, info ? info : "");
+		if (p.len == 0)
+			buf_putc(&p, '/');
+		req->path = buf_detach(&p);
+	}
+	req->query = xstrdup(q ? q : "");
+	req->content_type = env_copy(lookup, ctx, "CONTENT_TYPE");
+	req->content_length = -1;
+	if (len && *len) {
+		char *end;
+		long long n = strtoll(len, &end, 10);
+		if (*end == '\0' && n >= 0)
+			req->content_length = n;
+	}
+	req->connection_id = env_copy(lookup, ctx, "HTTP_CONNECTION_ID");
+	req->x_connection_id = env_copy(lookup, ctx, "HTTP_X_CONNECTION_ID");
+	req->authorization = env_copy(lookup, ctx, "HTTP_AUTHORIZATION");
+	req->grip_sig = env_copy(lookup, ctx, "HTTP_GRIP_SIG");
+	req->user_agent = env_copy(lookup, ctx, "HTTP_USER_AGENT");
+	req->remote_addr = env_copy(lookup, ctx, "REMOTE_ADDR");
+	req->forwarded_for = env_copy(lookup, ctx, "HTTP_X_FORWARDED_FOR");
+}
+
+void request_free(struct request *req)
+{
+	free(req->method);
+	free(req->path);
+	free(req->query);
+	free(req->content_type);
+	free(req->connection_id);
+	free(req->x_connection_id);
+	free(req->authorization);
+	free(req->grip_sig);
+	free(req->user_agent);
+	free(req->remote_addr);
+	free(req->forwarded_for);
+	buf_free(&req->body);
+	memset(req, 0, sizeof(*req));
+}
+
+void response_header(struct response *r, const char *name, const char *value)
+{
+	buf_puts(&r->headers, name);
+	buf_puts(&r->headers, ": ");
+	buf_puts(&r->headers, value);
+	buf_puts(&r->headers, "\r\n");
+}
+
+void response_json(struct response *r, int status, json_t *body)
+{
+	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+
+	json_decref(body);
+	r->status = status;
+	r->content_type = "application/json";
+	buf_reset(&r->body);
+	buf_puts(&r->body, text ? text : "null");
+	buf_putc(&r->body, '\n');
+	free(text);
+}
+
+void response_error(struct response *r, int status, const char *code, const char *message)
+{
+	response_json(r, status, json_pack("{s:s,s:s}", "error", message, "code", code));
+}
+
+void response_render(const struct response *r, struct buf *out)
+{
+	buf_printf(out, "Status: %d %s\r\n", r->status, http_reason(r->status));
+	if (r->content_type)
+		buf_printf(out, "Content-Type: %s\r\n", r->content_type);
+	buf_printf(out, "Content-Length: %zu\r\n", r->body.len);
+	if (r->headers.len)
+		buf_append(out, r->headers.data, r->headers.len);
+	buf_puts(out, "\r\n");
+	if (r->body.len)
+		buf_append(out, r->body.data, r->body.len);
+}
+
+void response_free(struct response *r)
+{
+	buf_free(&r->headers);
+	buf_free(&r->body);
+	memset(r, 0, sizeof(*r));
+}
+
+const char *http_reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 204: return "No Content";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 413: return "Payload Too Large";
+	case 415: return "Unsupported Media Type";
+	case 500: return "Internal Server Error";
+	case 503: return "Service Unavailable";
+	default: return "Unknown";
+	}
+}

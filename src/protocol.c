@@ -1,0 +1,241 @@
+/* protocol.c - the client JSON protocol: validate inbound messages, build outbound ones. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "protocol.h"
+#include "util.h"
+
+static const char *const code_names[] = {
+	[ERR_VALIDATION] = "VALIDATION_ERROR",
+	[ERR_INVALID_ACTION] = "INVALID_ACTION",
+	[ERR_UNAUTHORIZED] = "UNAUTHORIZED",
+	[ERR_FORBIDDEN] = "FORBIDDEN",
+	[ERR_NOT_FOUND] = "NOT_FOUND",
+	[ERR_PAYLOAD_TOO_LARGE] = "PAYLOAD_TOO_LARGE",
+	[ERR_RATE_LIMITED] = "RATE_LIMITED",
+	[ERR_TIMEOUT] = "TIMEOUT",
+	[ERR_PROCESSING_FAILED] = "PROCESSING_FAILED",
+	[ERR_CANCELLED] = "CANCELLED",
+	[ERR_INTERNAL] = "INTERNAL_ERROR",
+};
+
+const char *err_code_name(enum err_code code)
+{
+	if ((size_t)code < ARRAY_SIZE(code_names) && code_names[code])
+		return code_names[code];
+	return "INTERNAL_ERROR";
+}
+
+/* Length of the UTF-8 sequence a lead byte starts, 0 for a continuation or invalid byte. */
+static size_t utf8_seq_len(unsigned char c)
+{
+	if (c < 0x80)
+		return 1;
+	if ((c & 0xe0) == 0xc0)
+		return 2;
+	if ((c & 0xf0) == 0xe0)
+		return 3;
+	if ((c & 0xf8) == 0xf0)
+		return 4;
+	return 0;
+}
+
+/* Cuts s[0..len) back so that it does not end inside a UTF-8 sequence. */
+static void utf8_trim(char *s, size_t len)
+{
+	size_t i = len, back = 0;
+
+	while (i > 0 && back < 4 && ((unsigned char)s[i - 1] & 0xc0) == 0x80)
+		i--, back++;
+	if (i == 0)
+		return;
+	/* s[i - 1] starts the last sequence; drop it if it needs more bytes than remain. */
+	size_t need = utf8_seq_len((unsigned char)s[i - 1]);
+	if (need > 1 && (i - 1) + need > len)
+		s[i - 1] = '\0';
+}
+
+void proto_error_set(struct proto_error *e, enum err_code code, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	e->code = code;
+	json_decref(e->details);
+	e->details = NULL;
+	va_start(ap, fmt);
+	n = vsnprintf(e->message, sizeof(e->message), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		e->message[0] = '\0';
+	else if ((size_t)n >= sizeof(e->message))
+		utf8_trim(e->message, sizeof(e->message) - 1);
+}
+
+void proto_error_clear(struct proto_error *e)
+{
+	json_decref(e->details);
+	e->details = NULL;
+}
+
+int proto_parse(const char *text, size_t len, size_t max, struct client_msg *msg,
+		struct proto_error *err)
+{
+	json_t *root = NULL, *v;
+	const char *s;
+	size_t n;
+
+	memset(msg, 0, sizeof(*msg));
+	if (len > max) {
+		proto_error_set(err, ERR_PAYLOAD_TOO_LARGE, "Message exceeds %zu bytes", max);
+		goto fail;
+	}
+	/* DECODE_ANY so that valid JSON which is not an object gets the precise message. */
+	root = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, NULL);
+	if (!root) {
+		proto_error_set(err, ERR_VALIDATION, "Invalid message format");
+		goto fail;
+	}
+	if (!json_is_object(root)) {
+		proto_error_set(err, ERR_VALIDATION, "Message must be a JSON object");
+		goto fail;
+	}
+
+	/* The id first: every later refusal then carries it. */
+	v = json_object_get(root, "id");
+	if (v) {
+		n = json_string_length(v);
+		if (!json_is_string(v) || n < 1 || n > PROTO_ID_MAX) {
+			proto_error_set(err, ERR_VALIDATION,
+					"id must be a string of 1 to %d characters", PROTO_ID_MAX);
+			goto fail;
+		}
+		/* jansson refuses \u0000 by default, so the id holds no NUL. */
+		memcpy(msg->id, json_string_value(v), n);
+		msg->id[n] = '\0';
+	}
+
+	v = json_object_get(root, "action");
+	if (!json_is_string(v)) {
+		proto_error_set(err, ERR_VALIDATION, "Missing or invalid action");
+		goto fail;
+	}
+	s = json_string_value(v);
+	if (!str_is_token(s, json_string_length(v), PROTO_ACTION_MAX, "._-")) {
+		proto_error_set(err, ERR_VALIDATION, "Invalid action name");
+		goto fail;
+	}
+
+	v = json_object_get(root, "metadata");
+	if (v && !json_is_object(v)) {
+		proto_error_set(err, ERR_VALIDATION, "metadata must be an object");
+		goto fail;
+	}
+
+	if (!msg->id[0]) {
+		memcpy(msg->id, "req_", 4);
+		random_hex(msg->id + 4, 12);
+		msg->id_generated = 1;
+	}
+	msg->root = root;
+	msg->action = s;
+	msg->payload = json_object_get(root, "payload");
+	msg->metadata = v;
+	return 0;
+fail:
+	json_decref(root);
+	msg->root = NULL;
+	return -1;
+}
+
+void client_msg_free(struct client_msg *msg)
+{
+	json_decref(msg->root);
+	msg->root = NULL;
+	msg->action = NULL;
+	msg->payload = NULL;
+	msg->metadata = NULL;
+}
+
+/* Starts an outbound message: {"type":type,"request_id":id|null}. */
+static json_t *start(const char *type, const char *request_id)
+{
+	json_t *m = json_object();
+
+	if (!m)
+		return NULL;
+	if (json_object_set_new(m, "type", json_string(type)) < 0 ||
+	    json_object_set_new(m, "request_id", request_id && request_id[0]
+				? json_string(request_id) : json_null()) < 0) {
+		json_decref(m);
+		return NULL;
+	}
+	return m;
+}
+
+json_t *proto_response(const char *request_id, json_t *data)
+{
+	json_t *m = start("response", request_id);
+
+	if (!m)
+		goto fail;
+	if (json_object_set_new(m, "success", json_true()) < 0 ||
+	    json_object_set_new(m, "data", data ? data : json_null()) < 0) {
+		/* set_new consumed data even on failure */
+		json_decref(m);
+		return NULL;
+	}
+	return m;
+fail:
+	json_decref(data);
+	return NULL;
+}
+
+json_t *proto_error(const char *request_id, const struct proto_error *err)
+{
+	json_t *m = start("error", request_id);
+	json_t *e = json_object();
+	json_t *text;
+
+	if (!m || !e)
+		goto fail;
+	/* A message formatted from bad input may not be UTF-8: fall back to the code. */
+	text = json_string(err->message);
+	if (!text)
+		text = json_string(err_code_name(err->code));
+	if (json_object_set_new(e, "code", json_string(err_code_name(err->code))) < 0 ||
+	    json_object_set_new(e, "message", text) < 0)
+		goto fail;
+	/* Our own reference: err keeps its own until proto_error_clear. */
+	if (err->details && json_object_set(e, "details", err->details) < 0)
+		goto fail;
+	if (json_object_set_new(m, "error", e) < 0) {
+		e = NULL; /* consumed */
+		goto fail;
+	}
+	return m;
+fail:
+	json_decref(e);
+	json_decref(m);
+	return NULL;
+}
+
+json_t *proto_pong(void)
+{
+	json_t *m = json_object();
+
+	if (m && json_object_set_new(m, "type", json_string("pong")) < 0) {
+		json_decref(m);
+		return NULL;
+	}
+	return m;
+}
+
+char *proto_dump(const json_t *msg)
+{
+	if (!msg)
+		return NULL;
+	return json_dumps(msg, JSON_COMPACT);
+}

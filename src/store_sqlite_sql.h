@@ -1,0 +1,57 @@
+/* store_sqlite_sql.h - every SQL statement the SQLite store prepares, in one place (tests EXPLAIN them). */
+#ifndef STREAMER_STORE_SQLITE_SQL_H
+#define STREAMER_STORE_SQLITE_SQL_H
+
+/*
+ * The columns of a connection row, in the order conn_record is read from
+ * (store_sqlite.c's read_row relies on it).
+ */
+#define STORE_SQL_CONN_COLUMNS \
+	"id, user_id, tenant_id, permissions, user_agent, source_addr, " \
+	"connected_at, last_active_at, expires_at, messages_received, messages_sent"
+
+/*
+ * X(name, sql) for each statement store_open prepares once with
+ * SQLITE_PREPARE_PERSISTENT. Parameters are numbered; the comment after each
+ * says what binds to them. Every statement on the per-event path finds its
+ * row through the primary key (id) or an index of sql/schema.sql;
+ * tests/unit/test_store.c checks that with EXPLAIN QUERY PLAN.
+ */
+#define STORE_SQL_STATEMENTS(X) \
+	X(STMT_BEGIN, "BEGIN IMMEDIATE") \
+	X(STMT_COMMIT, "COMMIT") \
+	X(STMT_ROLLBACK, "ROLLBACK") \
+	X(STMT_PING, "SELECT 1") \
+	X(STMT_USER_VERSION, "PRAGMA user_version") \
+	/* ?1..?11 in STORE_SQL_CONN_COLUMNS order */ \
+	X(STMT_CONN_PUT, \
+	  "INSERT OR REPLACE INTO connections (" STORE_SQL_CONN_COLUMNS ") " \
+	  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)") \
+	/* ?1 now, ?2 new expires_at, ?3 id */ \
+	X(STMT_CONN_TOUCH, \
+	  "UPDATE connections SET last_active_at = ?1, expires_at = ?2, " \
+	  "messages_received = messages_received + 1 " \
+	  "WHERE id = ?3 AND expires_at > ?1 RETURNING " STORE_SQL_CONN_COLUMNS) \
+	/* ?1 now, ?2 new expires_at, ?3 id; never moves expiry back */ \
+	X(STMT_CONN_KEEPALIVE, \
+	  "UPDATE connections SET expires_at = max(expires_at, ?2) " \
+	  "WHERE id = ?3 AND expires_at > ?1 RETURNING 1") \
+	/* ?1 n, ?2 id */ \
+	X(STMT_CONN_ADD_SENT, \
+	  "UPDATE connections SET messages_sent = messages_sent + ?1 " \
+	  "WHERE id = ?2 RETURNING 1") \
+	/* ?1 id */ \
+	X(STMT_CONN_GET, \
+	  "SELECT " STORE_SQL_CONN_COLUMNS " FROM connections WHERE id = ?1") \
+	/* ?1 id */ \
+	X(STMT_CONN_DELETE, \
+	  "DELETE FROM connections WHERE id = ?1 RETURNING " STORE_SQL_CONN_COLUMNS) \
+	X(STMT_CONN_LIST, \
+	  "SELECT " STORE_SQL_CONN_COLUMNS " FROM connections " \
+	  "ORDER BY connected_at, id") \
+	/* ?1 tenant_id */ \
+	X(STMT_CONN_LIST_TENANT, \
+	  "SELECT " STORE_SQL_CONN_COLUMNS " FROM connections " \
+	  "WHERE tenant_id = ?1 ORDER BY connected_at, id")
+
+#endif

@@ -1,0 +1,40 @@
+#!/bin/bash
+# fcgi.sh - the worker as a FastCGI server: under spawn-fcgi, with --listen, and finishing the request in hand on SIGTERM.
+. "$top_srcdir/tests/lib.sh"
+setup_stack
+client="$top_builddir/tests/fcgi-client"
+TOKEN=$(token fc tenant1)
+open_args=(--param REQUEST_METHOD=POST --param REQUEST_URI=/ws --param "QUERY_STRING=Authorization=$TOKEN"
+	--param CONTENT_TYPE=application/websocket-events --param HTTP_CONNECTION_ID=f-%d --body $'OPEN\r\n')
+
+wait_socket() { for _ in $(seq 100); do [ -S "$1" ] && return 0; sleep 0.05; done; return 1; }
+
+# Under spawn-fcgi: the worker inherits the listening socket on stdin.
+spawn-fcgi -s "$TMP/spawn.sock" -n -- "$STREAMER_FCGI" >/dev/null 2>&1 &
+spawn=$!
+check "spawn-fcgi starts the worker on its socket" wait_socket "$TMP/spawn.sock"
+check "the worker serves 50 OPENs under spawn-fcgi" \
+	"$client" "$TMP/spawn.sock" --count 50 "${open_args[@]}" --expect-status 200
+check_eq "each OPEN stored its connection" "$(conn_rows | grep -c '"f-')" 50
+kill -TERM $spawn
+wait $spawn
+check_eq "SIGTERM stops an idle worker with status 0" "$?" 0
+
+# --listen, and a request in hand when SIGTERM arrives.
+"$STREAMER_FCGI" --listen "$TMP/own.sock" &
+worker=$!
+wait_socket "$TMP/own.sock"
+"$client" "$TMP/own.sock" --stdin-delay 700 --param REQUEST_METHOD=POST --param REQUEST_URI=/ws \
+	--param CONTENT_TYPE=application/websocket-events --param HTTP_CONNECTION_ID=f-1 \
+	--body $'TEXT 1d\r\n{"action":"echo","id":"late"}\r\n' --expect-body '"request_id":"late"' 2>"$TMP/client.err" &
+client_pid=$!
+sleep 0.3
+kill -TERM $worker
+wait $client_pid
+check_eq "a request in hand when SIGTERM arrives is still answered" "$?" 0
+wait $worker
+check_eq "then the worker exits with status 0" "$?" 0
+check "and logs worker_stop" grep -q '"event":"worker_stop"' "$STREAMER_LOG_FILE"
+check "no worker error was logged" bash -c "! grep -q '\"level\":\"error\"' '$STREAMER_LOG_FILE'"
+
+done_testing

@@ -1,0 +1,181 @@
+#!/bin/bash
+# ws_dialect.sh - the worker as a CGI through Pushpin's WebSocket-over-HTTP dialect: open, echo, close, refusals, malformed bodies.
+. "$top_srcdir/tests/lib.sh"
+setup_stack
+
+TOKEN=$(token alice acme --permissions read,write)
+WS_QUERY="Authorization=$TOKEN"
+
+# --- OPEN accepted --------------------------------------------------------
+body_reset; ev OPEN
+ws_event c1 HTTP_USER_AGENT="test-agent/1.0"
+check_eq "OPEN with a valid token answers 200" "$RESP_STATUS" 200
+check "content type is exactly application/websocket-events" \
+	grep -qx 'Content-Type: application/websocket-events' <<<"$RESP_HEADERS"
+check "OPEN enables GRIP" grep -qx 'Sec-WebSocket-Extensions: grip' <<<"$RESP_HEADERS"
+check "OPEN sets a keep-alive interval" grep -qx 'Keep-Alive-Interval: 60' <<<"$RESP_HEADERS"
+check_eq "the first event answered is OPEN" "$(head -c 6 <<<"$RESP_BODY" | tr -d '\r\n')" "OPEN"
+check_contains "subscribes the connection to its own channel" "$RESP_BODY" 'c:{"type":"subscribe","channel":"conn:c1"}'
+check_contains "subscribes the connection to its tenant's channel" "$RESP_BODY" 'c:{"type":"subscribe","channel":"tenant:acme"}'
+row=$(conn_rows | jq -c 'select(.id=="c1")')
+check_eq "the connection row holds user and tenant" "$(jq -r '.user_id+"/"+.tenant_id' <<<"$row")" "alice/acme"
+check_eq "the connection row holds the permissions" "$(jq -c .permissions <<<"$row")" '["read","write"]'
+check_eq "the connection row holds the user agent" "$(jq -r .user_agent <<<"$row")" "test-agent/1.0"
+check_eq "the connection row holds the source address" "$(jq -r .source_addr <<<"$row")" "127.0.0.1"
+
+# --- messages -------------------------------------------------------------
+body_reset; ev TEXT '{"action":"echo","id":"r1","payload":{"x":1}}'
+ws_event c1
+m=$(m_msg 1)
+check_eq "echo answers 200" "$RESP_STATUS" 200
+check_eq "echo reply is a response" "$(jq -r .type <<<"$m")" response
+check_eq "echo reply carries the request id" "$(jq -r .request_id <<<"$m")" r1
+check_eq "echo reply has success true" "$(jq -r .success <<<"$m")" true
+check_eq "echo reply echoes the payload" "$(jq -c .data.echo <<<"$m")" '{"x":1}'
+check "echo reply has an RFC 3339 UTC timestamp with ms" \
+	grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z$' <<<"$(jq -r .data.received_at <<<"$m")"
+check_eq "type is the first key of the reply" "${m:0:8}" '{"type":'
+
+body_reset
+for i in 1 2 3 4 5; do ev TEXT "{\"action\":\"echo\",\"id\":\"b$i\",\"payload\":$i}"; done
+ev PING 'hi'
+ws_event c1
+ids=$(for i in 1 2 3 4 5; do m_msg $i | jq -r .request_id; done | tr '\n' ' ')
+check_eq "a batch of 5 messages is answered in order" "$ids" "b1 b2 b3 b4 b5 "
+check_contains "PING is answered with PONG carrying the same data" "$(tr -d '\r' <<<"$RESP_BODY")" $'PONG 2\nhi'
+
+body_reset; ev TEXT '{"action":"echo"}'
+ws_event c1
+check "a message without id gets a generated request id" grep -Eq '^req_[0-9a-f]{24}$' <<<"$(m_msg 1 | jq -r .request_id)"
+
+body_reset; ev TEXT 'not json'
+ws_event c1
+m=$(m_msg 1)
+check_eq "invalid JSON is a VALIDATION_ERROR" "$(jq -r .error.code <<<"$m")" VALIDATION_ERROR
+check_eq "invalid JSON's error has request_id null" "$(jq -c .request_id <<<"$m")" null
+
+body_reset; ev TEXT '{"action":"nope","id":"r2"}'
+ws_event c1
+m=$(m_msg 1)
+check_eq "an unknown action is INVALID_ACTION" "$(jq -r .error.code <<<"$m")" INVALID_ACTION
+check_eq "INVALID_ACTION carries the request id" "$(jq -r .request_id <<<"$m")" r2
+
+body_reset; ev TEXT '{"action":"bad action!","id":"r3"}'
+ws_event c1
+check_eq "a malformed action name is a VALIDATION_ERROR with its id" \
+	"$(m_msg 1 | jq -r '.error.code+" "+.request_id')" "VALIDATION_ERROR r3"
+
+body_reset; ev TEXT "{\"action\":\"echo\",\"id\":\"$(printf 'x%.0s' $(seq 129))\"}"
+ws_event c1
+check_eq "an id over 128 characters is refused" "$(m_msg 1 | jq -r .error.code)" VALIDATION_ERROR
+
+big=$(head -c 140000 /dev/zero | tr '\0' 'a')
+body_reset; ev TEXT "{\"action\":\"echo\",\"id\":\"big\",\"payload\":\"$big\"}"
+ws_event c1
+check_eq "a message over STREAMER_MAX_MESSAGE_BYTES is PAYLOAD_TOO_LARGE" "$(m_msg 1 | jq -r .error.code)" PAYLOAD_TOO_LARGE
+
+body_reset; printf 'BINARY 3\r\n\001\002\003\r\n' >"$TMP/body"
+ws_event c1
+check_eq "a binary message is refused with a VALIDATION_ERROR" "$(m_msg 1 | jq -r .error.code)" VALIDATION_ERROR
+
+body_reset; ev TEXT '{"action":"whoami","id":"w"}'
+ws_event c1
+check_eq "whoami reports the token's identity" \
+	"$(m_msg 1 | jq -c '[.data.user_id,.data.tenant_id,.data.permissions]')" '["alice","acme",["read","write"]]'
+
+row=$(conn_rows | jq -c 'select(.id=="c1")')
+check "messages_received counts every text message" test "$(jq .messages_received <<<"$row")" -ge 12
+check_eq "messages_sent equals messages_received" "$(jq .messages_sent <<<"$row")" "$(jq .messages_received <<<"$row")"
+
+body_reset
+ws_event c1
+check_eq "an empty body (keep-alive) answers 200" "$RESP_STATUS" 200
+check_eq "an empty body is answered with no events" "$RESP_BODY" ""
+
+# --- expired and unknown connections --------------------------------------
+body_reset; ev TEXT '{"action":"echo","id":"u1"}'
+ws_event nosuch
+m=$(m_msg 1)
+check_eq "a message on an unknown connection is UNAUTHORIZED" "$(jq -r .error.code <<<"$m")" UNAUTHORIZED
+check_eq "that error carries the request id" "$(jq -r .request_id <<<"$m")" u1
+check "and the connection is closed (1008)" grep -q "^CLOSE" <<<"$RESP_BODY"
+
+body_reset; ev OPEN; ws_event c2
+sqlite3 "$STREAMER_DB" "UPDATE connections SET expires_at = 1000 WHERE id = 'c2'"
+body_reset; ev TEXT '{"action":"echo","id":"e1"}'
+ws_event c2
+check_eq "a message on an expired connection is UNAUTHORIZED" "$(m_msg 1 | jq -r .error.code)" UNAUTHORIZED
+check "and closes the client" grep -q "^CLOSE" <<<"$RESP_BODY"
+
+# --- close and disconnect ---------------------------------------------------
+body_reset; printf 'CLOSE 2\r\n\003\350\r\n' >"$TMP/body"
+ws_event c1
+check_eq "CLOSE answers 200" "$RESP_STATUS" 200
+check_eq "CLOSE is echoed with its code" "$(od -An -c <<<"$RESP_BODY" | tr -s ' ' | head -1)" " C L O S E 2 \r \n 003 350 \r"
+check_eq "CLOSE removes the connection row" "$(conn_rows | jq -r 'select(.id=="c1") | .id')" ""
+line=$(grep '"event":"disconnect"' "$STREAMER_LOG_FILE" | grep '"connection_id":"c1"' | tail -1)
+check_eq "the disconnect is logged with its close code" "$(jq .close_code <<<"$line")" 1000
+check "the disconnect log line has duration and counters" \
+	jq -e '.connected_seconds >= 0 and .messages_received >= 12 and .messages_sent >= 12' <<<"$line" >/dev/null
+
+body_reset; ev OPEN; ws_event c3
+body_reset; ev DISCONNECT; ws_event c3
+check_eq "DISCONNECT answers 200" "$RESP_STATUS" 200
+check_eq "DISCONNECT removes the connection row" "$(conn_rows | jq -r 'select(.id=="c3") | .id')" ""
+body_reset; ev DISCONNECT; ws_event never-seen
+check_eq "DISCONNECT of an unknown connection still succeeds" "$RESP_STATUS" 200
+
+# --- refused opens ------------------------------------------------------------
+body_reset; ev OPEN
+WS_QUERY= ws_event r1
+check_eq "OPEN without a token is 401" "$RESP_STATUS" 401
+check_eq "with the JSON reason" "$RESP_BODY" '{"error":"Missing authorization token","code":"UNAUTHORIZED"}'
+
+WS_QUERY="Authorization=$(token bob acme --ttl -120)" ws_event r2
+check_eq "OPEN with an expired token is 401" "$(jq -r '.code+" "+.error' <<<"$RESP_BODY")" "UNAUTHORIZED Invalid token: token is expired"
+
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$TMP/other.pem" 2>/dev/null
+forged=$("$STREAMER_CLI" token --key "$TMP/other.pem" --sub bob --tenant acme)
+WS_QUERY="Authorization=$forged" ws_event r3
+check_eq "OPEN with a token signed by another key is 401" "$RESP_STATUS" 401
+
+WS_QUERY= ws_event r4 HTTP_AUTHORIZATION="Bearer $TOKEN"
+check_eq "the Authorization: Bearer header is accepted too" "$RESP_STATUS" 200
+
+STREAMER_ALLOWED_TENANTS="other, more" WS_QUERY="Authorization=$TOKEN" ws_event r5
+check_eq "OPEN for a tenant not allowed is 403" "$RESP_STATUS" 403
+check_eq "with FORBIDDEN" "$RESP_BODY" '{"error":"Tenant not allowed","code":"FORBIDDEN"}'
+check_eq "refused opens store nothing" "$(conn_rows | jq -r 'select(.id|test("^r[1235]$")) | .id')" ""
+check "the token never appears in the log" bash -c "! grep -qF '$TOKEN' '$STREAMER_LOG_FILE'"
+
+# --- malformed requests ---------------------------------------------------------
+for bad in 'TEXT zz\r\nabc\r\n' 'TEXT 5\r\nab\r\n' 'OPEN\r\nJUNK\r\n' 'TEXT 3\r\nabcXY' 'OPEN'; do
+	printf "$bad" >"$TMP/body"
+	ws_event m1
+	check_eq "malformed body '$bad' is 400" "$RESP_STATUS" 400
+done
+check_eq "malformed bodies store nothing" "$(conn_rows | jq -r 'select(.id=="m1") | .id')" ""
+body_reset; ev OPEN
+ws_event 'bad id!'
+check_eq "an invalid Connection-Id is 400" "$RESP_STATUS" 400
+cgi POST /ws application/websocket-events
+check_eq "a missing Connection-Id is 400" "$RESP_STATUS" 400
+
+# --- Grip-Sig ---------------------------------------------------------------------
+export STREAMER_GRIP_KEY=sekrit
+body_reset; ev OPEN
+ws_event g1
+check_eq "with STREAMER_GRIP_KEY, a request without Grip-Sig is 401" "$RESP_STATUS" 401
+ws_event g1 HTTP_GRIP_SIG="$(grip_sig wrong)"
+check_eq "a Grip-Sig signed with another key is 401" "$RESP_STATUS" 401
+ws_event g1 HTTP_GRIP_SIG="$(grip_sig sekrit -10)"
+check_eq "an expired Grip-Sig is 401" "$RESP_STATUS" 401
+ws_event g1 HTTP_GRIP_SIG="$(grip_sig sekrit 3600 someone)"
+check_eq "a Grip-Sig from another issuer is 401" "$RESP_STATUS" 401
+ws_event g1 HTTP_GRIP_SIG="$(grip_sig sekrit)"
+check_eq "a valid Grip-Sig is accepted" "$RESP_STATUS" 200
+cgi GET /healthz ""
+check_eq "GET /healthz needs no Grip-Sig" "$RESP_STATUS" 200
+unset STREAMER_GRIP_KEY
+
+done_testing

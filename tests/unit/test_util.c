@@ -1,0 +1,374 @@
+/* test_util.c - unit tests for util.c: buffers, URL decoding, query parameters, tokens, time, randomness, files. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tap.h"
+#include "util.h"
+
+/* Copies s into a buffer of exactly strlen(s) bytes, so ASan sees any read past the end. */
+static char *exact(const char *s, size_t *n)
+{
+	char *p;
+
+	*n = strlen(s);
+	p = xmalloc(*n);
+	memcpy(p, s, *n);
+	return p;
+}
+
+/* url_decode on an exact-size copy of s; NULL when refused. */
+static char *decode(const char *s, size_t *outlen)
+{
+	size_t n;
+	char *in = exact(s, &n), *out = url_decode(in, n, outlen);
+
+	free(in);
+	return out;
+}
+
+static void test_buf_append_grows(void)
+{
+	struct buf b = {0};
+	size_t last_cap = 0, grew = 0;
+
+	for (size_t i = 0; i < 10000; i++) {
+		buf_putc(&b, (char)('a' + i % 26));
+		CHECK_INT(b.len, i + 1);
+		CHECK(b.cap > b.len);
+		CHECK_INT(b.data[b.len], '\0');
+		if (b.cap != last_cap)
+			grew++, last_cap = b.cap;
+	}
+	/* Doubling: a handful of reallocations, not one per byte. */
+	CHECK(grew < 20);
+	for (size_t i = 0; i < 10000; i++)
+		CHECK_INT(b.data[i], 'a' + i % 26);
+	buf_free(&b);
+	CHECK(b.data == NULL);
+	CHECK_INT(b.len, 0);
+	CHECK_INT(b.cap, 0);
+}
+
+static void test_buf_binary_and_strings(void)
+{
+	struct buf b = {0};
+
+	buf_append(&b, "a\0b", 3);
+	CHECK_INT(b.len, 3);
+	CHECK(memcmp(b.data, "a\0b", 4) == 0); /* the fourth byte is the terminator */
+	buf_puts(&b, "cd");
+	buf_putc(&b, 'e');
+	CHECK_INT(b.len, 6);
+	CHECK(memcmp(b.data, "a\0bcde", 7) == 0);
+	buf_append(&b, NULL, 0);
+	CHECK_INT(b.len, 6);
+	buf_reset(&b);
+	CHECK_INT(b.len, 0);
+	CHECK_STR(b.data, "");
+	CHECK(b.cap > 0);
+	buf_free(&b);
+}
+
+static void test_buf_printf(void)
+{
+	struct buf b = {0};
+	char big[1000];
+
+	buf_printf(&b, "%s", "");
+	CHECK(b.data != NULL);
+	CHECK_STR(b.data, "");
+	buf_printf(&b, "%d-%s-%zx", 42, "x", (size_t)255);
+	CHECK_STR(b.data, "42-x-ff");
+	CHECK_INT(b.len, 7);
+
+	/* Output far larger than the first allocation. */
+	memset(big, 'q', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	buf_printf(&b, "[%s]", big);
+	CHECK_INT(b.len, 7 + 2 + 999);
+	CHECK_INT(strlen(b.data), b.len);
+	CHECK(b.data[7] == '[' && b.data[8] == 'q' && b.data[b.len - 1] == ']');
+	buf_free(&b);
+}
+
+static void test_buf_detach(void)
+{
+	struct buf b = {0};
+	char *s = buf_detach(&b);
+
+	CHECK(s != NULL);
+	CHECK_STR(s, "");
+	free(s);
+	buf_puts(&b, "hello");
+	s = buf_detach(&b);
+	CHECK_STR(s, "hello");
+	CHECK(b.data == NULL);
+	CHECK_INT(b.len, 0);
+	free(s);
+}
+
+static void test_xstrdup(void)
+{
+	char *s = xstrndup("abcdef", 3);
+
+	CHECK_STR(s, "abc");
+	free(s);
+	s = xstrdup("xy");
+	CHECK_STR(s, "xy");
+	free(s);
+	CHECK(xstrdup(NULL) == NULL);
+}
+
+static void test_url_decode_valid(void)
+{
+	size_t n = 99;
+	char *s;
+
+	s = decode("", &n);
+	CHECK_STR(s, "");
+	CHECK_INT(n, 0);
+	free(s);
+	s = decode("plain", &n);
+	CHECK_STR(s, "plain");
+	CHECK_INT(n, 5);
+	free(s);
+	s = decode("a%20b+c", &n);
+	CHECK_STR(s, "a b c");
+	free(s);
+	s = decode("%41%42%2b%2B", &n);
+	CHECK_STR(s, "AB++");
+	CHECK_INT(n, 4);
+	free(s);
+	s = decode("caf%c3%A9", &n);
+	CHECK_STR(s, "caf\xc3\xa9");
+	CHECK_INT(n, 5);
+	free(s);
+	s = decode("%25", NULL); /* outlen may be NULL */
+	CHECK_STR(s, "%");
+	free(s);
+	/* Only n bytes count. */
+	s = url_decode("ab%41zz", 5, &n);
+	CHECK_STR(s, "abA");
+	free(s);
+}
+
+static void test_url_decode_malformed(void)
+{
+	static const char *const bad[] = {
+		"%", "%4", "a%4", "%zz", "%4g", "%g4", "%00", "a%00b", "%%41", "% 41",
+	};
+	size_t n;
+
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		char *s = decode(bad[i], &n);
+		if (s)
+			printf("# \"%s\" decoded to \"%s\"\n", bad[i], s);
+		CHECK(s == NULL);
+	}
+	/* A raw NUL byte inside the input is refused too. */
+	CHECK(url_decode("a\0b", 3, &n) == NULL);
+}
+
+static void test_query_param(void)
+{
+	static const char q[] = "a=1&bb=two&Authorization=tok%2Bx%20y&empty=&flag&last=z";
+	char *v;
+
+	v = query_param(q, "a");
+	CHECK_STR(v, "1");
+	free(v);
+	v = query_param(q, "bb");
+	CHECK_STR(v, "two");
+	free(v);
+	v = query_param(q, "Authorization");
+	CHECK_STR(v, "tok+x y");
+	free(v);
+	v = query_param(q, "empty");
+	CHECK_STR(v, "");
+	free(v);
+	v = query_param(q, "last");
+	CHECK_STR(v, "z");
+	free(v);
+
+	CHECK(query_param(q, "b") == NULL);      /* prefix of "bb" */
+	CHECK(query_param(q, "flag") == NULL);   /* no value */
+	CHECK(query_param(q, "missing") == NULL);
+	CHECK(query_param(q, "two") == NULL);    /* a value, not a name */
+	CHECK(query_param("Authorizationx=1", "Authorization") == NULL);
+	CHECK(query_param("xAuthorization=1", "Authorization") == NULL);
+	CHECK(query_param("", "a") == NULL);
+	CHECK(query_param(NULL, "a") == NULL);
+	CHECK(query_param("a=%zz", "a") == NULL);
+
+	v = query_param("Authorizationx=1&Authorization=2", "Authorization");
+	CHECK_STR(v, "2");
+	free(v);
+	v = query_param("a=1&a=2", "a"); /* the first one wins */
+	CHECK_STR(v, "1");
+	free(v);
+	v = query_param("&&a=1&", "a");
+	CHECK_STR(v, "1");
+	free(v);
+	v = query_param("a==1", "a");
+	CHECK_STR(v, "=1");
+	free(v);
+}
+
+static void test_str_is_token(void)
+{
+	CHECK(str_is_token("abcXYZ019", 9, 9, NULL));
+	CHECK(!str_is_token("abcXYZ019", 9, 8, NULL));
+	CHECK(!str_is_token("", 0, 10, NULL));
+	CHECK(!str_is_token(NULL, 3, 10, NULL));
+	CHECK(str_is_token("a.b-c_d", 7, 64, "._-"));
+	CHECK(!str_is_token("a.b", 3, 64, NULL));
+	CHECK(!str_is_token("a b", 3, 64, "._-"));
+	CHECK(!str_is_token("a/b", 3, 64, "._-"));
+	CHECK(!str_is_token("caf\xc3\xa9", 5, 64, "._-"));
+	/* A NUL inside never matches, even though strchr finds extra's terminator. */
+	CHECK(!str_is_token("a\0b", 3, 64, "._-"));
+	/* Only n bytes are looked at. */
+	CHECK(str_is_token("ab!", 2, 64, NULL));
+}
+
+static void test_ct_equal(void)
+{
+	CHECK(ct_equal("secret", 6, "secret", 6));
+	CHECK(!ct_equal("secret", 6, "secreT", 6));
+	CHECK(!ct_equal("secret", 6, "Secret", 6));
+	CHECK(!ct_equal("secret", 6, "secret!", 7));
+	CHECK(!ct_equal("secret", 6, "secre", 5));
+	CHECK(ct_equal("", 0, "", 0));
+	CHECK(ct_equal("a\0b", 3, "a\0b", 3));
+	CHECK(!ct_equal("a\0b", 3, "a\0c", 3));
+}
+
+static void check_time(int64_t ms, const char *want)
+{
+	char out[32];
+
+	memset(out, 'X', sizeof(out));
+	time_rfc3339(ms, out);
+	CHECK_STR(out, want);
+	/* Never more than the 25 bytes the header promises. */
+	for (size_t i = 25; i < sizeof(out); i++)
+		CHECK_INT(out[i], 'X');
+}
+
+static void test_time_rfc3339(void)
+{
+	check_time(0, "1970-01-01T00:00:00.000Z");
+	check_time(999, "1970-01-01T00:00:00.999Z");
+	check_time(1000, "1970-01-01T00:00:01.000Z");
+	check_time(1700000000123, "2023-11-14T22:13:20.123Z");
+	check_time(951782400007, "2000-02-29T00:00:00.007Z");
+	check_time(253402300799999, "9999-12-31T23:59:59.999Z");
+	/* Out of range: clamped, the format stays fixed. */
+	check_time(-1, "1970-01-01T00:00:00.000Z");
+	check_time(INT64_MIN, "1970-01-01T00:00:00.000Z");
+	check_time(253402300800000, "9999-12-31T23:59:59.999Z");
+	check_time(INT64_MAX, "9999-12-31T23:59:59.999Z");
+}
+
+static void test_time_now(void)
+{
+	int64_t a = time_now_ms();
+
+	CHECK(a > 1700000000000);
+	CHECK(time_now_ms() >= a);
+}
+
+static int all_hex(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+static void test_random_hex(void)
+{
+	char a[300], b[300];
+
+	memset(a, 'X', sizeof(a));
+	random_hex(a, 12);
+	CHECK_INT(strlen(a), 24);
+	CHECK(all_hex(a, 24));
+	CHECK_INT(a[25], 'X'); /* nothing written past the terminator */
+	random_hex(b, 12);
+	CHECK(strcmp(a, b) != 0);
+
+	/* More than the internal 64-byte chunk. */
+	memset(a, 'X', sizeof(a));
+	random_hex(a, 100);
+	CHECK_INT(strlen(a), 200);
+	CHECK(all_hex(a, 200));
+	CHECK_INT(a[201], 'X');
+
+	random_hex(a, 0);
+	CHECK_STR(a, "");
+}
+
+static void test_random_bytes_vary(void)
+{
+	unsigned char x[32], y[32];
+
+	random_bytes(x, sizeof(x));
+	random_bytes(y, sizeof(y));
+	CHECK(memcmp(x, y, sizeof(x)) != 0);
+}
+
+static void test_file_read(void)
+{
+	char path[] = "/tmp/streamer-test-util-XXXXXX";
+	int fd = mkstemp(path);
+	char big[10000];
+	size_t n = 99;
+	char *s;
+
+	CHECK(fd >= 0);
+	s = file_read(path, 100, &n);
+	CHECK_STR(s, "");
+	CHECK_INT(n, 0);
+	free(s);
+
+	memset(big, 'r', sizeof(big));
+	big[5] = '\0';
+	CHECK_INT(write(fd, big, sizeof(big)), sizeof(big));
+	close(fd);
+	s = file_read(path, sizeof(big), &n);
+	CHECK(s != NULL);
+	CHECK_INT(n, sizeof(big));
+	CHECK(memcmp(s, big, sizeof(big)) == 0);
+	CHECK_INT(s[n], '\0');
+	free(s);
+
+	errno = 0;
+	CHECK(file_read(path, sizeof(big) - 1, &n) == NULL);
+	CHECK_INT(errno, EFBIG);
+	unlink(path);
+	errno = 0;
+	CHECK(file_read(path, 100, &n) == NULL);
+	CHECK_INT(errno, ENOENT);
+}
+
+TAP_MAIN(
+	TAP_TEST(test_buf_append_grows),
+	TAP_TEST(test_buf_binary_and_strings),
+	TAP_TEST(test_buf_printf),
+	TAP_TEST(test_buf_detach),
+	TAP_TEST(test_xstrdup),
+	TAP_TEST(test_url_decode_valid),
+	TAP_TEST(test_url_decode_malformed),
+	TAP_TEST(test_query_param),
+	TAP_TEST(test_str_is_token),
+	TAP_TEST(test_ct_equal),
+	TAP_TEST(test_time_rfc3339),
+	TAP_TEST(test_time_now),
+	TAP_TEST(test_random_hex),
+	TAP_TEST(test_random_bytes_vary),
+	TAP_TEST(test_file_read),
+)

@@ -1,0 +1,54 @@
+#!/bin/bash
+# valgrind.sh - one FastCGI worker under valgrind serves 1,000 requests (open, echo, bad input, close, keep-alive); no leak, no error.
+# Run by `make check-valgrind` from the build directory.
+set -u
+export LC_ALL=C
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
+build=${top_builddir:-$PWD}
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/streamer-vg.XXXXXX")
+trap 'kill "$vg" 2>/dev/null; rm -rf "$TMP"' EXIT
+
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$TMP/priv.pem" 2>/dev/null
+openssl pkey -in "$TMP/priv.pem" -pubout -out "$TMP/pub.pem"
+export STREAMER_DB="$TMP/streamer.db" STREAMER_JWT_KEY_FILE="$TMP/pub.pem" STREAMER_LOG_FILE="$TMP/worker.log"
+"$build/streamer" init-db >/dev/null || exit 1
+token=$("$build/streamer" token --key "$TMP/priv.pem" --sub vg --tenant t1 --permissions read)
+
+valgrind --quiet --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect,possible \
+	--errors-for-leak-kinds=definite,indirect,possible --log-file="$TMP/valgrind.log" \
+	"$build/streamer-fcgi" --listen "$TMP/fcgi.sock" &
+vg=$!
+for _ in $(seq 100); do [ -S "$TMP/fcgi.sock" ] && break; sleep 0.1; done
+
+client() { "$build/tests/fcgi-client" "$TMP/fcgi.sock" --count 200 "$@"; }
+common=(--param REQUEST_METHOD=POST --param REQUEST_URI=/ws --param "QUERY_STRING=Authorization=$token"
+	--param CONTENT_TYPE=application/websocket-events --param HTTP_CONNECTION_ID=vg-%d)
+fail=0
+client "${common[@]}" --body $'OPEN\r\n' --expect-status 200 --expect-body 'c:{"type":"subscribe"' || fail=1
+# text JSON...: websocket-events TEXT events for each argument, into $body.
+text() { body=; for m in "$@"; do printf -v body '%sTEXT %x\r\n%s\r\n' "$body" "${#m}" "$m"; done; }
+text '{"action":"echo","id":"rr","payload":[1,2,3]}' '{"action":"whoami"}'
+client "${common[@]}" --body "$body" --expect-body '"type":"response"' || fail=1
+text 'not json' '{"action":"zzz"}' '{"action":"echo","id":"x","metadata":[]}'
+client "${common[@]}" --body "$body"$'PING\r\n' --expect-body 'INVALID_ACTION' || fail=1
+client "${common[@]}" --body $'TEXT 3\r\nab' --expect-status 400 || fail=1
+client "${common[@]}" --body $'CLOSE 2\r\n\003\350\r\n' --expect-status 200 || fail=1
+"$build/tests/fcgi-client" "$TMP/fcgi.sock" --param REQUEST_METHOD=GET --param REQUEST_URI=/healthz --expect-status 200 || fail=1
+
+kill -TERM "$vg"
+wait "$vg"
+rc=$?
+vg=
+served=$(grep -o '"requests":[0-9]*' "$TMP/worker.log" | tail -1)
+echo "worker stopped (exit $rc) after ${served#*:} requests"
+if [ "$rc" -ne 0 ] || [ -s "$TMP/valgrind.log" ]; then
+	echo "valgrind found problems (exit $rc):"
+	cat "$TMP/valgrind.log"
+	exit 1
+fi
+if [ "$fail" -ne 0 ]; then
+	echo "some requests failed"
+	exit 1
+fi
+[ "${served#*:}" -ge 1000 ] || { echo "expected at least 1000 requests, got ${served#*:}"; exit 1; }
+echo "valgrind: 1000+ requests, no leaks, no errors"
