@@ -45,10 +45,12 @@ const char *auth_alg_name(enum auth_alg alg);
 
 /*
  * Builds a key for alg from data[0..len): a PEM public key (PKIX "PUBLIC KEY"
- * or PKCS#1 "RSA PUBLIC KEY") for the RS and ES algorithms, the raw secret for HS (trailing
- * newlines are stripped). The key type must fit alg (RSA for RS, the right
- * curve for ES). Returns 0 and a new key in *out (free with auth_key_free),
- * or -1 with a reason in err.
+ * or PKCS#1 "RSA PUBLIC KEY"; the first PEM block is used, a private key is
+ * refused) for the RS and ES algorithms, the raw secret for HS (trailing
+ * newlines are stripped; it must not be empty then). The key type must fit
+ * alg (RSA of at least 2048 bits for RS, P-256 for ES256, P-384 for ES384).
+ * The key is parsed here once and reused by every auth_verify. Returns 0 and
+ * a new key in *out (free with auth_key_free), or -1 with a reason in err.
  */
 int auth_key_load(struct auth_key **out, enum auth_alg alg, const char *data,
 		  size_t len, char *err, size_t errlen)
@@ -76,21 +78,29 @@ struct auth_identity {
  * Verifies token[0..len) against p: header alg first (pinned), then the
  * signature, then the claims in the order of enum auth_error. Returns AUTH_OK
  * and fills id, or the first reason found (id is then left zeroed). Never
- * logs and never keeps the token.
+ * logs and never keeps the token. An empty signature part passes the shape
+ * check so that "alg":"none" is reported as AUTH_ALG; with the pinned alg it
+ * is AUTH_SIGNATURE. Also AUTH_MALFORMED: a "typ" header other
+ * than "JWT" (any case, "application/" prefix allowed), a "crit" header, base64
+ * padding or non-canonical base64url, duplicate JSON keys, nbf or iat that is
+ * not a number. NumericDates may be integers or reals. p->key must have been
+ * loaded for p->alg (else AUTH_SIGNATURE).
  */
 enum auth_error auth_verify(const struct auth_policy *p, const char *token,
 			    size_t len, struct auth_identity *id)
 	__attribute__((warn_unused_result));
 void auth_identity_free(struct auth_identity *id);
 
-/* The client-facing text for e, e.g. "Invalid token: expired". */
+/* The client-facing text for e (static), e.g. "Invalid token: token is expired". */
 const char *auth_error_message(enum auth_error e);
-/* A short stable label for logs and metrics, e.g. "expired". */
+/* A short stable label (static) for logs and metrics, e.g. "expired". */
 const char *auth_error_label(enum auth_error e);
 
 /*
- * Checks a Grip-Sig header value: an HS256 JWT signed with key whose iss is
- * "pushpin" and whose exp is in the future. Returns 1 when valid, else 0.
+ * Checks a Grip-Sig header value: an HS256 JWT signed with key (the raw
+ * bytes of the NUL-terminated string, nothing stripped) whose iss is "pushpin"
+ * and whose exp is after now (no leeway). Returns 1 when valid, else 0 (also
+ * for a NULL or empty key or a NULL sig).
  */
 int auth_grip_verify(const char *key, const char *sig, int64_t now);
 

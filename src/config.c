@@ -164,7 +164,8 @@ static int get_int(const struct file_vars *f, const char *name, long long min,
 
 	errno = 0;
 	n = strtoll(v, &end, 10);
-	if (*v == '\0' || *end != '\0' || errno == ERANGE || n < min || n > max)
+	/* strtoll skips leading blanks and takes a '+': neither is a plain integer. */
+	if (!((*v >= '0' && *v <= '9') || *v == '-') || *end != '\0' || errno == ERANGE || n < min || n > max)
 		return fail(err, errlen, "%s: expected an integer from %lld to %lld, got '%s'",
 			    name, min, max, v);
 	*out = n;

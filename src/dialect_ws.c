@@ -138,7 +138,10 @@ void dialect_ws(struct app *app, struct request *req, struct response *resp)
 			break;
 		}
 		case WSE_PING:
-			wse_put_content(&out, WSE_PONG, e->data, e->len);
+			if (e->has_content)
+				wse_put_content(&out, WSE_PONG, e->data, e->len);
+			else
+				wse_put(&out, WSE_PONG);
 			break;
 		case WSE_PONG:
 			break;

@@ -129,6 +129,7 @@ static int serve_fcgi(int listen_fd)
 	FCGX_Request fr;
 	struct buf out = {0};
 	struct sigaction sa;
+	sigset_t stop_signals;
 	char err[512];
 	unsigned long served = 0;
 
@@ -144,6 +145,10 @@ static int serve_fcgi(int listen_fd)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&stop_signals);
+	sigaddset(&stop_signals, SIGTERM);
+	sigaddset(&stop_signals, SIGINT);
+	sigaddset(&stop_signals, SIGHUP);
 
 	if (FCGX_InitRequest(&fr, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
 		fprintf(stderr, "streamer-fcgi: cannot initialise the FastCGI request\n");
@@ -163,6 +168,12 @@ static int serve_fcgi(int listen_fd)
 			log_msg(LOG_ERROR, "worker_accept", "FCGX_Accept_r failed: %s", strerror(errno));
 			break;
 		}
+		/*
+		 * Hold stop signals while a request is in hand, so that no read or
+		 * write of it is interrupted; one that arrived meanwhile is
+		 * delivered on unblocking, and the loop then ends.
+		 */
+		sigprocmask(SIG_BLOCK, &stop_signals, NULL);
 		request_from_env(&req, fcgi_lookup, fr.envp);
 		read_body(&req, app.cfg.max_body_bytes, fcgi_read, fr.in);
 		app_handle(&app, &req, &resp);
@@ -174,6 +185,7 @@ static int serve_fcgi(int listen_fd)
 		request_free(&req);
 		response_free(&resp);
 		served++;
+		sigprocmask(SIG_UNBLOCK, &stop_signals, NULL);
 	}
 	log_event(LOG_INFO, "worker_stop", json_pack("{s:I}", "requests", (json_int_t)served));
 	FCGX_Free(&fr, 0);

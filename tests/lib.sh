@@ -25,6 +25,11 @@ check_eq() {
 	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1"; diag "got:  $2" "want: $3"; fi
 }
 
+# check_jq DESCRIPTION FILTER JSON: jq -e FILTER holds for JSON.
+check_jq() {
+	if jq -e "$2" >/dev/null 2>&1 <<<"$3"; then ok "$1"; else not_ok "$1"; diag "jq $2 fails on: $3"; fi
+}
+
 # check_contains DESCRIPTION HAYSTACK NEEDLE
 check_contains() {
 	case $2 in

@@ -3,9 +3,10 @@
 . "$top_srcdir/tests/lib.sh"
 setup_stack
 
-# bad VAR=VALUE EXPECTED-TEXT: the CGI answers 500 naming the variable and exits 1.
+# bad VAR=VALUE EXPECTED-TEXT [NAMED-VAR]: the CGI answers 500 naming the variable
+# (or NAMED-VAR, when another setting is the one at fault) and exits 1.
 bad() {
-	local assign=$1 want=$2 var=${1%%=*}
+	local assign=$1 want=$2 var=${3:-${1%%=*}}
 	body_reset
 	cgi GET /healthz "" "$assign"
 	if [ "$RESP_STATUS" = 500 ] && [ "$CGI_RC" = 1 ] &&
@@ -38,7 +39,7 @@ bad STREAMER_DB= "must name"
 bad STREAMER_DB=/nonexistent/dir/x.db "unable to open"
 printf 'not a key' >"$TMP/garbage.pem"
 bad STREAMER_JWT_KEY_FILE="$TMP/garbage.pem" "STREAMER_JWT_KEY_FILE"
-bad STREAMER_JWT_ALG=ES256 "STREAMER_JWT_KEY_FILE"
+bad STREAMER_JWT_ALG=ES256 "needs an EC key" STREAMER_JWT_KEY_FILE
 bad STREAMER_CONFIG=/nonexistent.conf "cannot read"
 
 printf '# comment\n\nSTREAMER_LOG_LEVEL = warn\nSTREAMER_NOT_A_THING=1\n' >"$TMP/typo.conf"

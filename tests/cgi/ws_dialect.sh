@@ -111,12 +111,12 @@ check "and closes the client" grep -q "^CLOSE" <<<"$RESP_BODY"
 body_reset; printf 'CLOSE 2\r\n\003\350\r\n' >"$TMP/body"
 ws_event c1
 check_eq "CLOSE answers 200" "$RESP_STATUS" 200
-check_eq "CLOSE is echoed with its code" "$(od -An -c <<<"$RESP_BODY" | tr -s ' ' | head -1)" " C L O S E 2 \r \n 003 350 \r"
+check_eq "CLOSE is echoed with its code" "$(sed '1,/^\r$/d' "$TMP/resp" | od -An -tx1 | tr -d ' \n')" 434c4f534520320d0a03e80d0a
 check_eq "CLOSE removes the connection row" "$(conn_rows | jq -r 'select(.id=="c1") | .id')" ""
 line=$(grep '"event":"disconnect"' "$STREAMER_LOG_FILE" | grep '"connection_id":"c1"' | tail -1)
 check_eq "the disconnect is logged with its close code" "$(jq .close_code <<<"$line")" 1000
-check "the disconnect log line has duration and counters" \
-	jq -e '.connected_seconds >= 0 and .messages_received >= 12 and .messages_sent >= 12' <<<"$line" >/dev/null
+check_jq "the disconnect log line has duration and counters" \
+	'.connected_seconds >= 0 and .messages_received >= 12 and .messages_sent >= 12' "$line"
 
 body_reset; ev OPEN; ws_event c3
 body_reset; ev DISCONNECT; ws_event c3

@@ -1,0 +1,661 @@
+/* auth.c - JWT (JWS compact) verification with a pinned algorithm and a key parsed once, and Pushpin's Grip-Sig. */
+#include <limits.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/objects.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "auth.h"
+#include "util.h"
+
+#define RSA_MIN_BITS 2048      /* RFC 7518 §3.3: 2048 bits or larger MUST be used */
+#define SUB_MAX 256
+#define TENANT_MAX 128
+#define PERMISSION_MAX 128
+/* A decoded token never exceeds 3/4 of its text, plus the slack of 3 partial groups. */
+#define DECODED_MAX (AUTH_MAX_TOKEN / 4 * 3 + 3)
+
+struct auth_key {
+	enum auth_alg alg;
+	EVP_PKEY *pkey;              /* RS and ES */
+	const unsigned char *secret; /* HS; owned by loaded keys, borrowed by the Grip-Sig check */
+	size_t secret_len;
+};
+
+static const struct {
+	const char *name;
+	int nid;        /* EC curve; 0 for the others */
+	size_t ec_half; /* bytes of R (and of S) in a JWS ECDSA signature */
+} algs[] = {
+	[AUTH_RS256] = { "RS256", 0, 0 },
+	[AUTH_RS384] = { "RS384", 0, 0 },
+	[AUTH_RS512] = { "RS512", 0, 0 },
+	[AUTH_ES256] = { "ES256", NID_X9_62_prime256v1, 32 },
+	[AUTH_ES384] = { "ES384", NID_secp384r1, 48 },
+	[AUTH_HS256] = { "HS256", 0, 0 },
+	[AUTH_HS384] = { "HS384", 0, 0 },
+	[AUTH_HS512] = { "HS512", 0, 0 },
+};
+
+static bool alg_valid(int alg)
+{
+	return alg >= 0 && (size_t)alg < ARRAY_SIZE(algs);
+}
+
+static bool alg_is_rsa(enum auth_alg alg)
+{
+	return alg == AUTH_RS256 || alg == AUTH_RS384 || alg == AUTH_RS512;
+}
+
+static bool alg_is_ec(enum auth_alg alg)
+{
+	return alg == AUTH_ES256 || alg == AUTH_ES384;
+}
+
+static const EVP_MD *alg_md(enum auth_alg alg)
+{
+	switch (alg) {
+	case AUTH_RS256: case AUTH_ES256: case AUTH_HS256:
+		return EVP_sha256();
+	case AUTH_RS384: case AUTH_ES384: case AUTH_HS384:
+		return EVP_sha384();
+	case AUTH_RS512: case AUTH_HS512:
+		return EVP_sha512();
+	}
+	return NULL;
+}
+
+int auth_alg_parse(const char *s)
+{
+	if (!s)
+		return -1;
+	for (size_t i = 0; i < ARRAY_SIZE(algs); i++)
+		if (strcmp(s, algs[i].name) == 0)
+			return (int)i;
+	return -1;
+}
+
+const char *auth_alg_name(enum auth_alg alg)
+{
+	return alg_valid((int)alg) ? algs[alg].name : "unknown";
+}
+
+/* ---- keys ------------------------------------------------------------- */
+
+/* Parses the first PEM block of data into a public key, or NULL with a reason in err. */
+static EVP_PKEY *pem_public_key(const char *data, size_t len, char *err, size_t errlen)
+{
+	BIO *bio = NULL;
+	char *name = NULL, *header = NULL;
+	unsigned char *der = NULL;
+	long derlen = 0;
+	EVP_PKEY *pkey = NULL;
+	const unsigned char *p;
+
+	if (len > INT_MAX) {
+		snprintf(err, errlen, "key file too large");
+		return NULL;
+	}
+	bio = BIO_new_mem_buf(data, (int)len);
+	if (!bio || !PEM_read_bio(bio, &name, &header, &der, &derlen)) {
+		snprintf(err, errlen, "not a PEM public key (expected -----BEGIN PUBLIC KEY-----)");
+		goto out;
+	}
+	p = der;
+	if (strcmp(name, "PUBLIC KEY") == 0) {
+		pkey = d2i_PUBKEY(NULL, &p, derlen);
+	} else if (strcmp(name, "RSA PUBLIC KEY") == 0) {
+		pkey = d2i_PublicKey(EVP_PKEY_RSA, NULL, &p, derlen);
+	} else if (strstr(name, "PRIVATE KEY")) {
+		snprintf(err, errlen, "this is a private key (%s); give the public key "
+			 "(openssl pkey -pubout)", name);
+		goto out;
+	} else {
+		snprintf(err, errlen, "PEM block \"%s\" is not a public key "
+			 "(expected PUBLIC KEY or RSA PUBLIC KEY)", name);
+		goto out;
+	}
+	if (!pkey || p != der + derlen) {
+		EVP_PKEY_free(pkey);
+		pkey = NULL;
+		snprintf(err, errlen, "cannot parse the %s PEM block", name);
+	}
+out:
+	ERR_clear_error();
+	OPENSSL_free(name);
+	OPENSSL_free(header);
+	OPENSSL_free(der);
+	BIO_free(bio);
+	return pkey;
+}
+
+/* Returns 0 when pkey is of the kind alg needs, else -1 with a reason in err. */
+static int pkey_fits(const EVP_PKEY *pkey, enum auth_alg alg, char *err, size_t errlen)
+{
+	if (alg_is_rsa(alg)) {
+		if (!EVP_PKEY_is_a(pkey, "RSA")) {
+			snprintf(err, errlen, "%s needs an RSA key, got %s", algs[alg].name,
+				 EVP_PKEY_get0_type_name(pkey) ? EVP_PKEY_get0_type_name(pkey) : "another type");
+			return -1;
+		}
+		if (EVP_PKEY_get_bits(pkey) < RSA_MIN_BITS) {
+			snprintf(err, errlen, "RSA key of %d bits is too short (at least %d)",
+				 EVP_PKEY_get_bits(pkey), RSA_MIN_BITS);
+			return -1;
+		}
+		return 0;
+	}
+	if (!EVP_PKEY_is_a(pkey, "EC")) {
+		snprintf(err, errlen, "%s needs an EC key on %s, got %s", algs[alg].name,
+			 OBJ_nid2sn(algs[alg].nid),
+			 EVP_PKEY_get0_type_name(pkey) ? EVP_PKEY_get0_type_name(pkey) : "another type");
+		return -1;
+	}
+	{
+		char curve[64] = "";
+		size_t n = 0;
+
+		if (!EVP_PKEY_get_group_name(pkey, curve, sizeof(curve), &n) ||
+		    OBJ_sn2nid(curve) != algs[alg].nid) {
+			ERR_clear_error();
+			snprintf(err, errlen, "%s needs an EC key on %s, got curve %s", algs[alg].name,
+				 OBJ_nid2sn(algs[alg].nid), curve[0] ? curve : "(explicit or unknown)");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int auth_key_load(struct auth_key **out, enum auth_alg alg, const char *data,
+		  size_t len, char *err, size_t errlen)
+{
+	struct auth_key *key;
+
+	*out = NULL;
+	if (!alg_valid((int)alg)) {
+		snprintf(err, errlen, "unknown algorithm");
+		return -1;
+	}
+	if (!data)
+		len = 0;
+	key = xcalloc(1, sizeof(*key));
+	key->alg = alg;
+	if (alg_is_rsa(alg) || alg_is_ec(alg)) {
+		key->pkey = pem_public_key(data ? data : "", len, err, errlen);
+		if (!key->pkey || pkey_fits(key->pkey, alg, err, errlen) < 0)
+			goto fail;
+	} else {
+		unsigned char *secret;
+
+		while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == '\r'))
+			len--;
+		if (len == 0) {
+			snprintf(err, errlen, "the %s secret is empty", algs[alg].name);
+			goto fail;
+		}
+		if (len > INT_MAX) {
+			snprintf(err, errlen, "the %s secret is too long", algs[alg].name);
+			goto fail;
+		}
+		secret = xmalloc(len);
+		memcpy(secret, data, len);
+		key->secret = secret;
+		key->secret_len = len;
+	}
+	*out = key;
+	return 0;
+fail:
+	auth_key_free(key);
+	return -1;
+}
+
+void auth_key_free(struct auth_key *key)
+{
+	if (!key)
+		return;
+	EVP_PKEY_free(key->pkey);
+	if (key->secret)
+		OPENSSL_clear_free((void *)key->secret, key->secret_len);
+	free(key);
+}
+
+/* ---- JWS compact serialisation ---------------------------------------- */
+
+/* Maps a base64url character to its value, or -1. */
+static int b64url_value(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '-')
+		return 62;
+	if (c == '_')
+		return 63;
+	return -1;
+}
+
+/*
+ * Decodes unpadded base64url s[0..n) into out (room for n*3/4+1 bytes).
+ * Refuses any other character (padding included), an impossible length and
+ * non-zero leftover bits, so each byte string has one encoding only.
+ * Returns the decoded length, or -1.
+ */
+static long b64url_decode(const char *s, size_t n, unsigned char *out)
+{
+	unsigned long acc = 0;
+	int bits = 0;
+	long o = 0;
+
+	if (n % 4 == 1)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		int v = b64url_value((unsigned char)s[i]);
+		if (v < 0)
+			return -1;
+		acc = (acc << 6 | (unsigned long)v) & 0xffffff;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[o++] = (unsigned char)(acc >> bits);
+		}
+	}
+	if (acc & ((1ul << bits) - 1))
+		return -1;
+	return o;
+}
+
+/* A token cut into its parts; the decoded bytes live in dec. */
+struct jws {
+	const char *signing_input; /* "<header>.<payload>" in the token */
+	size_t signing_len;
+	const unsigned char *header, *payload, *sig;
+	size_t header_len, payload_len, sig_len;
+	unsigned char dec[DECODED_MAX];
+};
+
+static enum auth_error jws_split(struct jws *j, const char *token, size_t len)
+{
+	const char *dot1, *dot2, *part[3];
+	size_t plen[3], used = 0;
+	const unsigned char **dst[3] = { &j->header, &j->payload, &j->sig };
+	size_t *dstlen[3] = { &j->header_len, &j->payload_len, &j->sig_len };
+
+	if (!token || len == 0)
+		return AUTH_MISSING;
+	if (len > AUTH_MAX_TOKEN)
+		return AUTH_TOO_LARGE;
+	dot1 = memchr(token, '.', len);
+	if (!dot1)
+		return AUTH_MALFORMED;
+	dot2 = memchr(dot1 + 1, '.', len - (size_t)(dot1 + 1 - token));
+	if (!dot2 || memchr(dot2 + 1, '.', len - (size_t)(dot2 + 1 - token)))
+		return AUTH_MALFORMED;
+	part[0] = token;
+	plen[0] = (size_t)(dot1 - token);
+	part[1] = dot1 + 1;
+	plen[1] = (size_t)(dot2 - part[1]);
+	part[2] = dot2 + 1;
+	plen[2] = len - (size_t)(part[2] - token);
+	for (int i = 0; i < 3; i++) {
+		long n;
+
+		/*
+		 * The header and payload are objects, so never empty. An empty
+		 * signature ("alg":"none") is let through to be refused by the
+		 * algorithm pin, or else by the signature check.
+		 */
+		if (plen[i] == 0 && i < 2)
+			return AUTH_MALFORMED;
+		n = b64url_decode(part[i], plen[i], j->dec + used);
+		if (n < 0)
+			return AUTH_MALFORMED;
+		*dst[i] = j->dec + used;
+		*dstlen[i] = (size_t)n;
+		used += (size_t)n;
+	}
+	j->signing_input = token;
+	j->signing_len = (size_t)(dot2 - token);
+	return AUTH_OK;
+}
+
+/* Loads a JSON object (duplicate keys refused); returns a new reference or NULL. */
+static json_t *json_object_from(const unsigned char *p, size_t n)
+{
+	json_error_t jerr;
+	json_t *v = json_loadb((const char *)p, n, JSON_REJECT_DUPLICATES, &jerr);
+
+	if (v && !json_is_object(v)) {
+		json_decref(v);
+		v = NULL;
+	}
+	return v;
+}
+
+/* Pins the algorithm and refuses header parameters we do not implement. */
+static enum auth_error jws_check_header(const struct jws *j, enum auth_alg alg)
+{
+	json_t *h = json_object_from(j->header, j->header_len);
+	json_t *v;
+	enum auth_error e = AUTH_OK;
+
+	if (!h)
+		return AUTH_MALFORMED;
+	v = json_object_get(h, "alg");
+	if (!json_is_string(v) || strcmp(json_string_value(v), algs[alg].name) != 0) {
+		e = AUTH_ALG;
+		goto out;
+	}
+	v = json_object_get(h, "typ");
+	if (v && !(json_is_string(v) && (strcasecmp(json_string_value(v), "JWT") == 0 ||
+					 strcasecmp(json_string_value(v), "application/jwt") == 0))) {
+		e = AUTH_MALFORMED;
+		goto out;
+	}
+	/* RFC 7515 §4.1.11: an extension we do not understand must make us refuse. */
+	if (json_object_get(h, "crit"))
+		e = AUTH_MALFORMED;
+out:
+	json_decref(h);
+	return e;
+}
+
+static bool verify_hmac(const struct auth_key *key, const struct jws *j)
+{
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	unsigned int maclen = 0;
+
+	if (!HMAC(alg_md(key->alg), key->secret, (int)key->secret_len,
+		  (const unsigned char *)j->signing_input, j->signing_len, mac, &maclen))
+		return false;
+	return ct_equal(mac, maclen, j->sig, j->sig_len);
+}
+
+/* Turns a JWS ECDSA signature (R || S, fixed width) into the DER OpenSSL verifies. Returns its length or 0. */
+static size_t ecdsa_raw_to_der(const unsigned char *sig, size_t siglen, size_t half,
+			       unsigned char *der, size_t dermax)
+{
+	ECDSA_SIG *es = NULL;
+	BIGNUM *r = NULL, *s = NULL;
+	unsigned char *p = der;
+	int n = 0;
+
+	if (siglen != 2 * half)
+		return 0;
+	es = ECDSA_SIG_new();
+	r = BN_bin2bn(sig, (int)half, NULL);
+	s = BN_bin2bn(sig + half, (int)half, NULL);
+	if (!es || !r || !s || !ECDSA_SIG_set0(es, r, s)) {
+		BN_free(r);
+		BN_free(s);
+		goto out;
+	}
+	n = i2d_ECDSA_SIG(es, NULL);
+	if (n <= 0 || (size_t)n > dermax)
+		n = 0;
+	else
+		n = i2d_ECDSA_SIG(es, &p);
+out:
+	ECDSA_SIG_free(es);
+	return n > 0 ? (size_t)n : 0;
+}
+
+static bool verify_pkey(const struct auth_key *key, const struct jws *j)
+{
+	unsigned char der[2 * (48 + 3) + 8];
+	const unsigned char *sig = j->sig;
+	size_t siglen = j->sig_len;
+	EVP_MD_CTX *ctx;
+	bool ok = false;
+
+	if (alg_is_ec(key->alg)) {
+		siglen = ecdsa_raw_to_der(j->sig, j->sig_len, algs[key->alg].ec_half, der, sizeof(der));
+		if (siglen == 0)
+			return false;
+		sig = der;
+	}
+	ctx = EVP_MD_CTX_new();
+	if (ctx && EVP_DigestVerifyInit(ctx, NULL, alg_md(key->alg), NULL, key->pkey) == 1)
+		ok = EVP_DigestVerify(ctx, sig, siglen, (const unsigned char *)j->signing_input,
+				      j->signing_len) == 1;
+	EVP_MD_CTX_free(ctx);
+	return ok;
+}
+
+/*
+ * Everything up to the claims: size, shape, pinned header, signature, and a
+ * payload that is an object. On AUTH_OK *payload is a new reference.
+ */
+static enum auth_error jws_verify(const struct auth_key *key, enum auth_alg alg,
+				  const char *token, size_t len, json_t **payload)
+{
+	struct jws j;
+	enum auth_error e;
+	bool ok;
+
+	*payload = NULL;
+	e = jws_split(&j, token, len);
+	if (e == AUTH_OK)
+		e = jws_check_header(&j, alg);
+	if (e != AUTH_OK)
+		return e;
+	if (!key || key->alg != alg)
+		return AUTH_SIGNATURE;
+	ok = key->pkey ? verify_pkey(key, &j) : verify_hmac(key, &j);
+	/* A failed verification leaves reasons on this thread's error queue; none is for us to keep. */
+	ERR_clear_error();
+	if (!ok)
+		return AUTH_SIGNATURE;
+	*payload = json_object_from(j.payload, j.payload_len);
+	return *payload ? AUTH_OK : AUTH_MALFORMED;
+}
+
+/* ---- claims ----------------------------------------------------------- */
+
+/* Reads a NumericDate (JSON integer or real) as whole seconds, rounding up when up. */
+static bool claim_time(const json_t *v, bool up, int64_t *out)
+{
+	double d;
+
+	if (json_is_integer(v)) {
+		*out = (int64_t)json_integer_value(v);
+		return true;
+	}
+	if (!json_is_real(v))
+		return false;
+	d = json_real_value(v);
+	if (!isfinite(d) || d <= -9.0e18 || d >= 9.0e18)
+		return false;
+	/* Truncate, then round the way asked (no libm in the link). */
+	*out = (int64_t)d;
+	if (up && (double)*out < d)
+		(*out)++;
+	else if (!up && (double)*out > d)
+		(*out)--;
+	return true;
+}
+
+static int64_t sat_add(int64_t a, int64_t b)
+{
+	int64_t r;
+
+	if (__builtin_add_overflow(a, b, &r))
+		return b > 0 ? INT64_MAX : INT64_MIN;
+	return r;
+}
+
+static bool string_claim(const json_t *v, size_t max)
+{
+	return json_is_string(v) && json_string_length(v) >= 1 && json_string_length(v) <= max;
+}
+
+static bool audience_has(const json_t *aud, const char *want)
+{
+	size_t i;
+	json_t *v;
+
+	if (json_is_string(aud))
+		return strcmp(json_string_value(aud), want) == 0;
+	if (!json_is_array(aud))
+		return false;
+	json_array_foreach(aud, i, v)
+		if (json_is_string(v) && strcmp(json_string_value(v), want) == 0)
+			return true;
+	return false;
+}
+
+static enum auth_error check_claims(const struct auth_policy *p, json_t *c, int64_t *exp)
+{
+	json_t *v;
+	int64_t t;
+	size_t i;
+
+	v = json_object_get(c, "exp");
+	if (!claim_time(v, false, exp))
+		return AUTH_NO_EXP;
+	if (sat_add(*exp, p->leeway) <= p->now)
+		return AUTH_EXPIRED;
+	v = json_object_get(c, "nbf");
+	if (v) {
+		if (!claim_time(v, true, &t))
+			return AUTH_MALFORMED;
+		if (t > sat_add(p->now, p->leeway))
+			return AUTH_NOT_YET;
+	}
+	v = json_object_get(c, "iat");
+	if (v) {
+		if (!claim_time(v, true, &t))
+			return AUTH_MALFORMED;
+		if (t > sat_add(p->now, p->leeway))
+			return AUTH_IAT_FUTURE;
+	}
+	if (!string_claim(json_object_get(c, "sub"), SUB_MAX))
+		return AUTH_NO_SUB;
+	v = json_object_get(c, "tenant_id");
+	if (!json_is_string(v) ||
+	    !str_is_token(json_string_value(v), json_string_length(v), TENANT_MAX, "._@-"))
+		return AUTH_NO_TENANT;
+	if (p->issuer) {
+		v = json_object_get(c, "iss");
+		if (!json_is_string(v) || strcmp(json_string_value(v), p->issuer) != 0)
+			return AUTH_ISSUER;
+	}
+	if (p->audience && !audience_has(json_object_get(c, "aud"), p->audience))
+		return AUTH_AUDIENCE;
+	v = json_object_get(c, "permissions");
+	if (v) {
+		json_t *perm;
+
+		if (!json_is_array(v))
+			return AUTH_PERMISSIONS;
+		json_array_foreach(v, i, perm)
+			if (!string_claim(perm, PERMISSION_MAX))
+				return AUTH_PERMISSIONS;
+	}
+	return AUTH_OK;
+}
+
+enum auth_error auth_verify(const struct auth_policy *p, const char *token,
+			    size_t len, struct auth_identity *id)
+{
+	json_t *claims = NULL, *perms;
+	enum auth_error e;
+	int64_t exp = 0;
+
+	memset(id, 0, sizeof(*id));
+	if (!alg_valid((int)p->alg))
+		return AUTH_ALG;
+	e = jws_verify(p->key, p->alg, token, len, &claims);
+	if (e != AUTH_OK)
+		return e;
+	e = check_claims(p, claims, &exp);
+	if (e == AUTH_OK) {
+		id->sub = xstrdup(json_string_value(json_object_get(claims, "sub")));
+		id->tenant = xstrdup(json_string_value(json_object_get(claims, "tenant_id")));
+		perms = json_object_get(claims, "permissions");
+		id->permissions = perms ? json_incref(perms) : json_array();
+		if (!id->permissions)
+			abort(); /* jansson's allocation failed: same policy as xmalloc */
+		id->exp = exp;
+	}
+	json_decref(claims);
+	return e;
+}
+
+void auth_identity_free(struct auth_identity *id)
+{
+	if (!id)
+		return;
+	free(id->sub);
+	free(id->tenant);
+	json_decref(id->permissions);
+	memset(id, 0, sizeof(*id));
+}
+
+static const struct {
+	const char *label;
+	const char *message;
+} errors[AUTH_ERROR_COUNT] = {
+	[AUTH_OK]          = { "ok", "OK" },
+	[AUTH_MISSING]     = { "missing_token", "Missing authorization token" },
+	[AUTH_TOO_LARGE]   = { "too_large", "Invalid token: token too large" },
+	[AUTH_MALFORMED]   = { "malformed", "Invalid token: malformed token" },
+	[AUTH_ALG]         = { "algorithm", "Invalid token: algorithm not allowed" },
+	[AUTH_SIGNATURE]   = { "signature", "Invalid token: signature verification failed" },
+	[AUTH_NO_EXP]      = { "missing_exp", "Invalid token: missing exp" },
+	[AUTH_EXPIRED]     = { "expired", "Invalid token: token is expired" },
+	[AUTH_NOT_YET]     = { "not_yet_valid", "Invalid token: token is not valid yet" },
+	[AUTH_IAT_FUTURE]  = { "iat_future", "Invalid token: token issued in the future" },
+	[AUTH_NO_SUB]      = { "missing_sub", "Invalid token: missing subject (sub)" },
+	[AUTH_NO_TENANT]   = { "invalid_tenant", "Invalid token: missing or invalid tenant_id" },
+	[AUTH_ISSUER]      = { "issuer", "Invalid token: invalid issuer" },
+	[AUTH_AUDIENCE]    = { "audience", "Invalid token: invalid audience" },
+	[AUTH_PERMISSIONS] = { "permissions", "Invalid token: permissions must be an array of strings" },
+};
+
+const char *auth_error_message(enum auth_error e)
+{
+	return (unsigned)e < AUTH_ERROR_COUNT ? errors[e].message : "Invalid token";
+}
+
+const char *auth_error_label(enum auth_error e)
+{
+	return (unsigned)e < AUTH_ERROR_COUNT ? errors[e].label : "unknown";
+}
+
+/* ---- Grip-Sig --------------------------------------------------------- */
+
+int auth_grip_verify(const char *key, const char *sig, int64_t now)
+{
+	struct auth_key k = { .alg = AUTH_HS256 };
+	json_t *claims = NULL, *iss;
+	int64_t exp;
+	int ok;
+
+	if (!key || !*key || !sig)
+		return 0;
+	k.secret = (const unsigned char *)key;
+	k.secret_len = strlen(key);
+	if (k.secret_len > INT_MAX ||
+	    jws_verify(&k, AUTH_HS256, sig, strlen(sig), &claims) != AUTH_OK)
+		return 0;
+	iss = json_object_get(claims, "iss");
+	ok = json_is_string(iss) && strcmp(json_string_value(iss), "pushpin") == 0 &&
+	     claim_time(json_object_get(claims, "exp"), false, &exp) && exp > now;
+	json_decref(claims);
+	return ok;
+}

@@ -1,0 +1,85 @@
+// apache.mjs - the same connect/echo/disconnect with Apache (mod_proxy_fcgi, contrib/apache/streamer.conf) in place of lighttpd.
+import { test as nodeTest, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  startStack, missingPrograms, needsWorker, Client, connect, echoMsg, echoProblem, waitFor, uniq,
+  stackTest,
+} from './lib.mjs';
+
+const skip = missingPrograms('apache');
+let stack;
+const test = stackTest(nodeTest, () => stack);
+
+before(async () => {
+  if (skip) return;
+  stack = await startStack({ STREAMER_WEB_SERVER: 'apache', STREAMER_ALLOWED_TENANTS: 'acme' });
+});
+
+after(async () => {
+  if (stack) await stack.stop();
+});
+
+test('through Apache: open, echo in order, close removes the row', { skip }, async () => {
+  const sub = uniq('apache');
+  const c = await connect(stack, { sub, tenant: 'acme' });
+  for (let i = 0; i < 5; i++) c.send(echoMsg(`a${i}`, { i, via: 'apache' }));
+  for (let i = 0; i < 5; i++) assert.equal(echoProblem(await c.next(), `a${i}`, { i, via: 'apache' }), null);
+  if (!needsWorker) assert.equal(stack.rowsFor(sub).length, 1, 'one row while connected');
+  await c.close();
+  if (!needsWorker) assert.ok(await waitFor(() => stack.rowsFor(sub).length === 0, 5000), 'row gone after close');
+});
+
+test('through Apache: a socket destroyed without a close frame removes the row', { skip: skip || needsWorker }, async () => {
+  const sub = uniq('apache-vanish');
+  const c = await connect(stack, { sub, tenant: 'acme' });
+  c.send(echoMsg('x', {}));
+  await c.next();
+  assert.equal(stack.rowsFor(sub).length, 1);
+  c.terminate();
+  assert.ok(await waitFor(() => stack.rowsFor(sub).length === 0, 5000), 'row gone after DISCONNECT');
+});
+
+test('through Apache: a refused handshake keeps its status and JSON body', { skip: skip || needsWorker }, async () => {
+  const c = new Client(stack.url(stack.token({ sub: uniq('apache-t'), tenant: 'initech' })));
+  const e = await c.open().then(() => null, (err) => err);
+  assert.ok(e && e.status, `the handshake should fail: ${e}`);
+  assert.equal(e.status, 403, `body: ${e.body}`);
+  assert.equal(JSON.parse(e.body).code, 'FORBIDDEN');
+});
+
+test('through Apache: a token in an Authorization: Bearer header opens the WebSocket', { skip: skip || needsWorker }, async () => {
+  const sub = uniq('bearer');
+  const c = await new Client(stack.wsUrl, { headers: { Authorization: `Bearer ${stack.token({ sub, tenant: 'acme' })}` } }).open();
+  c.send(echoMsg('b1', { bearer: true }));
+  assert.equal(echoProblem(await c.next(), 'b1', { bearer: true }), null);
+  assert.equal(stack.rowsFor(sub).length, 1);
+  await c.close();
+  // And without any token the handshake is refused.
+  const e = await new Client(stack.wsUrl).open().then(() => null, (err) => err);
+  assert.equal(e?.status, 401, `no token: ${e}`);
+});
+
+test('through Apache: a POST without Grip-Sig is refused with 401', { skip: skip || needsWorker }, async () => {
+  const res = await fetch(`${stack.httpUrl}/ws?Authorization=${encodeURIComponent(stack.token({ sub: uniq('apache-direct') }))}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/websocket-events', 'Connection-Id': uniq('forged') },
+    body: 'OPEN\r\n',
+  });
+  assert.equal(res.status, 401, await res.text());
+});
+
+test('through Apache: GET /healthz answers 200', { skip }, async () => {
+  const res = await fetch(`${stack.httpUrl}/healthz`);
+  assert.equal(res.status, 200);
+});
+
+test('through Apache: no worker crashed and no error was logged', { skip }, async () => {
+  assert.deepEqual(stack.workerCrashes(), []);
+  assert.deepEqual(stack.workerLogLines().filter((l) => l.level === 'error'), []);
+});
+
+test('the workers stop cleanly on SIGTERM (no sanitizer or leak report)', { skip }, async () => {
+  const r = stack.stack('stop');
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(stack.workerCrashes(), [], 'workers.log has crash/sanitizer reports');
+});

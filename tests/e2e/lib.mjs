@@ -1,0 +1,366 @@
+// lib.mjs - shared helpers for the end-to-end tests: a private stack on free ports (via stack.sh), tokens, WebSocket clients, store queries.
+import { spawnSync } from 'node:child_process';
+import { createHmac, generateKeyPairSync, sign as rsaSign } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, chmodSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const require = createRequire(join(here, 'node_modules') + '/');
+export const WebSocket = require('ws');
+
+export const SRC = process.env.top_srcdir || join(here, '..', '..');
+const STACK_SH = join(here, 'stack.sh');
+
+// STREAMER_E2E_BACKEND=floor runs the transport tests against bench/floor
+// (a bare echo responder) and skips what needs streamer-fcgi's semantics.
+export const FLOOR = process.env.STREAMER_E2E_BACKEND === 'floor';
+export const needsWorker = FLOOR ? 'needs streamer-fcgi (STREAMER_E2E_BACKEND=floor)' : false;
+
+const which = (p) => spawnSync('sh', ['-c', `command -v ${p}`]).status === 0;
+
+// A reason to skip every test of a file, or false when the machine has the
+// programs the stack needs.
+export function missingPrograms(web = 'lighttpd') {
+  const need = ['pushpin', 'zurl', 'condure', 'spawn-fcgi', 'multiwatch', 'openssl', 'curl', web === 'apache' ? 'apache2' : 'lighttpd'];
+  const missing = need.filter((p) => !which(p));
+  return missing.length ? `not installed: ${missing.join(' ')} (./dev.sh test installs them)` : false;
+}
+
+// n distinct free TCP ports on 127.0.0.1 (held open together, then released).
+export async function freePorts(n) {
+  const servers = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      const s = createServer();
+      await new Promise((resolve, reject) => {
+        s.once('error', reject);
+        s.listen(0, '127.0.0.1', resolve);
+      });
+      servers.push(s);
+    }
+    return servers.map((s) => s.address().port);
+  } finally {
+    await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  }
+}
+
+function run(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 60_000, ...opts });
+  if (r.error) throw r.error;
+  return r;
+}
+
+const liveStacks = new Set();
+function stopAllSync() {
+  for (const st of liveStacks) st.stopSync();
+}
+process.on('exit', stopAllSync);
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(sig, () => {
+    stopAllSync();
+    process.exit(128 + 2);
+  });
+}
+
+export class Stack {
+  constructor(env, info) {
+    this.env = env;
+    this.info = info;
+    this.wsUrl = info.STACK_WS_URL;
+    this.httpUrl = info.STACK_HTTP_URL;
+    this.publishUrl = info.STACK_PUBLISH_URL;
+    this.db = info.STACK_DB;
+    this.privateKey = info.STACK_PRIVATE_KEY;
+    this.gripKey = readFileSync(info.STACK_GRIP_KEY_FILE, 'utf8').trim();
+    this.workerLog = info.STACK_WORKER_LOG;
+    this.logDir = info.STACK_LOG_DIR;
+    this.cli = info.STACK_CLI;
+    this.var = info.STACK_VAR;
+    this.stopped = false;
+  }
+
+  stack(...args) {
+    return run('bash', [STACK_SH, ...args], { env: this.env });
+  }
+
+  stopSync() {
+    if (this.stopped) return;
+    this.stopped = true;
+    liveStacks.delete(this);
+    this.stack('stop');
+    if (!process.env.STREAMER_E2E_KEEP) rmSync(this.var, { recursive: true, force: true });
+  }
+
+  async stop() {
+    this.stopSync();
+  }
+
+  // Tail of every log of the instance, for failure messages.
+  logs(lines = 30) {
+    return this.stack('logs', String(lines)).stdout;
+  }
+
+  // A token minted by `streamer token` with the stack's development key.
+  token({ sub = 'e2e-user', tenant = 'acme', ttl = 3600, permissions } = {}) {
+    if (FLOOR) return 'floor-does-not-check';
+    const args = ['token', '--key', this.privateKey, '--sub', sub, '--tenant', tenant, '--ttl', String(ttl)];
+    if (permissions) args.push('--permissions', permissions);
+    const r = run(this.cli, args);
+    if (r.status !== 0) throw new Error(`streamer token failed (${r.status}): ${r.stderr}`);
+    return r.stdout.trim();
+  }
+
+  url(token) {
+    return `${this.wsUrl}?Authorization=${encodeURIComponent(token)}`;
+  }
+
+  // The connection rows, from `streamer connections --json`.
+  connections() {
+    const r = run(this.cli, ['connections', '--json', '--db', this.db]);
+    if (r.status !== 0) throw new Error(`streamer connections failed (${r.status}): ${r.stderr}`);
+    return r.stdout.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
+  }
+
+  rowsFor(sub) {
+    return this.connections().filter((c) => c.user_id === sub);
+  }
+
+  // Parsed JSON lines of the worker log (STREAMER_LOG_FILE); [] when absent.
+  workerLogLines() {
+    if (!existsSync(this.workerLog)) return [];
+    return readFileSync(this.workerLog, 'utf8').split('\n').filter((l) => l.trim()).map((l) => {
+      try {
+        return JSON.parse(l);
+      } catch {
+        return { level: 'unparsable', line: l };
+      }
+    });
+  }
+
+  // Sanitizer reports and crashes the workers wrote to stderr.
+  workerCrashes() {
+    const f = join(this.logDir, 'workers.log');
+    if (!existsSync(f)) return [];
+    return readFileSync(f, 'utf8').split('\n')
+      .filter((l) => /AddressSanitizer|LeakSanitizer|runtime error:|Segmentation fault|Aborted/.test(l));
+  }
+
+  // The live streamer-fcgi pids (children of multiwatch).
+  workerPids() {
+    const mw = readFileSync(join(this.var, 'run', 'workers.pid'), 'utf8').trim();
+    const r = run('pgrep', ['-P', mw]);
+    return r.stdout.split('\n').filter(Boolean).map(Number);
+  }
+
+  // Grip-Sig as Pushpin makes it: HS256, iss "pushpin", one hour.
+  gripSig(key = this.gripKey) {
+    return hs256({ iss: 'pushpin', exp: Math.floor(Date.now() / 1000) + 3600 }, key);
+  }
+}
+
+// Starts a private stack on free ports in a fresh directory; extra settings
+// (STREAMER_ALLOWED_TENANTS, STREAMER_WEB_SERVER, ...) go in `settings`.
+export async function startStack(settings = {}) {
+  let lastErr;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const [pp, http, pub] = await freePorts(3);
+    const varDir = mkdtempSync(join(tmpdir(), 'streamer-e2e-'));
+    chmodSync(varDir, 0o755);
+    const env = {
+      ...process.env,
+      STREAMER_VAR_DIR: varDir,
+      STREAMER_PUSHPIN_PORT: String(pp),
+      STREAMER_HTTP_PORT: String(http),
+      STREAMER_PUBLISH_PORT: String(pub),
+      STREAMER_WORKERS: '2',
+      STREAMER_LOG_LEVEL: 'info',
+      ...settings,
+    };
+    if (FLOOR && !env.STREAMER_FCGI_BIN) {
+      env.STREAMER_FCGI_BIN = process.env.STREAMER_FLOOR || join(process.env.top_builddir || join(SRC, 'build'), 'bench', 'floor');
+    }
+    const r = run('bash', [STACK_SH, 'start'], { env });
+    if (r.status === 0) {
+      const info = Object.fromEntries(run('bash', [STACK_SH, 'env'], { env }).stdout
+        .split('\n').filter(Boolean).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+      const st = new Stack(env, info);
+      liveStacks.add(st);
+      return st;
+    }
+    lastErr = new Error(`stack.sh start failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+    run('bash', [STACK_SH, 'stop'], { env });
+    const portRace = /taken by another program/.test(r.stderr);
+    if (!process.env.STREAMER_E2E_KEEP) rmSync(varDir, { recursive: true, force: true });
+    if (!portRace) break;
+  }
+  throw lastErr;
+}
+
+const b64url = (b) => Buffer.from(b).toString('base64url');
+
+export function hs256(claims, key) {
+  const data = `${b64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }))}.${b64url(JSON.stringify(claims))}`;
+  return `${data}.${createHmac('sha256', key).update(data).digest('base64url')}`;
+}
+
+export function rs256(claims, privateKeyPem) {
+  const data = `${b64url(JSON.stringify({ alg: 'RS256', typ: 'JWT' }))}.${b64url(JSON.stringify(claims))}`;
+  return `${data}.${rsaSign('sha256', Buffer.from(data), privateKeyPem).toString('base64url')}`;
+}
+
+let strangerKey;
+// A private key the stack does not trust.
+export function strangerPrivateKey() {
+  strangerKey ??= generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey
+    .export({ type: 'pkcs8', format: 'pem' });
+  return strangerKey;
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Polls fn until it returns a truthy value; returns that value, or the last
+// falsy one after timeoutMs.
+export async function waitFor(fn, timeoutMs = 5000, stepMs = 100) {
+  const until = Date.now() + timeoutMs;
+  let v;
+  for (;;) {
+    v = await fn();
+    if (v || Date.now() >= until) return v;
+    await sleep(stepMs);
+  }
+}
+
+// A WebSocket client with a queue of received messages.
+export class Client {
+  // opts go to ws (e.g. { headers: { Authorization: 'Bearer ...' } }).
+  constructor(url, opts) {
+    this.ws = new WebSocket(url, opts);
+    this.queue = [];
+    this.waiters = [];
+    this.closed = null;
+    this.ws.on('message', (data, isBinary) => {
+      const m = isBinary ? data : data.toString('utf8');
+      const w = this.waiters.shift();
+      if (w) w.resolve(m);
+      else this.queue.push(m);
+    });
+    this.ws.on('close', (code, reason) => {
+      this.closed = { code, reason: reason.toString() };
+      for (const w of this.waiters.splice(0)) w.reject(new Error(`connection closed (${code}) while waiting for a message`));
+    });
+    this.ws.on('error', () => {}); // surfaced through open()/close
+  }
+
+  // Resolves on open; rejects with err.status / err.body when the handshake
+  // is refused (ws's 'unexpected-response' hands us the HTTP answer).
+  open(timeoutMs = 10_000) {
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error('handshake timed out')), timeoutMs);
+      this.ws.once('open', () => { clearTimeout(t); resolve(this); });
+      this.ws.once('unexpected-response', (req, res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c) => { body += c; });
+        res.on('end', () => {
+          clearTimeout(t);
+          const err = new Error(`handshake refused: ${res.statusCode} ${body}`);
+          err.status = res.statusCode;
+          err.headers = res.headers;
+          err.body = body;
+          req.destroy();
+          reject(err);
+        });
+      });
+      this.ws.once('error', (e) => { clearTimeout(t); reject(e); });
+    });
+  }
+
+  send(obj) {
+    this.ws.send(typeof obj === 'string' ? obj : JSON.stringify(obj));
+  }
+
+  next(timeoutMs = 5000) {
+    if (this.queue.length) return Promise.resolve(this.queue.shift());
+    if (this.closed) return Promise.reject(new Error(`connection closed (${this.closed.code})`));
+    return new Promise((resolve, reject) => {
+      const w = {
+        resolve: (m) => { clearTimeout(t); resolve(m); },
+        reject: (e) => { clearTimeout(t); reject(e); },
+      };
+      const t = setTimeout(() => {
+        this.waiters.splice(this.waiters.indexOf(w), 1);
+        reject(new Error(`no message within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.waiters.push(w);
+    });
+  }
+
+  async nextJson(timeoutMs) {
+    return JSON.parse(await this.next(timeoutMs));
+  }
+
+  close(code = 1000) {
+    return new Promise((resolve) => {
+      if (this.ws.readyState === WebSocket.CLOSED) return resolve(this.closed);
+      this.ws.once('close', (c) => resolve({ code: c }));
+      this.ws.close(code);
+    });
+  }
+
+  terminate() {
+    this.ws.terminate();
+  }
+}
+
+export async function connect(stack, tokenOpts) {
+  return new Client(stack.url(stack.token(tokenOpts))).open();
+}
+
+// The message a client sends for `echo`.
+export const echoMsg = (id, payload) => ({ action: 'echo', id, payload });
+
+// Checks an echo reply; returns an error string or null. Against the floor
+// the reply is the request itself.
+export function echoProblem(reply, id, payload) {
+  if (FLOOR) {
+    const sent = JSON.stringify(echoMsg(id, payload));
+    return reply === sent ? null : `expected the floor to echo ${sent}, got ${reply}`;
+  }
+  let m;
+  try {
+    m = JSON.parse(reply);
+  } catch {
+    return `reply is not JSON: ${reply}`;
+  }
+  if (m.type !== 'response') return `type ${m.type}, expected response: ${reply}`;
+  if (m.request_id !== id) return `request_id ${m.request_id}, expected ${id}: ${reply}`;
+  if (m.success !== true) return `success ${m.success}: ${reply}`;
+  if (!m.data || JSON.stringify(m.data.echo) !== JSON.stringify(payload)) return `echo ${JSON.stringify(m.data?.echo)}, expected ${JSON.stringify(payload)}`;
+  if (m.data.action !== 'echo') return `data.action ${m.data.action}`;
+  if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/.test(m.data.received_at || '')) return `received_at ${m.data.received_at}`;
+  return null;
+}
+
+export const uniq = (prefix) => `${prefix}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+
+// test() whose failures carry the end of the stack's logs (the stack's
+// directory is removed at the end, so this is where they survive).
+export function stackTest(test, getStack) {
+  return (name, opts, fn) => test(name, opts, async (t) => {
+    try {
+      await fn(t);
+    } catch (e) {
+      const st = getStack();
+      if (st && !st.stopped) {
+        try {
+          e.message += `\n--- end of the stack's logs ---\n${st.logs(15)}`;
+        } catch { /* keep the original error */ }
+      }
+      throw e;
+    }
+  });
+}
