@@ -144,7 +144,7 @@ print_usage() {
 		Try it (Node, with the ws package the tests use):
 		  node -e 'const W=require("./tests/e2e/node_modules/ws");const w=new W(process.argv[1]);w.on("open",()=>w.send(JSON.stringify({action:"echo",id:"r1",payload:{hello:"world"}})));w.on("message",m=>{console.log(String(m));w.close()})' '$url'
 
-		Demo page:   http://127.0.0.1:$STACK_HTTP_PORT/
+		Demo page:   http://127.0.0.1:$STACK_PUSHPIN_PORT/#token=$token
 		Health:      curl -s http://127.0.0.1:$STACK_PUSHPIN_PORT/healthz   (through Pushpin and $STACK_WEB)
 		Publish API: curl -s -d '{"items":[{"channel":"CHANNEL","formats":{"ws-message":{"content":"hi"}}}]}' http://127.0.0.1:$STACK_PUBLISH_PORT/publish/
 		Connections: $STACK_CLI connections --db $STACK_DB

@@ -240,7 +240,7 @@ bool str_is_token(const char *s, size_t n, size_t max, const char *extra)
 	return true;
 }
 
-static int hexval(char c)
+int hex_value(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -266,8 +266,8 @@ char *url_decode(const char *s, size_t n, size_t *outlen)
 				free(out);
 				return NULL;
 			}
-			hi = hexval(s[i + 1]);
-			lo = hexval(s[i + 2]);
+			hi = hex_value((unsigned char)s[i + 1]);
+			lo = hex_value((unsigned char)s[i + 2]);
 			if (hi < 0 || lo < 0) {
 				free(out);
 				return NULL;

@@ -61,6 +61,9 @@ bool ct_equal(const void *a, size_t alen, const void *b, size_t blen);
 /* True when every byte of s[0..n) is in [A-Za-z0-9] or in extra, and 1 <= n <= max. */
 bool str_is_token(const char *s, size_t n, size_t max, const char *extra);
 
+/* The value of hexadecimal digit c (either case), or -1 when c is not one. */
+int hex_value(int c);
+
 /*
  * Percent-decodes s[0..n) ('+' becomes space) into a new string, returned
  * with its length in *outlen. Returns NULL on a malformed escape or an

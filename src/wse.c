@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
 #include "wse.h"
 
 static const struct {
@@ -31,17 +32,6 @@ static int type_of(const char *s, size_t n)
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
 		if (names[i].len == n && memcmp(names[i].name, s, n) == 0)
 			return (int)i;
-	return -1;
-}
-
-static int hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
 	return -1;
 }
 
@@ -100,7 +90,7 @@ int wse_parse(const char *body, size_t len, struct wse_event **events,
 			int d;
 
 			pos++;
-			while (pos < len && (d = hexval((unsigned char)body[pos])) >= 0) {
+			while (pos < len && (d = hex_value((unsigned char)body[pos])) >= 0) {
 				if (++digits > HEX_MAX_DIGITS) {
 					reason = "content length has too many digits";
 					goto fail;

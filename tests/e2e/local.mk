@@ -8,4 +8,4 @@ EXTRA_DIST += tests/e2e/run-node.sh tests/e2e/stack.sh tests/e2e/lib.mjs \
 	contrib/pushpin/pushpin.conf.in contrib/pushpin/zurl.conf.in contrib/pushpin/routes.in \
 	contrib/lighttpd/streamer.conf contrib/apache/streamer.conf \
 	contrib/systemd/streamer-fcgi.service contrib/systemd/streamer.env.example \
-	contrib/DEPLOY.md .ci/run
+	.ci/run
