@@ -9,6 +9,7 @@
 
 #include "store.h"
 #include "store_sql.h"
+#include "store_sqlite_int.h"
 #include "store_sqlite_sql.h"
 #include "util.h"
 
@@ -558,4 +559,14 @@ int store_ping(struct store *s)
 		ret = db_error(s, "ping");
 	stmt_done(st);
 	return ret;
+}
+
+sqlite3 *store_sqlite_db(struct store *s)
+{
+	return s->db;
+}
+
+int store_sqlite_fail(struct store *s, const char *what)
+{
+	return db_error(s, what);
 }

@@ -1,0 +1,376 @@
+/* test_queue.c - the durable request queue: enqueue, claim with leases, progress, finish, cancel, expiry, concurrent claimers. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "queue.h"
+#include "store.h"
+#include "tap.h"
+
+#define LEASE 60000
+#define KEEP 1000
+
+static char dir[4096], dbpath[4200];
+
+static void setup(struct store **s, struct queue **q)
+{
+	char err[512];
+	const char *base = getenv("TMPDIR");
+
+	snprintf(dir, sizeof dir, "%s/test_queue.XXXXXX", base && *base ? base : "/tmp");
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(dbpath, sizeof dbpath, "%s/q.db", dir);
+	CHECK(store_open(s, dbpath, 5000, err, sizeof err) == 0);
+	*q = queue_open(*s);
+	CHECK(*q != NULL);
+}
+
+static void teardown(struct store *s, struct queue *q)
+{
+	char cmd[4300];
+
+	queue_close(q);
+	store_close(s);
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	CHECK(system(cmd) == 0);
+}
+
+/* Enqueues one request of conn/user/tenant with client id rid; returns the server id (caller frees). */
+static char *enqueue(struct queue *q, const char *conn, const char *user, const char *tenant,
+		     const char *rid, int64_t now)
+{
+	struct job_record r = { 0 };
+	char *id;
+
+	r.request_id = (char *)rid;
+	r.connection_id = (char *)conn;
+	r.user_id = (char *)user;
+	r.tenant_id = (char *)tenant;
+	r.action = (char *)"echo_async";
+	r.payload = (char *)"{\"n\":1}";
+	CHECK_INT(queue_enqueue(q, &r, now), STORE_OK);
+	CHECK(r.id && strncmp(r.id, "job_", 4) == 0 && strlen(r.id) == 28);
+	id = r.id;
+	return id;
+}
+
+static void test_enqueue_and_read(void)
+{
+	struct store *s;
+	struct queue *q;
+	struct job_record r = { 0 };
+	char *id;
+
+	setup(&s, &q);
+	id = enqueue(q, "c1", "alice", "acme", "r1", 1000);
+	CHECK_INT(queue_get(q, id, &r), STORE_OK);
+	CHECK_STR(r.status, QUEUE_PENDING);
+	CHECK_STR(r.request_id, "r1");
+	CHECK_STR(r.connection_id, "c1");
+	CHECK_STR(r.action, "echo_async");
+	CHECK_STR(r.payload, "{\"n\":1}");
+	CHECK_INT(r.attempts, 0);
+	CHECK_INT(r.created_at, 1000);
+	CHECK(r.result == NULL && r.error_code == NULL);
+	job_record_free(&r);
+	CHECK_INT(queue_get(q, "job_nope", &r), STORE_NOTFOUND);
+	free(id);
+	teardown(s, q);
+}
+
+static void test_duplicate_live_id_is_refused(void)
+{
+	struct store *s;
+	struct queue *q;
+	struct job_record r = { 0 };
+	char *id;
+
+	setup(&s, &q);
+	id = enqueue(q, "c1", "alice", "acme", "dup", 1000);
+	r.request_id = (char *)"dup";
+	r.connection_id = (char *)"c1";
+	r.user_id = (char *)"alice";
+	r.tenant_id = (char *)"acme";
+	r.action = (char *)"echo_async";
+	CHECK_INT(queue_enqueue(q, &r, 1001), STORE_NOTFOUND);
+	free(r.id);
+	/* Another connection may use the same client id. */
+	free(enqueue(q, "c2", "alice", "acme", "dup", 1002));
+	/* Once finished, the id is free again on the same connection. */
+	memset(&r, 0, sizeof r);
+	CHECK_INT(queue_claim(q, "p1", 2000, LEASE, &r), STORE_OK);
+	CHECK_STR(r.id, id);
+	CHECK_INT(queue_finish(q, id, "p1", 2001, QUEUE_COMPLETED, "1", NULL, NULL, KEEP), STORE_OK);
+	job_record_free(&r);
+	free(enqueue(q, "c1", "alice", "acme", "dup", 2002));
+	free(id);
+	teardown(s, q);
+}
+
+static void test_claim_order_and_lease(void)
+{
+	struct store *s;
+	struct queue *q;
+	struct job_record r = { 0 };
+	char *a, *b;
+
+	setup(&s, &q);
+	a = enqueue(q, "c1", "u", "t", "a", 1000);
+	b = enqueue(q, "c1", "u", "t", "b", 1001);
+	CHECK_INT(queue_claim(q, "p1", 999, LEASE, &r), STORE_NOTFOUND);
+	CHECK_INT(queue_claim(q, "p1", 2000, LEASE, &r), STORE_OK);
+	CHECK_STR(r.id, a);
+	CHECK_STR(r.status, QUEUE_PROCESSING);
+	CHECK_INT(r.attempts, 1);
+	CHECK_INT(r.lease_until, 2000 + LEASE);
+	CHECK_INT(queue_claim(q, "p2", 2001, LEASE, &r), STORE_OK);
+	CHECK_STR(r.id, b);
+	CHECK_INT(queue_claim(q, "p2", 2002, LEASE, &r), STORE_NOTFOUND);
+	/* p1 dies: once its lease has run out, the request is claimed again. */
+	CHECK_INT(queue_claim(q, "p3", 2000 + LEASE, LEASE, &r), STORE_NOTFOUND);
+	CHECK_INT(queue_claim(q, "p3", 2001 + LEASE, LEASE, &r), STORE_OK);
+	CHECK_STR(r.id, a);
+	CHECK_INT(r.attempts, 2);
+	/* The late p1 no longer holds it. */
+	CHECK_INT(queue_finish(q, a, "p1", 3000 + LEASE, QUEUE_COMPLETED, "1", NULL, NULL, KEEP),
+		  STORE_NOTFOUND);
+	CHECK_INT(queue_progress(q, a, "p1", 3000 + LEASE, LEASE, 50, "x", NULL, NULL), STORE_NOTFOUND);
+	CHECK_INT(queue_finish(q, a, "p3", 3000 + LEASE, QUEUE_COMPLETED, "{\"ok\":1}", NULL, NULL,
+			       KEEP), STORE_OK);
+	job_record_free(&r);
+	CHECK_INT(queue_get(q, a, &r), STORE_OK);
+	CHECK_STR(r.status, QUEUE_COMPLETED);
+	CHECK_STR(r.result, "{\"ok\":1}");
+	CHECK_INT(r.progress, 100);
+	CHECK_INT(r.finished_at, 3000 + LEASE);
+	job_record_free(&r);
+	free(a);
+	free(b);
+	teardown(s, q);
+}
+
+static void test_renew_keeps_the_lease(void)
+{
+	struct store *s;
+	struct queue *q;
+	struct job_record r = { 0 };
+	int cancel = -1;
+	char *a;
+
+	setup(&s, &q);
+	a = enqueue(q, "c1", "u", "t", "a", 1000);
+	CHECK_INT(queue_claim(q, "p1", 1000, 100, &r), STORE_OK);
+	CHECK_INT(queue_renew(q, a, "p1", 1050, 100, &cancel), STORE_OK);
+	CHECK_INT(cancel, 0);
+	CHECK_INT(queue_claim(q, "p2", 1120, 100, &r), STORE_NOTFOUND);
+	CHECK_INT(queue_renew(q, a, "p2", 1120, 100, &cancel), STORE_NOTFOUND);
+	job_record_free(&r);
+	free(a);
+	teardown(s, q);
+}
+
+static void test_progress_and_cancel_running(void)
+{
+	struct store *s;
+	struct queue *q;
+	struct job_record r = { 0 };
+	int cancel = -1, running = -1;
+	char *a;
+
+	setup(&s, &q);
+	a = enqueue(q, "c1", "u", "t", "a", 1000);
+	CHECK_INT(queue_claim(q, "p1", 1000, LEASE, &r), STORE_OK);
+	CHECK_INT(queue_progress(q, a, "p1", 1100, LEASE, 40, "reading", "{\"rows\":4}", &cancel),
+		  STORE_OK);
+	CHECK_INT(cancel, 0);
+	job_record_free(&r);
+	CHECK_INT(queue_get(q, a, &r), STORE_OK);
+	CHECK_INT(r.progress, 40);
+	CHECK_STR(r.progress_message, "reading");
+	CHECK_STR(r.progress_metadata, "{\"rows\":4}");
+	CHECK_INT(queue_cancel(q, a, 1200, KEEP, &running, &r), STORE_OK);
+	CHECK_INT(running, 1);
+	CHECK_STR(r.status, QUEUE_PROCESSING);
+	CHECK_INT(r.cancel_requested, 1);
+	CHECK_INT(queue_progress(q, a, "p1", 1300, LEASE, 50, "more", NULL, &cancel), STORE_OK);
+	CHECK_INT(cancel, 1);
+	CHECK_INT(queue_finish(q, a, "p1", 1301, QUEUE_CANCELLED, NULL, "CANCELLED", "Cancelled",
+			       KEEP), STORE_OK);
+	CHECK_INT(queue_cancel(q, a, 1400, KEEP, &running, NULL), STORE_NOTFOUND);
+	job_record_free(&r);
+	free(a);
+	teardown(s, q);
+}
+
+static void test_cancel_pending_and_by_connection(void)
+{
+	struct store *s;
+	struct queue *q;
+	struct job_record r = { 0 };
+	int running = -1, n = -1;
+	char *a, *b, *c, *d;
+
+	setup(&s, &q);
+	a = enqueue(q, "c1", "u", "t", "a", 1000);
+	b = enqueue(q, "c1", "u", "t", "b", 1001);
+	c = enqueue(q, "c1", "u", "t", "c", 1002);
+	d = enqueue(q, "c2", "u", "t", "d", 1003);
+	CHECK_INT(queue_cancel(q, a, 1100, KEEP, &running, &r), STORE_OK);
+	CHECK_INT(running, 0);
+	CHECK_STR(r.status, QUEUE_CANCELLED);
+	CHECK_STR(r.error_code, "CANCELLED");
+	job_record_free(&r);
+	/* b runs; the disconnect of c1 cancels c only. */
+	CHECK_INT(queue_claim(q, "p1", 1200, LEASE, &r), STORE_OK);
+	CHECK_STR(r.id, b);
+	CHECK_INT(queue_cancel_connection(q, "c1", 1300, KEEP, &n), STORE_OK);
+	CHECK_INT(n, 1);
+	CHECK_INT(queue_get(q, c, &r), STORE_OK);
+	CHECK_STR(r.status, QUEUE_CANCELLED);
+	CHECK_INT(queue_get(q, b, &r), STORE_OK);
+	CHECK_STR(r.status, QUEUE_PROCESSING);
+	CHECK_INT(queue_get(q, d, &r), STORE_OK);
+	CHECK_STR(r.status, QUEUE_PENDING);
+	CHECK_INT(queue_cancel_connection(q, "c9", 1300, KEEP, &n), STORE_OK);
+	CHECK_INT(n, 0);
+	job_record_free(&r);
+	free(a);
+	free(b);
+	free(c);
+	free(d);
+	teardown(s, q);
+}
+
+static void test_own_requests_only(void)
+{
+	struct store *s;
+	struct queue *q;
+	struct job_record r = { 0 };
+	char *a;
+
+	setup(&s, &q);
+	a = enqueue(q, "c1", "alice", "acme", "r1", 1000);
+	CHECK_INT(queue_get_own(q, "acme", "alice", "r1", &r), STORE_OK);
+	CHECK_STR(r.id, a);
+	CHECK_INT(queue_get_own(q, "other", "alice", "r1", &r), STORE_NOTFOUND);
+	CHECK_INT(queue_get_own(q, "acme", "bob", "r1", &r), STORE_NOTFOUND);
+	CHECK_INT(queue_get_own(q, "acme", "alice", "r2", &r), STORE_NOTFOUND);
+	job_record_free(&r);
+	free(a);
+	teardown(s, q);
+}
+
+static void test_release_and_gc(void)
+{
+	struct store *s;
+	struct queue *q;
+	struct job_record r = { 0 };
+	int64_t pending, processing;
+	int n = -1;
+	char *a;
+
+	setup(&s, &q);
+	a = enqueue(q, "c1", "u", "t", "a", 1000);
+	CHECK_INT(queue_claim(q, "p1", 1000, LEASE, &r), STORE_OK);
+	CHECK_INT(queue_counts(q, &pending, &processing), STORE_OK);
+	CHECK_INT(pending, 0);
+	CHECK_INT(processing, 1);
+	CHECK_INT(queue_release(q, a, "p1", 1100, 5000), STORE_OK);
+	CHECK_INT(queue_claim(q, "p2", 4999, LEASE, &r), STORE_NOTFOUND);
+	CHECK_INT(queue_claim(q, "p2", 5000, LEASE, &r), STORE_OK);
+	CHECK_INT(r.attempts, 2);
+	CHECK_INT(queue_finish(q, a, "p2", 6000, QUEUE_FAILED, NULL, "PROCESSING_FAILED", "boom",
+			       KEEP), STORE_OK);
+	CHECK_INT(queue_gc(q, 6000 + KEEP - 1, &n), STORE_OK);
+	CHECK_INT(n, 0);
+	CHECK_INT(queue_gc(q, 6000 + KEEP, &n), STORE_OK);
+	CHECK_INT(n, 1);
+	CHECK_INT(queue_get(q, a, &r), STORE_NOTFOUND);
+	job_record_free(&r);
+	free(a);
+	teardown(s, q);
+}
+
+/* Two processes claim and finish 200 requests at once: each runs exactly once. */
+static void test_concurrent_claimers_run_each_once(void)
+{
+	struct store *s;
+	struct queue *q;
+	struct job_record r = { 0 };
+	pid_t kids[2];
+	char rid[32];
+	int status;
+
+	setup(&s, &q);
+	CHECK_INT(store_begin(s), STORE_OK);
+	for (int i = 0; i < 200; i++) {
+		snprintf(rid, sizeof rid, "r%d", i);
+		free(enqueue(q, "c1", "u", "t", rid, 1000 + i));
+	}
+	CHECK_INT(store_commit(s), STORE_OK);
+	queue_close(q);
+	store_close(s);
+	for (int k = 0; k < 2; k++) {
+		kids[k] = fork();
+		CHECK(kids[k] >= 0);
+		if (kids[k] == 0) {
+			char err[512], owner[16];
+			int ret;
+
+			snprintf(owner, sizeof owner, "p%d", k);
+			CHECK(store_open(&s, dbpath, 10000, err, sizeof err) == 0);
+			q = queue_open(s);
+			CHECK(q != NULL);
+			while ((ret = queue_claim(q, owner, 10000, LEASE, &r)) == STORE_OK) {
+				char res[64];
+
+				snprintf(res, sizeof res, "\"%s\"", owner);
+				CHECK_INT(queue_finish(q, r.id, owner, 10001, QUEUE_COMPLETED, res, NULL,
+						       NULL, KEEP), STORE_OK);
+			}
+			CHECK_INT(ret, STORE_NOTFOUND);
+			job_record_free(&r);
+			queue_close(q);
+			store_close(s);
+			_exit(0);
+		}
+	}
+	for (int k = 0; k < 2; k++) {
+		CHECK(waitpid(kids[k], &status, 0) == kids[k]);
+		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	{
+		char err[512];
+		int64_t pending, processing;
+
+		CHECK(store_open(&s, dbpath, 5000, err, sizeof err) == 0);
+		q = queue_open(s);
+		CHECK(q != NULL);
+		CHECK_INT(queue_counts(q, &pending, &processing), STORE_OK);
+		CHECK_INT(pending, 0);
+		CHECK_INT(processing, 0);
+		for (int i = 0; i < 200; i++) {
+			snprintf(rid, sizeof rid, "r%d", i);
+			CHECK_INT(queue_get_own(q, "t", "u", rid, &r), STORE_OK);
+			CHECK_STR(r.status, QUEUE_COMPLETED);
+			CHECK_INT(r.attempts, 1);
+		}
+		job_record_free(&r);
+	}
+	teardown(s, q);
+}
+
+TAP_MAIN(
+	TAP_TEST(test_enqueue_and_read),
+	TAP_TEST(test_duplicate_live_id_is_refused),
+	TAP_TEST(test_claim_order_and_lease),
+	TAP_TEST(test_renew_keeps_the_lease),
+	TAP_TEST(test_progress_and_cancel_running),
+	TAP_TEST(test_cancel_pending_and_by_connection),
+	TAP_TEST(test_own_requests_only),
+	TAP_TEST(test_release_and_gc),
+	TAP_TEST(test_concurrent_claimers_run_each_once),
+)
