@@ -16,6 +16,7 @@ static const struct command commands[] = {
 	{ "init-db", cli_init_db, "create the database or migrate it to the current schema" },
 	{ "token", cli_token, "sign a JWT for development and tests" },
 	{ "connections", cli_connections, "list the connections in the store" },
+	{ "stats", cli_stats, "the host's metrics and the store's gauges" },
 	{ NULL, NULL, NULL },
 };
 

@@ -8,5 +8,7 @@ int cli_token(int argc, char **argv);
 int cli_init_db(int argc, char **argv);
 /* `streamer connections`: lists stored connections. Returns the exit status. */
 int cli_connections(int argc, char **argv);
+/* `streamer stats`: shared metrics and store gauges. Returns the exit status. */
+int cli_stats(int argc, char **argv);
 
 #endif
