@@ -37,7 +37,7 @@ die() {
 BUILD_PKGS=(build-essential autoconf automake libtool pkg-config libfcgi-dev libsqlite3-dev
 	libjansson-dev libjwt-dev libssl-dev libcurl4-openssl-dev)
 RUNTIME_PKGS=(pushpin zurl lighttpd apache2 spawn-fcgi multiwatch sqlite3 nodejs npm)
-TOOL_PKGS=(valgrind wrk jq curl openssl)
+TOOL_PKGS=(valgrind wrk jq curl openssl prometheus)
 
 pkg_installed() {
 	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed'

@@ -30,6 +30,22 @@ const struct config_var config_vars[] = {
 	{ "STREAMER_KEEPALIVE_INTERVAL", "60", "seconds between Pushpin keep-alives (0 = off, or 20-3600)" },
 	{ "STREAMER_LOG_LEVEL", "info", "debug, info, warn or error" },
 	{ "STREAMER_LOG_FILE", "", "append JSON log lines here; empty = stderr" },
+	{ "STREAMER_PLUGINS", "", "comma-separated absolute paths of handler plugins (.so) to load" },
+	{ "STREAMER_EXEC_ACTIONS", "", "comma-separated name=/absolute/command async actions run per request" },
+	{ "STREAMER_OUTPUT_DIR", STREAMER_LOCALSTATEDIR "/lib/streamer/reports", "absolute directory async actions write files (reports) into" },
+	{ "STREAMER_JOB_LEASE", "60", "seconds a processor holds a request without renewing its lease (1-3600)" },
+	{ "STREAMER_JOB_MAX_ATTEMPTS", "3", "runs of one async request at most, counting retries after crashes (1-100)" },
+	{ "STREAMER_JOB_TIMEOUT", "900", "seconds an async request may run before it fails with TIMEOUT (1-86400)" },
+	{ "STREAMER_RESULT_TTL", "604800", "seconds a finished async request and its result are kept (60-31536000)" },
+	{ "STREAMER_CALLBACK_URL", "", "where pushes go: Pushpin's publish endpoint (http://127.0.0.1:5561/publish/) or an API Gateway stage URL; empty = no pushes" },
+	{ "STREAMER_CALLBACK_STYLE", "pushpin", "pushpin (publish API) or apigw (POST/DELETE @connections/{id})" },
+	{ "STREAMER_CALLBACK_CONNECT_TIMEOUT", "1000", "milliseconds to connect to the callback URL (10-60000)" },
+	{ "STREAMER_CALLBACK_TIMEOUT", "5000", "milliseconds one push may take in all, retries and backoff included (100-60000)" },
+	{ "STREAMER_CALLBACK_BREAKER_RESET", "30", "seconds an open circuit breaker waits before one trial push (1-3600)" },
+	{ "STREAMER_AWS_REGION", "", "apigw style: region for SigV4 signing; empty = requests are not signed" },
+	{ "STREAMER_AWS_ACCESS_KEY_ID", "", "apigw style: access key for SigV4 (required with STREAMER_AWS_REGION)" },
+	{ "STREAMER_AWS_SECRET_ACCESS_KEY", "", "apigw style: secret key for SigV4 (required with STREAMER_AWS_REGION)" },
+	{ "STREAMER_AWS_SESSION_TOKEN", "", "apigw style: session token of temporary credentials, if any" },
 	{ NULL, NULL, NULL },
 };
 
@@ -197,6 +213,79 @@ static char **split_list(const char *s)
 	return list;
 }
 
+/* The callback URL settings (push.c). */
+static int push_config_load(struct config *cfg, const struct file_vars *f, char *err, size_t errlen)
+{
+	const char *style = raw(f, "STREAMER_CALLBACK_STYLE");
+	long long n;
+
+	cfg->callback_url = opt_string(f, "STREAMER_CALLBACK_URL");
+	if (cfg->callback_url && strncmp(cfg->callback_url, "http://", 7) != 0 &&
+	    strncmp(cfg->callback_url, "https://", 8) != 0)
+		return fail(err, errlen, "STREAMER_CALLBACK_URL: expected an http:// or https:// URL, got '%s'",
+			    cfg->callback_url);
+	if (strcmp(style, "pushpin") == 0)
+		cfg->callback_style = CALLBACK_PUSHPIN;
+	else if (strcmp(style, "apigw") == 0)
+		cfg->callback_style = CALLBACK_APIGW;
+	else
+		return fail(err, errlen, "STREAMER_CALLBACK_STYLE: expected pushpin or apigw, got '%s'", style);
+	if (get_int(f, "STREAMER_CALLBACK_CONNECT_TIMEOUT", 10, 60000, &n, err, errlen) < 0)
+		return -1;
+	cfg->callback_connect_timeout_ms = n;
+	if (get_int(f, "STREAMER_CALLBACK_TIMEOUT", 100, 60000, &n, err, errlen) < 0)
+		return -1;
+	cfg->callback_timeout_ms = n;
+	if (get_int(f, "STREAMER_CALLBACK_BREAKER_RESET", 1, 3600, &n, err, errlen) < 0)
+		return -1;
+	cfg->callback_breaker_reset = n;
+	cfg->aws_region = opt_string(f, "STREAMER_AWS_REGION");
+	cfg->aws_access_key_id = opt_string(f, "STREAMER_AWS_ACCESS_KEY_ID");
+	cfg->aws_secret_access_key = opt_string(f, "STREAMER_AWS_SECRET_ACCESS_KEY");
+	cfg->aws_session_token = opt_string(f, "STREAMER_AWS_SESSION_TOKEN");
+	if (cfg->aws_region && (!cfg->aws_access_key_id || !cfg->aws_secret_access_key))
+		return fail(err, errlen, "STREAMER_AWS_REGION: needs STREAMER_AWS_ACCESS_KEY_ID and STREAMER_AWS_SECRET_ACCESS_KEY");
+	if (cfg->aws_region && !str_is_token(cfg->aws_region, strlen(cfg->aws_region), 32, "-"))
+		return fail(err, errlen, "STREAMER_AWS_REGION: expected a region name like eu-west-1, got '%s'",
+			    cfg->aws_region);
+	return 0;
+}
+
+/* The async request settings: plugins, exec actions, output directory, job limits. */
+static int jobs_config_load(struct config *cfg, const struct file_vars *f, char *err, size_t errlen)
+{
+	long long n;
+
+	cfg->plugins = split_list(raw(f, "STREAMER_PLUGINS"));
+	for (char **p = cfg->plugins; p && *p; p++)
+		if ((*p)[0] != '/')
+			return fail(err, errlen, "STREAMER_PLUGINS: '%s' is not an absolute path", *p);
+	cfg->exec_actions = split_list(raw(f, "STREAMER_EXEC_ACTIONS"));
+	for (char **a = cfg->exec_actions; a && *a; a++) {
+		const char *eq = strchr(*a, '=');
+
+		if (!eq || !str_is_token(*a, (size_t)(eq - *a), 64, "._-") || eq[1] != '/')
+			return fail(err, errlen, "STREAMER_EXEC_ACTIONS: expected name=/absolute/path (name [A-Za-z0-9._-]{1,64}), got '%s'", *a);
+	}
+	cfg->output_dir = opt_string(f, "STREAMER_OUTPUT_DIR");
+	if (!cfg->output_dir || cfg->output_dir[0] != '/')
+		return fail(err, errlen, "STREAMER_OUTPUT_DIR: must be an absolute directory path, got '%s'",
+			    raw(f, "STREAMER_OUTPUT_DIR"));
+	if (get_int(f, "STREAMER_JOB_LEASE", 1, 3600, &n, err, errlen) < 0)
+		return -1;
+	cfg->job_lease = n;
+	if (get_int(f, "STREAMER_JOB_MAX_ATTEMPTS", 1, 100, &n, err, errlen) < 0)
+		return -1;
+	cfg->job_max_attempts = n;
+	if (get_int(f, "STREAMER_JOB_TIMEOUT", 1, 86400, &n, err, errlen) < 0)
+		return -1;
+	cfg->job_timeout = n;
+	if (get_int(f, "STREAMER_RESULT_TTL", 60, 31536000, &n, err, errlen) < 0)
+		return -1;
+	cfg->result_ttl = n;
+	return 0;
+}
+
 int config_load(struct config *cfg, int flags, char *err, size_t errlen)
 {
 	struct file_vars f = {0};
@@ -266,12 +355,22 @@ int config_load(struct config *cfg, int flags, char *err, size_t errlen)
 	cfg->log_level = (enum log_level)level;
 	cfg->log_file = opt_string(&f, "STREAMER_LOG_FILE");
 
+	if (jobs_config_load(cfg, &f, err, errlen) < 0 || push_config_load(cfg, &f, err, errlen) < 0)
+		goto fail;
+
 	file_vars_free(&f);
 	return 0;
 fail:
 	file_vars_free(&f);
 	config_free(cfg);
 	return -1;
+}
+
+static void free_list(char **list)
+{
+	for (char **p = list; p && *p; p++)
+		free(*p);
+	free(list);
 }
 
 void config_free(struct config *cfg)
@@ -286,6 +385,14 @@ void config_free(struct config *cfg)
 	free(cfg->allowed_tenants);
 	free(cfg->grip_key);
 	free(cfg->log_file);
+	free_list(cfg->plugins);
+	free_list(cfg->exec_actions);
+	free(cfg->output_dir);
+	free(cfg->callback_url);
+	free(cfg->aws_region);
+	free(cfg->aws_access_key_id);
+	free(cfg->aws_secret_access_key);
+	free(cfg->aws_session_token);
 	memset(cfg, 0, sizeof(*cfg));
 }
 

@@ -8,6 +8,9 @@
 #include "auth.h"
 #include "log.h"
 
+/* How pushes reach clients (STREAMER_CALLBACK_STYLE). */
+enum callback_style { CALLBACK_PUSHPIN, CALLBACK_APIGW };
+
 struct config {
 	char *db_path;            /* STREAMER_DB */
 	enum auth_alg jwt_alg;    /* STREAMER_JWT_ALG */
@@ -24,6 +27,22 @@ struct config {
 	int busy_timeout_ms;      /* STREAMER_DB_BUSY_TIMEOUT, milliseconds */
 	enum log_level log_level; /* STREAMER_LOG_LEVEL */
 	char *log_file;           /* STREAMER_LOG_FILE, NULL = stderr */
+	char **plugins;           /* STREAMER_PLUGINS, absolute paths, NULL-terminated; NULL = none */
+	char **exec_actions;      /* STREAMER_EXEC_ACTIONS, "name=/abs/path" each, NULL-terminated; NULL = none */
+	char *output_dir;         /* STREAMER_OUTPUT_DIR, absolute: where async actions write files */
+	int64_t job_lease;        /* STREAMER_JOB_LEASE, seconds a processor's claim lasts unrenewed */
+	int64_t job_max_attempts; /* STREAMER_JOB_MAX_ATTEMPTS, runs of one request at most */
+	int64_t job_timeout;      /* STREAMER_JOB_TIMEOUT, seconds an async request may run */
+	int64_t result_ttl;       /* STREAMER_RESULT_TTL, seconds a finished request is kept */
+	char *callback_url;       /* STREAMER_CALLBACK_URL, NULL = pushes are not configured */
+	enum callback_style callback_style;   /* STREAMER_CALLBACK_STYLE */
+	int64_t callback_connect_timeout_ms;  /* STREAMER_CALLBACK_CONNECT_TIMEOUT */
+	int64_t callback_timeout_ms;          /* STREAMER_CALLBACK_TIMEOUT: one push, retries included */
+	int64_t callback_breaker_reset;       /* STREAMER_CALLBACK_BREAKER_RESET, seconds */
+	char *aws_region;                     /* STREAMER_AWS_REGION, NULL = no SigV4 */
+	char *aws_access_key_id;              /* STREAMER_AWS_ACCESS_KEY_ID */
+	char *aws_secret_access_key;          /* STREAMER_AWS_SECRET_ACCESS_KEY */
+	char *aws_session_token;              /* STREAMER_AWS_SESSION_TOKEN, may be NULL */
 };
 
 /* What the caller needs: the worker needs the JWT key, `init-db` does not. */

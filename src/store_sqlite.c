@@ -358,8 +358,18 @@ int store_open(struct store **out, const char *path, int busy_timeout_ms,
 		set_error(s, "database %s is read-only for this process", path);
 		goto out;
 	}
-	if (pragma_text(s, "PRAGMA journal_mode=WAL", mode, sizeof mode) < 0)
-		goto out;
+	/*
+	 * Two processes switching a new database to WAL at once: the loser can
+	 * get SQLITE_BUSY without the busy handler being called (it would have
+	 * to upgrade a lock it shares), so retry for the busy timeout.
+	 */
+	for (int waited = 0;; waited += 10) {
+		if (pragma_text(s, "PRAGMA journal_mode=WAL", mode, sizeof mode) == 0)
+			break;
+		if ((sqlite3_errcode(s->db) & 0xff) != SQLITE_BUSY || waited >= busy_timeout_ms)
+			goto out;
+		sqlite3_sleep(10);
+	}
 	if (strcasecmp(mode, "wal") != 0) {
 		set_error(s, "database %s cannot use WAL mode (journal_mode is \"%s\"); "
 			  "it must be a local file on a filesystem with shared memory", path, mode);

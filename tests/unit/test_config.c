@@ -112,5 +112,62 @@ static void test_file(void)
 	unlink(path);
 }
 
+/* The async request settings: defaults, lists, and refusals naming the variable. */
+static void test_jobs_settings(void)
+{
+	static const char *const bad[][2] = {
+		{ "STREAMER_PLUGINS", "relative.so" }, { "STREAMER_PLUGINS", "/a.so, b.so" },
+		{ "STREAMER_EXEC_ACTIONS", "noequals" }, { "STREAMER_EXEC_ACTIONS", "=/bin/true" },
+		{ "STREAMER_EXEC_ACTIONS", "a b=/bin/true" }, { "STREAMER_EXEC_ACTIONS", "a=bin/true" },
+		{ "STREAMER_OUTPUT_DIR", "" }, { "STREAMER_OUTPUT_DIR", "reports" },
+		{ "STREAMER_JOB_LEASE", "0" }, { "STREAMER_JOB_LEASE", "3601" },
+		{ "STREAMER_JOB_MAX_ATTEMPTS", "0" }, { "STREAMER_JOB_MAX_ATTEMPTS", "101" },
+		{ "STREAMER_JOB_TIMEOUT", "0" }, { "STREAMER_JOB_TIMEOUT", "86401" },
+		{ "STREAMER_RESULT_TTL", "59" }, { "STREAMER_RESULT_TTL", "7d" },
+	};
+	struct config c;
+	char err[256];
+	size_t n;
+
+	clean_env();
+	CHECK_INT(config_load(&c, 0, err, sizeof(err)), 0);
+	CHECK(c.plugins == NULL);
+	CHECK(c.exec_actions == NULL);
+	n = strlen(c.output_dir);
+	CHECK(c.output_dir[0] == '/' && n > 21 && strcmp(c.output_dir + n - 21, "/lib/streamer/reports") == 0);
+	CHECK_INT(c.job_lease, 60);
+	CHECK_INT(c.job_max_attempts, 3);
+	CHECK_INT(c.job_timeout, 900);
+	CHECK_INT(c.result_ttl, 7 * 86400);
+	config_free(&c);
+
+	setenv("STREAMER_PLUGINS", " /opt/a.so , /opt/b.so,", 1);
+	setenv("STREAMER_EXEC_ACTIONS", "resize=/usr/bin/resize-img, ml.score=/opt/score", 1);
+	setenv("STREAMER_OUTPUT_DIR", "/srv/reports", 1);
+	setenv("STREAMER_JOB_LEASE", "5", 1);
+	setenv("STREAMER_RESULT_TTL", "31536000", 1);
+	CHECK_INT(config_load(&c, 0, err, sizeof(err)), 0);
+	CHECK_STR(c.plugins[0], "/opt/a.so");
+	CHECK_STR(c.plugins[1], "/opt/b.so");
+	CHECK(c.plugins[2] == NULL);
+	CHECK_STR(c.exec_actions[0], "resize=/usr/bin/resize-img");
+	CHECK_STR(c.exec_actions[1], "ml.score=/opt/score");
+	CHECK(c.exec_actions[2] == NULL);
+	CHECK_STR(c.output_dir, "/srv/reports");
+	CHECK_INT(c.job_lease, 5);
+	CHECK_INT(c.result_ttl, 31536000);
+	config_free(&c);
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		clean_env();
+		setenv(bad[i][0], bad[i][1], 1);
+		CHECK_INT(config_load(&c, 0, err, sizeof(err)), -1);
+		if (strncmp(err, bad[i][0], strlen(bad[i][0])) != 0) {
+			printf("# %s=%s: message does not name it: %s\n", bad[i][0], bad[i][1], err);
+			CHECK(0);
+		}
+	}
+}
+
 TAP_MAIN(TAP_TEST(test_defaults), TAP_TEST(test_key_required), TAP_TEST(test_tenant_list),
-	 TAP_TEST(test_bad_values), TAP_TEST(test_file))
+	 TAP_TEST(test_bad_values), TAP_TEST(test_file), TAP_TEST(test_jobs_settings))

@@ -1,0 +1,94 @@
+/* jobs_builtin.h - the built-in async actions (process_data, generate_report, delay, echo_async) as handler-ABI handlers. */
+#ifndef STREAMER_JOBS_BUILTIN_H
+#define STREAMER_JOBS_BUILTIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <streamer/handler.h>
+
+/*
+ * Each built-in action has exactly one validate function, used by the worker
+ * before it queues a request and by the processor before it runs it, and a
+ * run function that gets a struct streamer_ctx like any plugin. None of them
+ * touches the store: generate_report reads the tenant's activity through a
+ * callback the host supplies in ctx->host (a struct jobs_host, or NULL when
+ * the host has none, and then generate_report fails cleanly).
+ *
+ * Payloads (every field optional unless said otherwise; unknown fields are
+ * refused, so typos do not pass silently):
+ *
+ * process_data {"items": [object, ...] (required, at most
+ *   PROCESS_DATA_MAX_ITEMS), "operations": [op, ...] (required, 1 to
+ *   PROCESS_DATA_MAX_OPS)}, applied in order to a copy of items; op is one of
+ *   {"type":"filter", "field", "op": eq|ne|gt|gte|lt|lte|contains, "value"}
+ *   {"type":"transform", "field", "op": upper|lower|trim|multiply|add|round,
+ *    "value" (a number for multiply/add; decimals 0-10 for round, default 0;
+ *    absent otherwise)}
+ *   {"type":"aggregate", "group_by"?, "field" (not needed by count),
+ *    "fn": count|sum|avg|min|max} -> one row per group
+ *   {"type":"sort", "field", "order": asc|desc (default asc)} (stable)
+ *   {"type":"deduplicate", "fields"?: [name, ...]} (keeps first occurrences)
+ *   -> {"data": [...], "stats": {...}}. Semantics in jobs_data.c.
+ * generate_report {"start_date": "YYYY-MM-DD", "end_date": "YYYY-MM-DD"
+ *   (both required, real calendar dates, end >= start, at most
+ *   REPORT_MAX_DAYS days inclusive), "format": "csv"|"json" (default json)}
+ *   -> {"format", "file" (its name in ctx->output_dir), "url" (url_prefix +
+ *   file, for the web server to serve), "rows", "bytes", "start_date",
+ *   "end_date", "tenant_id", "generated_at", "summary"}. The file is written
+ *   under a temporary name and renamed when complete, so a file with the
+ *   final name is always whole; a cancelled or failed run leaves nothing.
+ * delay {"seconds": 0-DELAY_MAX_SECONDS (default 5, fractions allowed),
+ *   "steps": 1-DELAY_MAX_STEPS (default 10)} -> {"seconds", "steps",
+ *   "elapsed_ms"}; progress before each step; stops within ~50 ms of a
+ *   cancel.
+ * echo_async any payload -> the payload itself.
+ */
+
+#define PROCESS_DATA_MAX_ITEMS 10000
+#define PROCESS_DATA_MAX_OPS 20
+#define PROCESS_DATA_MAX_FIELD 128   /* bytes of a field name */
+#define REPORT_MAX_DAYS 366
+#define DELAY_MAX_SECONDS 300
+#define DELAY_MAX_STEPS 100
+
+/* The built-in async handlers, terminated by an entry whose name is NULL. */
+extern const struct streamer_handler jobs_builtin_handlers[];
+
+/* The built-in handler of action name, or NULL. */
+const struct streamer_handler *jobs_builtin_find(const char *name);
+
+/* ---- what generate_report reads ------------------------------------------- */
+
+/* One event of a tenant's activity. Strings borrowed for the duration of the callback. */
+struct jobs_activity_row {
+	int64_t at_ms;        /* when: a connection's connect time, a request's creation time */
+	const char *kind;     /* "connection" or "request" */
+	const char *tenant_id;/* must be the report's tenant (checked: a mismatch fails the report) */
+	const char *id;       /* the connection id, or the request's client id */
+	const char *user_id;
+	const char *action;   /* requests: the action; NULL for connections */
+	const char *status;   /* requests: PENDING ... CANCELLED; NULL for connections */
+	int64_t duration_ms;  /* requests: run time; connections: connected time so far; -1 = unknown */
+};
+
+/* Receives one row; returns 0 to go on, non-zero to stop the listing. */
+typedef int (*jobs_row_fn)(void *arg, const struct jobs_activity_row *row);
+
+/*
+ * Lists the activity of tenant_id with from_ms <= at_ms < until_ms in
+ * ascending at_ms order, calling emit for each row. Returns 0 when done or
+ * when emit asked to stop, or -1 with a reason in err.
+ */
+typedef int (*jobs_activity_fn)(void *src, const char *tenant_id, int64_t from_ms,
+				int64_t until_ms, jobs_row_fn emit, void *emit_arg, char *err,
+				size_t errlen);
+
+/* What the host lends the built-in handlers, as ctx->host. */
+struct jobs_host {
+	jobs_activity_fn activity;   /* NULL: generate_report fails ("no activity source") */
+	void *activity_src;
+	const char *url_prefix;      /* prefix of report download URLs; NULL = "/reports/" */
+};
+
+#endif

@@ -1,0 +1,668 @@
+/* test_exec_handler.c - unit tests for exec handlers: results, progress, failures, timeouts, cancellation, large output, no leaks. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "exec_handler.h"
+#include "tap.h"
+#include "test_ctx.h"
+#include "util.h"
+
+static char dir[64];
+
+/* Writes an executable /bin/sh script called name into the test directory; returns its path (static). */
+static const char *script(const char *name, const char *body)
+{
+	static char path[8][128];
+	static int next;
+	char *p = path[next++ % 8];
+	FILE *f;
+
+	if (!dir[0]) {
+		snprintf(dir, sizeof dir, "/tmp/streamer-test-exec-XXXXXX");
+		CHECK(mkdtemp(dir) != NULL);
+	}
+	snprintf(p, 128, "%s/%s", dir, name);
+	f = fopen(p, "w");
+	CHECK(f != NULL);
+	fprintf(f, "#!/bin/sh\n%s\n", body);
+	CHECK(fclose(f) == 0);
+	CHECK(chmod(p, 0755) == 0);
+	return p;
+}
+
+static void cleanup(void)
+{
+	char cmd[128];
+
+	if (!dir[0])
+		return;
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		printf("# could not remove %s\n", dir);
+}
+
+static int run(const char *path, const struct exec_options *opt, struct tctx *t,
+	       const char *payload, json_t **result, struct streamer_error *err)
+{
+	json_t *p = payload ? json_loads(payload, JSON_DECODE_ANY, NULL) : NULL;
+	int rc;
+
+	CHECK(!payload || p);
+	memset(err, 0, sizeof *err);
+	*result = NULL;
+	rc = exec_run(path, opt, &t->ctx, p, result, err);
+	json_decref(p);
+	return rc;
+}
+
+static void check_json(json_t *got, const char *expected)
+{
+	json_t *e = json_loads(expected, JSON_DECODE_ANY, NULL);
+
+	CHECK(e != NULL);
+	if (!json_equal(got, e)) {
+		char *g = got ? json_dumps(got, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+
+		printf("# got      %.300s\n# expected %s\n", g ? g : "(null)", expected);
+		free(g);
+		CHECK(0);
+	}
+	json_decref(e);
+}
+
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	CHECK(d != NULL);
+	while ((e = readdir(d)) != NULL)
+		n++;
+	closedir(d);
+	return n;
+}
+
+/* 1 when pid is a live process (not gone, not a zombie). */
+static int alive(pid_t pid)
+{
+	char path[64], buf[256];
+	FILE *f;
+	char *p;
+
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	p = fgets(buf, sizeof buf, f);
+	fclose(f);
+	p = p ? strrchr(buf, ')') : NULL;
+	return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+}
+
+/* 1 when pid is gone within a second (a killed process may take a moment). */
+static int dies(pid_t pid)
+{
+	for (int i = 0; i < 100 && alive(pid); i++)
+		usleep(10000);
+	return !alive(pid);
+}
+
+static pid_t read_pid(const char *name)
+{
+	char path[128];
+	size_t len;
+	char *text;
+	pid_t pid;
+
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	text = file_read(path, 64, &len);
+	CHECK(text != NULL);
+	pid = (pid_t)atoi(text);
+	free(text);
+	CHECK(pid > 1);
+	return pid;
+}
+
+/* No child of ours is left, not even a zombie. */
+static void check_no_children(void)
+{
+	errno = 0;
+	CHECK_INT(waitpid(-1, NULL, WNOHANG), -1);
+	CHECK_INT(errno, ECHILD);
+}
+
+/* ---- results and progress --------------------------------------------------------------- */
+
+static void test_success(void)
+{
+	const char *s = script("ok.sh",
+			       "payload=$(cat)\n"
+			       "echo 'PROGRESS 10 starting'\n"
+			       "echo 'a line that is not the result'\n"
+			       "echo 'PROGRESS 55.7 half way there'\n"
+			       "printf '{\"got\":%s,\"req\":\"%s\",\"tenant\":\"%s\",\"user\":\"%s\",\"action\":\"%s\",\"attempt\":%s,"
+			       "\"out\":\"%s\",\"grip\":\"%s\",\"keep\":\"%s\"}\\n' \"$payload\" \"$STREAMER_REQUEST_ID\" "
+			       "\"$STREAMER_TENANT_ID\" \"$STREAMER_USER_ID\" \"$STREAMER_ACTION\" \"$STREAMER_ATTEMPT\" "
+			       "\"$STREAMER_OUTPUT_DIR\" \"${STREAMER_GRIP_KEY:-unset}\" \"$TEST_KEEP\"\n"
+			       "echo '   '\n");
+	struct tctx t;
+	struct streamer_error err;
+	json_t *r;
+
+	setenv("STREAMER_GRIP_KEY", "secret", 1); /* settings stay private */
+	setenv("TEST_KEEP", "kept", 1);
+	tctx_init(&t, "ok");
+	t.ctx.output_dir = "/srv/out";
+	t.ctx.attempt = 2;
+	CHECK_INT(run(s, NULL, &t, "{\"n\":[1,2,\"ü\"]}", &r, &err), 0);
+	check_json(r, "{\"got\":{\"n\":[1,2,\"ü\"]},\"req\":\"r1\",\"tenant\":\"acme\",\"user\":\"alice\","
+		      "\"action\":\"ok\",\"attempt\":2,\"out\":\"/srv/out\",\"grip\":\"unset\",\"keep\":\"kept\"}");
+	CHECK_INT(t.calls, 2);
+	CHECK_INT(t.pct[0], 10);
+	CHECK_STR(t.msg[0], "starting");
+	CHECK_INT(t.pct[1], 55);
+	CHECK_STR(t.msg[1], "half way there");
+	CHECK_INT(t.meta[1], 0);
+	json_decref(r);
+	check_no_children();
+	cleanup();
+}
+
+static void test_line_endings(void)
+{
+	const char *s = script("crlf.sh", "printf 'PROGRESS 20 a\\r\\n[1,\\r\\n\"x\"]\\r\\n{\"last\":true}'");
+	struct tctx t;
+	struct streamer_error err;
+	json_t *r;
+
+	tctx_init(&t, "crlf");
+	/* CRLF is taken off; the last line counts without a newline too */
+	CHECK_INT(run(s, NULL, &t, NULL, &r, &err), 0);
+	check_json(r, "{\"last\":true}");
+	CHECK_INT(t.calls, 1);
+	CHECK_STR(t.msg[0], "a");
+	json_decref(r);
+
+	/* nothing but progress: the result is null */
+	s = script("none.sh", "cat >/dev/null; echo PROGRESS 50; echo; echo 'PROGRESS 60 x'");
+	tctx_init(&t, "none");
+	CHECK_INT(run(s, NULL, &t, "null", &r, &err), 0);
+	CHECK(r == NULL);
+	CHECK_INT(t.calls, 2);
+	CHECK_STR(t.msg[0], "");
+	cleanup();
+}
+
+static void test_progress_lines(void)
+{
+	const char *s = script("prog.sh",
+			       "echo 'PROGRESS abc not a number'\n"
+			       "echo 'PROGRESS 12abc glued'\n"
+			       "echo 'PROGRESS'\n"
+			       "echo 'PROGRESS 150 over'\n"
+			       "echo 'PROGRESS -5 under'\n"
+			       "echo 'PROGRESS\t7\tTabs'\n"
+			       "printf 'PROGRESS 8 bad \\377\\001 bytes\\n'\n"
+			       "echo 'PROGRESSIVE 5'\n"
+			       "echo '{\"r\":1}'\n");
+	struct tctx t;
+	struct streamer_error err;
+	json_t *r;
+
+	tctx_init(&t, "prog");
+	CHECK_INT(run(s, NULL, &t, NULL, &r, &err), 0);
+	check_json(r, "{\"r\":1}");
+	CHECK_INT(t.calls, 4); /* malformed PROGRESS lines are ignored */
+	CHECK_INT(t.pct[0], 100);
+	CHECK_STR(t.msg[0], "over");
+	CHECK_INT(t.pct[1], 0);
+	CHECK_INT(t.pct[2], 7);
+	CHECK_STR(t.msg[2], "Tabs");
+	CHECK_STR(t.msg[3], "bad ?  bytes"); /* made valid UTF-8, no control characters */
+	json_decref(r);
+
+	/* "PROGRESSIVE 5" is an ordinary line: the last one is the result */
+	s = script("prog2.sh", "echo '{\"r\":1}'; echo 'PROGRESSIVE 5'");
+	CHECK_INT(run(s, NULL, &t, NULL, &r, &err), -1);
+	CHECK_STR(err.code, STREAMER_E_FAILED);
+	CHECK(strstr(err.message, "not JSON") != NULL);
+	cleanup();
+}
+
+/* ---- failures ------------------------------------------------------------------------------- */
+
+static void test_failure_exit(void)
+{
+	const char *s = script("fail.sh",
+			       "i=0; while [ $i -lt 300 ]; do echo \"noise line $i\" >&2; i=$((i+1)); done\n"
+			       "echo 'FATAL: the disk is full' >&2\n"
+			       "echo '{\"partial\":true}'\n"
+			       "exit 3\n");
+	struct tctx t;
+	struct streamer_error err;
+	json_t *r;
+
+	tctx_init(&t, "fail");
+	CHECK_INT(run(s, NULL, &t, NULL, &r, &err), -1);
+	CHECK(r == NULL);
+	CHECK_STR(err.code, STREAMER_E_FAILED);
+	CHECK(strncmp(err.message, "The command exited with status 3: ", 34) == 0);
+	/* the end of stderr, about 1 KiB of it, not the start */
+	CHECK(strstr(err.message, "FATAL: the disk is full") != NULL);
+	CHECK(strstr(err.message, "noise line 299") != NULL);
+	CHECK(strstr(err.message, "noise line 1\n") == NULL);
+	CHECK(strlen(err.message) > 34 + 900 && strlen(err.message) <= 34 + 1024);
+	check_no_children();
+
+	/* the stderr tail is cut to fit and made valid UTF-8 */
+	s = script("fail2.sh", "printf 'x\\377y\\000z\\n\\n' >&2; exit 1");
+	CHECK_INT(run(s, NULL, &t, NULL, &r, &err), -1);
+	CHECK_STR(err.message, "The command exited with status 1: x?y z");
+	{
+		json_t *j = json_string(err.message); /* valid UTF-8 */
+
+		CHECK(j != NULL);
+		json_decref(j);
+	}
+
+	/* no stderr at all */
+	s = script("fail3.sh", "exit 42");
+	CHECK_INT(run(s, NULL, &t, NULL, &r, &err), -1);
+	CHECK_STR(err.message, "The command exited with status 42");
+	cleanup();
+}
+
+static void test_invalid_result(void)
+{
+	const char *s = script("bad.sh", "echo 'warning: odd' >&2; echo '{\"a\":'");
+	struct tctx t;
+	struct streamer_error err;
+	json_t *r;
+
+	tctx_init(&t, "bad");
+	CHECK_INT(run(s, NULL, &t, NULL, &r, &err), -1);
+	CHECK_STR(err.code, STREAMER_E_FAILED);
+	CHECK(strstr(err.message, "is not JSON") != NULL);
+	CHECK(strstr(err.message, "warning: odd") != NULL);
+	cleanup();
+}
+
+static void test_signals(void)
+{
+	const char *s = script("kill.sh", "echo dying >&2; kill -9 $$");
+	struct tctx t;
+	struct streamer_error err;
+	json_t *r;
+
+	tctx_init(&t, "kill");
+	CHECK_INT(run(s, NULL, &t, NULL, &r, &err), -1);
+	CHECK_STR(err.message, "The command was killed by signal 9: dying");
+
+	/* the host ignores SIGTERM and SIGPIPE; the command gets the defaults back */
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	s = script("term.sh", "kill -TERM $$; echo '\"survived\"'");
+	CHECK_INT(run(s, NULL, &t, NULL, &r, &err), -1);
+	CHECK_STR(err.message, "The command was killed by signal 15");
+	cleanup();
+}
+
+static void test_cannot_run(void)
+{
+	struct tctx t;
+	struct streamer_error err;
+	json_t *r;
+	const char *s;
+
+	tctx_init(&t, "none");
+	CHECK_INT(run("/nonexistent/cmd", NULL, &t, NULL, &r, &err), -1);
+	CHECK_STR(err.code, STREAMER_E_FAILED);
+	CHECK_STR(err.message, "Could not run the command: No such file or directory");
+	s = script("noexec.sh", "echo 1");
+	CHECK(chmod(s, 0644) == 0);
+	CHECK_INT(run(s, NULL, &t, NULL, &r, &err), -1);
+	CHECK(strstr(err.message, "Permission denied") != NULL); /* even for root: no x bit */
+	check_no_children();
+	cleanup();
+}
+
+/* ---- stopping it --------------------------------------------------------------------------- */
+
+static void test_timeout(void)
+{
+	const char *s = script("slow.sh", "cat >/dev/null; sleep 30 & echo $! > \"$(dirname \"$0\")/bg.pid\"; wait");
+	struct tctx t;
+	struct streamer_error err;
+	json_t *r;
+	int64_t t0 = streamer_now_ms(), took;
+	pid_t bg;
+
+	tctx_init(&t, "slow");
+	t.ctx.deadline_ms = t0 + 300;
+	CHECK_INT(run(s, NULL, &t, "{}", &r, &err), -1);
+	took = streamer_now_ms() - t0;
+	CHECK_STR(err.code, STREAMER_E_TIMEOUT);
+	CHECK(took >= 290 && took < 2000);
+	bg = read_pid("bg.pid");
+	CHECK(dies(bg)); /* the whole process group went */
+	check_no_children();
+
+	/* past its deadline before it starts: not started at all */
+	s = script("late.sh", "touch \"$(dirname \"$0\")/ran\"");
+	tctx_init(&t, "late");
+	t.ctx.deadline_ms = streamer_now_ms() - 1;
+	CHECK_INT(run(s, NULL, &t, NULL, &r, &err), -1);
+	CHECK_STR(err.code, STREAMER_E_TIMEOUT);
+	t.ctx.deadline_ms = 0;
+	t.stopped = 1;
+	CHECK_INT(run(s, NULL, &t, NULL, &r, &err), -1);
+	CHECK_STR(err.code, STREAMER_E_CANCELLED);
+	{
+		char ran[128];
+
+		snprintf(ran, sizeof ran, "%s/ran", dir);
+		CHECK(access(ran, F_OK) != 0);
+	}
+	cleanup();
+}
+
+static void test_timeout_term_ignored(void)
+{
+	const char *s = script("stubborn.sh", "trap '' TERM; echo 'PROGRESS 1 ignoring TERM'; while :; do sleep 0.05; done");
+	struct exec_options opt = { .kill_grace_ms = 300 };
+	struct tctx t;
+	struct streamer_error err;
+	json_t *r;
+	int64_t t0 = streamer_now_ms(), took;
+
+	tctx_init(&t, "stubborn");
+	t.ctx.deadline_ms = t0 + 200;
+	CHECK_INT(run(s, &opt, &t, NULL, &r, &err), -1);
+	took = streamer_now_ms() - t0;
+	CHECK_STR(err.code, STREAMER_E_TIMEOUT);
+	/* SIGTERM at ~200 ms is ignored; SIGKILL after the 300 ms grace */
+	CHECK(took >= 490 && took < 1500);
+	CHECK_INT(t.calls, 1);
+	check_no_children();
+	cleanup();
+}
+
+static void test_cancel(void)
+{
+	const char *s = script("long.sh", "echo 'PROGRESS 10 go'; sleep 30; echo 'PROGRESS 20 never'");
+	struct tctx t;
+	struct streamer_error err;
+	json_t *r;
+	int64_t t0 = streamer_now_ms();
+
+	/* the progress callback says stop */
+	tctx_init(&t, "long");
+	t.stop_at = 1;
+	CHECK_INT(run(s, NULL, &t, NULL, &r, &err), -1);
+	CHECK_STR(err.code, STREAMER_E_CANCELLED);
+	CHECK(streamer_now_ms() - t0 < 1500);
+	CHECK_INT(t.calls, 1);
+	check_no_children();
+
+	/* the context says cancelled while the command is quiet */
+	s = script("quiet.sh", "sleep 30");
+	tctx_init(&t, "quiet");
+	t0 = streamer_now_ms();
+	t.cancel_at_ms = t0 + 300;
+	CHECK_INT(run(s, NULL, &t, NULL, &r, &err), -1);
+	CHECK_STR(err.code, STREAMER_E_CANCELLED);
+	CHECK(streamer_now_ms() - t0 < 1000);
+	check_no_children();
+	cleanup();
+}
+
+static void test_leftovers_killed(void)
+{
+	/* exits at once, but a background child keeps stdout open */
+	const char *s = script("bg.sh", "sleep 30 & echo $! > \"$(dirname \"$0\")/left.pid\"; echo '{\"ok\":1}'");
+	struct tctx t;
+	struct streamer_error err;
+	json_t *r;
+	int64_t t0 = streamer_now_ms();
+
+	tctx_init(&t, "bg");
+	CHECK_INT(run(s, NULL, &t, NULL, &r, &err), 0);
+	check_json(r, "{\"ok\":1}");
+	CHECK(streamer_now_ms() - t0 < 1500);
+	CHECK(dies(read_pid("left.pid")));
+	json_decref(r);
+
+	/* a background child that let go of every output: killed all the same */
+	s = script("bg2.sh", "sleep 30 </dev/null >/dev/null 2>&1 & echo $! > \"$(dirname \"$0\")/left2.pid\"; echo 1");
+	CHECK_INT(run(s, NULL, &t, NULL, &r, &err), 0);
+	check_json(r, "1");
+	CHECK(dies(read_pid("left2.pid")));
+	json_decref(r);
+	check_no_children();
+	cleanup();
+}
+
+/* ---- volume ----------------------------------------------------------------------------------- */
+
+static void test_large_output(void)
+{
+	/* 1 MB payload in, 5 MB of other lines and 1 MB of stderr out, then a 1 MB result */
+	const char *s = script("big.sh",
+			       "payload=$(cat)\n"
+			       "yes 'a line of noise that is not the result' | head -c 5000000\n"
+			       "echo\n"
+			       "yes 'stderr noise' | head -c 1000000 >&2\n"
+			       "echo 'PROGRESS 90 nearly'\n"
+			       "printf '{\"echo\":%s}\\n' \"$payload\"\n");
+	struct buf p = { 0 };
+	struct tctx t;
+	struct streamer_error err;
+	json_t *r;
+
+	buf_putc(&p, '"');
+	for (int i = 0; i < 1000000; i++)
+		buf_putc(&p, (char)('a' + i % 26));
+	buf_putc(&p, '"');
+	tctx_init(&t, "big");
+	t.ctx.deadline_ms = streamer_now_ms() + 20000;
+	CHECK_INT(run(s, NULL, &t, p.data, &r, &err), 0);
+	CHECK_INT(json_string_length(json_object_get(r, "echo")), 1000000);
+	CHECK(memcmp(json_string_value(json_object_get(r, "echo")), p.data + 1, 1000000) == 0);
+	CHECK_INT(t.calls, 1);
+	json_decref(r);
+	buf_free(&p);
+	check_no_children();
+	cleanup();
+}
+
+static void test_unread_input(void)
+{
+	/* 4 MB of payload the command never reads: no SIGPIPE, no hang */
+	const char *s = script("deaf.sh", "echo '{\"ok\":true}'");
+	struct buf p = { 0 };
+	struct tctx t;
+	struct streamer_error err;
+	json_t *r;
+
+	signal(SIGPIPE, SIG_DFL);
+	buf_putc(&p, '[');
+	for (int i = 0; i < 1000000; i++)
+		buf_puts(&p, i ? ",123" : "123");
+	buf_putc(&p, ']');
+	tctx_init(&t, "deaf");
+	CHECK_INT(run(s, NULL, &t, p.data, &r, &err), 0);
+	check_json(r, "{\"ok\":true}");
+	json_decref(r);
+	buf_free(&p);
+	cleanup();
+}
+
+static void test_line_limit(void)
+{
+	const char *s = script("long_line.sh", "yes | tr -d '\\n' | head -c 5000; echo; sleep 30");
+	struct exec_options opt = { .line_max = 1000, .kill_grace_ms = 200 };
+	struct tctx t;
+	struct streamer_error err;
+	json_t *r;
+	int64_t t0 = streamer_now_ms();
+
+	tctx_init(&t, "long_line");
+	CHECK_INT(run(s, &opt, &t, NULL, &r, &err), -1);
+	CHECK_STR(err.code, STREAMER_E_FAILED);
+	CHECK(strstr(err.message, "longer than 1000 bytes") != NULL);
+	CHECK(streamer_now_ms() - t0 < 1500);
+	check_no_children();
+	cleanup();
+}
+
+/* ---- hygiene ----------------------------------------------------------------------------------- */
+
+static void test_no_leaks(void)
+{
+	const char *ok = script("ok.sh", "cat; echo");
+	const char *fail = script("fail.sh", "echo no >&2; exit 1");
+	const char *slow = script("slow.sh", "sleep 5");
+	const char *fd = script("fd.sh", "if [ -e /proc/$$/fd/42 ]; then echo '\"leaked\"'; else echo '\"clean\"'; fi");
+	struct tctx t;
+	struct streamer_error err;
+	json_t *r;
+	int before;
+
+	/* a descriptor of the host without close-on-exec must not reach the command */
+	CHECK_INT(dup2(open("/dev/null", O_RDONLY), 42), 42);
+	before = count_fds();
+	for (int i = 0; i < 5; i++) {
+		tctx_init(&t, "x");
+		CHECK_INT(run(ok, NULL, &t, "[1]", &r, &err), 0);
+		json_decref(r);
+		CHECK_INT(run(fail, NULL, &t, NULL, &r, &err), -1);
+		t.ctx.deadline_ms = streamer_now_ms() + 50;
+		CHECK_INT(run(slow, NULL, &t, NULL, &r, &err), -1);
+		t.ctx.deadline_ms = 0;
+		CHECK_INT(run("/nonexistent", NULL, &t, NULL, &r, &err), -1);
+		CHECK_INT(run(fd, NULL, &t, NULL, &r, &err), 0);
+		check_json(r, "\"clean\"");
+		json_decref(r);
+	}
+	CHECK_INT(count_fds(), before);
+	check_no_children();
+	cleanup();
+}
+
+/* ---- STREAMER_EXEC_ACTIONS ------------------------------------------------------------------------- */
+
+static const char *taken(void *arg, const char *name)
+{
+	(void)arg;
+	return strcmp(name, "echo") == 0 ? "a built-in action" : NULL;
+}
+
+static void check_load_fails(char **specs, const char *expect)
+{
+	struct exec_actions *ea = (struct exec_actions *)1;
+	char err[512] = "";
+
+	CHECK_INT(exec_actions_load(&ea, specs, NULL, taken, NULL, err, sizeof err), -1);
+	CHECK(ea == NULL);
+	if (!strstr(err, expect) || strncmp(err, "STREAMER_EXEC_ACTIONS: ", 23) != 0) {
+		printf("# got '%s', expected it to contain '%s'\n", err, expect);
+		CHECK(0);
+	}
+}
+
+static void test_actions_load(void)
+{
+	const char *s = script("act.sh", "cat");
+	char spec1[160], spec2[160], nox[160], rel[] = "x=relative/cmd";
+	struct exec_actions *ea;
+	const struct streamer_handler *h;
+	struct tctx t;
+	struct streamer_error err;
+	json_t *r, *p;
+	char e[256];
+
+	snprintf(spec1, sizeof spec1, "report.pdf=%s", s);
+	snprintf(spec2, sizeof spec2, "x=/bin/true");
+	{
+		char *specs[] = { spec1, spec2, NULL };
+
+		CHECK_INT(exec_actions_load(&ea, specs, NULL, taken, NULL, e, sizeof e), 0);
+	}
+	CHECK_INT(exec_actions_count(ea), 2);
+	h = exec_actions_find(ea, "report.pdf");
+	CHECK(h == exec_actions_handler(ea, 0));
+	CHECK_STR(h->name, "report.pdf");
+	CHECK(h->flags & STREAMER_HANDLER_ASYNC);
+	CHECK(h->validate == NULL);
+	CHECK(h->permission == NULL);
+	CHECK_STR(exec_handler_path(h), s);
+	CHECK(exec_actions_find(ea, "report") == NULL);
+	CHECK(exec_actions_find(NULL, "x") == NULL);
+	/* the handler runs its command */
+	tctx_init(&t, "report.pdf");
+	t.ctx.handler = h;
+	p = json_pack("{s:i}", "k", 7);
+	CHECK_INT(h->run(&t.ctx, p, &r, &err), 0);
+	check_json(r, "{\"k\":7}");
+	json_decref(r);
+	json_decref(p);
+	exec_actions_free(ea);
+
+	/* none */
+	CHECK_INT(exec_actions_load(&ea, NULL, NULL, NULL, NULL, e, sizeof e), 0);
+	CHECK_INT(exec_actions_count(ea), 0);
+	exec_actions_free(ea);
+	exec_actions_free(NULL);
+
+	snprintf(nox, sizeof nox, "nox=%s", script("nox.sh", "true"));
+	CHECK(chmod(nox + 4, 0644) == 0);
+	{
+		char a[] = "noequals", b[] = "=/bin/true", c[] = "bad name=/bin/true",
+		     d[] = "x=/nonexistent/cmd", f[] = "x=/tmp", g[] = "echo=/bin/true",
+		     h1[] = "dup=/bin/true", h2[] = "dup=/bin/false",
+		     lname[] = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa=/bin/true";
+		char *s1[] = { a, NULL }, *s2[] = { b, NULL }, *s3[] = { c, NULL }, *s4[] = { rel, NULL },
+		     *s5[] = { d, NULL }, *s6[] = { f, NULL }, *s7[] = { g, NULL },
+		     *s8[] = { h1, h2, NULL }, *s9[] = { lname, NULL }, *s10[] = { spec2, nox, NULL };
+
+		check_load_fails(s1, "'noequals': expected name=/absolute/path");
+		check_load_fails(s2, "'=/bin/true': expected name=/absolute/path");
+		check_load_fails(s3, "'bad name=/bin/true': the action name must match");
+		check_load_fails(s4, "'x=relative/cmd': the command must be an absolute path");
+		check_load_fails(s5, "/nonexistent/cmd is not an executable file: No such file or directory");
+		check_load_fails(s6, "/tmp is not an executable file");
+		check_load_fails(s7, "action 'echo' is already a built-in action");
+		check_load_fails(s8, "action 'dup' is given twice");
+		check_load_fails(s9, "the action name must match");
+		check_load_fails(s10, "nox.sh is not an executable file"); /* even for root: no x bit */
+	}
+	cleanup();
+}
+
+TAP_MAIN(
+	TAP_TEST(test_success),
+	TAP_TEST(test_line_endings),
+	TAP_TEST(test_progress_lines),
+	TAP_TEST(test_failure_exit),
+	TAP_TEST(test_invalid_result),
+	TAP_TEST(test_signals),
+	TAP_TEST(test_cannot_run),
+	TAP_TEST(test_timeout),
+	TAP_TEST(test_timeout_term_ignored),
+	TAP_TEST(test_cancel),
+	TAP_TEST(test_leftovers_killed),
+	TAP_TEST(test_large_output),
+	TAP_TEST(test_unread_input),
+	TAP_TEST(test_line_limit),
+	TAP_TEST(test_no_leaks),
+	TAP_TEST(test_actions_load)
+)
