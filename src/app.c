@@ -8,7 +8,10 @@
 
 #include "app.h"
 #include "dialect.h"
+#include "fanout.h"
+#include "job_run.h"
 #include "log.h"
+#include "queue.h"
 
 /* Largest key file accepted; real PEM keys are a few KiB. */
 #define KEY_FILE_MAX (64 * 1024)
@@ -49,6 +52,15 @@ int app_init(struct app *app, char *err, size_t errlen)
 			goto fail;
 		}
 	}
+	app->queue = queue_open(app->store);
+	if (!app->queue) {
+		snprintf(err, errlen, "STREAMER_DB: %s", store_errmsg(app->store));
+		goto fail;
+	}
+	if (fanout_open(&app->fanout, &app->cfg, app->store, err, errlen) < 0)
+		goto fail;
+	if (job_runtime_init(&app->cfg, err, errlen) < 0)
+		goto fail;
 	return 0;
 fail:
 	free(key);
@@ -58,6 +70,9 @@ fail:
 
 void app_free(struct app *app)
 {
+	job_runtime_free();
+	fanout_close(app->fanout);
+	queue_close(app->queue);
 	if (app->store)
 		store_close(app->store);
 	auth_key_free(app->key);

@@ -7,15 +7,21 @@
 #include "http.h"
 #include "store.h"
 
+struct fanout;
+struct queue;
+
 /* Built once per process by app_init, read-only while serving. */
 struct app {
 	struct config cfg;
 	struct auth_key *key;
 	struct store *store;
+	struct queue *queue;     /* async requests (on store) */
+	struct fanout *fanout;   /* pushes through the callback URL, subscriptions (on store) */
 };
 
 /*
- * Loads configuration, the JWT key and the store. Returns 0, or -1 with a
+ * Loads configuration, the JWT key, the store, the queue, the push client
+ * and the handler-ABI actions (plugins, exec). Returns 0, or -1 with a
  * one-line reason in err (the process must not serve then).
  */
 int app_init(struct app *app, char *err, size_t errlen)

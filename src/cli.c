@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "processor.h"
 
 struct command {
 	const char *name;
@@ -17,6 +18,11 @@ static const struct command commands[] = {
 	{ "token", cli_token, "sign a JWT for development and tests" },
 	{ "connections", cli_connections, "list the connections in the store" },
 	{ "stats", cli_stats, "the host's metrics and the store's gauges" },
+	{ "send", cli_send, "push a message to a connection or to every connection of a user" },
+	{ "broadcast", cli_broadcast, "push a message to a whole tenant or to a topic" },
+	{ "close", cli_close, "close a connection at the proxy with a code and reason" },
+	{ "gc", cli_gc, "remove expired connections (closing them) and expired results" },
+	{ "processor", processor_main, "run queued async requests ([--concurrency N])" },
 	{ NULL, NULL, NULL },
 };
 

@@ -11,4 +11,16 @@ int cli_connections(int argc, char **argv);
 /* `streamer stats`: shared metrics and store gauges. Returns the exit status. */
 int cli_stats(int argc, char **argv);
 
+/* `streamer send|broadcast|close|gc`: pushes through the callback URL (cli_push.c). Return the exit status. */
+int cli_send(int argc, char **argv);
+int cli_broadcast(int argc, char **argv);
+int cli_close(int argc, char **argv);
+int cli_gc(int argc, char **argv);
+
+/*
+ * Reports a getopt_long failure (optstring starting with ':', opterr 0) of
+ * command cmd on stderr and returns the usage exit status, 2.
+ */
+int cli_bad_option(const char *cmd, int c, char **argv);
+
 #endif

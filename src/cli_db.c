@@ -59,7 +59,7 @@ out:
  * Reports a getopt_long failure (optstring starts with ':', opterr is 0)
  * and returns the usage exit status.
  */
-static int bad_option(const char *cmd, int c, char **argv)
+int cli_bad_option(const char *cmd, int c, char **argv)
 {
 	const char *arg = optind > 0 ? argv[optind - 1] : "";
 
@@ -122,7 +122,7 @@ int cli_init_db(int argc, char **argv)
 			init_db_usage(stdout);
 			return finish_output("init-db");
 		default:
-			return bad_option("init-db", c, argv);
+			return cli_bad_option("init-db", c, argv);
 		}
 	}
 	if (optind < argc) {
@@ -359,7 +359,7 @@ int cli_connections(int argc, char **argv)
 			connections_usage(stdout);
 			return finish_output("connections");
 		default:
-			return bad_option("connections", c, argv);
+			return cli_bad_option("connections", c, argv);
 		}
 	}
 	if (optind < argc) {

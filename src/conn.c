@@ -6,10 +6,13 @@
 #include <time.h>
 
 #include "conn.h"
+#include "fanout.h"
 #include "log.h"
 #include "protocol.h"
+#include "queue.h"
 #include "router.h"
 #include "util.h"
+#include "wake.h"
 
 #define CONN_ID_MAX 128
 
@@ -180,16 +183,41 @@ static const char *outcome_of(json_t *reply)
 	return code ? code : "ok";
 }
 
-json_t *conn_message(struct app *app, const char *id, const char *text, size_t len, int *gone)
+/* Makes the pushes handlers queued; a failed required one replaces the reply with an error. */
+static json_t *make_pushes(struct app *app, struct call *c, const char *id, json_t *reply)
+{
+	for (struct call_push *p = c->pushes; p; p = p->next) {
+		char why[300];
+		struct proto_error err = {0};
+
+		if (fanout_send(app->fanout, p->kind, p->tenant, p->name, p->text, NULL, why,
+				sizeof why) == 0)
+			continue;
+		log_event(LOG_WARN, "push_failed",
+			  json_pack("{s:s,s:s,s:s}", "connection_id", id, "request_id", c->msg->id,
+				    "reason", why));
+		if (!p->required)
+			continue;
+		json_decref(reply);
+		proto_error_set(&err, ERR_PROCESSING_FAILED, "Could not deliver: %s", why);
+		reply = proto_error(c->msg->id, &err);
+		proto_error_clear(&err);
+	}
+	return reply;
+}
+
+void conn_message(struct app *app, const char *id, const char *text, size_t len,
+		  struct conn_reply *out)
 {
 	struct client_msg msg = {0};
 	struct proto_error err = {0};
 	struct conn_record rec = {0};
+	struct call c = { .app = app, .conn = &rec, .msg = &msg };
 	int64_t start = mono_us(), now = time_now_ms();
 	json_t *reply = NULL, *perms = NULL;
 	int parsed, rc;
 
-	*gone = 0;
+	memset(out, 0, sizeof *out);
 	/* Validation needs no store: do it first so even a refusal carries the request id. */
 	parsed = proto_parse(text, len, app->cfg.max_message_bytes, &msg, &err) == 0;
 
@@ -200,7 +228,7 @@ json_t *conn_message(struct app *app, const char *id, const char *text, size_t l
 	rc = store_conn_touch(app->store, id, now, app->cfg.connection_ttl * 1000, &rec);
 	if (rc == STORE_NOTFOUND) {
 		store_rollback(app->store);
-		*gone = 1;
+		out->gone = 1;
 		reply = gone_reply(msg.id);
 		goto out;
 	}
@@ -216,17 +244,22 @@ json_t *conn_message(struct app *app, const char *id, const char *text, size_t l
 			json_decref(perms);
 			perms = json_array();
 		}
-		struct call c = {
-			.app = app, .conn = &rec, .msg = &msg, .permissions = perms, .now_ms = now,
-		};
+		c.permissions = perms;
+		c.now_ms = now;
 		reply = router_dispatch(&c);
 	}
-	if (store_conn_add_sent(app->store, id, 1) == STORE_ERROR ||
+	if (store_conn_add_sent(app->store, id, 1 + (c.also ? (int64_t)json_array_size(c.also) : 0)) ==
+		    STORE_ERROR ||
 	    store_commit(app->store) != STORE_OK) {
 		json_decref(reply);
 		reply = internal_reply(msg.id);
+		call_release(&c);
 		goto fail;
 	}
+	if (c.pushes)
+		reply = make_pushes(app, &c, id, reply);
+	if (c.wake)
+		wake_all(app->cfg.db_path);
 	goto out;
 fail:
 	log_event(LOG_ERROR, "store_error",
@@ -239,11 +272,23 @@ out:
 			    "user", rec.user_id, "tenant", rec.tenant_id,
 			    "action", parsed ? msg.action : NULL, "outcome", outcome_of(reply),
 			    "duration_us", (json_int_t)(mono_us() - start)));
+	out->messages = json_array();
+	json_array_append_new(out->messages, reply);
+	if (c.also)
+		json_array_extend(out->messages, c.also);
+	out->controls = c.controls ? json_incref(c.controls) : json_array();
+	call_release(&c);
 	json_decref(perms);
 	conn_record_free(&rec);
 	client_msg_free(&msg);
 	proto_error_clear(&err);
-	return reply;
+}
+
+void conn_reply_free(struct conn_reply *r)
+{
+	json_decref(r->messages);
+	json_decref(r->controls);
+	memset(r, 0, sizeof *r);
 }
 
 void conn_keepalive(struct app *app, const char *id)
@@ -260,10 +305,16 @@ void conn_close(struct app *app, const char *id, const char *reason, int code)
 	int64_t start = mono_us(), now = time_now_ms();
 	int rc;
 
+	int cancelled = 0;
+
 	if (store_begin(app->store) != STORE_OK) {
 		rc = STORE_ERROR;
 	} else {
 		rc = store_conn_delete(app->store, id, &rec);
+		if (rc != STORE_ERROR &&
+		    queue_cancel_connection(app->queue, id, now, app->cfg.result_ttl * 1000,
+					    &cancelled) == STORE_ERROR)
+			rc = STORE_ERROR;
 		if (rc != STORE_ERROR && store_commit(app->store) != STORE_OK)
 			rc = STORE_ERROR;
 	}
@@ -279,6 +330,8 @@ void conn_close(struct app *app, const char *id, const char *reason, int code)
 				   "duration_us", (json_int_t)(mono_us() - start));
 	if (code >= 0)
 		json_object_set_new(fields, "close_code", json_integer(code));
+	if (cancelled)
+		json_object_set_new(fields, "requests_cancelled", json_integer(cancelled));
 	if (rc == STORE_OK) {
 		json_object_set_new(fields, "user", json_string(rec.user_id));
 		json_object_set_new(fields, "tenant", json_string(rec.tenant_id));

@@ -29,21 +29,31 @@ struct conn_reject {
 int conn_open(struct app *app, const struct request *req, const char *id,
 	      struct conn_record *rec, struct conn_reject *rej);
 
+/* What one client message produced. */
+struct conn_reply {
+	json_t *messages;  /* outbound messages in order (an array of at least one) */
+	json_t *controls;  /* GRIP control messages for the connection (an array, maybe empty) */
+	int gone;          /* the connection is unknown or expired: close the client */
+};
+
 /*
  * Handles one client text message on connection id, in one transaction:
  * looks the connection up (sliding its expiry), validates and routes the
- * message. Returns a new reference to the reply message. Sets *gone to 1
- * when the connection is unknown or expired (the reply is then an
- * UNAUTHORIZED error and the caller should close the client).
+ * message; after the commit makes the pushes handlers asked for and wakes
+ * the processors when a request was queued. Fills *out (release with
+ * conn_reply_free). When the connection is unknown or expired the reply is
+ * an UNAUTHORIZED error and out->gone is 1.
  */
-json_t *conn_message(struct app *app, const char *id, const char *text,
-		     size_t len, int *gone);
+void conn_message(struct app *app, const char *id, const char *text, size_t len,
+		  struct conn_reply *out);
+void conn_reply_free(struct conn_reply *r);
 
 /* Keep-alive from the proxy: extends the live row's expiry. */
 void conn_keepalive(struct app *app, const char *id);
 
 /*
- * Removes the connection and its dependent rows and logs one disconnect line
+ * Removes the connection and its dependent rows (subscriptions), cancels its
+ * still-pending async requests and logs one disconnect line
  * with duration and counters. reason is a short label ("close",
  * "disconnect", "http"). Succeeds for an unknown id.
  */

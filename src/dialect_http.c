@@ -41,16 +41,22 @@ static void healthz(struct app *app, struct response *resp)
 }
 
 /* One JSON object per line: the messages that dialect 1 would have pushed. */
-static void ndjson(struct response *resp, int status, json_t *msg)
+/* Answers the messages of one client message, one JSON object per line. */
+static void ndjson(struct response *resp, int status, json_t *msgs)
 {
-	char *text = proto_dump(msg);
+	size_t i;
+	json_t *m;
 
 	resp->status = status;
 	resp->content_type = "application/x-ndjson";
 	buf_reset(&resp->body);
-	buf_puts(&resp->body, text ? text : "null");
-	buf_putc(&resp->body, '\n');
-	free(text);
+	json_array_foreach(msgs, i, m) {
+		char *text = proto_dump(m);
+
+		buf_puts(&resp->body, text ? text : "null");
+		buf_putc(&resp->body, '\n');
+		free(text);
+	}
 }
 
 void dialect_http(struct app *app, struct request *req, struct response *resp)
@@ -106,12 +112,11 @@ void dialect_http(struct app *app, struct request *req, struct response *resp)
 		return;
 	}
 	case MESSAGE: {
-		int gone = 0;
-		json_t *reply = conn_message(app, id, req->body.data ? req->body.data : "",
-					     req->body.len, &gone);
+		struct conn_reply r;
 
-		ndjson(resp, gone ? 401 : 200, reply);
-		json_decref(reply);
+		conn_message(app, id, req->body.data ? req->body.data : "", req->body.len, &r);
+		ndjson(resp, r.gone ? 401 : 200, r.messages);
+		conn_reply_free(&r);
 		return;
 	}
 	case DISCONNECT:

@@ -14,20 +14,26 @@
 /* WebSocket close code for a policy violation: used for unauthenticated connections. */
 #define CLOSE_POLICY 1008
 
-/* Appends a GRIP control message subscribing the connection to channel. */
+/* Appends a GRIP control message ("c:" + JSON). */
+static void put_control(struct buf *out, json_t *ctl)
+{
+	char *text = json_dumps(ctl, JSON_COMPACT);
+
+	if (text)
+		wse_put_text2(out, "c:", text, strlen(text));
+	free(text);
+}
+
+/* Appends a GRIP control message subscribing the connection to channel prefix + name. */
 static void put_subscribe(struct buf *out, const char *prefix, const char *name)
 {
 	struct buf channel = {0};
 	json_t *ctl;
-	char *text;
 
 	buf_puts(&channel, prefix);
 	buf_puts(&channel, name);
 	ctl = json_pack("{s:s,s:s}", "type", "subscribe", "channel", channel.data);
-	text = json_dumps(ctl, JSON_COMPACT);
-	if (text)
-		wse_put_text2(out, "c:", text, strlen(text));
-	free(text);
+	put_control(out, ctl);
 	json_decref(ctl);
 	buf_free(&channel);
 }
@@ -116,11 +122,18 @@ void dialect_ws(struct app *app, struct request *req, struct response *resp)
 			break;
 		}
 		case WSE_TEXT: {
-			int gone = 0;
-			json_t *reply = conn_message(app, id, e->data, e->len, &gone);
+			struct conn_reply r;
+			size_t k;
+			json_t *m;
 
-			put_message(&out, reply);
-			json_decref(reply);
+			conn_message(app, id, e->data, e->len, &r);
+			/* Controls first: a subscription is in place before the client reads the reply. */
+			json_array_foreach(r.controls, k, m)
+				put_control(&out, m);
+			json_array_foreach(r.messages, k, m)
+				put_message(&out, m);
+			int gone = r.gone;
+			conn_reply_free(&r);
 			if (gone) {
 				wse_put_close(&out, CLOSE_POLICY, "unauthenticated");
 				done = 1;

@@ -1,7 +1,10 @@
-/* handlers.c - the built-in actions (echo, health) and the action table. */
+/* handlers.c - the built-in actions (echo, health, whoami) and the action table. */
 #include "autoconfig.h"
 
+#include <string.h>
+
 #include "app.h"
+#include "handlers.h"
 #include "router.h"
 #include "store.h"
 #include "util.h"
@@ -52,9 +55,31 @@ static int action_whoami(struct call *c, json_t **data, struct proto_error *err)
 	return 0;
 }
 
+const char *payload_string(struct call *c, const char *key, size_t max, struct proto_error *err)
+{
+	json_t *v = json_object_get(c->msg->payload, key);
+	const char *s = json_string_value(v);
+
+	if (!json_is_object(c->msg->payload)) {
+		proto_error_set(err, ERR_VALIDATION, "payload must be an object with a %s string", key);
+		return NULL;
+	}
+	if (!s || !*s || strlen(s) > max) {
+		proto_error_set(err, ERR_VALIDATION, "payload.%s must be a string of 1 to %zu bytes",
+				key, max);
+		return NULL;
+	}
+	return s;
+}
+
 const struct action handler_actions[] = {
 	{ "echo", action_echo, 0, NULL },
 	{ "health", action_health, 0, NULL },
 	{ "whoami", action_whoami, 0, NULL },
+	{ "subscribe", action_subscribe, 0, NULL },
+	{ "unsubscribe", action_unsubscribe, 0, NULL },
+	{ "publish", action_publish, 0, "publish" },
+	{ "request.status", action_request_status, 0, NULL },
+	{ "request.cancel", action_request_cancel, 0, NULL },
 	{ NULL, NULL, 0, NULL },
 };

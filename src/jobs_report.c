@@ -243,13 +243,13 @@ static int mkdir_p(const char *dir)
 	return rc;
 }
 
-/* "report-<tenant>-<start>_<end>-<12 hex>.<ext>", the tenant reduced to [A-Za-z0-9_-]. */
+/* "report-<tenant>-<start>_<end>-<32 hex>.<ext>" (128 random bits: the URL is the capability), the tenant reduced to [A-Za-z0-9_-]. */
 static void report_name(struct buf *b, const char *tenant, const struct report_req *r)
 {
-	char rnd[13];
+	char rnd[33];
 	size_t n = 0;
 
-	random_hex(rnd, 6);
+	random_hex(rnd, 16);
 	buf_puts(b, "report-");
 	for (const char *t = tenant; *t && n < 64; t++, n++) {
 		char c = *t;

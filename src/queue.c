@@ -150,55 +150,9 @@ void queue_close(struct queue *q)
 	free(q);
 }
 
-/* Makes st ready for its next use; also right after an error. */
-static void done(sqlite3_stmt *st)
-{
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-}
-
-/*
- * Binds the parameters of st from a format: 't' text (const char *, NULL =
- * SQL NULL), 'i' int64_t. Bindings are SQLITE_STATIC: every caller clears
- * them with done() before its strings go away.
- */
-static int bind(struct queue *q, sqlite3_stmt *st, const char *fmt, ...)
-{
-	va_list ap;
-	int rc = SQLITE_OK;
-
-	va_start(ap, fmt);
-	for (int i = 1; *fmt && rc == SQLITE_OK; fmt++, i++) {
-		if (*fmt == 't') {
-			const char *v = va_arg(ap, const char *);
-
-			rc = v ? sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
-		} else {
-			rc = sqlite3_bind_int64(st, i, va_arg(ap, int64_t));
-		}
-	}
-	va_end(ap);
-	if (rc != SQLITE_OK) {
-		store_sqlite_fail(q->store, "binding a queue statement");
-		done(st);
-		return STORE_ERROR;
-	}
-	return STORE_OK;
-}
-
-static char *col_text(sqlite3_stmt *st, int i)
-{
-	const unsigned char *t;
-
-	if (sqlite3_column_type(st, i) == SQLITE_NULL)
-		return NULL;
-	t = sqlite3_column_text(st, i);
-	if (!t) {
-		fputs("streamer: out of memory reading the database\n", stderr);
-		abort();
-	}
-	return xstrndup((const char *)t, (size_t)sqlite3_column_bytes(st, i));
-}
+#define done(st) store_sqlite_done(st)
+#define bind(q, st, ...) store_sqlite_bind((q)->store, st, __VA_ARGS__)
+#define col_text(st, i) store_sqlite_col_text(st, i)
 
 /* Fills r from the current row of st, whose columns are JOB_COLUMNS. */
 static void read_job(sqlite3_stmt *st, struct job_record *r)

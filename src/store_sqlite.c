@@ -580,3 +580,53 @@ int store_sqlite_fail(struct store *s, const char *what)
 {
 	return db_error(s, what);
 }
+
+/* Makes st ready for its next use; also right after an error. */
+void store_sqlite_done(sqlite3_stmt *st)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+/*
+ * Binds the parameters of st from a format: 't' text (const char *, NULL =
+ * SQL NULL), 'i' int64_t. Bindings are SQLITE_STATIC: every caller clears
+ * them with done() before its strings go away.
+ */
+int store_sqlite_bind(struct store *s, sqlite3_stmt *st, const char *fmt, ...)
+{
+	va_list ap;
+	int rc = SQLITE_OK;
+
+	va_start(ap, fmt);
+	for (int i = 1; *fmt && rc == SQLITE_OK; fmt++, i++) {
+		if (*fmt == 't') {
+			const char *v = va_arg(ap, const char *);
+
+			rc = v ? sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
+		} else {
+			rc = sqlite3_bind_int64(st, i, va_arg(ap, int64_t));
+		}
+	}
+	va_end(ap);
+	if (rc != SQLITE_OK) {
+		store_sqlite_fail(s, "binding a statement");
+		store_sqlite_done(st);
+		return STORE_ERROR;
+	}
+	return STORE_OK;
+}
+
+char *store_sqlite_col_text(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t;
+
+	if (sqlite3_column_type(st, i) == SQLITE_NULL)
+		return NULL;
+	t = sqlite3_column_text(st, i);
+	if (!t) {
+		fputs("streamer: out of memory reading the database\n", stderr);
+		abort();
+	}
+	return xstrndup((const char *)t, (size_t)sqlite3_column_bytes(st, i));
+}

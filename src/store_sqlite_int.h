@@ -15,4 +15,18 @@ sqlite3 *store_sqlite_db(struct store *s);
  */
 int store_sqlite_fail(struct store *s, const char *what);
 
+/* Resets st and clears its bindings: ready for its next use, also right after an error. */
+void store_sqlite_done(sqlite3_stmt *st);
+
+/*
+ * Binds the parameters of st in order from a format: 't' text (const char *,
+ * NULL = SQL NULL), 'i' int64_t. Bindings are SQLITE_STATIC: the caller calls
+ * store_sqlite_done before its strings go away. Returns STORE_OK, or
+ * STORE_ERROR (recorded on s, st already reset).
+ */
+int store_sqlite_bind(struct store *s, sqlite3_stmt *st, const char *fmt, ...);
+
+/* Column i of the current row as a new string (NULL for SQL NULL). Aborts when out of memory. */
+char *store_sqlite_col_text(sqlite3_stmt *st, int i);
+
 #endif

@@ -153,13 +153,14 @@ stack_fill() {
 # them as they are); the stack swaps in its own.
 stack_fill_snippet() {
 	sed -e "s|/run/streamer/streamer.sock|$STACK_SOCK|g" \
+		-e "s|/var/lib/streamer/reports|$STACK_VAR/reports|g" \
 		-e "s|/var/www/streamer|$STACK_SRC/www|g" "$1" >"$2.tmp"
 	mv "$2.tmp" "$2"
 }
 
 # Creates what persists across restarts: keys and the database.
 stack_prepare() {
-	mkdir -p "$STACK_RUN/pushpin" "$STACK_LOG" "$STACK_CONF" "$STACK_KEYS"
+	mkdir -p "$STACK_RUN/pushpin" "$STACK_LOG" "$STACK_CONF" "$STACK_KEYS" "$STACK_VAR/reports"
 	# Apache's children run as www-data and must reach the socket.
 	chmod 755 "$STACK_VAR" "$STACK_RUN"
 	if [[ ! -s $STACK_KEYS/jwt-private.pem ]]; then
@@ -195,6 +196,11 @@ stack_worker_env() {
 		*) printf '%s=%s\n' "$name" "${!name}" ;;
 		esac
 	done < <(compgen -e | grep '^STREAMER_' || true)
+	# Defaults the caller may override: pushes go to this stack's Pushpin,
+	# reports into var/reports (served as /reports/).
+	[[ -n ${STREAMER_CALLBACK_URL:-} ]] ||
+		printf 'STREAMER_CALLBACK_URL=http://127.0.0.1:%s/publish/\n' "$STACK_PUBLISH_PORT"
+	[[ -n ${STREAMER_OUTPUT_DIR:-} ]] || printf 'STREAMER_OUTPUT_DIR=%s\n' "$STACK_VAR/reports"
 	printf 'STREAMER_DB=%s\n' "$STACK_DB"
 	printf 'STREAMER_JWT_KEY_FILE=%s\n' "$STACK_KEYS/jwt-public.pem"
 	printf 'STREAMER_GRIP_KEY=%s\n' "$STACK_GRIP_KEY"

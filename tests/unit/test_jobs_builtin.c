@@ -756,7 +756,7 @@ static void test_report_csv(void)
 	file = json_string_value(json_object_get(r, "file"));
 	CHECK(file != NULL);
 	CHECK(strncmp(file, "report-acme-2024-03-01_2024-03-02-", 34) == 0);
-	CHECK(strlen(file) == 34 + 12 + 4 && strcmp(file + 46, ".csv") == 0);
+	CHECK(strlen(file) == 34 + 32 + 4 && strcmp(file + 66, ".csv") == 0);
 	CHECK(strncmp(json_string_value(json_object_get(r, "url")), "/dl/", 4) == 0);
 	CHECK_STR(json_string_value(json_object_get(r, "url")) + 4, file);
 	CHECK_INT(count_files(dir), 1); /* no temporary file left */

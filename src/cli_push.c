@@ -1,0 +1,413 @@
+/* cli_push.c - `streamer send`, `broadcast`, `close` and `gc`: server pushes through the callback URL from the command line. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+#include "config.h"
+#include "fanout.h"
+#include "log.h"
+#include "queue.h"
+#include "store.h"
+#include "subs.h"
+#include "util.h"
+
+/* What every push command opens: settings, the store, the push client. */
+struct pusher {
+	struct config cfg;
+	struct store *store;
+	struct fanout *fanout;
+};
+
+static void pusher_close(struct pusher *p)
+{
+	fanout_close(p->fanout);
+	store_close(p->store);
+	config_free(&p->cfg);
+	memset(p, 0, sizeof *p);
+}
+
+/* Returns 0, or 1 after printing "streamer CMD: reason". need_callback: fail early without STREAMER_CALLBACK_URL. */
+static int pusher_open(struct pusher *p, const char *cmd, const char *db, int need_callback)
+{
+	char err[1024];
+
+	memset(p, 0, sizeof *p);
+	if (config_load(&p->cfg, 0, err, sizeof err) != 0) {
+		fprintf(stderr, "streamer %s: %s\n", cmd, err);
+		return 1;
+	}
+	/* Log lines (pushes, breaker) go where the workers' go, never onto our stdout. */
+	if (log_init(p->cfg.log_level, p->cfg.log_file) < 0)
+		log_init(p->cfg.log_level, NULL);
+	if (need_callback && !p->cfg.callback_url) {
+		fprintf(stderr, "streamer %s: STREAMER_CALLBACK_URL is not set: nowhere to push to\n", cmd);
+		pusher_close(p);
+		return 1;
+	}
+	if (store_open(&p->store, db ? db : p->cfg.db_path, p->cfg.busy_timeout_ms, err,
+		       sizeof err) != 0 ||
+	    fanout_open(&p->fanout, &p->cfg, p->store, err, sizeof err) != 0) {
+		fprintf(stderr, "streamer %s: %s\n", cmd, err);
+		pusher_close(p);
+		return 1;
+	}
+	return 0;
+}
+
+/* Parses text as the JSON message to push; prints the reason and returns NULL when it is not JSON. */
+static json_t *message_arg(const char *cmd, const char *text)
+{
+	json_error_t e;
+	json_t *v = json_loads(text, JSON_DECODE_ANY, &e);
+
+	if (!v)
+		fprintf(stderr, "streamer %s: the message is not JSON: %s (at character %d)\n", cmd,
+			e.text, e.position);
+	return v;
+}
+
+static int need_one_message(const char *cmd, int argc)
+{
+	if (optind == argc - 1)
+		return 0;
+	fprintf(stderr, "streamer %s: expected exactly one JSON message argument\n"
+		"Try 'streamer %s --help'.\n", cmd, cmd);
+	return 2;
+}
+
+static int report(const char *cmd, int rc, const struct fanout_result *res, const char *what,
+		  const char *why)
+{
+	if (rc < 0) {
+		fprintf(stderr, "streamer %s: %s\n", cmd, why);
+		return 1;
+	}
+	printf("%s (%zu item%s", what, res->items, res->items == 1 ? "" : "s");
+	if (res->stale)
+		printf(", %zu stale connection%s removed", res->stale, res->stale == 1 ? "" : "s");
+	printf(")\n");
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+static const char SEND_USAGE[] =
+	"Usage: streamer send --connection ID [--db PATH] JSON\n"
+	"       streamer send --user USER --tenant TENANT [--db PATH] JSON\n"
+	"Pushes JSON, as given, to one connection or to every live connection of a user\n"
+	"within a tenant, through STREAMER_CALLBACK_URL. Exits 1 with a one-line reason\n"
+	"when the target has no live connection or the push fails.\n";
+
+int cli_send(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "connection", required_argument, NULL, 'c' }, { "user", required_argument, NULL, 'u' },
+		{ "tenant", required_argument, NULL, 't' },     { "db", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },             { NULL, 0, NULL, 0 },
+	};
+	const char *conn = NULL, *user = NULL, *tenant = NULL, *db = NULL;
+	struct fanout_result res = { 0 };
+	struct pusher p;
+	char why[512] = "", what[400];
+	json_t *msg;
+	int c, rc;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":c:u:t:d:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': conn = optarg; break;
+		case 'u': user = optarg; break;
+		case 't': tenant = optarg; break;
+		case 'd': db = optarg; break;
+		case 'h': fputs(SEND_USAGE, stdout); return 0;
+		default: return cli_bad_option("send", c, argv);
+		}
+	}
+	if (!conn == !(user && tenant) || (conn && (user || tenant))) {
+		fprintf(stderr, "streamer send: give either --connection ID or --user USER --tenant TENANT\n%s",
+			SEND_USAGE);
+		return 2;
+	}
+	if ((rc = need_one_message("send", argc)) != 0)
+		return rc;
+	if (!(msg = message_arg("send", argv[optind])))
+		return 1;
+	if (pusher_open(&p, "send", db, 1) != 0) {
+		json_decref(msg);
+		return 1;
+	}
+	if (conn) {
+		struct conn_record r = { 0 };
+
+		rc = store_conn_get(p.store, conn, &r);
+		if (rc == STORE_OK && r.expires_at > time_now_ms()) {
+			rc = fanout_send_json(p.fanout, FANOUT_CONNECTION, NULL, conn, msg, &res, why,
+					      sizeof why);
+		} else {
+			snprintf(why, sizeof why, rc == STORE_ERROR ? "%s" : "no live connection %s",
+				 rc == STORE_ERROR ? store_errmsg(p.store) : conn);
+			rc = -1;
+		}
+		conn_record_free(&r);
+		snprintf(what, sizeof what, "sent to connection %s", conn);
+	} else {
+		rc = fanout_send_json(p.fanout, FANOUT_USER, tenant, user, msg, &res, why, sizeof why);
+		if (rc == 0 && res.items == 0) {
+			snprintf(why, sizeof why, "user %s of tenant %s has no live connection", user, tenant);
+			rc = -1;
+		}
+		snprintf(what, sizeof what, "sent to %zu connection%s of user %s in tenant %s",
+			 res.items - res.stale, res.items - res.stale == 1 ? "" : "s", user, tenant);
+	}
+	json_decref(msg);
+	rc = report("send", rc, &res, what, why);
+	pusher_close(&p);
+	return rc;
+}
+
+static const char BROADCAST_USAGE[] =
+	"Usage: streamer broadcast --tenant TENANT [--topic TOPIC] [--db PATH] JSON\n"
+	"Pushes JSON to every connection of a tenant, as given; with --topic, to the\n"
+	"tenant's subscribers of TOPIC, wrapped as {\"type\":\"event\",\"topic\",\"data\",\"timestamp\"}\n"
+	"like a client's publish.\n";
+
+int cli_broadcast(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "tenant", required_argument, NULL, 't' }, { "topic", required_argument, NULL, 'x' },
+		{ "db", required_argument, NULL, 'd' },     { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *tenant = NULL, *topic = NULL, *db = NULL;
+	struct fanout_result res = { 0 };
+	struct pusher p;
+	char why[512] = "", what[400], ts[32];
+	json_t *msg;
+	int c, rc;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":t:x:d:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 't': tenant = optarg; break;
+		case 'x': topic = optarg; break;
+		case 'd': db = optarg; break;
+		case 'h': fputs(BROADCAST_USAGE, stdout); return 0;
+		default: return cli_bad_option("broadcast", c, argv);
+		}
+	}
+	if (!tenant || !str_is_token(tenant, strlen(tenant), 128, "._@-")) {
+		fprintf(stderr, "streamer broadcast: --tenant is required ([A-Za-z0-9._@-]{1,128})\n%s",
+			BROADCAST_USAGE);
+		return 2;
+	}
+	if (topic && !subs_topic_valid(topic)) {
+		fprintf(stderr, "streamer broadcast: --topic must match [A-Za-z0-9._:-]{1,128}\n");
+		return 2;
+	}
+	if ((rc = need_one_message("broadcast", argc)) != 0)
+		return rc;
+	if (!(msg = message_arg("broadcast", argv[optind])))
+		return 1;
+	if (topic) {
+		time_rfc3339(time_now_ms(), ts);
+		msg = json_pack("{s:s,s:s,s:o,s:s}", "type", "event", "topic", topic, "data", msg,
+				"timestamp", ts);
+	}
+	if (pusher_open(&p, "broadcast", db, 1) != 0) {
+		json_decref(msg);
+		return 1;
+	}
+	rc = fanout_send_json(p.fanout, topic ? FANOUT_TOPIC : FANOUT_TENANT, tenant, topic, msg,
+			      &res, why, sizeof why);
+	json_decref(msg);
+	if (topic)
+		snprintf(what, sizeof what, "published to topic %s of tenant %s", topic, tenant);
+	else
+		snprintf(what, sizeof what, "broadcast to tenant %s", tenant);
+	rc = report("broadcast", rc, &res, what, why);
+	pusher_close(&p);
+	return rc;
+}
+
+/* Removes a connection row with its subscriptions and its pending requests, as a disconnect does. */
+static int forget(struct pusher *p, struct queue *q, const char *id, int64_t now)
+{
+	int n = 0, rc;
+
+	if (store_begin(p->store) != STORE_OK)
+		return STORE_ERROR;
+	rc = store_conn_delete(p->store, id, NULL);
+	if (rc != STORE_ERROR &&
+	    queue_cancel_connection(q, id, now, p->cfg.result_ttl * 1000, &n) == STORE_ERROR)
+		rc = STORE_ERROR;
+	if (rc != STORE_ERROR && store_commit(p->store) != STORE_OK)
+		rc = STORE_ERROR;
+	if (rc == STORE_ERROR)
+		store_rollback(p->store);
+	return rc;
+}
+
+static const char CLOSE_USAGE[] =
+	"Usage: streamer close ID [--code N] [--reason TEXT] [--db PATH]\n"
+	"Closes connection ID at the proxy (WebSocket close code N, default 1000, and\n"
+	"reason, default \"closed by the server\") and removes it from the store.\n";
+
+int cli_close(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "code", required_argument, NULL, 'c' }, { "reason", required_argument, NULL, 'r' },
+		{ "db", required_argument, NULL, 'd' },   { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *reason = "closed by the server", *db = NULL, *id;
+	struct queue *q = NULL;
+	struct pusher p;
+	char why[512] = "", *end;
+	long code = 1000;
+	int c, rc = 1;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":c:r:d:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			code = strtol(optarg, &end, 10);
+			if (*end || !((code >= 1000 && code <= 1014 && code != 1004 && code != 1005 &&
+				       code != 1006) || (code >= 3000 && code <= 4999))) {
+				fprintf(stderr, "streamer close: --code must be a WebSocket close code "
+					"a client may receive (1000-1003, 1007-1014, 3000-4999), not '%s'\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'r': reason = optarg; break;
+		case 'd': db = optarg; break;
+		case 'h': fputs(CLOSE_USAGE, stdout); return 0;
+		default: return cli_bad_option("close", c, argv);
+		}
+	}
+	if (optind != argc - 1) {
+		fprintf(stderr, "streamer close: expected one connection id\n%s", CLOSE_USAGE);
+		return 2;
+	}
+	if (strlen(reason) > 123) {
+		fprintf(stderr, "streamer close: --reason is at most 123 bytes (a close frame's limit)\n");
+		return 2;
+	}
+	id = argv[optind];
+	if (pusher_open(&p, "close", db, 1) != 0)
+		return 1;
+	if (fanout_close_connection(p.fanout, id, (int)code, reason, why, sizeof why) < 0) {
+		fprintf(stderr, "streamer close: %s\n", why);
+		goto out;
+	}
+	q = queue_open(p.store);
+	if (!q || forget(&p, q, id, time_now_ms()) == STORE_ERROR) {
+		fprintf(stderr, "streamer close: closed at the proxy, but the store failed: %s\n",
+			store_errmsg(p.store));
+		goto out;
+	}
+	printf("closed %s (code %ld)\n", id, code);
+	rc = fflush(stdout) == 0 ? 0 : 1;
+out:
+	queue_close(q);
+	pusher_close(&p);
+	return rc;
+}
+
+/* Expired connection ids, collected before any is removed. */
+struct idvec {
+	char **v;
+	size_t n, cap;
+};
+
+static int take_id(void *arg, const char *id)
+{
+	struct idvec *l = arg;
+
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 64;
+		l->v = xrealloc(l->v, l->cap * sizeof *l->v);
+	}
+	l->v[l->n++] = xstrdup(id);
+	return 0;
+}
+
+static const char GC_USAGE[] =
+	"Usage: streamer gc [--db PATH]\n"
+	"Removes connections whose expiry has passed (closing each at the proxy with\n"
+	"code 1001 when STREAMER_CALLBACK_URL is set) and finished async requests past\n"
+	"STREAMER_RESULT_TTL. Safe to run from cron at any time.\n";
+
+int cli_gc(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "db", required_argument, NULL, 'd' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *db = NULL;
+	struct idvec ids = { 0 };
+	struct queue *q = NULL;
+	struct pusher p;
+	int c, rc = 1, requests = 0;
+	size_t closed = 0, removed = 0, failed = 0;
+	int64_t now = time_now_ms();
+	char why[512] = "", first[512] = "";
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":d:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': db = optarg; break;
+		case 'h': fputs(GC_USAGE, stdout); return 0;
+		default: return cli_bad_option("gc", c, argv);
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "streamer gc: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	if (pusher_open(&p, "gc", db, 0) != 0)
+		return 1;
+	q = queue_open(p.store);
+	if (!q || subs_expired_connections(fanout_subs(p.fanout), now, 100000, take_id, &ids) ==
+			  STORE_ERROR) {
+		fprintf(stderr, "streamer gc: %s\n", store_errmsg(p.store));
+		goto out;
+	}
+	for (size_t i = 0; i < ids.n; i++) {
+		if (fanout_configured(p.fanout)) {
+			if (fanout_close_connection(p.fanout, ids.v[i], 1001, "expired", why,
+						    sizeof why) == 0)
+				closed++;
+			else if (!failed++)
+				snprintf(first, sizeof first, "%s", why);
+		}
+		if (forget(&p, q, ids.v[i], now) == STORE_ERROR) {
+			fprintf(stderr, "streamer gc: %s\n", store_errmsg(p.store));
+			goto out;
+		}
+		removed++;
+	}
+	if (queue_gc(q, now, &requests) == STORE_ERROR) {
+		fprintf(stderr, "streamer gc: %s\n", store_errmsg(p.store));
+		goto out;
+	}
+	printf("removed %zu expired connection%s (%zu closed at the proxy), %d expired request%s\n",
+	       removed, removed == 1 ? "" : "s", closed, requests, requests == 1 ? "" : "s");
+	if (failed)
+		fprintf(stderr, "streamer gc: %zu close%s failed at the proxy: %s\n", failed,
+			failed == 1 ? "" : "s", first);
+	rc = fflush(stdout) == 0 ? 0 : 1;
+out:
+	for (size_t i = 0; i < ids.n; i++)
+		free(ids.v[i]);
+	free(ids.v);
+	queue_close(q);
+	pusher_close(&p);
+	return rc;
+}

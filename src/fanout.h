@@ -1,0 +1,77 @@
+/* fanout.h - who a push reaches: one connection, a user's connections, a tenant, a topic; resolved to Pushpin channels or API Gateway connection ids. */
+#ifndef STREAMER_FANOUT_H
+#define STREAMER_FANOUT_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "config.h"
+
+struct store;
+struct subs;
+struct fanout;
+
+/*
+ * The pushpin style reaches a connection, a tenant or a topic with one
+ * publish item on a channel (conn:<id>, tenant:<tenant>,
+ * topic:<tenant>:<topic>; a tenant id holds no ':' so the names cannot
+ * collide) and a user with one item per live connection of the user, all
+ * in one publish call. The apigw style resolves every target to live
+ * connection ids in the store and sends to each; a connection API Gateway
+ * answers 410 Gone for is stale: its rows are removed.
+ */
+enum fanout_kind {
+	FANOUT_CONNECTION, /* name = connection id (tenant unused) */
+	FANOUT_USER,       /* name = user id within tenant */
+	FANOUT_TENANT,     /* every connection of tenant (name unused) */
+	FANOUT_TOPIC,      /* name = topic within tenant */
+};
+
+/* What a send did. */
+struct fanout_result {
+	size_t items;      /* publish items (pushpin) or connections (apigw) sent to */
+	size_t stale;      /* apigw: connections found gone and removed */
+	size_t failed;     /* items not delivered */
+};
+
+/*
+ * Opens the push client (push.h) and the subscription statements on store
+ * (opened by the caller, outliving the fanout). Works without a callback
+ * URL too: sends then fail with a clear reason. Returns 0, or -1 with a
+ * reason in err.
+ */
+int fanout_open(struct fanout **out, const struct config *cfg, struct store *store, char *err,
+		size_t errlen);
+void fanout_close(struct fanout *f);
+
+/* The subscription statements, for the subscribe/unsubscribe actions. */
+struct subs *fanout_subs(struct fanout *f);
+
+/* 1 when a callback URL is configured. */
+int fanout_configured(const struct fanout *f);
+
+/*
+ * Sends text (a complete client message) to a target. Not inside a store
+ * transaction: it reads the store and, for stale connections, writes it.
+ * Returns 0 when every item was delivered (or found stale), -1 with a
+ * one-line reason in why otherwise. res may be NULL.
+ */
+int fanout_send(struct fanout *f, enum fanout_kind kind, const char *tenant, const char *name,
+		const char *text, struct fanout_result *res, char *why, size_t whylen);
+
+/* fanout_send of msg (borrowed) serialised compactly. */
+int fanout_send_json(struct fanout *f, enum fanout_kind kind, const char *tenant,
+		     const char *name, json_t *msg, struct fanout_result *res, char *why,
+		     size_t whylen);
+
+/*
+ * Closes connection id at the proxy with a WebSocket close code (0 = none)
+ * and reason (NULL = none; apigw's DELETE carries neither). The store row is
+ * the caller's to remove (the proxy then also reports the close to a
+ * worker). Returns 0 or -1 with why, as fanout_send.
+ */
+int fanout_close_connection(struct fanout *f, const char *id, int code, const char *reason,
+			    char *why, size_t whylen);
+
+#endif

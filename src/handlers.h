@@ -1,0 +1,25 @@
+/* handlers.h - the built-in client actions beyond handlers.c: topics (subscribe, unsubscribe, publish) and requests (request.status, request.cancel, handler-ABI actions). */
+#ifndef STREAMER_HANDLERS_H
+#define STREAMER_HANDLERS_H
+
+#include "router.h"
+
+/*
+ * The string member key of the message's payload object, borrowed, or NULL
+ * with err set (VALIDATION_ERROR naming payload.key) when the payload is not
+ * an object or the member is missing, not a string, empty or longer than max
+ * bytes.
+ */
+const char *payload_string(struct call *c, const char *key, size_t max, struct proto_error *err);
+
+/* At most this many topics per connection: Pushpin allows 20 subscriptions, two are the connection's own and its tenant's. */
+#define TOPICS_PER_CONNECTION 18
+
+/* Action functions (action_fn contracts, router.h). */
+int action_subscribe(struct call *c, json_t **data, struct proto_error *err);
+int action_unsubscribe(struct call *c, json_t **data, struct proto_error *err);
+int action_publish(struct call *c, json_t **data, struct proto_error *err);
+int action_request_status(struct call *c, json_t **data, struct proto_error *err);
+int action_request_cancel(struct call *c, json_t **data, struct proto_error *err);
+
+#endif

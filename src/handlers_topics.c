@@ -1,0 +1,99 @@
+/* handlers_topics.c - the topic actions: subscribe, unsubscribe and publish, always inside the caller's tenant. */
+#include <stdio.h>
+#include <string.h>
+
+#include "app.h"
+#include "fanout.h"
+#include "handlers.h"
+#include "subs.h"
+#include "util.h"
+
+/* The topic of the payload, checked against the topic pattern; NULL with err set. */
+static const char *topic_of(struct call *c, struct proto_error *err)
+{
+	const char *t = payload_string(c, "topic", SUBS_TOPIC_MAX, err);
+
+	if (t && !subs_topic_valid(t)) {
+		proto_error_set(err, ERR_VALIDATION,
+				"payload.topic must match [A-Za-z0-9._:-]{1,%d}", SUBS_TOPIC_MAX);
+		return NULL;
+	}
+	return t;
+}
+
+/* Pushpin's channel for a topic of a tenant: topic:<tenant>:<topic> (tenant ids hold no ':'). */
+static void topic_channel(char *out, size_t outlen, const char *tenant, const char *topic)
+{
+	snprintf(out, outlen, "topic:%s:%s", tenant, topic);
+}
+
+static int store_failed(struct call *c, struct proto_error *err)
+{
+	(void)c;
+	proto_error_set(err, ERR_INTERNAL, "Internal error; please retry");
+	return -1;
+}
+
+int action_subscribe(struct call *c, json_t **data, struct proto_error *err)
+{
+	const char *topic = topic_of(c, err);
+	enum subs_add_result added;
+	char channel[300];
+	int rc;
+
+	if (!topic)
+		return -1;
+	rc = subs_add(fanout_subs(c->app->fanout), c->conn->id, c->conn->tenant_id, topic,
+		      TOPICS_PER_CONNECTION, c->now_ms, &added);
+	if (rc != STORE_OK)
+		return store_failed(c, err);
+	if (added == SUBS_LIMIT) {
+		proto_error_set(err, ERR_VALIDATION,
+				"A connection may subscribe to at most %d topics; unsubscribe from one first",
+				TOPICS_PER_CONNECTION);
+		return -1;
+	}
+	topic_channel(channel, sizeof channel, c->conn->tenant_id, topic);
+	call_control(c, "subscribe", channel);
+	*data = json_pack("{s:s,s:b}", "topic", topic, "subscribed", 1);
+	return 0;
+}
+
+int action_unsubscribe(struct call *c, json_t **data, struct proto_error *err)
+{
+	const char *topic = topic_of(c, err);
+	char channel[300];
+	int rc;
+
+	if (!topic)
+		return -1;
+	rc = subs_remove(fanout_subs(c->app->fanout), c->conn->id, topic);
+	if (rc == STORE_ERROR)
+		return store_failed(c, err);
+	topic_channel(channel, sizeof channel, c->conn->tenant_id, topic);
+	call_control(c, "unsubscribe", channel);
+	*data = json_pack("{s:s,s:b,s:b}", "topic", topic, "subscribed", 0, "was_subscribed",
+			  rc == STORE_OK);
+	return 0;
+}
+
+int action_publish(struct call *c, json_t **data, struct proto_error *err)
+{
+	const char *topic = topic_of(c, err);
+	json_t *event;
+	char ts[32];
+
+	if (!topic)
+		return -1;
+	if (!json_object_get(c->msg->payload, "data")) {
+		proto_error_set(err, ERR_VALIDATION, "payload.data is required (any JSON value)");
+		return -1;
+	}
+	time_rfc3339(c->now_ms, ts);
+	event = json_pack("{s:s,s:s,s:O,s:s}", "type", "event", "topic", topic, "data",
+			  json_object_get(c->msg->payload, "data"), "timestamp", ts);
+	/* Only the publisher's own tenant: the tenant comes from its token, never the payload. */
+	call_push_add(c, FANOUT_TOPIC, c->conn->tenant_id, topic, event, 1);
+	*data = json_pack("{s:s,s:b}", "topic", topic, "published", 1);
+	return 0;
+}

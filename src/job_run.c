@@ -1,0 +1,250 @@
+/* job_run.c - the registry of handler-ABI actions (built-in, plugins, exec) and how a processor's job process runs one. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "config.h"
+#include "exec_handler.h"
+#include "job_run.h"
+#include "jobs_builtin.h"
+#include "plugin.h"
+#include "router.h"
+#include "store.h"
+#include "store_sqlite_int.h"
+#include "util.h"
+
+/* Process state, made once by job_runtime_init. */
+static struct plugin_set *plugins;
+static struct exec_actions *execs;
+
+/* Who owns name already, for the load-time clash checks (NULL = free). */
+static const char *taken_by_builtin(void *arg, const char *name)
+{
+	(void)arg;
+	if (router_find(name))
+		return "a built-in action";
+	if (jobs_builtin_find(name))
+		return "a built-in async action";
+	return NULL;
+}
+
+static const char *taken_by_any(void *arg, const char *name)
+{
+	const char *t = taken_by_builtin(arg, name);
+
+	if (!t && plugin_set_find(plugins, name))
+		return "a plugin of STREAMER_PLUGINS";
+	return t;
+}
+
+int job_runtime_init(const struct config *cfg, char *err, size_t errlen)
+{
+	job_runtime_free();
+	if (plugin_set_load(&plugins, cfg->plugins, taken_by_builtin, NULL, err, errlen) < 0)
+		return -1;
+	if (exec_actions_load(&execs, cfg->exec_actions, NULL, taken_by_any, NULL, err, errlen) < 0) {
+		job_runtime_free();
+		return -1;
+	}
+	return 0;
+}
+
+void job_runtime_free(void)
+{
+	exec_actions_free(execs);
+	execs = NULL;
+	plugin_set_free(plugins);
+	plugins = NULL;
+}
+
+const struct streamer_handler *job_handler(const char *action)
+{
+	const struct streamer_handler *h = jobs_builtin_find(action);
+
+	if (!h)
+		h = plugin_set_find(plugins, action);
+	if (!h)
+		h = exec_actions_find(execs, action);
+	return h;
+}
+
+int job_action_is_async(const char *action)
+{
+	const struct streamer_handler *h = job_handler(action);
+
+	return h && (h->flags & STREAMER_HANDLER_ASYNC);
+}
+
+const char *job_action_permission(const char *action)
+{
+	const struct streamer_handler *h = job_handler(action);
+
+	return h ? h->permission : NULL;
+}
+
+/* Copies a handler's error into code/msg, mapping codes the protocol does not know. */
+static void take_error(const struct streamer_error *e, const char *fallback, char code[32],
+		       char *msg, size_t msglen)
+{
+	static const char *const known[] = {
+		STREAMER_E_VALIDATION, STREAMER_E_NOT_FOUND, STREAMER_E_FORBIDDEN,
+		STREAMER_E_FAILED, STREAMER_E_TIMEOUT, STREAMER_E_CANCELLED,
+	};
+	const char *c = fallback;
+
+	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+		if (strcmp(e->code, known[i]) == 0)
+			c = known[i];
+	snprintf(code, 32, "%s", c);
+	snprintf(msg, msglen, "%s", e->message[0] ? e->message : "The handler failed");
+}
+
+int job_validate(const char *action, json_t *payload, char *msg, size_t msglen)
+{
+	const struct streamer_handler *h = job_handler(action);
+	struct streamer_error e;
+	char code[32];
+
+	if (!h) {
+		snprintf(msg, msglen, "Unknown action: %s", action);
+		return -1;
+	}
+	if (!h->validate)
+		return 0;
+	memset(&e, 0, sizeof e);
+	if (h->validate(payload, &e) == 0)
+		return 0;
+	take_error(&e, STREAMER_E_VALIDATION, code, msg, msglen);
+	return -1;
+}
+
+/* ---- generate_report's activity source: the store, opened by the job process -------- */
+
+static const char ACTIVITY_SQL[] =
+	"SELECT connected_at, 'connection', tenant_id, id, user_id, NULL, NULL, "
+	"last_active_at - connected_at FROM connections "
+	"WHERE tenant_id = ?1 AND connected_at >= ?2 AND connected_at < ?3 "
+	"UNION ALL "
+	"SELECT created_at, 'request', tenant_id, request_id, user_id, action, status, "
+	"CASE WHEN finished_at IS NOT NULL AND started_at IS NOT NULL "
+	"THEN finished_at - started_at ELSE -1 END FROM requests "
+	"WHERE tenant_id = ?1 AND created_at >= ?2 AND created_at < ?3 ORDER BY 1";
+
+static const char *text(sqlite3_stmt *st, int i)
+{
+	return (const char *)sqlite3_column_text(st, i);
+}
+
+static int store_activity(void *src, const char *tenant, int64_t from_ms, int64_t until_ms,
+			  jobs_row_fn emit, void *emit_arg, char *err, size_t errlen)
+{
+	const struct config *cfg = src;
+	struct store *s = NULL;
+	sqlite3_stmt *st = NULL;
+	int ret = -1, rc;
+
+	if (store_open(&s, cfg->db_path, cfg->busy_timeout_ms, err, errlen) < 0)
+		return -1;
+	if (sqlite3_prepare_v2(store_sqlite_db(s), ACTIVITY_SQL, -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 2, from_ms) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 3, until_ms) != SQLITE_OK) {
+		snprintf(err, errlen, "reading activity: %s", sqlite3_errmsg(store_sqlite_db(s)));
+		goto out;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct jobs_activity_row row = {
+			.at_ms = sqlite3_column_int64(st, 0), .kind = text(st, 1),
+			.tenant_id = text(st, 2), .id = text(st, 3), .user_id = text(st, 4),
+			.action = text(st, 5), .status = text(st, 6),
+			.duration_ms = sqlite3_column_int64(st, 7),
+		};
+
+		if (emit(emit_arg, &row) != 0)
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		snprintf(err, errlen, "reading activity: %s", sqlite3_errmsg(store_sqlite_db(s)));
+		goto out;
+	}
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	store_close(s);
+	return ret;
+}
+
+/* ---- running ---------------------------------------------------------------------- */
+
+struct host_ctx {
+	struct streamer_ctx ctx; /* first: the ABI hands this pointer back */
+	struct jobs_host jobs;
+	const struct job_sink *sink;
+	int stopped;
+};
+
+static int ctx_progress(struct streamer_ctx *ctx, int pct, const char *message, json_t *metadata)
+{
+	struct host_ctx *h = (struct host_ctx *)ctx;
+
+	if (h->stopped)
+		return 0;
+	if (!h->sink || !h->sink->progress)
+		return 1;
+	if (!h->sink->progress(h->sink->arg, pct < 0 ? 0 : pct > 100 ? 100 : pct, message,
+			       json_is_object(metadata) ? metadata : NULL))
+		h->stopped = 1;
+	return !h->stopped;
+}
+
+static int ctx_is_cancelled(struct streamer_ctx *ctx)
+{
+	return ((struct host_ctx *)ctx)->stopped;
+}
+
+int job_run(const struct config *cfg, const struct job_input *in, const struct job_sink *sink,
+	    json_t **result, char code[32], char *msg, size_t msglen)
+{
+	const struct streamer_handler *h = job_handler(in->action);
+	struct host_ctx hc;
+	struct streamer_error e;
+
+	*result = NULL;
+	if (!h) {
+		snprintf(code, 32, "%s", STREAMER_E_FAILED);
+		snprintf(msg, msglen, "No handler for action %s in this process (check STREAMER_PLUGINS "
+			 "and STREAMER_EXEC_ACTIONS match the workers')", in->action);
+		return -1;
+	}
+	memset(&hc, 0, sizeof hc);
+	memset(&e, 0, sizeof e);
+	hc.sink = sink;
+	hc.jobs.activity = store_activity;
+	hc.jobs.activity_src = (void *)cfg;
+	hc.jobs.url_prefix = NULL; /* "/reports/": the web server serves STREAMER_OUTPUT_DIR there */
+	hc.ctx.abi_version = STREAMER_HANDLER_ABI_VERSION;
+	hc.ctx.handler = h;
+	hc.ctx.job_id = in->id ? in->id : "";
+	hc.ctx.request_id = in->request_id;
+	hc.ctx.action = in->action;
+	hc.ctx.user_id = in->user_id;
+	hc.ctx.tenant_id = in->tenant_id;
+	hc.ctx.attempt = in->attempt;
+	hc.ctx.deadline_ms = in->deadline_ms;
+	hc.ctx.output_dir = cfg->output_dir;
+	hc.ctx.progress = ctx_progress;
+	hc.ctx.is_cancelled = ctx_is_cancelled;
+	hc.ctx.host = &hc.jobs;
+	if (h->run(&hc.ctx, in->payload, result, &e) == 0) {
+		if (!*result)
+			*result = json_null();
+		return 0;
+	}
+	*result = NULL;
+	if (hc.stopped)
+		snprintf(e.code, sizeof e.code, "%s", STREAMER_E_CANCELLED);
+	take_error(&e, STREAMER_E_FAILED, code, msg, msglen);
+	return -1;
+}

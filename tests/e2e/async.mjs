@@ -1,0 +1,374 @@
+// async.mjs - async requests end to end: Pushpin -> workers queue them, `streamer processor` runs them and pushes progress and results back through Pushpin.
+import { test as nodeTest, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, chmodSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  startStack, missingPrograms, connect, sleep, uniq, waitFor, stackTest, FLOOR, SRC,
+} from './lib.mjs';
+
+const skip = missingPrograms('lighttpd') || (FLOOR && 'needs streamer-fcgi');
+const BUILD = process.env.top_builddir || join(SRC, 'build');
+let stack;
+let scripts;
+const test = stackTest(nodeTest, () => stack);
+const processors = new Set();
+
+// Small exec handlers, written for this run.
+function writeScripts() {
+  scripts = mkdtempSync(join(tmpdir(), 'streamer-exec-'));
+  chmodSync(scripts, 0o755);
+  const put = (name, body) => {
+    const p = join(scripts, name);
+    writeFileSync(p, `#!/bin/sh\n${body}\n`);
+    chmodSync(p, 0o755);
+    return p;
+  };
+  return {
+    ok: put('ok.sh', 'in=$(cat)\necho "PROGRESS 30 read the payload"\necho "PROGRESS 80 almost"\nprintf \'{"bytes":%d}\\n\' "${#in}"'),
+    fail: put('fail.sh', 'cat >/dev/null\necho "the thing broke: disk on fire" >&2\nexit 3'),
+    slow: put('slow.sh', 'cat >/dev/null\necho "PROGRESS 10 started"\nsleep 60\necho "{}"'),
+  };
+}
+
+// `streamer processor` with the workers' settings (var/conf/streamer.env).
+function startProcessor(concurrency = 2) {
+  const env = { PATH: process.env.PATH, HOME: process.env.HOME || '/root' };
+  for (const line of readFileSync(join(stack.var, 'conf', 'streamer.env'), 'utf8').split('\n')) {
+    const i = line.indexOf('=');
+    if (i > 0) env[line.slice(0, i)] = line.slice(i + 1);
+  }
+  const p = spawn(stack.cli, ['processor', '--concurrency', String(concurrency)],
+    { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  p.stderrText = '';
+  p.stderr.on('data', (d) => { p.stderrText += d; });
+  p.exited = new Promise((r) => p.on('exit', (code, sig) => { processors.delete(p); r({ code, sig }); }));
+  processors.add(p);
+  return p;
+}
+
+async function stopProcessor(p, sig = 'SIGTERM') {
+  p.kill(sig);
+  return p.exited;
+}
+
+before(async () => {
+  if (skip) return;
+  const s = writeScripts();
+  stack = await startStack({
+    STREAMER_JOB_LEASE: '2',
+    STREAMER_JOB_TIMEOUT: '4',
+    STREAMER_EXEC_ACTIONS: `x_ok=${s.ok},x_fail=${s.fail},x_slow=${s.slow}`,
+    STREAMER_PLUGINS: join(BUILD, 'examples', 'plugin', 'wordcount.so'),
+  });
+});
+
+after(async () => {
+  for (const p of [...processors]) await stopProcessor(p, 'SIGKILL');
+  if (stack) await stack.stop();
+  if (scripts) rmSync(scripts, { recursive: true, force: true });
+});
+
+// Every message for request id until its complete or error (inclusive).
+async function collect(c, id, timeoutMs = 15_000) {
+  const got = [];
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const m = await c.nextJson(Math.max(1, until - Date.now()));
+    if (m.request_id !== id) continue;
+    got.push(m);
+    if (m.type === 'complete' || m.type === 'error') return got;
+  }
+}
+
+function checkFlow(msgs, id) {
+  assert.equal(msgs[0].type, 'acknowledgment', JSON.stringify(msgs));
+  assert.equal(msgs[0].status, 'queued');
+  assert.equal(msgs[0].request_id, id);
+  const progress = msgs.filter((m) => m.type === 'progress');
+  const last = msgs[msgs.length - 1];
+  assert.equal(last.type, 'complete', JSON.stringify(last));
+  assert.ok(progress.length >= 1, 'at least one progress message');
+  for (let i = 1; i < progress.length; i++) {
+    assert.ok(progress[i].percentage >= progress[i - 1].percentage,
+      `progress goes down: ${progress.map((p) => p.percentage)}`);
+  }
+  assert.equal(progress[progress.length - 1].percentage, 100);
+  for (const m of msgs) assert.equal(m.request_id, id);
+  assert.match(last.timestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  return last.result;
+}
+
+const rows = (sql) => {
+  const r = spawnSync('sqlite3', ['-json', stack.db, sql], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(r.stderr);
+  return r.stdout.trim() ? JSON.parse(r.stdout) : [];
+};
+
+test('echo_async: ack, progress to 100, complete with the payload', { skip }, async () => {
+  const p = startProcessor();
+  const c = await connect(stack, { sub: uniq('a') });
+  c.send({ action: 'echo_async', id: 'ea1', payload: { hello: 'world', n: [1, 2] } });
+  const result = checkFlow(await collect(c, 'ea1'), 'ea1');
+  assert.deepEqual(result, { hello: 'world', n: [1, 2] });
+  await c.close();
+  await stopProcessor(p);
+});
+
+test('delay: progress in order, complete with the timing', { skip }, async () => {
+  const p = startProcessor();
+  const c = await connect(stack, { sub: uniq('d') });
+  c.send({ action: 'delay', id: 'd1', payload: { seconds: 1, steps: 5 } });
+  const msgs = await collect(c, 'd1');
+  const result = checkFlow(msgs, 'd1');
+  assert.equal(result.steps, 5);
+  assert.ok(result.elapsed_ms >= 900, `elapsed ${result.elapsed_ms}`);
+  assert.ok(msgs.filter((m) => m.type === 'progress').length >= 5);
+  await c.close();
+  await stopProcessor(p);
+});
+
+test('process_data: filter, transform, sort, aggregate give the right result', { skip }, async () => {
+  const p = startProcessor();
+  const c = await connect(stack, { sub: uniq('pd') });
+  c.send({
+    action: 'process_data',
+    id: 'pd1',
+    payload: {
+      items: [
+        { name: 'b', team: 'x', score: 3 }, { name: 'a', team: 'y', score: 10 },
+        { name: 'c', team: 'x', score: 7 }, { name: 'd', team: 'y', score: 1 },
+      ],
+      operations: [
+        { type: 'filter', field: 'score', op: 'gte', value: 3 },
+        { type: 'transform', field: 'name', op: 'upper' },
+        { type: 'sort', field: 'score', order: 'desc' },
+      ],
+    },
+  });
+  const result = checkFlow(await collect(c, 'pd1'), 'pd1');
+  assert.deepEqual(result.data.map((r) => r.name), ['A', 'C', 'B']);
+  c.send({
+    action: 'process_data',
+    id: 'pd2',
+    payload: {
+      items: [{ team: 'x', score: 3 }, { team: 'y', score: 10 }, { team: 'x', score: 7 }],
+      operations: [{ type: 'aggregate', group_by: 'team', field: 'score', fn: 'sum' }],
+    },
+  });
+  const agg = checkFlow(await collect(c, 'pd2'), 'pd2');
+  const byTeam = Object.fromEntries(agg.data.map((r) => [r.team, r]));
+  assert.equal(JSON.stringify(byTeam.x).includes('10'), true, JSON.stringify(agg));
+  assert.equal(JSON.stringify(byTeam.y).includes('10'), true, JSON.stringify(agg));
+  await c.close();
+  await stopProcessor(p);
+});
+
+test('generate_report: a CSV of the tenant\'s own activity, served by the web server', { skip }, async () => {
+  const p = startProcessor();
+  const tenant = `rep${process.pid}`;
+  const c = await connect(stack, { sub: uniq('r'), tenant });
+  const today = new Date().toISOString().slice(0, 10);
+  c.send({ action: 'echo_async', id: 'before-report', payload: 1 });
+  await collect(c, 'before-report');
+  c.send({ action: 'generate_report', id: 'rep1', payload: { start_date: today, end_date: today, format: 'csv' } });
+  const result = checkFlow(await collect(c, 'rep1'), 'rep1');
+  assert.equal(result.format, 'csv');
+  assert.ok(result.rows >= 2, `rows ${result.rows}: the connection and the earlier request`);
+  const res = await fetch(`${stack.httpUrl}${result.url}`);
+  assert.equal(res.status, 200, `GET ${result.url}`);
+  const body = await res.text();
+  assert.ok(body.includes('before-report'), body);
+  assert.ok(!body.includes('acme'), 'another tenant\'s rows leaked into the report');
+  await c.close();
+  await stopProcessor(p);
+});
+
+test('an invalid payload is refused at enqueue with VALIDATION_ERROR (nothing queued)', { skip }, async () => {
+  const c = await connect(stack, { sub: uniq('v') });
+  c.send({ action: 'generate_report', id: 'bad1', payload: { start_date: '2026-02-30', end_date: '2026-03-01' } });
+  const m = await c.nextJson();
+  assert.equal(m.type, 'error');
+  assert.equal(m.request_id, 'bad1');
+  assert.equal(m.error.code, 'VALIDATION_ERROR');
+  assert.match(m.error.message, /start_date/);
+  assert.equal(rows("SELECT id FROM requests WHERE request_id = 'bad1'").length, 0);
+  await c.close();
+});
+
+test('a client id already live on the connection is a VALIDATION_ERROR naming it', { skip }, async () => {
+  const c = await connect(stack, { sub: uniq('dup') });
+  c.send({ action: 'delay', id: 'same', payload: { seconds: 1 } });
+  assert.equal((await c.nextJson()).type, 'acknowledgment');
+  c.send({ action: 'delay', id: 'same', payload: { seconds: 1 } });
+  const m = await c.nextJson();
+  assert.equal(m.type, 'error');
+  assert.equal(m.error.code, 'VALIDATION_ERROR');
+  assert.match(m.error.message, /same/);
+  await c.close();
+});
+
+test('cancel a pending request: CANCELLED at once, a processor never runs it', { skip }, async () => {
+  const c = await connect(stack, { sub: uniq('cp') });
+  c.send({ action: 'delay', id: 'cp1', payload: { seconds: 2 } });
+  assert.equal((await c.nextJson()).type, 'acknowledgment');
+  c.send({ action: 'request.cancel', id: 'cancel-cp1', payload: { request_id: 'cp1' } });
+  const got = [await c.nextJson(), await c.nextJson()];
+  const resp = got.find((m) => m.request_id === 'cancel-cp1');
+  const err = got.find((m) => m.request_id === 'cp1');
+  assert.equal(resp.type, 'response', JSON.stringify(got));
+  assert.equal(resp.data.status, 'CANCELLED');
+  assert.equal(err.type, 'error');
+  assert.equal(err.error.code, 'CANCELLED');
+  const p = startProcessor();
+  await sleep(500);
+  assert.deepEqual(rows("SELECT status, attempts FROM requests WHERE request_id = 'cp1'"),
+    [{ status: 'CANCELLED', attempts: 0 }]);
+  await c.close();
+  await stopProcessor(p);
+});
+
+test('cancel a running request: it stops at its next progress report', { skip }, async () => {
+  const p = startProcessor();
+  const c = await connect(stack, { sub: uniq('cr') });
+  c.send({ action: 'delay', id: 'cr1', payload: { seconds: 3, steps: 30 } });
+  const msgs = [await c.nextJson()];
+  assert.equal(msgs[0].type, 'acknowledgment');
+  for (;;) {
+    const m = await c.nextJson(5000);
+    msgs.push(m);
+    if (m.type === 'progress' && m.percentage >= 10) break;
+  }
+  const t0 = Date.now();
+  c.send({ action: 'request.cancel', id: 'cancel-cr1', payload: { request_id: 'cr1' } });
+  let err;
+  for (;;) {
+    const m = await c.nextJson(5000);
+    if (m.request_id === 'cr1' && m.type === 'error') { err = m; break; }
+    if (m.request_id === 'cr1') assert.notEqual(m.type, 'complete');
+  }
+  assert.equal(err.error.code, 'CANCELLED');
+  assert.ok(Date.now() - t0 < 2000, `took ${Date.now() - t0} ms to stop`);
+  assert.equal(rows("SELECT status FROM requests WHERE request_id = 'cr1'")[0].status, 'CANCELLED');
+  await c.close();
+  await stopProcessor(p);
+});
+
+test('request.status works from a second connection of the same user, NOT_FOUND from another tenant', { skip }, async () => {
+  const p = startProcessor();
+  const sub = uniq('st');
+  const c1 = await connect(stack, { sub, tenant: 'acme' });
+  c1.send({ action: 'echo_async', id: 'st1', payload: { x: 42 } });
+  await collect(c1, 'st1');
+  await c1.close();
+  const c2 = await connect(stack, { sub, tenant: 'acme' });
+  c2.send({ action: 'request.status', id: 'q1', payload: { request_id: 'st1' } });
+  const m = await c2.nextJson();
+  assert.equal(m.type, 'response', JSON.stringify(m));
+  assert.equal(m.data.status, 'COMPLETED');
+  assert.equal(m.data.progress, 100);
+  assert.deepEqual(m.data.result, { x: 42 });
+  const other = await connect(stack, { sub, tenant: 'globex' });
+  other.send({ action: 'request.status', id: 'q2', payload: { request_id: 'st1' } });
+  const n = await other.nextJson();
+  assert.equal(n.type, 'error');
+  assert.equal(n.error.code, 'NOT_FOUND');
+  await c2.close();
+  await other.close();
+  await stopProcessor(p);
+});
+
+test('a processor killed with SIGKILL mid-request: another completes it (attempts = 2)', { skip }, async () => {
+  const p1 = startProcessor(1);
+  const c = await connect(stack, { sub: uniq('k9') });
+  c.send({ action: 'delay', id: 'k1', payload: { seconds: 1.5, steps: 15 } });
+  for (;;) {
+    const m = await c.nextJson(5000);
+    if (m.request_id === 'k1' && m.type === 'progress' && m.percentage >= 10) break;
+  }
+  await stopProcessor(p1, 'SIGKILL');
+  // The job process of the dead processor must not finish it either.
+  const p2 = startProcessor(1);
+  let last;
+  for (;;) {
+    last = await c.nextJson(15_000);
+    if (last.request_id === 'k1' && (last.type === 'complete' || last.type === 'error')) break;
+  }
+  assert.equal(last.type, 'complete', JSON.stringify(last));
+  assert.deepEqual(rows("SELECT status, attempts FROM requests WHERE request_id = 'k1'"),
+    [{ status: 'COMPLETED', attempts: 2 }]);
+  await c.close();
+  await stopProcessor(p2);
+});
+
+test('2 processors x 100 requests: each runs exactly once', { skip }, async () => {
+  const c = await connect(stack, { sub: uniq('many') });
+  const ids = Array.from({ length: 100 }, (_, i) => `m${i}`);
+  const p1 = startProcessor(2);
+  const p2 = startProcessor(2);
+  for (const id of ids) c.send({ action: 'echo_async', id, payload: { id } });
+  const done = new Map();
+  while (done.size < ids.length) {
+    const m = await c.nextJson(20_000);
+    if (m.type === 'complete' || m.type === 'error') {
+      assert.equal(m.type, 'complete', JSON.stringify(m));
+      assert.ok(!done.has(m.request_id), `${m.request_id} completed twice`);
+      assert.deepEqual(m.result, { id: m.request_id });
+      done.set(m.request_id, m);
+    }
+  }
+  const r = rows(`SELECT count(*) AS n, sum(attempts) AS a FROM requests WHERE request_id LIKE 'm%' AND status = 'COMPLETED' AND connection_id IN (SELECT id FROM connections)`);
+  assert.deepEqual(r, [{ n: 100, a: 100 }]);
+  await c.close();
+  await Promise.all([stopProcessor(p1), stopProcessor(p2)]);
+});
+
+test('exec handlers: success with progress, failure with its stderr, timeout', { skip }, async () => {
+  const p = startProcessor(2);
+  const c = await connect(stack, { sub: uniq('x') });
+  c.send({ action: 'x_ok', id: 'x1', payload: { text: 'abc' } });
+  const ok = checkFlow(await collect(c, 'x1'), 'x1');
+  assert.equal(ok.bytes, JSON.stringify({ text: 'abc' }).length);
+  c.send({ action: 'x_fail', id: 'x2', payload: {} });
+  const fail = (await collect(c, 'x2')).pop();
+  assert.equal(fail.type, 'error');
+  assert.equal(fail.error.code, 'PROCESSING_FAILED');
+  assert.match(fail.error.message, /disk on fire/);
+  c.send({ action: 'x_slow', id: 'x3', payload: {} });
+  const t0 = Date.now();
+  const slow = (await collect(c, 'x3', 20_000)).pop();
+  assert.equal(slow.type, 'error');
+  assert.equal(slow.error.code, 'TIMEOUT');
+  assert.ok(Date.now() - t0 < 10_000, `timeout took ${Date.now() - t0} ms`);
+  await c.close();
+  await stopProcessor(p);
+});
+
+test('the example plugin (wordcount) runs through the queue', { skip }, async () => {
+  const p = startProcessor();
+  const c = await connect(stack, { sub: uniq('wc') });
+  c.send({ action: 'wordcount', id: 'wc1', payload: { text: 'to be or not to be', top: 2 } });
+  const result = checkFlow(await collect(c, 'wc1'), 'wc1');
+  assert.equal(result.words, 6);
+  assert.deepEqual(result.top.map((t) => t.count), [2, 2]);
+  await c.close();
+  await stopProcessor(p);
+});
+
+test('a disconnect cancels that connection\'s pending requests', { skip }, async () => {
+  const c = await connect(stack, { sub: uniq('dc') });
+  c.send({ action: 'delay', id: 'dc1', payload: { seconds: 1 } });
+  assert.equal((await c.nextJson()).type, 'acknowledgment');
+  await c.close();
+  const st = await waitFor(() => rows("SELECT status FROM requests WHERE request_id = 'dc1'")[0]?.status === 'CANCELLED', 5000);
+  assert.ok(st, 'the pending request was not cancelled');
+});
+
+test('no worker or processor error was logged, nothing crashed', { skip }, async () => {
+  const bad = stack.workerLogLines().filter((l) => l.level === 'error' || l.level === 'unparsable');
+  assert.deepEqual(bad, []);
+  assert.deepEqual(stack.workerCrashes(), []);
+  for (const p of processors) assert.equal(p.stderrText, '');
+});
