@@ -29,6 +29,13 @@ int app_init(struct app *app, char *err, size_t errlen)
 			 app->cfg.log_file, strerror(errno));
 		goto fail;
 	}
+	{
+		char why[300];
+
+		/* Uncounted is better than not serving: a metrics file problem is only logged. */
+		if (config_metrics_open(&app->cfg, why, sizeof(why)) < 0)
+			log_msg(LOG_WARN, "metrics_unavailable", "%s", why);
+	}
 	key = file_read(app->cfg.jwt_key_file, KEY_FILE_MAX, &keylen);
 	if (!key) {
 		snprintf(err, errlen, "STREAMER_JWT_KEY_FILE: cannot read %s: %s",

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "metrics.h"
 #include "util.h"
 
 #ifndef STREAMER_LOCALSTATEDIR
@@ -46,6 +47,8 @@ const struct config_var config_vars[] = {
 	{ "STREAMER_AWS_ACCESS_KEY_ID", "", "apigw style: access key for SigV4 (required with STREAMER_AWS_REGION)" },
 	{ "STREAMER_AWS_SECRET_ACCESS_KEY", "", "apigw style: secret key for SigV4 (required with STREAMER_AWS_REGION)" },
 	{ "STREAMER_AWS_SESSION_TOKEN", "", "apigw style: session token of temporary credentials, if any" },
+	{ "STREAMER_METRICS_FILE", "", "shared metrics file of every process on the host; empty = <STREAMER_DB>.metrics, off = no metrics" },
+	{ "STREAMER_METRICS_TOKEN", "", "when set, GET /metrics needs Authorization: Bearer <this>" },
 	{ NULL, NULL, NULL },
 };
 
@@ -357,6 +360,13 @@ int config_load(struct config *cfg, int flags, char *err, size_t errlen)
 
 	if (jobs_config_load(cfg, &f, err, errlen) < 0 || push_config_load(cfg, &f, err, errlen) < 0)
 		goto fail;
+	cfg->metrics_file = opt_string(&f, "STREAMER_METRICS_FILE");
+	if (cfg->metrics_file && strcmp(cfg->metrics_file, "off") != 0 && cfg->metrics_file[0] != '/') {
+		fail(err, errlen, "STREAMER_METRICS_FILE: expected an absolute path or off, got '%s'",
+		     cfg->metrics_file);
+		goto fail;
+	}
+	cfg->metrics_token = opt_string(&f, "STREAMER_METRICS_TOKEN");
 
 	file_vars_free(&f);
 	return 0;
@@ -393,6 +403,8 @@ void config_free(struct config *cfg)
 	free(cfg->aws_access_key_id);
 	free(cfg->aws_secret_access_key);
 	free(cfg->aws_session_token);
+	free(cfg->metrics_file);
+	free(cfg->metrics_token);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -404,4 +416,17 @@ int config_tenant_allowed(const struct config *cfg, const char *tenant)
 		if (strcmp(*t, tenant) == 0)
 			return 1;
 	return 0;
+}
+
+int config_metrics_open(const struct config *cfg, char *err, size_t errlen)
+{
+	char *path;
+	int rc;
+
+	if (cfg->metrics_file && strcmp(cfg->metrics_file, "off") == 0)
+		return 0;
+	path = cfg->metrics_file ? xstrdup(cfg->metrics_file) : metrics_default_path(cfg->db_path);
+	rc = metrics_open(path, err, errlen);
+	free(path);
+	return rc;
 }

@@ -43,6 +43,8 @@ struct config {
 	char *aws_access_key_id;              /* STREAMER_AWS_ACCESS_KEY_ID */
 	char *aws_secret_access_key;          /* STREAMER_AWS_SECRET_ACCESS_KEY */
 	char *aws_session_token;              /* STREAMER_AWS_SESSION_TOKEN, may be NULL */
+	char *metrics_file;       /* STREAMER_METRICS_FILE, NULL = <db>.metrics, "off" = none */
+	char *metrics_token;      /* STREAMER_METRICS_TOKEN, NULL = /metrics is open */
 };
 
 /* What the caller needs: the worker needs the JWT key, `init-db` does not. */
@@ -60,6 +62,13 @@ int config_load(struct config *cfg, int flags, char *err, size_t errlen)
 
 /* Releases everything config_load allocated. Safe on a zeroed struct. */
 void config_free(struct config *cfg);
+
+/*
+ * Maps the host's shared metrics file (STREAMER_METRICS_FILE, default
+ * "<STREAMER_DB>.metrics"); a no-op returning 0 when it is "off". Returns
+ * 0, or -1 with a reason in err (the process still works, uncounted).
+ */
+int config_metrics_open(const struct config *cfg, char *err, size_t errlen);
 
 /* Returns 1 when tenant is allowed by STREAMER_ALLOWED_TENANTS. */
 int config_tenant_allowed(const struct config *cfg, const char *tenant);

@@ -7,7 +7,9 @@
 
 #include "conn.h"
 #include "fanout.h"
+#include "job_run.h"
 #include "log.h"
+#include "metrics.h"
 #include "protocol.h"
 #include "queue.h"
 #include "router.h"
@@ -19,6 +21,24 @@
 int conn_id_valid(const char *id)
 {
 	return id && str_is_token(id, strlen(id), CONN_ID_MAX, "._:-");
+}
+
+/* Counts n in family with one label, whose value comes from the program (bounded), not the client. */
+static void count1(const char *family, const char *label, const char *value)
+{
+	char labels[160];
+
+	snprintf(labels, sizeof labels, "%s=\"%s\"", label, value);
+	metrics_add(family, labels, 1);
+}
+
+/* Records the handling time of one event ("open", "message", "close", "disconnect"). */
+static void observe_event(const char *event, int64_t us)
+{
+	char labels[40];
+
+	snprintf(labels, sizeof labels, "event=\"%s\"", event);
+	metrics_observe("streamer_event_duration_seconds", labels, us);
 }
 
 /* Microseconds of monotonic time, for durations in log lines. */
@@ -109,6 +129,8 @@ int conn_open(struct app *app, const struct request *req, const char *id,
 			  json_pack("{s:s,s:s,s:s,s:i,s:s?}", "connection_id", id,
 				    "outcome", "UNAUTHORIZED", "reason", auth_error_label(e),
 				    "status", 401, "source", req->remote_addr));
+		count1("streamer_auth_failures_total", "reason", auth_error_label(e));
+		observe_event("open", mono_us() - start);
 		return -1;
 	}
 	if (!config_tenant_allowed(&app->cfg, who.tenant)) {
@@ -117,6 +139,8 @@ int conn_open(struct app *app, const struct request *req, const char *id,
 			  json_pack("{s:s,s:s,s:s,s:s,s:s,s:i}", "connection_id", id,
 				    "user", who.sub, "tenant", who.tenant, "outcome", "FORBIDDEN",
 				    "reason", "tenant_not_allowed", "status", 403));
+		count1("streamer_auth_failures_total", "reason", "tenant_not_allowed");
+		observe_event("open", mono_us() - start);
 		goto out;
 	}
 
@@ -142,6 +166,8 @@ int conn_open(struct app *app, const struct request *req, const char *id,
 		reject(rej, 500, "INTERNAL_ERROR", "Failed to establish connection");
 		goto out;
 	}
+	metrics_add("streamer_connections_opened_total", NULL, 1);
+	observe_event("open", mono_us() - start);
 	log_event(LOG_INFO, "connect",
 		  json_pack("{s:s,s:s,s:s,s:s,s:s?,s:I}", "connection_id", id, "user", who.sub,
 			    "tenant", who.tenant, "outcome", "ok", "source", rec->source_addr,
@@ -207,8 +233,9 @@ static json_t *make_pushes(struct app *app, struct call *c, const char *id, json
 }
 
 void conn_message(struct app *app, const char *id, const char *text, size_t len,
-		  struct conn_reply *out)
+		  unsigned flags, struct conn_reply *out)
 {
+	int pushed = 0;
 	struct client_msg msg = {0};
 	struct proto_error err = {0};
 	struct conn_record rec = {0};
@@ -258,14 +285,39 @@ void conn_message(struct app *app, const char *id, const char *text, size_t len,
 	}
 	if (c.pushes)
 		reply = make_pushes(app, &c, id, reply);
-	if (c.wake)
+	if (c.wake) {
+		char why[300];
+
+		if ((flags & CONN_PUSH_ACK) && fanout_configured(app->fanout)) {
+			pushed = fanout_send_json(app->fanout, FANOUT_CONNECTION, NULL, id, reply, NULL,
+						  why, sizeof why) == 0;
+			if (!pushed)
+				log_event(LOG_WARN, "push_failed",
+					  json_pack("{s:s,s:s,s:s}", "connection_id", id,
+						    "request_id", msg.id, "reason", why));
+		}
 		wake_all(app->cfg.db_path);
+	}
 	goto out;
 fail:
 	log_event(LOG_ERROR, "store_error",
 		  json_pack("{s:s,s:s}", "connection_id", id, "error", store_errmsg(app->store)));
 	store_rollback(app->store);
 out:
+	{
+		/* Only actions this process knows make a label: client input cannot grow the series. */
+		const char *action = !parsed ? "invalid"
+				     : router_find(msg.action) || job_handler(msg.action) ? msg.action
+				     : "unknown";
+		const char *outcome = outcome_of(reply);
+		char labels[200];
+
+		snprintf(labels, sizeof labels, "action=\"%s\",outcome=\"%s\"", action, outcome);
+		metrics_add("streamer_messages_total", labels, 1);
+		if (strcmp(outcome, "ok") != 0)
+			count1("streamer_errors_total", "code", outcome);
+		observe_event("message", mono_us() - start);
+	}
 	log_event(LOG_INFO, "message",
 		  json_pack("{s:s,s:s?,s:s?,s:s?,s:s?,s:s,s:I}", "connection_id", id,
 			    "request_id", msg.id[0] ? msg.id : NULL,
@@ -273,7 +325,10 @@ out:
 			    "action", parsed ? msg.action : NULL, "outcome", outcome_of(reply),
 			    "duration_us", (json_int_t)(mono_us() - start)));
 	out->messages = json_array();
-	json_array_append_new(out->messages, reply);
+	if (pushed)
+		json_decref(reply);
+	else
+		json_array_append_new(out->messages, reply);
 	if (c.also)
 		json_array_extend(out->messages, c.also);
 	out->controls = c.controls ? json_incref(c.controls) : json_array();
@@ -340,6 +395,8 @@ void conn_close(struct app *app, const char *id, const char *reason, int code)
 		json_object_set_new(fields, "messages_received", json_integer(rec.messages_received));
 		json_object_set_new(fields, "messages_sent", json_integer(rec.messages_sent));
 	}
+	count1("streamer_connections_closed_total", "reason", reason);
+	observe_event(strcmp(reason, "disconnect") == 0 ? "disconnect" : "close", mono_us() - start);
 	log_event(LOG_INFO, "disconnect", fields);
 	conn_record_free(&rec);
 }

@@ -31,7 +31,7 @@ int conn_open(struct app *app, const struct request *req, const char *id,
 
 /* What one client message produced. */
 struct conn_reply {
-	json_t *messages;  /* outbound messages in order (an array of at least one) */
+	json_t *messages;  /* outbound messages in order (an array; empty when the reply was pushed) */
 	json_t *controls;  /* GRIP control messages for the connection (an array, maybe empty) */
 	int gone;          /* the connection is unknown or expired: close the client */
 };
@@ -43,9 +43,16 @@ struct conn_reply {
  * the processors when a request was queued. Fills *out (release with
  * conn_reply_free). When the connection is unknown or expired the reply is
  * an UNAUTHORIZED error and out->gone is 1.
+ *
+ * With CONN_PUSH_ACK (the Pushpin dialect), the acknowledgment of a queued
+ * request is pushed through the callback URL before the processors are
+ * woken, instead of riding in the HTTP answer: the processor's progress
+ * pushes then travel the same path behind it and cannot overtake it. When
+ * that push fails, the acknowledgment is in the answer as usual.
  */
+#define CONN_PUSH_ACK 0x1
 void conn_message(struct app *app, const char *id, const char *text, size_t len,
-		  struct conn_reply *out);
+		  unsigned flags, struct conn_reply *out);
 void conn_reply_free(struct conn_reply *r);
 
 /* Keep-alive from the proxy: extends the live row's expiry. */

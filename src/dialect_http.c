@@ -1,13 +1,18 @@
 /* dialect_http.c - plain HTTP ingress: POST …/connect|message|disconnect with X-Connection-Id, GET …/healthz. */
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "autoconfig.h"
 
 #include "conn.h"
-#include "protocol.h"
 #include "dialect.h"
+#include "fanout.h"
+#include "protocol.h"
+#include "stats.h"
 #include "store.h"
+#include "util.h"
 
 const char *path_last_segment(const char *path)
 {
@@ -31,16 +36,76 @@ static int segment_is(const char *path, const char *name)
 	return strncmp(seg, name, n) == 0 && (seg[n] == '\0' || (seg[n] == '/' && seg[n + 1] == '\0'));
 }
 
+/*
+ * GET /healthz: 200 when every component works, else 503 naming the failing
+ * ones. database: a write transaction can be begun (then rolled back);
+ * callback: the callback URL accepts a connection and its circuit breaker
+ * is closed ("not configured" is not a failure).
+ */
 static void healthz(struct app *app, struct response *resp)
 {
-	int ok = store_ping(app->store) == STORE_OK;
+	json_t *checks = json_object(), *failing = json_array();
+	char why[300];
 
-	response_json(resp, ok ? 200 : 503,
-		      json_pack("{s:s,s:s,s:{s:s}}", "status", ok ? "ok" : "failing",
-				"version", PACKAGE_VERSION, "checks", "database", ok ? "ok" : "failing"));
+	if (store_begin(app->store) == STORE_OK) {
+		store_rollback(app->store);
+		json_object_set_new(checks, "database", json_string("ok"));
+	} else {
+		snprintf(why, sizeof why, "failing: %s", store_errmsg(app->store));
+		json_object_set_new(checks, "database", json_string(why));
+		json_array_append_new(failing, json_string("database"));
+	}
+	if (!fanout_configured(app->fanout)) {
+		json_object_set_new(checks, "callback", json_string("not configured"));
+	} else if (fanout_probe(app->fanout, why, sizeof why) == 0) {
+		json_object_set_new(checks, "callback", json_string("ok"));
+	} else {
+		char text[340];
+
+		snprintf(text, sizeof text, "failing: %s", why);
+		json_object_set_new(checks, "callback", json_string(text));
+		json_array_append_new(failing, json_string("callback"));
+	}
+	if (json_array_size(failing) == 0) {
+		json_decref(failing);
+		response_json(resp, 200, json_pack("{s:s,s:s,s:o}", "status", "ok", "version",
+						   PACKAGE_VERSION, "checks", checks));
+	} else {
+		response_json(resp, 503, json_pack("{s:s,s:s,s:o,s:o}", "status", "failing", "version",
+						   PACKAGE_VERSION, "failing", failing, "checks", checks));
+	}
 }
 
-/* One JSON object per line: the messages that dialect 1 would have pushed. */
+/*
+ * GET /metrics: the host's shared counters and histograms (every worker and
+ * processor) plus gauges read from the store, in Prometheus text format.
+ * With STREAMER_METRICS_TOKEN set, only for Authorization: Bearer <token>.
+ */
+static void metrics_endpoint(struct app *app, struct request *req, struct response *resp)
+{
+	struct gauges g = { 0 };
+	const char *tok = app->cfg.metrics_token;
+
+	if (tok) {
+		const char *auth = req->authorization;
+
+		if (!auth || strncasecmp(auth, "Bearer ", 7) != 0 ||
+		    !ct_equal(auth + 7, strlen(auth + 7), tok, strlen(tok))) {
+			response_header(resp, "WWW-Authenticate", "Bearer realm=\"metrics\"");
+			response_error(resp, 401, "UNAUTHORIZED", "GET /metrics needs the metrics bearer token");
+			return;
+		}
+	}
+	if (stats_gauges(app->store, time_now_ms(), &g) != STORE_OK) {
+		response_error(resp, 503, "INTERNAL_ERROR", "The database does not answer");
+		return;
+	}
+	resp->status = 200;
+	resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
+	buf_reset(&resp->body);
+	stats_render(&resp->body, &g);
+}
+
 /* Answers the messages of one client message, one JSON object per line. */
 static void ndjson(struct response *resp, int status, json_t *msgs)
 {
@@ -70,6 +135,13 @@ void dialect_http(struct app *app, struct request *req, struct response *resp)
 			response_error(resp, 405, "VALIDATION_ERROR", "Use GET for healthz");
 		else
 			healthz(app, resp);
+		return;
+	}
+	if (segment_is(req->path, "metrics")) {
+		if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0)
+			response_error(resp, 405, "VALIDATION_ERROR", "Use GET for metrics");
+		else
+			metrics_endpoint(app, req, resp);
 		return;
 	}
 	if (segment_is(req->path, "connect"))
@@ -114,7 +186,7 @@ void dialect_http(struct app *app, struct request *req, struct response *resp)
 	case MESSAGE: {
 		struct conn_reply r;
 
-		conn_message(app, id, req->body.data ? req->body.data : "", req->body.len, &r);
+		conn_message(app, id, req->body.data ? req->body.data : "", req->body.len, 0, &r);
 		ndjson(resp, r.gone ? 401 : 200, r.messages);
 		conn_reply_free(&r);
 		return;

@@ -51,6 +51,11 @@ struct subs *fanout_subs(struct fanout *f)
 	return f->subs;
 }
 
+int fanout_probe(struct fanout *f, char *why, size_t whylen)
+{
+	return push_probe(f->push, why, whylen);
+}
+
 int fanout_configured(const struct fanout *f)
 {
 	return push_configured(f->push);

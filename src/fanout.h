@@ -48,6 +48,9 @@ void fanout_close(struct fanout *f);
 /* The subscription statements, for the subscribe/unsubscribe actions. */
 struct subs *fanout_subs(struct fanout *f);
 
+/* push_probe of the fanout's push client: 0 when the callback is reachable, -1 with why. */
+int fanout_probe(struct fanout *f, char *why, size_t whylen);
+
 /* 1 when a callback URL is configured. */
 int fanout_configured(const struct fanout *f);
 

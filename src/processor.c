@@ -19,6 +19,7 @@
 #include "config.h"
 #include "job_run.h"
 #include "log.h"
+#include "metrics.h"
 #include "fanout.h"
 #include "processor.h"
 #include "protocol.h"
@@ -309,6 +310,15 @@ static void finish(struct run *r, json_t *result, const char *code, const char *
 	}
 	log_job(code ? (strcmp(status, QUEUE_CANCELLED) == 0 ? "job_cancelled" : "job_failed")
 		: "job_completed", r->job, started, code);
+	{
+		char labels[160];
+
+		snprintf(labels, sizeof labels, "action=\"%s\",outcome=\"%s\"", r->job->action,
+			 code ? code : "ok");
+		metrics_add("streamer_jobs_total", labels, 1);
+		snprintf(labels, sizeof labels, "action=\"%s\"", r->job->action);
+		metrics_observe("streamer_job_run_seconds", labels, (time_now_ms() - started) * 1000);
+	}
 	if (!code) {
 		deliver(r, progress_msg(r->job->request_id, 100, "Completed", NULL));
 		deliver(r, complete_msg(r->job->request_id, result));
@@ -489,6 +499,12 @@ static int slot_open(struct slot *sl, char *err, size_t errlen)
 			 strerror(errno));
 		return -1;
 	}
+	{
+		char mwhy[300];
+
+		if (config_metrics_open(&sl->cfg, mwhy, sizeof mwhy) < 0)
+			log_msg(LOG_WARN, "metrics_unavailable", "%s", mwhy);
+	}
 	if (store_open(&sl->store, sl->cfg.db_path, sl->cfg.busy_timeout_ms, why, sizeof why) < 0) {
 		snprintf(err, errlen, "STREAMER_DB: %.400s", why);
 		return -1;
@@ -540,6 +556,9 @@ static int slot_main(int once)
 		int ret = queue_claim(sl.q, sl.owner, now, sl.cfg.job_lease * 1000, &job);
 
 		if (ret == STORE_OK) {
+			if (job.attempts == 1)
+				metrics_observe("streamer_job_queue_wait_seconds", NULL,
+						(now - job.created_at) * 1000);
 			if (job.attempts > sl.cfg.job_max_attempts) {
 				struct run r = { .sl = &sl, .job = &job };
 				char m[160];

@@ -174,6 +174,40 @@ enum callback_style push_style(const struct push *p)
 	return p->style;
 }
 
+int push_probe(struct push *p, char *why, size_t whylen)
+{
+	int64_t now = mono_ms();
+	CURLcode rc;
+
+	if (!push_configured(p)) {
+		snprintf(why, whylen, "STREAMER_CALLBACK_URL is not set");
+		return -1;
+	}
+	if (p->open_until && now < p->open_until) {
+		snprintf(why, whylen, "circuit open after %d failed attempts", p->failures);
+		return -1;
+	}
+	curl_easy_reset(p->curl);
+	curl_easy_setopt(p->curl, CURLOPT_URL, p->url);
+	curl_easy_setopt(p->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(p->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(p->curl, CURLOPT_CONNECT_ONLY, 1L);
+	curl_easy_setopt(p->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)p->connect_timeout_ms);
+	rc = curl_easy_perform(p->curl);
+	/* A connect-only handle cannot be reused for transfers: start afresh next time. */
+	curl_easy_cleanup(p->curl);
+	p->curl = curl_easy_init();
+	if (!p->curl) {
+		snprintf(why, whylen, "cannot create a libcurl handle");
+		return -1;
+	}
+	if (rc != CURLE_OK) {
+		snprintf(why, whylen, "%s: %s", p->url, curl_easy_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
 /* How one attempt ended. */
 enum attempt_result {
 	ATTEMPT_OK,

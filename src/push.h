@@ -63,6 +63,14 @@ int push_configured(const struct push *p);
 enum callback_style push_style(const struct push *p);
 
 /*
+ * For health checks: 0 when the callback URL accepts a connection (TCP, and
+ * TLS for https) within the connect timeout and the breaker is closed; -1
+ * with the reason in why otherwise (also when no callback is configured).
+ * Sends nothing.
+ */
+int push_probe(struct push *p, char *why, size_t whylen);
+
+/*
  * Sends items[0..n) and sets each item's outcome: the pushpin style puts
  * them into as few publish calls as fit Pushpin's body limit, the apigw
  * style makes one request per item. Returns the number of items whose

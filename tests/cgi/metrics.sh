@@ -1,0 +1,120 @@
+#!/bin/bash
+# metrics.sh - GET /metrics and /healthz, the shared counters across processes, promtool, and the JSON log lines (no token in them).
+. "$top_srcdir/tests/lib.sh"
+setup_stack
+
+# metric 'NAME{labels}': its value in the last /metrics answer (0 when absent).
+metric() {
+	local v
+	v=$(printf '%s\n' "$RESP_BODY" | awk -v k="$1" '$1 == k { print $2 }')
+	echo "${v:-0}"
+}
+scrape() {
+	body_reset
+	cgi GET /metrics "" "$@"
+}
+msg() {
+	printf '%s' "$2" >"$TMP/body"
+	cgi POST /api/message application/json HTTP_X_CONNECTION_ID="$1"
+}
+
+scrape
+check_eq "GET /metrics is 200" "$RESP_STATUS" 200
+check "in the Prometheus text format" grep -q '^Content-Type: text/plain; version=0.0.4' <<<"$RESP_HEADERS"
+opened0=$(metric streamer_connections_opened_total)
+badsig0=$(metric 'streamer_auth_failures_total{reason="malformed"}')
+echo0=$(metric 'streamer_messages_total{action="echo",outcome="ok"}')
+unknown0=$(metric 'streamer_messages_total{action="unknown",outcome="INVALID_ACTION"}')
+err0=$(metric 'streamer_errors_total{code="INVALID_ACTION"}')
+closed0=$(metric 'streamer_connections_closed_total{reason="http"}')
+hist0=$(metric 'streamer_event_duration_seconds_count{event="message"}')
+
+# Scripted traffic: every request is a new process, so the counts below are
+# the sum over processes (the shared file), not one process's view.
+TOKEN=$(token mallory acme)
+body_reset
+cgi POST /api/connect "" HTTP_X_CONNECTION_ID=m1 HTTP_AUTHORIZATION="Bearer $TOKEN"
+cgi POST /api/connect "" HTTP_X_CONNECTION_ID=m2 HTTP_AUTHORIZATION="Bearer $TOKEN"
+cgi POST /api/connect "" HTTP_X_CONNECTION_ID=m3 HTTP_AUTHORIZATION="Bearer not.a.token"
+for i in 1 2 3; do msg m1 "{\"action\":\"echo\",\"id\":\"e$i\",\"payload\":$i}"; done
+msg m2 '{"action":"no.such.action","id":"u1"}'
+msg m2 '{"action":"x'"$RANDOM"'","id":"u2"}'
+body_reset
+cgi POST /api/disconnect "" HTTP_X_CONNECTION_ID=m2
+
+scrape
+check_eq "connections opened +2" "$(metric streamer_connections_opened_total)" $((opened0 + 2))
+check_eq "auth failures by reason +1" "$(metric 'streamer_auth_failures_total{reason="malformed"}')" $((badsig0 + 1))
+check_eq "echo messages +3" "$(metric 'streamer_messages_total{action="echo",outcome="ok"}')" $((echo0 + 3))
+check_eq "unknown actions share one series +2" \
+	"$(metric 'streamer_messages_total{action="unknown",outcome="INVALID_ACTION"}')" $((unknown0 + 2))
+check_eq "errors by code +2" "$(metric 'streamer_errors_total{code="INVALID_ACTION"}')" $((err0 + 2))
+check_eq "connections closed by reason +1" "$(metric 'streamer_connections_closed_total{reason="http"}')" $((closed0 + 1))
+check_eq "the event histogram counted 5 messages" \
+	"$(metric 'streamer_event_duration_seconds_count{event="message"}')" $((hist0 + 5))
+check_eq "active connections is a gauge from the store" "$(metric streamer_connections_active)" 1
+check "no client-chosen action name became a label" bash -c '! grep -q "action=\"x[0-9]" <<<"$1"' _ "$RESP_BODY"
+
+if command -v promtool >/dev/null; then
+	printf '%s\n' "$RESP_BODY" >"$TMP/metrics.txt"
+	check "promtool check metrics accepts the output" promtool check metrics <"$TMP/metrics.txt"
+else
+	ok "# SKIP promtool is not installed (./dev.sh test installs prometheus)"
+fi
+
+# Async requests: pending gauge, then a processor runs it; jobs by action and outcome.
+jobs0=$(metric 'streamer_jobs_total{action="echo_async",outcome="ok"}')
+msg m1 '{"action":"echo_async","id":"j1","payload":{"x":1}}'
+check_eq "an async action is acknowledged" "$(jq -r .type <<<"$RESP_BODY")" acknowledgment
+scrape
+check_eq "jobs pending 1" "$(metric streamer_jobs_pending)" 1
+"$STREAMER_CLI" processor --once >"$TMP/proc.out" 2>&1
+check_eq "streamer processor --once exits 0" "$?" 0
+scrape
+check_eq "jobs pending 0 after the processor ran" "$(metric streamer_jobs_pending)" 0
+check_eq "jobs by action and outcome +1" "$(metric 'streamer_jobs_total{action="echo_async",outcome="ok"}')" $((jobs0 + 1))
+check "the queue wait histogram has a sample" test "$(metric streamer_job_queue_wait_seconds_count)" -ge 1
+
+# The bearer token.
+export STREAMER_METRICS_TOKEN=s3cret-metrics
+scrape
+check_eq "with STREAMER_METRICS_TOKEN, no token is 401" "$RESP_STATUS" 401
+scrape HTTP_AUTHORIZATION="Bearer wrong"
+check_eq "a wrong token is 401" "$RESP_STATUS" 401
+scrape HTTP_AUTHORIZATION="Bearer s3cret-metrics"
+check_eq "the right token is 200" "$RESP_STATUS" 200
+unset STREAMER_METRICS_TOKEN
+
+export STREAMER_METRICS_FILE=off
+scrape
+check_eq "STREAMER_METRICS_FILE=off still answers" "$RESP_STATUS" 200
+check "but without shared counters" bash -c '! grep -q "^streamer_connections_opened_total " <<<"$1"' _ "$RESP_BODY"
+unset STREAMER_METRICS_FILE
+
+# Health with its components.
+body_reset
+cgi GET /healthz ""
+check_eq "healthz is 200" "$RESP_STATUS" 200
+check_eq "database ok, callback not configured" "$(jq -r '.checks.database+" "+.checks.callback' <<<"$RESP_BODY")" "ok not configured"
+port=9 # discard: nothing listens there
+cgi GET /healthz "" STREAMER_CALLBACK_URL="http://127.0.0.1:$port/publish/" STREAMER_CALLBACK_CONNECT_TIMEOUT=200
+check_eq "an unreachable callback is 503" "$RESP_STATUS" 503
+check_eq "naming the failing part" "$(jq -c .failing <<<"$RESP_BODY")" '["callback"]'
+chmod 444 "$STREAMER_DB"
+cgi GET /healthz ""
+if [ "$(id -u)" = 0 ]; then
+	ok "# SKIP root can write a read-only database file"
+else
+	check_eq "a read-only database is 503" "$RESP_STATUS" 503
+fi
+chmod 644 "$STREAMER_DB"
+
+# Every log line is one JSON object with the common fields; no token anywhere.
+check "every log line is JSON with time, level and event" \
+	jq -e -s 'all(.[]; (.time|type)=="string" and (.level|type)=="string" and (.event|type)=="string")' "$STREAMER_LOG_FILE"
+check "message lines carry connection, request, user, tenant, action, outcome, duration" \
+	jq -e -s '[.[] | select(.event=="message" and .outcome=="ok")] | length > 0 and all(.[]; .connection_id and .request_id and .user and .tenant and .action and .outcome and (.duration_us|type)=="number")' "$STREAMER_LOG_FILE"
+check "no token in the log" bash -c '! grep -qF -- "$1" "$2"' _ "$TOKEN" "$STREAMER_LOG_FILE"
+check "no metrics token in the log" bash -c '! grep -qF s3cret-metrics "$1"' _ "$STREAMER_LOG_FILE"
+
+done_testing
