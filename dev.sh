@@ -12,7 +12,8 @@
 #
 # Settings (environment):
 #   STREAMER_PUSHPIN_PORT=7999  STREAMER_HTTP_PORT=8080  STREAMER_PUBLISH_PORT=5561
-#   STREAMER_WORKERS=2  STREAMER_WEB_SERVER=lighttpd|apache
+#   STREAMER_WORKERS=2  STREAMER_PROCESSORS=2 (concurrency of `streamer processor`; 0 = none)
+#   STREAMER_WEB_SERVER=lighttpd|apache
 #   STREAMER_VAR_DIR=./var  (keys, database, configs, sockets, pids, logs)
 #   STREAMER_BUILD_DIR=./build
 #   any other STREAMER_* variable is passed to the workers (README, Configuration)
@@ -24,6 +25,8 @@ set -euo pipefail
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cd "$SRC"
 BUILD=${STREAMER_BUILD_DIR:-$SRC/build}
+# The dev stack runs async requests too (the tests start their own processors).
+export STREAMER_PROCESSORS=${STREAMER_PROCESSORS:-2}
 # shellcheck source=tests/e2e/stack.sh
 source "$SRC/tests/e2e/stack.sh"
 
@@ -37,7 +40,7 @@ die() {
 BUILD_PKGS=(build-essential autoconf automake libtool pkg-config libfcgi-dev libsqlite3-dev
 	libjansson-dev libjwt-dev libssl-dev libcurl4-openssl-dev)
 RUNTIME_PKGS=(pushpin zurl lighttpd apache2 spawn-fcgi multiwatch sqlite3 nodejs npm)
-TOOL_PKGS=(valgrind wrk jq curl openssl prometheus)
+TOOL_PKGS=(valgrind wrk jq curl openssl prometheus chromium)
 
 pkg_installed() {
 	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed'
@@ -136,7 +139,8 @@ print_usage() {
 	url="ws://127.0.0.1:$STACK_PUSHPIN_PORT/ws?Authorization=$token"
 	cat <<-EOF
 
-		streamer is up: Pushpin -> $STACK_WEB -> $STACK_WORKERS streamer-fcgi workers ($STACK_VAR).
+		streamer is up: Pushpin -> $STACK_WEB -> $STACK_WORKERS streamer-fcgi workers, streamer processor
+		(concurrency $STACK_PROCESSORS) for async requests ($STACK_VAR).
 
 		WebSocket URL (user dev-user, tenant dev, valid 24 h):
 		  $url
@@ -144,11 +148,13 @@ print_usage() {
 		Try it (Node, with the ws package the tests use):
 		  node -e 'const W=require("./tests/e2e/node_modules/ws");const w=new W(process.argv[1]);w.on("open",()=>w.send(JSON.stringify({action:"echo",id:"r1",payload:{hello:"world"}})));w.on("message",m=>{console.log(String(m));w.close()})' '$url'
 
-		Demo page:   http://127.0.0.1:$STACK_PUSHPIN_PORT/#token=$token
+		Console:     http://127.0.0.1:$STACK_PUSHPIN_PORT/#token=$token
 		Health:      curl -s http://127.0.0.1:$STACK_PUSHPIN_PORT/healthz   (through Pushpin and $STACK_WEB)
 		Publish API: curl -s -d '{"items":[{"channel":"CHANNEL","formats":{"ws-message":{"content":"hi"}}}]}' http://127.0.0.1:$STACK_PUBLISH_PORT/publish/
 		Connections: $STACK_CLI connections --db $STACK_DB
-		New token:   $STACK_CLI token --key $STACK_KEYS/jwt-private.pem --sub USER --tenant TENANT
+		New token:   $STACK_CLI token --key $STACK_KEYS/jwt-private.pem --sub USER --tenant TENANT [--permissions publish]
+		Push:        env \$(cat $STACK_CONF/streamer.env) $STACK_CLI broadcast --tenant dev '{"type":"notice","text":"hi"}'
+		Metrics:     curl -s http://127.0.0.1:$STACK_PUSHPIN_PORT/metrics   (or $STACK_CLI stats --db $STACK_DB)
 		Logs:        $STACK_LOG/   (streamer.log: the workers' JSON lines; ./dev.sh logs [-f])
 		Stop:        ./dev.sh down
 	EOF

@@ -15,6 +15,8 @@
 #   STREAMER_HTTP_PORT     8080              the web server (Pushpin's backend)
 #   STREAMER_PUBLISH_PORT  5561              Pushpin's publish API (push_in_http_port)
 #   STREAMER_WORKERS       2                 streamer-fcgi processes (multiwatch -f)
+#   STREAMER_PROCESSORS    0                 `streamer processor --concurrency N` (0 = none;
+#                                            ./dev.sh up starts 2)
 #   STREAMER_WEB_SERVER    lighttpd          lighttpd or apache
 #   STREAMER_FCGI_BIN      $STREAMER_FCGI, else <source>/build/streamer-fcgi
 #   STREAMER_CLI_BIN       $STREAMER_CLI, else <source>/build/streamer
@@ -33,6 +35,7 @@ stack_init() {
 	STACK_HTTP_PORT=${STREAMER_HTTP_PORT:-8080}
 	STACK_PUBLISH_PORT=${STREAMER_PUBLISH_PORT:-5561}
 	STACK_WORKERS=${STREAMER_WORKERS:-2}
+	STACK_PROCESSORS=${STREAMER_PROCESSORS:-0}
 	STACK_WEB=${STREAMER_WEB_SERVER:-lighttpd}
 	STACK_FCGI=${STREAMER_FCGI_BIN:-${STREAMER_FCGI:-$STACK_SRC/build/streamer-fcgi}}
 	STACK_CLI=${STREAMER_CLI_BIN:-${STREAMER_CLI:-$STACK_SRC/build/streamer}}
@@ -51,6 +54,7 @@ stack_init() {
 	for p in STACK_PUSHPIN_PORT STACK_HTTP_PORT STACK_PUBLISH_PORT STACK_WORKERS; do
 		[[ ${!p} =~ ^[1-9][0-9]{0,4}$ ]] || stack_die "${p/STACK_/STREAMER_} must be a positive number, not '${!p}'"
 	done
+	[[ $STACK_PROCESSORS =~ ^[0-9]{1,3}$ ]] || stack_die "STREAMER_PROCESSORS must be a number (0 = none), not '$STACK_PROCESSORS'"
 }
 
 stack_say() { printf '%s\n' "$*"; }
@@ -60,12 +64,17 @@ stack_die() {
 }
 
 # The services in start order; stop goes the other way.
-stack_services() { printf '%s\n' workers "$STACK_WEB" zurl pushpin; }
+stack_services() {
+	printf '%s\n' workers
+	((STACK_PROCESSORS == 0)) || printf '%s\n' processors
+	printf '%s\n' "$STACK_WEB" zurl pushpin
+}
 
 # The program name a service's recorded pid must be running.
 stack_expected_comm() {
 	case $1 in
 	workers) echo multiwatch ;;
+	processors) echo "streamer processor" ;;
 	lighttpd) echo lighttpd ;;
 	apache) echo apache2 ;;
 	zurl) echo zurl ;;
@@ -290,6 +299,14 @@ stack_start_service() {
 			"$(command -v multiwatch)" -f "$STACK_WORKERS" -r 100 -- "$STACK_FCGI"
 		stack_wait_socket "$STACK_SOCK" 10
 		;;
+	processors)
+		local -a penv
+		mapfile -t penv <"$STACK_CONF/streamer.env"
+		stack_spawn processors "$log" env -i PATH="$PATH" HOME="${HOME:-/root}" LANG=C.UTF-8 "${penv[@]}" \
+			"$STACK_CLI" processor --concurrency "$STACK_PROCESSORS"
+		sleep 0.2
+		stack_alive "$(<"$STACK_RUN/processors.pid")"
+		;;
 	lighttpd)
 		lighttpd -tt -f "$STACK_CONF/lighttpd.conf" >>"$log" 2>&1 || {
 			stack_say "stack: lighttpd rejects $STACK_CONF/lighttpd.conf (see $log)" >&2
@@ -360,7 +377,7 @@ stack_stop_service() {
 
 stack_stop() {
 	local s
-	for s in pushpin zurl apache lighttpd workers; do
+	for s in pushpin zurl apache lighttpd processors workers; do
 		stack_stop_service "$s"
 	done
 	rm -f "$STACK_SOCK"
@@ -436,10 +453,11 @@ stack_worker_pids() {
 	pgrep -P "$pid"
 }
 
-# Prints a development token for user $1 in tenant $2.
+# Prints a development token for user $1 in tenant $2, valid $3 seconds, with
+# the publish permission (so the console can publish to topics).
 stack_token() {
 	"$STACK_CLI" token --key "$STACK_KEYS/jwt-private.pem" --sub "${1:-dev-user}" \
-		--tenant "${2:-dev}" --ttl "${3:-86400}"
+		--tenant "${2:-dev}" --ttl "${3:-86400}" --permissions publish
 }
 
 stack_logs() {
