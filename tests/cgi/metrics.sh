@@ -58,6 +58,10 @@ check "no client-chosen action name became a label" bash -c '! grep -q "action=\
 if command -v promtool >/dev/null; then
 	printf '%s\n' "$RESP_BODY" >"$TMP/metrics.txt"
 	check "promtool check metrics accepts the output" promtool check metrics <"$TMP/metrics.txt"
+	check "promtool accepts contrib/prometheus's scrape config and rules" \
+		bash -c 'cd "$1/contrib/prometheus" && promtool check config prometheus.yml >/dev/null'  _ "$top_srcdir"
+	check "the alert rules fire on their thresholds (promtool test rules)" \
+		bash -c 'cd "$1/contrib/prometheus" && promtool test rules streamer-alerts.test.yml >/dev/null' _ "$top_srcdir"
 else
 	ok "# SKIP promtool is not installed (./dev.sh test installs prometheus)"
 fi

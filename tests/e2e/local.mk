@@ -7,5 +7,7 @@ EXTRA_DIST += tests/e2e/run-node.sh tests/e2e/stack.sh tests/e2e/lib.mjs \
 	tests/e2e/ws_basic.mjs tests/e2e/ws_load.mjs tests/e2e/apache.mjs tests/e2e/async.mjs tests/e2e/push.mjs tests/e2e/doubles.mjs \
 	contrib/pushpin/pushpin.conf.in contrib/pushpin/zurl.conf.in contrib/pushpin/routes.in \
 	contrib/lighttpd/streamer.conf contrib/apache/streamer.conf \
-	contrib/systemd/streamer-fcgi.service contrib/systemd/streamer.env.example \
+	contrib/systemd/streamer-fcgi.service contrib/systemd/streamer-processor.service \
+	contrib/systemd/streamer.env.example contrib/prometheus/prometheus.yml contrib/prometheus/streamer-alerts.yml \
+	contrib/prometheus/streamer-alerts.test.yml \
 	.ci/run
