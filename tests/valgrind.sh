@@ -1,18 +1,35 @@
 #!/bin/bash
-# valgrind.sh - one FastCGI worker under valgrind serves 1,000 requests (open, echo, bad input, close, keep-alive); no leak, no error.
+# valgrind.sh - one FastCGI worker under valgrind serves 1,000+ requests (open, echo, bad input, topics, pushes, async requests, metrics, close); no leak, no error.
 # Run by `make check-valgrind` from the build directory.
 set -u
 export LC_ALL=C
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
 build=${top_builddir:-$PWD}
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/streamer-vg.XXXXXX")
-trap 'kill "$vg" 2>/dev/null; rm -rf "$TMP"' EXIT
+trap 'kill "$vg" "$pub" 2>/dev/null; rm -rf "$TMP"' EXIT
+pub=
 
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$TMP/priv.pem" 2>/dev/null
 openssl pkey -in "$TMP/priv.pem" -pubout -out "$TMP/pub.pem"
 export STREAMER_DB="$TMP/streamer.db" STREAMER_JWT_KEY_FILE="$TMP/pub.pem" STREAMER_LOG_FILE="$TMP/worker.log"
 "$build/streamer" init-db >/dev/null || exit 1
-token=$("$build/streamer" token --key "$TMP/priv.pem" --sub vg --tenant t1 --permissions read)
+token=$("$build/streamer" token --key "$TMP/priv.pem" --sub vg --tenant t1 --permissions read,publish)
+
+# A stand-in for Pushpin's publish API, so pushes take their real path.
+python3 -c '
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(200); self.send_header("Content-Length", "10"); self.end_headers(); self.wfile.write(b"Published\n")
+    def log_message(self, *a): pass
+s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+open(sys.argv[1], "w").write(str(s.server_address[1]))
+s.serve_forever()' "$TMP/pub.port" &
+pub=$!
+for _ in $(seq 50); do [ -s "$TMP/pub.port" ] && break; sleep 0.1; done
+export STREAMER_CALLBACK_URL="http://127.0.0.1:$(cat "$TMP/pub.port")/publish/"
 
 valgrind --quiet --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect,possible \
 	--errors-for-leak-kinds=definite,indirect,possible --log-file="$TMP/valgrind.log" \
@@ -32,6 +49,14 @@ client "${common[@]}" --body "$body" --expect-body '"type":"response"' || fail=1
 text 'not json' '{"action":"zzz"}' '{"action":"echo","id":"x","metadata":[]}'
 client "${common[@]}" --body "$body"$'PING\r\n' --expect-body 'INVALID_ACTION' || fail=1
 client "${common[@]}" --body $'TEXT 3\r\nab' --expect-status 400 || fail=1
+text '{"action":"subscribe","payload":{"topic":"news"}}' '{"action":"publish","payload":{"topic":"news","data":{"n":1}}}' \
+	'{"action":"unsubscribe","payload":{"topic":"news"}}' '{"action":"subscribe","payload":{"topic":"bad name"}}'
+client "${common[@]}" --body "$body" --expect-body '"published":true' || fail=1
+text '{"action":"echo_async","id":"j","payload":{"a":1}}' '{"action":"request.status","payload":{"request_id":"j"}}' \
+	'{"action":"request.cancel","payload":{"request_id":"j"}}' '{"action":"generate_report","payload":{"start_date":"2026-02-30"}}'
+client "${common[@]}" --body "$body" --expect-body '"cancelled":true' || fail=1
+"$build/tests/fcgi-client" "$TMP/fcgi.sock" --count 20 --param REQUEST_METHOD=GET --param REQUEST_URI=/metrics \
+	--expect-body 'streamer_messages_total' || fail=1
 client "${common[@]}" --body $'CLOSE 2\r\n\003\350\r\n' --expect-status 200 || fail=1
 "$build/tests/fcgi-client" "$TMP/fcgi.sock" --param REQUEST_METHOD=GET --param REQUEST_URI=/healthz --expect-status 200 || fail=1
 
