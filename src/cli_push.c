@@ -319,24 +319,6 @@ out:
 	return rc;
 }
 
-/* Expired connection ids, collected before any is removed. */
-struct idvec {
-	char **v;
-	size_t n, cap;
-};
-
-static int take_id(void *arg, const char *id)
-{
-	struct idvec *l = arg;
-
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 64;
-		l->v = xrealloc(l->v, l->cap * sizeof *l->v);
-	}
-	l->v[l->n++] = xstrdup(id);
-	return 0;
-}
-
 static const char GC_USAGE[] =
 	"Usage: streamer gc [--db PATH]\n"
 	"Removes connections whose expiry has passed (closing each at the proxy with\n"
@@ -350,7 +332,7 @@ int cli_gc(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *db = NULL;
-	struct idvec ids = { 0 };
+	struct strvec ids = { 0 };
 	struct queue *q = NULL;
 	struct pusher p;
 	int c, rc = 1, requests = 0;
@@ -374,7 +356,7 @@ int cli_gc(int argc, char **argv)
 	if (pusher_open(&p, "gc", db, 0) != 0)
 		return 1;
 	q = queue_open(p.store);
-	if (!q || subs_expired_connections(fanout_subs(p.fanout), now, 100000, take_id, &ids) ==
+	if (!q || subs_expired_connections(fanout_subs(p.fanout), now, 100000, subs_collect, &ids) ==
 			  STORE_ERROR) {
 		fprintf(stderr, "streamer gc: %s\n", store_errmsg(p.store));
 		goto out;
@@ -404,9 +386,7 @@ int cli_gc(int argc, char **argv)
 			failed == 1 ? "" : "s", first);
 	rc = fflush(stdout) == 0 ? 0 : 1;
 out:
-	for (size_t i = 0; i < ids.n; i++)
-		free(ids.v[i]);
-	free(ids.v);
+	strvec_free(&ids);
 	queue_close(q);
 	pusher_close(&p);
 	return rc;

@@ -90,16 +90,6 @@ static char *trim(char *s)
 	return s;
 }
 
-PRINTF_LIKE(3, 4)
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 static int file_vars_read(struct file_vars *f, const char *path, char *err, size_t errlen)
 {
@@ -109,10 +99,10 @@ static int file_vars_read(struct file_vars *f, const char *path, char *err, size
 	int lineno = 0, rc = 0;
 
 	if (!text)
-		return fail(err, errlen, "STREAMER_CONFIG: cannot read %s: %s", path, strerror(errno));
+		return err_printf(err, errlen, "STREAMER_CONFIG: cannot read %s: %s", path, strerror(errno));
 	if (memchr(text, '\0', len)) {
 		free(text);
-		return fail(err, errlen, "STREAMER_CONFIG: %s contains a NUL byte", path);
+		return err_printf(err, errlen, "STREAMER_CONFIG: %s contains a NUL byte", path);
 	}
 	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char *eq, *key, *value;
@@ -124,7 +114,7 @@ static int file_vars_read(struct file_vars *f, const char *path, char *err, size
 			continue;
 		eq = strchr(line, '=');
 		if (!eq) {
-			rc = fail(err, errlen, "STREAMER_CONFIG: %s line %d: expected KEY=VALUE", path, lineno);
+			rc = err_printf(err, errlen, "STREAMER_CONFIG: %s line %d: expected KEY=VALUE", path, lineno);
 			break;
 		}
 		*eq = '\0';
@@ -137,7 +127,7 @@ static int file_vars_read(struct file_vars *f, const char *path, char *err, size
 			value++;
 		}
 		if (!known_var(key) || strcmp(key, "STREAMER_CONFIG") == 0) {
-			rc = fail(err, errlen, "STREAMER_CONFIG: %s line %d: unknown variable %s", path, lineno, key);
+			rc = err_printf(err, errlen, "STREAMER_CONFIG: %s line %d: unknown variable %s", path, lineno, key);
 			break;
 		}
 		f->keys = xrealloc(f->keys, (f->count + 1) * sizeof(*f->keys));
@@ -185,7 +175,7 @@ static int get_int(const struct file_vars *f, const char *name, long long min,
 	n = strtoll(v, &end, 10);
 	/* strtoll skips leading blanks and takes a '+': neither is a plain integer. */
 	if (!((*v >= '0' && *v <= '9') || *v == '-') || *end != '\0' || errno == ERANGE || n < min || n > max)
-		return fail(err, errlen, "%s: expected an integer from %lld to %lld, got '%s'",
+		return err_printf(err, errlen, "%s: expected an integer from %lld to %lld, got '%s'",
 			    name, min, max, v);
 	*out = n;
 	return 0;
@@ -225,14 +215,14 @@ static int push_config_load(struct config *cfg, const struct file_vars *f, char 
 	cfg->callback_url = opt_string(f, "STREAMER_CALLBACK_URL");
 	if (cfg->callback_url && strncmp(cfg->callback_url, "http://", 7) != 0 &&
 	    strncmp(cfg->callback_url, "https://", 8) != 0)
-		return fail(err, errlen, "STREAMER_CALLBACK_URL: expected an http:// or https:// URL, got '%s'",
+		return err_printf(err, errlen, "STREAMER_CALLBACK_URL: expected an http:// or https:// URL, got '%s'",
 			    cfg->callback_url);
 	if (strcmp(style, "pushpin") == 0)
 		cfg->callback_style = CALLBACK_PUSHPIN;
 	else if (strcmp(style, "apigw") == 0)
 		cfg->callback_style = CALLBACK_APIGW;
 	else
-		return fail(err, errlen, "STREAMER_CALLBACK_STYLE: expected pushpin or apigw, got '%s'", style);
+		return err_printf(err, errlen, "STREAMER_CALLBACK_STYLE: expected pushpin or apigw, got '%s'", style);
 	if (get_int(f, "STREAMER_CALLBACK_CONNECT_TIMEOUT", 10, 60000, &n, err, errlen) < 0)
 		return -1;
 	cfg->callback_connect_timeout_ms = n;
@@ -247,9 +237,9 @@ static int push_config_load(struct config *cfg, const struct file_vars *f, char 
 	cfg->aws_secret_access_key = opt_string(f, "STREAMER_AWS_SECRET_ACCESS_KEY");
 	cfg->aws_session_token = opt_string(f, "STREAMER_AWS_SESSION_TOKEN");
 	if (cfg->aws_region && (!cfg->aws_access_key_id || !cfg->aws_secret_access_key))
-		return fail(err, errlen, "STREAMER_AWS_REGION: needs STREAMER_AWS_ACCESS_KEY_ID and STREAMER_AWS_SECRET_ACCESS_KEY");
+		return err_printf(err, errlen, "STREAMER_AWS_REGION: needs STREAMER_AWS_ACCESS_KEY_ID and STREAMER_AWS_SECRET_ACCESS_KEY");
 	if (cfg->aws_region && !str_is_token(cfg->aws_region, strlen(cfg->aws_region), 32, "-"))
-		return fail(err, errlen, "STREAMER_AWS_REGION: expected a region name like eu-west-1, got '%s'",
+		return err_printf(err, errlen, "STREAMER_AWS_REGION: expected a region name like eu-west-1, got '%s'",
 			    cfg->aws_region);
 	return 0;
 }
@@ -262,17 +252,17 @@ static int jobs_config_load(struct config *cfg, const struct file_vars *f, char 
 	cfg->plugins = split_list(raw(f, "STREAMER_PLUGINS"));
 	for (char **p = cfg->plugins; p && *p; p++)
 		if ((*p)[0] != '/')
-			return fail(err, errlen, "STREAMER_PLUGINS: '%s' is not an absolute path", *p);
+			return err_printf(err, errlen, "STREAMER_PLUGINS: '%s' is not an absolute path", *p);
 	cfg->exec_actions = split_list(raw(f, "STREAMER_EXEC_ACTIONS"));
 	for (char **a = cfg->exec_actions; a && *a; a++) {
 		const char *eq = strchr(*a, '=');
 
 		if (!eq || !str_is_token(*a, (size_t)(eq - *a), 64, "._-") || eq[1] != '/')
-			return fail(err, errlen, "STREAMER_EXEC_ACTIONS: expected name=/absolute/path (name [A-Za-z0-9._-]{1,64}), got '%s'", *a);
+			return err_printf(err, errlen, "STREAMER_EXEC_ACTIONS: expected name=/absolute/path (name [A-Za-z0-9._-]{1,64}), got '%s'", *a);
 	}
 	cfg->output_dir = opt_string(f, "STREAMER_OUTPUT_DIR");
 	if (!cfg->output_dir || cfg->output_dir[0] != '/')
-		return fail(err, errlen, "STREAMER_OUTPUT_DIR: must be an absolute directory path, got '%s'",
+		return err_printf(err, errlen, "STREAMER_OUTPUT_DIR: must be an absolute directory path, got '%s'",
 			    raw(f, "STREAMER_OUTPUT_DIR"));
 	if (get_int(f, "STREAMER_JOB_LEASE", 1, 3600, &n, err, errlen) < 0)
 		return -1;
@@ -302,7 +292,7 @@ int config_load(struct config *cfg, int flags, char *err, size_t errlen)
 
 	cfg->db_path = opt_string(&f, "STREAMER_DB");
 	if (!cfg->db_path) {
-		fail(err, errlen, "STREAMER_DB: must name the SQLite database file");
+		err_printf(err, errlen, "STREAMER_DB: must name the SQLite database file");
 		goto fail;
 	}
 	if (get_int(&f, "STREAMER_DB_BUSY_TIMEOUT", 0, 600000, &n, err, errlen) < 0)
@@ -311,14 +301,14 @@ int config_load(struct config *cfg, int flags, char *err, size_t errlen)
 
 	alg = auth_alg_parse(raw(&f, "STREAMER_JWT_ALG"));
 	if (alg < 0) {
-		fail(err, errlen, "STREAMER_JWT_ALG: unsupported algorithm '%s' (use RS256, RS384, RS512, ES256, ES384, HS256, HS384 or HS512)",
+		err_printf(err, errlen, "STREAMER_JWT_ALG: unsupported algorithm '%s' (use RS256, RS384, RS512, ES256, ES384, HS256, HS384 or HS512)",
 		     raw(&f, "STREAMER_JWT_ALG"));
 		goto fail;
 	}
 	cfg->jwt_alg = (enum auth_alg)alg;
 	cfg->jwt_key_file = opt_string(&f, "STREAMER_JWT_KEY_FILE");
 	if (!cfg->jwt_key_file && (flags & CONFIG_NEED_KEY)) {
-		fail(err, errlen, "STREAMER_JWT_KEY_FILE: must name the JWT verification key (PEM public key or HS secret file)");
+		err_printf(err, errlen, "STREAMER_JWT_KEY_FILE: must name the JWT verification key (PEM public key or HS secret file)");
 		goto fail;
 	}
 	cfg->jwt_issuer = opt_string(&f, "STREAMER_JWT_ISSUER");
@@ -344,14 +334,14 @@ int config_load(struct config *cfg, int flags, char *err, size_t errlen)
 	if (get_int(&f, "STREAMER_KEEPALIVE_INTERVAL", 0, 3600, &n, err, errlen) < 0)
 		goto fail;
 	if (n > 0 && n < 20) {
-		fail(err, errlen, "STREAMER_KEEPALIVE_INTERVAL: Pushpin needs 0 (off) or at least 20 seconds, got '%lld'", n);
+		err_printf(err, errlen, "STREAMER_KEEPALIVE_INTERVAL: Pushpin needs 0 (off) or at least 20 seconds, got '%lld'", n);
 		goto fail;
 	}
 	cfg->keepalive_interval = (int)n;
 
 	level = log_level_parse(raw(&f, "STREAMER_LOG_LEVEL"));
 	if (level < 0) {
-		fail(err, errlen, "STREAMER_LOG_LEVEL: expected debug, info, warn or error, got '%s'",
+		err_printf(err, errlen, "STREAMER_LOG_LEVEL: expected debug, info, warn or error, got '%s'",
 		     raw(&f, "STREAMER_LOG_LEVEL"));
 		goto fail;
 	}
@@ -362,7 +352,7 @@ int config_load(struct config *cfg, int flags, char *err, size_t errlen)
 		goto fail;
 	cfg->metrics_file = opt_string(&f, "STREAMER_METRICS_FILE");
 	if (cfg->metrics_file && strcmp(cfg->metrics_file, "off") != 0 && cfg->metrics_file[0] != '/') {
-		fail(err, errlen, "STREAMER_METRICS_FILE: expected an absolute path or off, got '%s'",
+		err_printf(err, errlen, "STREAMER_METRICS_FILE: expected an absolute path or off, got '%s'",
 		     cfg->metrics_file);
 		goto fail;
 	}

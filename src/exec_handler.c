@@ -665,16 +665,6 @@ static int exec_action_run(struct streamer_ctx *ctx, json_t *payload, json_t **r
 	return exec_run(a->path, a->opt, ctx, payload, result, err);
 }
 
-PRINTF_LIKE(3, 4)
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 int exec_actions_load(struct exec_actions **out, char *const *specs,
 		      const struct exec_options *opt, exec_taken_fn taken, void *taken_arg,
@@ -697,34 +687,34 @@ int exec_actions_load(struct exec_actions **out, char *const *specs,
 		struct stat st;
 
 		if (!eq || eq == spec) {
-			fail(err, errlen, "STREAMER_EXEC_ACTIONS: '%s': expected name=/absolute/path", spec);
+			err_printf(err, errlen, "STREAMER_EXEC_ACTIONS: '%s': expected name=/absolute/path", spec);
 			goto fail;
 		}
 		if (!str_is_token(spec, (size_t)(eq - spec), PROTO_ACTION_MAX, "._-")) {
-			fail(err, errlen, "STREAMER_EXEC_ACTIONS: '%s': the action name must match [A-Za-z0-9._-]{1,64}",
+			err_printf(err, errlen, "STREAMER_EXEC_ACTIONS: '%s': the action name must match [A-Za-z0-9._-]{1,64}",
 			     spec);
 			goto fail;
 		}
 		if (eq[1] != '/') {
-			fail(err, errlen, "STREAMER_EXEC_ACTIONS: '%s': the command must be an absolute path", spec);
+			err_printf(err, errlen, "STREAMER_EXEC_ACTIONS: '%s': the command must be an absolute path", spec);
 			goto fail;
 		}
 		errno = 0;
 		if (stat(eq + 1, &st) < 0 || !S_ISREG(st.st_mode) || access(eq + 1, X_OK) < 0) {
-			fail(err, errlen, "STREAMER_EXEC_ACTIONS: '%s': %s is not an executable file%s%s",
+			err_printf(err, errlen, "STREAMER_EXEC_ACTIONS: '%s': %s is not an executable file%s%s",
 			     spec, eq + 1, errno ? ": " : "", errno ? strerror(errno) : "");
 			goto fail;
 		}
 		a->name = xstrndup(spec, (size_t)(eq - spec));
 		for (size_t k = 0; k < i; k++) {
 			if (strcmp(ea->actions[k].name, a->name) == 0) {
-				fail(err, errlen, "STREAMER_EXEC_ACTIONS: action '%s' is given twice", a->name);
+				err_printf(err, errlen, "STREAMER_EXEC_ACTIONS: action '%s' is given twice", a->name);
 				ea->n = i + 1;
 				goto fail;
 			}
 		}
 		if (taken && (owner = taken(taken_arg, a->name)) != NULL) {
-			fail(err, errlen, "STREAMER_EXEC_ACTIONS: action '%s' is already %s", a->name, owner);
+			err_printf(err, errlen, "STREAMER_EXEC_ACTIONS: action '%s' is already %s", a->name, owner);
 			ea->n = i + 1;
 			goto fail;
 		}

@@ -61,32 +61,6 @@ int fanout_configured(const struct fanout *f)
 	return push_configured(f->push);
 }
 
-/* Connection ids collected from the store (targets of an apigw send or a pushpin user send). */
-struct idlist {
-	char **id;
-	size_t n, cap;
-};
-
-static int collect(void *arg, const char *id)
-{
-	struct idlist *l = arg;
-
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 16;
-		l->id = xrealloc(l->id, l->cap * sizeof *l->id);
-	}
-	l->id[l->n++] = xstrdup(id);
-	return 0;
-}
-
-static void idlist_free(struct idlist *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		free(l->id[i]);
-	free(l->id);
-	memset(l, 0, sizeof *l);
-}
-
 /* Removes a connection API Gateway no longer knows, with its dependent rows. */
 static void drop_stale(struct fanout *f, const char *id)
 {
@@ -115,23 +89,23 @@ static int deliver(struct fanout *f, struct push_item *items, size_t n, struct f
 
 /* The live connection ids of a target, from the store. */
 static int resolve(struct fanout *f, enum fanout_kind kind, const char *tenant, const char *name,
-		   struct idlist *l, char *why, size_t whylen)
+		   struct strvec *l, char *why, size_t whylen)
 {
 	int64_t now = time_now_ms();
 	int rc = STORE_OK;
 
 	switch (kind) {
 	case FANOUT_CONNECTION:
-		collect(l, name);
+		strvec_push(l, name);
 		break;
 	case FANOUT_USER:
-		rc = subs_user_connections(f->subs, tenant, name, now, collect, l);
+		rc = subs_user_connections(f->subs, tenant, name, now, subs_collect, l);
 		break;
 	case FANOUT_TENANT:
-		rc = subs_tenant_connections(f->subs, tenant, now, collect, l);
+		rc = subs_tenant_connections(f->subs, tenant, now, subs_collect, l);
 		break;
 	case FANOUT_TOPIC:
-		rc = subs_topic_members(f->subs, tenant, name, now, collect, l);
+		rc = subs_topic_members(f->subs, tenant, name, now, subs_collect, l);
 		break;
 	}
 	if (rc == STORE_ERROR) {
@@ -165,7 +139,7 @@ int fanout_send(struct fanout *f, enum fanout_kind kind, const char *tenant, con
 		const char *text, struct fanout_result *res, char *why, size_t whylen)
 {
 	struct fanout_result local = { 0 };
-	struct idlist ids = { 0 };
+	struct strvec ids = { 0 };
 	struct push_item *items = NULL;
 	char **channels = NULL;
 	int pushpin = push_style(f->push) == CALLBACK_PUSHPIN, rc = -1;
@@ -195,8 +169,8 @@ int fanout_send(struct fanout *f, enum fanout_kind kind, const char *tenant, con
 		channels = xcalloc(ids.n ? ids.n : 1, sizeof *channels);
 	for (size_t i = 0; i < ids.n; i++) {
 		if (pushpin)
-			channels[i] = channel_of(FANOUT_CONNECTION, NULL, ids.id[i]);
-		items[i].target = pushpin ? channels[i] : ids.id[i];
+			channels[i] = channel_of(FANOUT_CONNECTION, NULL, ids.v[i]);
+		items[i].target = pushpin ? channels[i] : ids.v[i];
 		items[i].content = text;
 	}
 	rc = deliver(f, items, ids.n, res, why, whylen);
@@ -206,7 +180,7 @@ out:
 			free(channels[i]);
 	free(channels);
 	free(items);
-	idlist_free(&ids);
+	strvec_free(&ids);
 	return rc;
 }
 

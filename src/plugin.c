@@ -32,30 +32,20 @@ struct plugin_set {
 	size_t nentries;
 };
 
-PRINTF_LIKE(3, 4)
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 /* Checks one handler entry of a plugin. Returns 0, or -1 with a reason in why. */
 static int handler_check(const struct streamer_handler *h, size_t i, char *why, size_t whylen)
 {
 	if (!str_is_token(h->name, strlen(h->name), PROTO_ACTION_MAX, "._-"))
-		return fail(why, whylen, "handler %zu has an invalid action name '%.80s' (expected [A-Za-z0-9._-]{1,64})",
+		return err_printf(why, whylen, "handler %zu has an invalid action name '%.80s' (expected [A-Za-z0-9._-]{1,64})",
 			    i, h->name);
 	if (h->flags & ~STREAMER_HANDLER_FLAGS_KNOWN)
-		return fail(why, whylen, "action '%s' sets unknown flags 0x%x", h->name,
+		return err_printf(why, whylen, "action '%s' sets unknown flags 0x%x", h->name,
 			    h->flags & ~STREAMER_HANDLER_FLAGS_KNOWN);
 	if (!h->run)
-		return fail(why, whylen, "action '%s' has no run function", h->name);
+		return err_printf(why, whylen, "action '%s' has no run function", h->name);
 	if (h->permission && !str_is_token(h->permission, strlen(h->permission), 128, "._:-"))
-		return fail(why, whylen, "action '%s' has an invalid permission '%.80s'", h->name,
+		return err_printf(why, whylen, "action '%s' has an invalid permission '%.80s'", h->name,
 			    h->permission);
 	return 0;
 }
@@ -79,10 +69,10 @@ static int load_one(struct plugin_set *ps, const char *path, plugin_taken_fn tak
 	size_t first = ps->nentries, n = 0;
 
 	if (path[0] != '/')
-		return fail(err, errlen, "STREAMER_PLUGINS: %s: not an absolute path", path);
+		return err_printf(err, errlen, "STREAMER_PLUGINS: %s: not an absolute path", path);
 	for (size_t i = 0; i < ps->nplugins; i++)
 		if (strcmp(ps->plugins[i].path, path) == 0)
-			return fail(err, errlen, "STREAMER_PLUGINS: %s: listed twice", path);
+			return err_printf(err, errlen, "STREAMER_PLUGINS: %s: listed twice", path);
 	ps->plugins = xrealloc(ps->plugins, (ps->nplugins + 1) * sizeof *ps->plugins);
 	p = &ps->plugins[ps->nplugins];
 	memset(p, 0, sizeof *p);
@@ -91,7 +81,7 @@ static int load_one(struct plugin_set *ps, const char *path, plugin_taken_fn tak
 	if (!p->dl) {
 		const char *e = dlerror();
 
-		return fail(err, errlen, "STREAMER_PLUGINS: %s: cannot load: %s", path,
+		return err_printf(err, errlen, "STREAMER_PLUGINS: %s: cannot load: %s", path,
 			    e ? e : "unknown error");
 	}
 	p->path = xstrdup(path);
@@ -99,32 +89,32 @@ static int load_one(struct plugin_set *ps, const char *path, plugin_taken_fn tak
 
 	desc = dlsym(p->dl, STREAMER_PLUGIN_SYMBOL);
 	if (!desc)
-		return fail(err, errlen, "STREAMER_PLUGINS: %s: not a streamer plugin (no symbol '%s')",
+		return err_printf(err, errlen, "STREAMER_PLUGINS: %s: not a streamer plugin (no symbol '%s')",
 			    path, STREAMER_PLUGIN_SYMBOL);
 	/* abi_version is the first member in every version: the only safe read before the check. */
 	if (desc->abi_version != STREAMER_HANDLER_ABI_VERSION)
-		return fail(err, errlen,
+		return err_printf(err, errlen,
 			    "STREAMER_PLUGINS: %s: built for handler ABI version %u, this streamer needs version %u (rebuild it against this streamer's <streamer/handler.h>)",
 			    path, desc->abi_version, STREAMER_HANDLER_ABI_VERSION);
 	if (!desc->handlers || !desc->handlers[0].name)
-		return fail(err, errlen, "STREAMER_PLUGINS: %s: the plugin defines no handlers", path);
+		return err_printf(err, errlen, "STREAMER_PLUGINS: %s: the plugin defines no handlers", path);
 	p->desc = desc;
 
 	for (const struct streamer_handler *h = desc->handlers; h->name; h++, n++) {
 		const char *owner;
 
 		if (handler_check(h, n, why, sizeof why) < 0)
-			return fail(err, errlen, "STREAMER_PLUGINS: %s: %s", path, why);
+			return err_printf(err, errlen, "STREAMER_PLUGINS: %s: %s", path, why);
 		owner = defined_in(ps, h->name);
 		if (owner) {
 			if (strcmp(owner, path) == 0)
-				return fail(err, errlen, "STREAMER_PLUGINS: %s: defines action '%s' twice",
+				return err_printf(err, errlen, "STREAMER_PLUGINS: %s: defines action '%s' twice",
 					    path, h->name);
-			return fail(err, errlen, "STREAMER_PLUGINS: %s: action '%s' is already defined by %s",
+			return err_printf(err, errlen, "STREAMER_PLUGINS: %s: action '%s' is already defined by %s",
 				    path, h->name, owner);
 		}
 		if (taken && (owner = taken(taken_arg, h->name)) != NULL)
-			return fail(err, errlen, "STREAMER_PLUGINS: %s: action '%s' is already %s", path,
+			return err_printf(err, errlen, "STREAMER_PLUGINS: %s: action '%s' is already %s", path,
 				    h->name, owner);
 		ps->entries = xrealloc(ps->entries, (ps->nentries + 1) * sizeof *ps->entries);
 		ps->entries[ps->nentries].h = h;
@@ -135,7 +125,7 @@ static int load_one(struct plugin_set *ps, const char *path, plugin_taken_fn tak
 		why[0] = '\0';
 		if (desc->init(why, sizeof why) != 0) {
 			ps->nentries = first;
-			return fail(err, errlen, "STREAMER_PLUGINS: %s: init failed: %s", path,
+			return err_printf(err, errlen, "STREAMER_PLUGINS: %s: init failed: %s", path,
 				    why[0] ? why : "no reason given");
 		}
 	}

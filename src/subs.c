@@ -149,6 +149,12 @@ int subs_count(struct subs *u, const char *connection_id, int *n)
 	return STORE_OK;
 }
 
+int subs_collect(void *strvec, const char *connection_id)
+{
+	strvec_push(strvec, connection_id);
+	return 0;
+}
+
 /* Runs a bound statement whose column 0 is a connection id, calling fn per row. */
 static int walk(struct subs *u, sqlite3_stmt *st, const char *what, subs_id_fn fn, void *arg)
 {

@@ -48,6 +48,9 @@ int subs_count(struct subs *u, const char *connection_id, int *n)
 /* Receives one connection id (borrowed for the call); non-zero stops the walk. */
 typedef int (*subs_id_fn)(void *arg, const char *connection_id);
 
+/* A subs_id_fn that appends each id to the struct strvec (util.h) arg. */
+int subs_collect(void *strvec, const char *connection_id);
+
 /*
  * The live connections (expires_at > now) of a target, in no set order:
  * subscribers of topic in tenant; connections of user in tenant; every

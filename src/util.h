@@ -55,6 +55,20 @@ void random_bytes(void *p, size_t n);
 /* Writes 2*n lowercase hex digits of n random bytes plus NUL into out. */
 void random_hex(char *out, size_t n);
 
+/* A growable array of owned strings. Zero-initialise; release with strvec_free. */
+struct strvec {
+	char **v;
+	size_t n, cap;
+};
+
+/* Appends a copy of s. */
+void strvec_push(struct strvec *sv, const char *s);
+/* Frees every string and the array; leaves sv empty and reusable. */
+void strvec_free(struct strvec *sv);
+
+/* Writes a printf-style message into err (errlen bytes, truncated) and returns -1: `return err_printf(...)`. */
+int err_printf(char *err, size_t errlen, const char *fmt, ...) PRINTF_LIKE(3, 4);
+
 /* Compares two byte strings in time independent of where they differ. */
 bool ct_equal(const void *a, size_t alen, const void *b, size_t blen);
 
