@@ -12,6 +12,7 @@
 #include "job_run.h"
 #include "log.h"
 #include "queue.h"
+#include "wake.h"
 
 /* Largest key file accepted; real PEM keys are a few KiB. */
 #define KEY_FILE_MAX (64 * 1024)
@@ -123,4 +124,12 @@ void app_handle(struct app *app, struct request *req, struct response *resp)
 		dialect_ws(app, req, resp);
 	else
 		dialect_http(app, req, resp);
+}
+
+void app_after_response(struct app *app)
+{
+	if (!app->wake_pending)
+		return;
+	app->wake_pending = 0;
+	wake_all(app->cfg.db_path);
 }

@@ -17,6 +17,7 @@ struct app {
 	struct store *store;
 	struct queue *queue;     /* async requests (on store) */
 	struct fanout *fanout;   /* pushes through the callback URL, subscriptions (on store) */
+	int wake_pending;        /* a request was queued: wake the processors once the answer is out */
 };
 
 /*
@@ -33,5 +34,12 @@ void app_free(struct app *app);
  * and path. Always fills resp (status, type, headers, body).
  */
 void app_handle(struct app *app, struct request *req, struct response *resp);
+
+/*
+ * Called once the answer to a request has been handed to the web server:
+ * wakes the processors when the request queued work. Waking them only now
+ * keeps their first push (progress) behind the acknowledgment in the answer.
+ */
+void app_after_response(struct app *app);
 
 #endif

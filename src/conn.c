@@ -14,7 +14,6 @@
 #include "queue.h"
 #include "router.h"
 #include "util.h"
-#include "wake.h"
 
 #define CONN_ID_MAX 128
 
@@ -233,9 +232,8 @@ static json_t *make_pushes(struct app *app, struct call *c, const char *id, json
 }
 
 void conn_message(struct app *app, const char *id, const char *text, size_t len,
-		  unsigned flags, struct conn_reply *out)
+		  struct conn_reply *out)
 {
-	int pushed = 0;
 	struct client_msg msg = {0};
 	struct proto_error err = {0};
 	struct conn_record rec = {0};
@@ -285,19 +283,8 @@ void conn_message(struct app *app, const char *id, const char *text, size_t len,
 	}
 	if (c.pushes)
 		reply = make_pushes(app, &c, id, reply);
-	if (c.wake) {
-		char why[300];
-
-		if ((flags & CONN_PUSH_ACK) && fanout_configured(app->fanout)) {
-			pushed = fanout_send_json(app->fanout, FANOUT_CONNECTION, NULL, id, reply, NULL,
-						  why, sizeof why) == 0;
-			if (!pushed)
-				log_event(LOG_WARN, "push_failed",
-					  json_pack("{s:s,s:s,s:s}", "connection_id", id,
-						    "request_id", msg.id, "reason", why));
-		}
-		wake_all(app->cfg.db_path);
-	}
+	if (c.wake)
+		app->wake_pending = 1;
 	goto out;
 fail:
 	log_event(LOG_ERROR, "store_error",
@@ -325,10 +312,7 @@ out:
 			    "action", parsed ? msg.action : NULL, "outcome", outcome_of(reply),
 			    "duration_us", (json_int_t)(mono_us() - start)));
 	out->messages = json_array();
-	if (pushed)
-		json_decref(reply);
-	else
-		json_array_append_new(out->messages, reply);
+	json_array_append_new(out->messages, reply);
 	if (c.also)
 		json_array_extend(out->messages, c.also);
 	out->controls = c.controls ? json_incref(c.controls) : json_array();

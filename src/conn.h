@@ -31,7 +31,7 @@ int conn_open(struct app *app, const struct request *req, const char *id,
 
 /* What one client message produced. */
 struct conn_reply {
-	json_t *messages;  /* outbound messages in order (an array; empty when the reply was pushed) */
+	json_t *messages;  /* outbound messages in order (an array of at least one) */
 	json_t *controls;  /* GRIP control messages for the connection (an array, maybe empty) */
 	int gone;          /* the connection is unknown or expired: close the client */
 };
@@ -39,20 +39,13 @@ struct conn_reply {
 /*
  * Handles one client text message on connection id, in one transaction:
  * looks the connection up (sliding its expiry), validates and routes the
- * message; after the commit makes the pushes handlers asked for and wakes
- * the processors when a request was queued. Fills *out (release with
+ * message; after the commit makes the pushes handlers asked for. Fills *out (release with
  * conn_reply_free). When the connection is unknown or expired the reply is
- * an UNAUTHORIZED error and out->gone is 1.
- *
- * With CONN_PUSH_ACK (the Pushpin dialect), the acknowledgment of a queued
- * request is pushed through the callback URL before the processors are
- * woken, instead of riding in the HTTP answer: the processor's progress
- * pushes then travel the same path behind it and cannot overtake it. When
- * that push fails, the acknowledgment is in the answer as usual.
+ * an UNAUTHORIZED error and out->gone is 1. A queued request sets
+ * app->wake_pending (see app_after_response).
  */
-#define CONN_PUSH_ACK 0x1
 void conn_message(struct app *app, const char *id, const char *text, size_t len,
-		  unsigned flags, struct conn_reply *out);
+		  struct conn_reply *out);
 void conn_reply_free(struct conn_reply *r);
 
 /* Keep-alive from the proxy: extends the live row's expiry. */

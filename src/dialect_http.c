@@ -186,7 +186,7 @@ void dialect_http(struct app *app, struct request *req, struct response *resp)
 	case MESSAGE: {
 		struct conn_reply r;
 
-		conn_message(app, id, req->body.data ? req->body.data : "", req->body.len, 0, &r);
+		conn_message(app, id, req->body.data ? req->body.data : "", req->body.len, &r);
 		ndjson(resp, r.gone ? 401 : 200, r.messages);
 		conn_reply_free(&r);
 		return;

@@ -126,7 +126,7 @@ void dialect_ws(struct app *app, struct request *req, struct response *resp)
 			size_t k;
 			json_t *m;
 
-			conn_message(app, id, e->data, e->len, CONN_PUSH_ACK, &r);
+			conn_message(app, id, e->data, e->len, &r);
 			/* Controls first: a subscription is in place before the client reads the reply. */
 			json_array_foreach(r.controls, k, m)
 				put_control(&out, m);

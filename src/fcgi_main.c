@@ -103,10 +103,15 @@ static int serve_cgi(void)
 		read_body(&req, app.cfg.max_body_bytes, cgi_read, stdin);
 		app_handle(&app, &req, &resp);
 		request_free(&req);
+		response_render(&resp, &out);
+		write_all(STDOUT_FILENO, out.data, out.len);
+		app_after_response(&app);
 		app_free(&app);
 	}
-	response_render(&resp, &out);
-	write_all(STDOUT_FILENO, out.data, out.len);
+	if (rc) {
+		response_render(&resp, &out);
+		write_all(STDOUT_FILENO, out.data, out.len);
+	}
 	buf_free(&out);
 	response_free(&resp);
 	return rc;
@@ -185,6 +190,7 @@ static int serve_fcgi(int listen_fd)
 		FCGX_PutStr(out.data, (int)out.len, fr.out);
 		/* libfcgi frees the environment here: req holds copies only. */
 		FCGX_Finish_r(&fr);
+		app_after_response(&app);
 		request_free(&req);
 		response_free(&resp);
 		served++;

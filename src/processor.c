@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -44,6 +45,15 @@ static void on_stop(int sig)
 	(void)sig;
 	stopping = 1;
 }
+
+/* SIGCHLD only has to interrupt the supervisor's sigsuspend. */
+static void on_child(int sig)
+{
+	(void)sig;
+}
+
+/* The supervisor's signal mask outside sigsuspend's wait (what slots run with). */
+static sigset_t wait_mask;
 
 /* One processor slot: a process that runs one request at a time. */
 struct slot {
@@ -390,6 +400,8 @@ static void run_job(struct slot *sl, struct job_record *job)
 		return;
 	}
 	if (pid == 0) {
+		/* A job never outlives its slot: a slot killed outright takes its job along. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		close(sv[0]);
 		job_child(sl, job, deadline, sv[1]);
 	}
@@ -670,10 +682,26 @@ int processor_main(int argc, char **argv)
 	if (concurrency == 1 || once)
 		return slot_main(once);
 
-	/* A supervisor: one process per slot, each restarted if it dies. */
+	/*
+	 * A supervisor: one process per slot, each restarted if it dies. The
+	 * signals it waits for stay blocked except inside sigsuspend, so a
+	 * SIGTERM between the check of `stopping` and the wait cannot be lost.
+	 */
 	kids = xcalloc((size_t)concurrency, sizeof *kids);
+	{
+		struct sigaction chld = { .sa_handler = on_child };
+		sigset_t block;
+
+		sigemptyset(&chld.sa_mask);
+		sigaction(SIGCHLD, &chld, NULL);
+		sigemptyset(&block);
+		sigaddset(&block, SIGTERM);
+		sigaddset(&block, SIGINT);
+		sigaddset(&block, SIGCHLD);
+		sigprocmask(SIG_BLOCK, &block, &wait_mask);
+	}
 	while (!stopping) {
-		int status;
+		int status, reaped = 0;
 		pid_t pid;
 
 		for (long i = 0; i < concurrency && !stopping; i++) {
@@ -681,16 +709,21 @@ int processor_main(int argc, char **argv)
 				continue;
 			pid = fork();
 			if (pid == 0) {
+				/* The slot dies with the supervisor, even one killed with SIGKILL. */
+				prctl(PR_SET_PDEATHSIG, SIGTERM);
+				sigprocmask(SIG_SETMASK, &wait_mask, NULL);
+				if (getppid() == 1)
+					_exit(0);
 				free(kids);
 				_exit(slot_main(0));
 			}
 			kids[i] = pid > 0 ? pid : 0;
 		}
-		pid = wait(&status);
-		if (pid < 0 && errno != EINTR)
-			break;
-		for (long i = 0; i < concurrency; i++) {
-			if (pid > 0 && kids[i] == pid) {
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+			reaped = 1;
+			for (long i = 0; i < concurrency; i++) {
+				if (kids[i] != pid)
+					continue;
 				kids[i] = 0;
 				if (!stopping) {
 					if (++restarts > 3 * concurrency)
@@ -700,6 +733,8 @@ int processor_main(int argc, char **argv)
 				}
 			}
 		}
+		if (!reaped && !stopping)
+			sigsuspend(&wait_mask);
 	}
 	for (long i = 0; i < concurrency; i++)
 		if (kids[i] > 0)

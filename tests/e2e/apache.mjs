@@ -82,4 +82,5 @@ test('the workers stop cleanly on SIGTERM (no sanitizer or leak report)', { skip
   const r = stack.stack('stop');
   assert.equal(r.status, 0, r.stderr);
   assert.deepEqual(stack.workerCrashes(), [], 'workers.log has crash/sanitizer reports');
+  assert.deepEqual(stack.tokenLeaks(), [], 'a log holds a token the tests used');
 });

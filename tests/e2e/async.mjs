@@ -370,5 +370,6 @@ test('no worker or processor error was logged, nothing crashed', { skip }, async
   const bad = stack.workerLogLines().filter((l) => l.level === 'error' || l.level === 'unparsable');
   assert.deepEqual(bad, []);
   assert.deepEqual(stack.workerCrashes(), []);
+  assert.deepEqual(stack.tokenLeaks(), [], 'a log holds a token the tests used');
   for (const p of processors) assert.equal(p.stderrText, '');
 });

@@ -1,7 +1,7 @@
 // lib.mjs - shared helpers for the end-to-end tests: a private stack on free ports (via stack.sh), tokens, WebSocket clients, store queries.
 import { spawnSync } from 'node:child_process';
 import { createHmac, generateKeyPairSync, sign as rsaSign } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, chmodSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, chmodSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -111,7 +111,9 @@ export class Stack {
     if (permissions) args.push('--permissions', permissions);
     const r = run(this.cli, args);
     if (r.status !== 0) throw new Error(`streamer token failed (${r.status}): ${r.stderr}`);
-    return r.stdout.trim();
+    const tok = r.stdout.trim();
+    (this.tokens ??= new Set()).add(tok);
+    return tok;
   }
 
   url(token) {
@@ -139,6 +141,18 @@ export class Stack {
         return { level: 'unparsable', line: l };
       }
     });
+  }
+
+  // The logs of the instance (workers, processors, Pushpin, zurl, web server)
+  // that contain a token minted by token(): [] when none leaked.
+  tokenLeaks() {
+    const leaks = [];
+    for (const f of readdirSync(this.logDir)) {
+      const text = readFileSync(join(this.logDir, f), 'utf8');
+      const sig = [...(this.tokens ?? [])].find((t) => text.includes(t.split('.')[2]));
+      if (sig) leaks.push(f);
+    }
+    return leaks;
   }
 
   // Sanitizer reports and crashes the workers wrote to stderr.

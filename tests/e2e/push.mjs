@@ -230,6 +230,7 @@ test('no worker error was logged, nothing crashed', { skip }, async () => {
   const bad = stack.workerLogLines().filter((l) => l.level === 'error' || l.level === 'unparsable');
   assert.deepEqual(bad, []);
   assert.deepEqual(stack.workerCrashes(), []);
+  assert.deepEqual(stack.tokenLeaks(), [], 'a log holds a token the tests used');
 });
 
 // ---- a failing callback: retries, the circuit breaker, a worker that keeps serving ----

@@ -324,7 +324,8 @@ stack_start_service() {
 		stack_wait_tcp "$STACK_HTTP_PORT" 10 apache2
 		;;
 	zurl)
-		stack_spawn zurl "$log" zurl --config="$STACK_CONF/zurl.conf"
+		# --loglevel=1: at info zurl logs each request URL, tokens included.
+		stack_spawn zurl "$log" zurl --config="$STACK_CONF/zurl.conf" --loglevel=1
 		local i
 		for ((i = 0; i < 100; i++)); do
 			[[ -S $STACK_RUN/pushpin/zurl-in ]] && return 0
