@@ -1,0 +1,427 @@
+// sdk.mjs - www/streamer.js (the client SDK) in Node with the ws package: against the real stack (requests, errors, async progress, topics, timeout/abort, reconnect after a server-side close without losing results) and against a local ws server (backoff, fresh tokens, heartbeat).
+import { test as nodeTest, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import {
+  startStack, missingPrograms, WebSocket, sleep, uniq, waitFor, stackTest, FLOOR, SRC,
+} from './lib.mjs';
+
+const { StreamerClient, StreamerError } = await import(pathToFileURL(join(SRC, 'www', 'streamer.js')).href);
+
+const skip = missingPrograms('lighttpd') || (FLOOR && 'needs streamer-fcgi');
+let stack;
+const test = stackTest(nodeTest, () => stack);
+const processors = new Set();
+const clients = new Set();
+
+before(async () => {
+  if (skip) return;
+  stack = await startStack();
+});
+
+after(async () => {
+  for (const c of clients) c.close();
+  for (const p of [...processors]) await stopProcessor(p, 'SIGKILL');
+  if (stack) await stack.stop();
+});
+
+// The workers' settings (var/conf/streamer.env), for the CLI and the processor.
+function cliEnv() {
+  const env = { PATH: process.env.PATH, HOME: process.env.HOME || '/root' };
+  for (const line of readFileSync(join(stack.var, 'conf', 'streamer.env'), 'utf8').split('\n')) {
+    const i = line.indexOf('=');
+    if (i > 0) env[line.slice(0, i)] = line.slice(i + 1);
+  }
+  return env;
+}
+
+function cli(args) {
+  return new Promise((resolve) => {
+    const p = spawn(stack.cli, args, { env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => { stdout += d; });
+    p.stderr.on('data', (d) => { stderr += d; });
+    p.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+// `streamer processor` in a process group of its own, so that stopping it reaches
+// its slot processes too, even when the supervisor is stopped at an awkward moment.
+function startProcessor(concurrency = 2) {
+  const p = spawn(stack.cli, ['processor', '--concurrency', String(concurrency)],
+    { env: cliEnv(), stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  p.stderrText = '';
+  p.stderr.on('data', (d) => { p.stderrText += d; });
+  p.exited = new Promise((r) => p.on('exit', (code, sig) => { processors.delete(p); r({ code, sig }); }));
+  processors.add(p);
+  return p;
+}
+
+function killGroup(p, sig) {
+  try {
+    process.kill(-p.pid, sig);
+  } catch { /* gone */ }
+}
+
+async function stopProcessor(p, sig = 'SIGTERM') {
+  killGroup(p, sig);
+  const t = setTimeout(() => killGroup(p, 'SIGKILL'), 5000);
+  const r = await p.exited;
+  clearTimeout(t);
+  killGroup(p, 'SIGKILL'); // a slot the supervisor did not wait for
+  return r;
+}
+
+// A connected SDK client; opts go to StreamerClient, tokenOpts to stack.token().
+async function sdk(tokenOpts = {}, opts = {}) {
+  const sub = tokenOpts.sub || uniq('sdk');
+  const c = new StreamerClient(stack.wsUrl, {
+    WebSocket,
+    getToken: () => stack.token({ ...tokenOpts, sub }),
+    reconnect: { initialDelay: 100, maxDelay: 1000 },
+    pollInterval: 300,
+    ...opts,
+  });
+  c.events = [];
+  for (const type of ['open', 'close', 'reconnecting', 'error']) c.on(type, (d) => c.events.push({ type, ...d }));
+  clients.add(c);
+  await c.connect();
+  return c;
+}
+
+function done(c) {
+  c.close();
+  clients.delete(c);
+}
+
+// Closes the client's connection from the server side (`streamer close`).
+async function kick(c, code = 4001) {
+  const { connection_id: id } = await c.request('whoami');
+  const r = await cli(['close', id, '--code', String(code), '--reason', 'kicked by the test']);
+  assert.equal(r.status, 0, r.stderr);
+  return id;
+}
+
+const opened = (c, n) => waitFor(() => c.events.filter((e) => e.type === 'open').length >= n, 10_000, 20);
+
+test('connect, echo: the promise resolves with the response data', { skip }, async () => {
+  const c = await sdk();
+  assert.equal(c.state, 'open');
+  assert.equal(c.events[0].type, 'open');
+  const payload = { hello: 'world', n: [1, 2, 3] };
+  const data = await c.request('echo', payload);
+  assert.deepEqual(data.echo, payload);
+  assert.equal(data.action, 'echo');
+  // ids are unique: 20 requests at once, each answered with its own payload
+  const many = await Promise.all(Array.from({ length: 20 }, (_, i) => c.request('echo', { i })));
+  assert.deepEqual(many.map((d) => d.echo.i), Array.from({ length: 20 }, (_, i) => i));
+  const health = await c.request('health');
+  assert.equal(health.status, 'healthy');
+  done(c);
+  assert.equal(c.state, 'closed');
+  await assert.rejects(c.request('echo', 1), { code: 'NOT_CONNECTED' });
+});
+
+test('errors reject with code, message and request_id', { skip }, async () => {
+  const c = await sdk();
+  const err = await c.request('no.such.action', {}).then(() => null, (e) => e);
+  assert.ok(err instanceof StreamerError, String(err));
+  assert.ok(err instanceof Error);
+  assert.equal(err.code, 'INVALID_ACTION');
+  assert.match(err.message, /no\.such\.action/);
+  assert.match(err.request_id, /^c[a-z0-9]+-\d+$/);
+  await assert.rejects(c.request('generate_report', { start_date: '2026-02-30', end_date: '2026-03-01' }),
+    (e) => e.code === 'VALIDATION_ERROR' && /start_date/.test(e.message));
+  await assert.rejects(c.request('request.status', { request_id: 'never-sent' }), { code: 'NOT_FOUND' });
+  await assert.rejects(c.request('publish', { topic: 't', data: 1 }), { code: 'FORBIDDEN' });
+  done(c);
+});
+
+test('async: onProgress in order up to 100, then the result; a report is served at result.url', { skip }, async () => {
+  const p = startProcessor();
+  const c = await sdk();
+  const progress = [];
+  let ack = null;
+  const result = await c.request('delay', { seconds: 1, steps: 4 }, {
+    onProgress: (pr) => progress.push(pr),
+    onAck: (m) => { ack = m; },
+    timeout: 15_000,
+  });
+  assert.equal(ack?.status, 'queued');
+  assert.equal(result.steps, 4);
+  assert.ok(result.elapsed_ms >= 900, JSON.stringify(result));
+  assert.ok(progress.length >= 4, JSON.stringify(progress));
+  for (let i = 1; i < progress.length; i++) assert.ok(progress[i].percentage >= progress[i - 1].percentage, JSON.stringify(progress));
+  assert.equal(progress.at(-1).percentage, 100);
+  assert.equal(typeof progress[0].message, 'string');
+
+  const today = new Date().toISOString().slice(0, 10);
+  let last = 0;
+  const rep = await c.request('generate_report', { start_date: today, end_date: today, format: 'csv' },
+    { onProgress: (pr) => { last = pr.percentage; }, timeout: 15_000 });
+  assert.equal(last, 100);
+  assert.equal(rep.format, 'csv');
+  assert.match(rep.url, /^\/reports\//);
+  const res = await fetch(`${stack.httpUrl}${rep.url}`);
+  assert.equal(res.status, 200);
+  assert.ok((await res.text()).length > 0);
+  done(c);
+  await stopProcessor(p);
+});
+
+test('subscribe + publish: the handler gets the data; unsubscribe stops it', { skip }, async () => {
+  const topic = uniq('news').replace(/-/g, '.');
+  const pub = await sdk({ permissions: 'publish' });
+  const sub = await sdk();
+  const got = [];
+  const ans = await sub.subscribe(topic, (data, ev) => got.push({ data, ev }));
+  assert.deepEqual(ans, { topic, subscribed: true });
+  assert.deepEqual(sub.topics, [topic]);
+  const r = await pub.publish(topic, { n: 1 });
+  assert.equal(r.published, true);
+  assert.ok(await waitFor(() => got.length === 1, 5000, 20), 'the event did not arrive');
+  assert.deepEqual(got[0].data, { n: 1 });
+  assert.equal(got[0].ev.type, 'event');
+  assert.equal(got[0].ev.topic, topic);
+  // a second handler on the same topic shares the subscription
+  const second = [];
+  const h2 = (d) => second.push(d);
+  await sub.subscribe(topic, h2);
+  await pub.publish(topic, 2);
+  assert.ok(await waitFor(() => got.length === 2 && second.length === 1, 5000, 20));
+  await sub.unsubscribe(topic, h2);
+  await sub.unsubscribe(topic);
+  assert.deepEqual(sub.topics, []);
+  await pub.publish(topic, 3);
+  await sleep(400);
+  assert.equal(got.length, 2, 'an event arrived after unsubscribe');
+  await assert.rejects(sub.subscribe('has space', () => {}), { code: 'VALIDATION_ERROR' });
+  assert.deepEqual(sub.topics, [], 'a refused subscription is not remembered');
+  done(pub);
+  done(sub);
+});
+
+test('timeout and AbortSignal reject, and cancel the async request on the server', { skip }, async () => {
+  const c = await sdk();
+  // no processor runs: the request stays PENDING until the client gives up
+  const t0 = Date.now();
+  const tid = c.nextId();
+  await assert.rejects(c.request('delay', { seconds: 5 }, { timeout: 300, id: tid }),
+    (e) => e.code === 'TIMEOUT' && e.request_id === tid);
+  const took = Date.now() - t0;
+  assert.ok(took >= 280 && took < 2000, `timeout after ${took} ms`);
+  assert.ok(await waitFor(async () => (await c.request('request.status', { request_id: tid })).status === 'CANCELLED', 3000));
+
+  const ac = new AbortController();
+  const aid = c.nextId();
+  const pending = c.request('delay', { seconds: 5 }, { signal: ac.signal, id: aid, onAck: () => ac.abort() });
+  await assert.rejects(pending, (e) => e.code === 'ABORTED' && e.request_id === aid);
+  assert.ok(await waitFor(async () => (await c.request('request.status', { request_id: aid })).status === 'CANCELLED', 3000));
+
+  // an already aborted signal rejects at once, nothing is sent
+  const sent = [];
+  c.on('sent', (d) => sent.push(d.message));
+  await assert.rejects(c.request('echo', 1, { signal: AbortSignal.abort() }), { code: 'ABORTED' });
+  assert.deepEqual(sent, []);
+  // a sync request under its timeout is unaffected
+  assert.deepEqual((await c.request('echo', 'ok', { timeout: 5000 })).echo, 'ok');
+  done(c);
+});
+
+test('server-side close: reconnect with a fresh token, topics resubscribed, publish still arrives', { skip }, async () => {
+  const topic = uniq('re').replace(/-/g, '.');
+  const pub = await sdk({ permissions: 'publish' });
+  let tokens = 0;
+  const sub = uniq('rc');
+  const c = await sdk({ sub }, { getToken: () => { tokens += 1; return stack.token({ sub }); } });
+  const got = [];
+  await c.subscribe(topic, (d) => got.push(d));
+  const oldId = await kick(c, 4001);
+  assert.ok(await opened(c, 2), `no reconnect: ${JSON.stringify(c.events)}`);
+  const close = c.events.find((e) => e.type === 'close');
+  assert.equal(close.code, 4001);
+  assert.equal(close.reason, 'kicked by the test');
+  assert.equal(close.willReconnect, true);
+  assert.ok(c.events.some((e) => e.type === 'reconnecting' && e.attempt === 1 && e.delay >= 50 && e.delay <= 100));
+  assert.equal(tokens, 2, 'getToken was not asked for a fresh token');
+  const { connection_id: newId } = await c.request('whoami');
+  assert.notEqual(newId, oldId);
+  // the resubscription went out right after the open; the store has it before any publish
+  assert.ok(await waitFor(() => stack.connections().some((r) => r.id === newId), 3000));
+  await waitFor(async () => {
+    await pub.publish(topic, 'after');
+    return got.length > 0;
+  }, 5000, 300);
+  assert.equal(got[0], 'after');
+  done(c);
+  done(pub);
+});
+
+test('an async request running across a server-side close still resolves with its result (request.status polling)', { skip }, async () => {
+  const p = startProcessor();
+  const c = await sdk();
+  const progress = [];
+  let kicked = null;
+  const t0 = Date.now();
+  const result = await c.request('delay', { seconds: 2, steps: 10 }, {
+    timeout: 20_000,
+    onProgress: (pr) => {
+      progress.push(pr);
+      if (!kicked && pr.percentage >= 10 && !pr.polled) kicked = kick(c);
+    },
+  });
+  await kicked;
+  assert.ok(kicked, 'no progress before the close');
+  assert.equal(result.steps, 10);
+  assert.ok(Date.now() - t0 >= 1900);
+  assert.ok(c.events.some((e) => e.type === 'close' && e.code === 4001), JSON.stringify(c.events));
+  assert.ok(progress.some((pr) => pr.polled), `no progress came from polling: ${JSON.stringify(progress)}`);
+  assert.equal(progress.at(-1).percentage, 100);
+  done(c);
+  await stopProcessor(p);
+});
+
+test('a request the server cancelled with its connection (never started) is sent again and completes', { skip }, async () => {
+  const c = await sdk();
+  let acks = 0;
+  const req = c.request('echo_async', { keep: 'me' }, { timeout: 20_000, onAck: () => { acks += 1; } });
+  assert.ok(await waitFor(() => acks === 1, 5000, 20));
+  await kick(c); // PENDING: the close cancels it ("connection closed before the request started")
+  assert.ok(await opened(c, 2));
+  assert.ok(await waitFor(() => acks === 2, 5000, 20), 'it was not sent again');
+  const p = startProcessor();
+  assert.deepEqual(await req, { keep: 'me' });
+  done(c);
+  await stopProcessor(p);
+});
+
+test('sends made while reconnecting wait for the connection; the wait is bounded', { skip }, async () => {
+  const c = await sdk({}, { reconnect: { initialDelay: 800, maxDelay: 1000 } });
+  const waiting = [];
+  const onClose = () => {
+    c.off('close', onClose);
+    // sent in the close handler, before any new socket exists
+    waiting.push(c.request('echo', 'queued-1'), c.request('echo', 'queued-2'));
+  };
+  c.on('close', onClose);
+  await kick(c);
+  assert.ok(await waitFor(() => waiting.length === 2, 5000, 10));
+  assert.equal(c.state, 'reconnecting');
+  const got = await Promise.all(waiting);
+  assert.deepEqual(got.map((d) => d.echo), ['queued-1', 'queued-2']);
+
+  const d = await sdk({}, { reconnect: { initialDelay: 5000, maxDelay: 5000 }, queueTimeout: 200, queueLimit: 1 });
+  const closed = new Promise((r) => d.on('close', r));
+  await kick(d);
+  await closed;
+  const first = d.request('echo', 1);
+  await assert.rejects(d.request('echo', 2), (e) => e.code === 'NOT_CONNECTED' && /already wait/.test(e.message));
+  const t0 = Date.now();
+  await assert.rejects(first, { code: 'NOT_CONNECTED' });
+  assert.ok(Date.now() - t0 < 1000);
+  done(d);
+  done(c);
+});
+
+// ---- against a local ws server: what the stack cannot easily show -----------
+
+nodeTest('backoff grows with jitter up to the cap; every attempt asks for a fresh token in ?Authorization=', async () => {
+  const { WebSocketServer } = WebSocket;
+  let server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise((r) => server.on('listening', r));
+  const port = server.address().port;
+  const seen = [];
+  const onConn = (ws, req) => seen.push(new URL(req.url, 'http://x').searchParams.get('Authorization'));
+  server.on('connection', onConn);
+  let n = 0;
+  const c = new StreamerClient(`ws://127.0.0.1:${port}/ws?x=1`, {
+    WebSocket,
+    getToken: async () => `tok${++n}`,
+    reconnect: { initialDelay: 40, maxDelay: 200 },
+    heartbeat: false,
+  });
+  const delays = [];
+  c.on('reconnecting', (d) => delays.push(d));
+  try {
+    await c.connect();
+    assert.deepEqual(seen, ['tok1']);
+    // the server goes away: attempts fail and back off
+    for (const ws of server.clients) ws.terminate();
+    await new Promise((r) => server.close(r));
+    assert.ok(await waitFor(() => delays.length >= 6, 10_000, 10), JSON.stringify(delays));
+    for (const { attempt, delay } of delays) {
+      const d = Math.min(200, 40 * 2 ** (attempt - 1));
+      assert.ok(delay >= d / 2 && delay <= d, `attempt ${attempt}: ${delay} ms outside [${d / 2}, ${d}]`);
+    }
+    assert.ok(delays.every((d) => d.delay <= 200));
+    // back again on the same port: the client finds it with a fresh token
+    server = new WebSocketServer({ host: '127.0.0.1', port });
+    server.on('connection', onConn);
+    assert.ok(await waitFor(() => c.state === 'open', 5000, 10));
+    assert.equal(seen.length, 2);
+    assert.equal(seen[1], `tok${n}`);
+    assert.ok(n > 2, 'each attempt should ask for a token');
+    assert.equal(c.attempt, 0);
+  } finally {
+    c.close();
+    for (const ws of server.clients) ws.terminate();
+    await new Promise((r) => server.close(r));
+  }
+  // the default cap is 30 s
+  const d = new StreamerClient('ws://127.0.0.1:1/ws', { WebSocket });
+  for (let i = 0; i < 40; i++) assert.ok(d._backoff(i) <= 30_000);
+  assert.ok(d._backoff(30) >= 15_000);
+});
+
+nodeTest('an unanswered heartbeat makes the client reconnect; a refused first connect rejects; close() ends a hung handshake', async () => {
+  const { WebSocketServer } = WebSocket;
+  const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise((r) => server.on('listening', r));
+  let conns = 0;
+  server.on('connection', () => { conns += 1; }); // never answers anything
+  const c = new StreamerClient(`ws://127.0.0.1:${server.address().port}/ws`, {
+    WebSocket, token: 't', heartbeat: { interval: 200, timeout: 200 }, reconnect: { initialDelay: 20, maxDelay: 50 },
+  });
+  const errors = [];
+  c.on('error', (d) => errors.push(d.error));
+  try {
+    await c.connect();
+    assert.ok(await waitFor(() => conns >= 2, 5000, 10), 'no reconnect after the heartbeat timed out');
+    assert.ok(errors.some((e) => e.code === 'TIMEOUT'), errors.map(String).join());
+  } finally {
+    c.close();
+    for (const ws of server.clients) ws.terminate();
+    await new Promise((r) => server.close(r));
+  }
+  const refused = new StreamerClient('ws://127.0.0.1:9/ws', { WebSocket, token: 't' });
+  await assert.rejects(refused.connect(), /handshake failed/);
+  assert.equal(refused.state, 'closed');
+  // close() during a handshake that never finishes ends connect() at once
+  const silent = createServer(() => {});
+  await new Promise((r) => silent.listen(0, '127.0.0.1', r));
+  const hung = new StreamerClient(`ws://127.0.0.1:${silent.address().port}/ws`, { WebSocket, token: 't' });
+  try {
+    const p = hung.connect();
+    await sleep(200);
+    assert.equal(hung.state, 'connecting');
+    const t0 = Date.now();
+    hung.close();
+    await assert.rejects(p, { code: 'CLOSED' });
+    assert.ok(Date.now() - t0 < 500);
+    assert.equal(hung.state, 'closed');
+  } finally {
+    silent.close();
+  }
+});
+
+test('no worker error was logged, nothing crashed', { skip }, async () => {
+  const bad = stack.workerLogLines().filter((l) => l.level === 'error' || l.level === 'unparsable');
+  assert.deepEqual(bad, []);
+  assert.deepEqual(stack.workerCrashes(), []);
+  assert.deepEqual(stack.tokenLeaks(), [], 'a log holds a token the tests used');
+});
