@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# lib.sh - what the stack benchmarks share: free ports, a private stack (tests/e2e/stack.sh) in its own directory, cleanup on exit.
+#
+# Source it after setting BENCH_NAME (for messages) and, if wanted,
+# BENCH_PORT_BASE (default 19000: ports are picked in BASE..BASE+999). Then
+#   bench_start_stack   starts the stack with the caller's STREAMER_* settings
+#                       and exports the STACK_* variables of `stack.sh env`
+# Cleanup (stack stop, removal of the directory unless BENCH_KEEP is set)
+# runs on exit. Needs SRC and BUILD set by the caller.
+
+bench_die() {
+	printf '%s: %s\n' "$BENCH_NAME" "$*" >&2
+	exit 1
+}
+
+bench_port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+declare -A BENCH_TAKEN=()
+# Sets PORT to a free port not handed out before.
+bench_pick_port() {
+	local p i base=${BENCH_PORT_BASE:-19000}
+	for ((i = 0; i < 500; i++)); do
+		p=$((base + RANDOM % 1000))
+		[[ -z ${BENCH_TAKEN[$p]:-} ]] && bench_port_free "$p" && { BENCH_TAKEN[$p]=1; PORT=$p; return 0; }
+	done
+	bench_die "no free port in $base-$((base + 999))"
+}
+
+bench_cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM
+	if [[ -n ${BENCH_VAR:-} ]]; then
+		bash "$SRC/tests/e2e/stack.sh" stop >/dev/null 2>&1 || echo "$BENCH_NAME: stack.sh stop failed; see $BENCH_VAR" >&2
+		if [[ -n ${BENCH_KEEP:-} ]]; then
+			echo "$BENCH_NAME: kept $BENCH_VAR" >&2
+		else
+			rm -rf "$BENCH_VAR"
+		fi
+	fi
+	exit "$rc"
+}
+
+bench_start_stack() {
+	local p line
+	for p in node pushpin zurl spawn-fcgi multiwatch curl openssl; do
+		command -v "$p" >/dev/null || bench_die "$p is not installed"
+	done
+	[[ -x $BUILD/streamer-fcgi && -x $BUILD/streamer ]] || bench_die "no $BUILD/streamer-fcgi or $BUILD/streamer (make -C build)"
+	[[ -d $SRC/tests/e2e/node_modules/ws ]] || bench_die "no tests/e2e/node_modules/ws (cd tests/e2e && npm ci)"
+	BENCH_VAR=$(mktemp -d "/tmp/streamer-$BENCH_NAME.XXXXXX")
+	chmod 755 "$BENCH_VAR"
+	trap bench_cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	bench_pick_port
+	export STREAMER_PUSHPIN_PORT=$PORT
+	bench_pick_port
+	export STREAMER_HTTP_PORT=$PORT
+	bench_pick_port
+	export STREAMER_PUBLISH_PORT=$PORT
+	export STREAMER_VAR_DIR=$BENCH_VAR
+	export STREAMER_FCGI_BIN=$BUILD/streamer-fcgi STREAMER_CLI_BIN=$BUILD/streamer
+	if ! bash "$SRC/tests/e2e/stack.sh" start >"$BENCH_VAR/start.txt" 2>&1; then
+		cat "$BENCH_VAR/start.txt" >&2
+		bench_die "tests/e2e/stack.sh start failed"
+	fi
+	while IFS= read -r line; do
+		[[ $line == STACK_*=* ]] && export "${line?}"
+	done < <(bash "$SRC/tests/e2e/stack.sh" env)
+	echo "$BENCH_NAME: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+}
