@@ -1,12 +1,22 @@
 #!/bin/bash
 # worker-cpu.sh - CPU time the worker spends per echo message and per RS256 connect, measured from /proc over N FastCGI requests.
 # Usage: bench/worker-cpu.sh [BUILD_DIR] [N]   (BUILD_DIR holds streamer-fcgi, streamer and tests/fcgi-client)
-set -eu
+set -euo pipefail
 export LC_ALL=C
+die() {
+	echo "worker-cpu.sh: $*" >&2
+	exit 1
+}
+[ -d "${1:-build}" ] || die "no build directory ${1:-build} (give it as the first argument)"
 build=$(cd "${1:-build}" && pwd)
 n=${2:-5000}
+[[ $n =~ ^[1-9][0-9]*$ ]] || die "N must be a positive number, not '$n'"
+for prog in streamer-fcgi streamer tests/fcgi-client; do
+	[ -x "$build/$prog" ] || die "no $build/$prog: build it first (make -C $build streamer-fcgi streamer tests/fcgi-client)"
+done
+pid=
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/streamer-bench.XXXXXX")
-trap 'kill $pid 2>/dev/null; rm -rf "$TMP"' EXIT
+trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$TMP"' EXIT
 
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$TMP/priv.pem" 2>/dev/null
 openssl pkey -in "$TMP/priv.pem" -pubout -out "$TMP/pub.pem"
@@ -16,6 +26,7 @@ token=$("$build/streamer" token --key "$TMP/priv.pem" --sub bench --tenant t1 --
 "$build/streamer-fcgi" --listen "$TMP/fcgi.sock" &
 pid=$!
 for _ in $(seq 100); do [ -S "$TMP/fcgi.sock" ] && break; sleep 0.05; done
+[ -S "$TMP/fcgi.sock" ] || die "streamer-fcgi did not open $TMP/fcgi.sock (see $TMP/worker.log)"
 
 hz=$(getconf CLK_TCK)
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$pid/stat"; }
@@ -27,7 +38,8 @@ measure() {
 	local label=$1 before after
 	shift
 	before=$(cpu_ticks)
-	"$build/tests/fcgi-client" "$TMP/fcgi.sock" --count "$n" "$@" 2>"$TMP/client.txt"
+	"$build/tests/fcgi-client" "$TMP/fcgi.sock" --count "$n" "$@" 2>"$TMP/client.txt" ||
+		die "$label: fcgi-client failed: $(head -c 1000 "$TMP/client.txt")"
 	after=$(cpu_ticks)
 	awk -v l="$label" -v t=$((after - before)) -v hz="$hz" -v n="$n" -v c="$(cat "$TMP/client.txt")" \
 		'BEGIN { printf "%-22s %8.1f us CPU per request in the worker   (%s)\n", l, t / hz * 1e6 / n, c }'

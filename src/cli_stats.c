@@ -77,7 +77,11 @@ int cli_stats(int argc, char **argv)
 		fprintf(stderr, "streamer stats: %s\n", store_errmsg(s));
 		goto out;
 	}
-	mpath = metrics_default_path(db);
+	/* STREAMER_METRICS_FILE when set (and --db not given), else the one beside the database. */
+	if (cfg.metrics_file && strcmp(cfg.metrics_file, "off") != 0 && db == cfg.db_path)
+		mpath = xstrdup(cfg.metrics_file);
+	else
+		mpath = metrics_default_path(db);
 	if (metrics_open(mpath, err, sizeof err) < 0)
 		fprintf(stderr, "streamer stats: %s (showing the gauges only)\n", err);
 	if (json) {
