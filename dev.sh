@@ -25,8 +25,6 @@ set -euo pipefail
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cd "$SRC"
 BUILD=${STREAMER_BUILD_DIR:-$SRC/build}
-# The dev stack runs async requests too (the tests start their own processors).
-export STREAMER_PROCESSORS=${STREAMER_PROCESSORS:-2}
 # shellcheck source=tests/e2e/stack.sh
 source "$SRC/tests/e2e/stack.sh"
 
@@ -114,6 +112,8 @@ npm_deps() {
 }
 
 use_build() {
+	# The dev stack runs async requests too (the tests start their own processors).
+	export STREAMER_PROCESSORS=${STREAMER_PROCESSORS:-2}
 	export STREAMER_FCGI_BIN=${STREAMER_FCGI_BIN:-$BUILD/streamer-fcgi}
 	export STREAMER_CLI_BIN=${STREAMER_CLI_BIN:-$BUILD/streamer}
 	stack_init

@@ -191,6 +191,9 @@ export async function startStack(settings = {}) {
       STREAMER_HTTP_PORT: String(http),
       STREAMER_PUBLISH_PORT: String(pub),
       STREAMER_WORKERS: '2',
+      // The tests start and stop their own processors; `./dev.sh test` runs
+      // with dev.sh's STREAMER_PROCESSORS=2 in its environment.
+      STREAMER_PROCESSORS: '0',
       STREAMER_LOG_LEVEL: 'info',
       ...settings,
     };
