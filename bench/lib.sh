@@ -5,6 +5,8 @@
 # BENCH_PORT_BASE (default 19000: ports are picked in BASE..BASE+999). Then
 #   bench_start_stack   starts the stack with the caller's STREAMER_* settings
 #                       and exports the STACK_* variables of `stack.sh env`
+#   bench_stop_stack    stops it and removes its directory (unless BENCH_KEEP),
+#                       so that bench_start_stack can start another
 # Cleanup (stack stop, removal of the directory unless BENCH_KEEP is set)
 # runs on exit. Needs SRC and BUILD set by the caller.
 
@@ -68,4 +70,15 @@ bench_start_stack() {
 		[[ $line == STACK_*=* ]] && export "${line?}"
 	done < <(bash "$SRC/tests/e2e/stack.sh" env)
 	echo "$BENCH_NAME: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+}
+
+bench_stop_stack() {
+	[[ -n ${BENCH_VAR:-} ]] || return 0
+	bash "$SRC/tests/e2e/stack.sh" stop >/dev/null 2>&1 || bench_die "stack.sh stop failed; see $BENCH_VAR"
+	if [[ -n ${BENCH_KEEP:-} ]]; then
+		echo "$BENCH_NAME: kept $BENCH_VAR" >&2
+	else
+		rm -rf "$BENCH_VAR"
+	fi
+	BENCH_VAR=
 }

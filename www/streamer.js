@@ -20,6 +20,8 @@ const DEFAULTS = {
   connectTimeout: 10000, // ms one handshake may take
   requestTimeout: 30000, // ms a request may wait for its first answer (response, ack or error) unless it has its own timeout
   pollInterval: 1500, //    ms between request.status polls of async requests that outlived their connection
+  checkInterval: 15000, //  ms without news of an acknowledged async request before asking request.status
+  //                        once (a progress or result push can be lost on the way); false = off
   queueLimit: 256, //       messages that may wait for a connection
   queueTimeout: 30000, //   ms a message may wait for a connection
   resubmit: true, //        send again an async request the server cancelled because its connection closed before it started
@@ -290,6 +292,7 @@ export class StreamerClient extends EventTarget {
       else if (r.sent) {
         r.sent = false;
         clearTimeout(r.ackTimer);
+        clearTimeout(r.watchTimer);
         if (!r.async && r.idempotent) r.resend = true; // harmless to send again
         else r.orphan = true; //                          look it up with request.status
       }
@@ -522,6 +525,7 @@ export class StreamerClient extends EventTarget {
     clearTimeout(r.ackTimer);
     clearTimeout(r.queueTimer);
     clearTimeout(r.pollTimer);
+    clearTimeout(r.watchTimer);
     if (r.queued) {
       const i = this._queue.indexOf(r);
       if (i >= 0) this._queue.splice(i, 1);
@@ -589,6 +593,39 @@ export class StreamerClient extends EventTarget {
     }
   }
 
+  // Arms (again) the check of an acknowledged async request: when checkInterval
+  // passes without a progress or result push, _check asks request.status.
+  _watch(r) {
+    clearTimeout(r.watchTimer);
+    if (!this.options.checkInterval || r.orphan) return;
+    r.watchTimer = setTimeout(() => this._check(r), this.options.checkInterval);
+    r.watchTimer.unref?.();
+  }
+
+  // Asks request.status about r once, on the connection it was sent on: a push
+  // the proxy dropped (or that could not be delivered) would otherwise leave r
+  // waiting for ever. A finished request settles r; one still running re-arms.
+  async _check(r) {
+    const gen = this._gen;
+    if (this._pending.get(r.id) !== r || r.orphan || this.state !== 'open') return;
+    let st;
+    try {
+      st = await this._call('request.status', { request_id: r.id });
+    } catch {
+      st = null; // asked again at the next interval, or polled after a reconnect
+    }
+    if (this._pending.get(r.id) !== r || r.orphan || gen !== this._gen) return;
+    if (st?.status === 'COMPLETED') {
+      this._progressFromStatus(r, st);
+      this._settle(r, null, st.result);
+    } else if (st?.status === 'FAILED' || st?.status === 'CANCELLED') {
+      this._settle(r, new StreamerError(st.error?.code || st.status, st.error?.message || st.status, r.id));
+    } else {
+      if (st) this._progressFromStatus(r, st);
+      this._watch(r);
+    }
+  }
+
   _progressFromStatus(r, st) {
     if (typeof st.progress !== 'number' || st.progress === r.lastProgress) return;
     r.lastProgress = st.progress;
@@ -633,11 +670,13 @@ export class StreamerClient extends EventTarget {
       case 'acknowledgment':
         r.async = true;
         clearTimeout(r.ackTimer);
+        this._watch(r);
         if (r.onAck) r.onAck(m);
         break;
       case 'progress': {
         r.async = true;
         clearTimeout(r.ackTimer);
+        this._watch(r);
         r.lastProgress = m.percentage;
         const p = { percentage: m.percentage, message: m.message, timestamp: m.timestamp };
         if (m.metadata !== undefined) p.metadata = m.metadata;

@@ -52,9 +52,9 @@ function cli(args) {
 
 // `streamer processor` in a process group of its own, so that stopping it reaches
 // its slot processes too, even when the supervisor is stopped at an awkward moment.
-function startProcessor(concurrency = 2) {
+function startProcessor(concurrency = 2, env = {}) {
   const p = spawn(stack.cli, ['processor', '--concurrency', String(concurrency)],
-    { env: cliEnv(), stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+    { env: { ...cliEnv(), ...env }, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   p.stderrText = '';
   p.stderr.on('data', (d) => { p.stderrText += d; });
   p.exited = new Promise((r) => p.on('exit', (code, sig) => { processors.delete(p); r({ code, sig }); }));
@@ -298,6 +298,41 @@ test('a request the server cancelled with its connection (never started) is sent
   assert.deepEqual(await req, { keep: 'me' });
   done(c);
   await stopProcessor(p);
+});
+
+// A port nothing listens on: pushes to it fail at once (connection refused).
+function closedPort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+test('a result whose push was lost still arrives: the SDK asks request.status after checkInterval', { skip }, async () => {
+  // The processor's callback URL is dead, so neither progress nor the result
+  // reaches the client; only the acknowledgment (the worker's answer) does.
+  const port = await closedPort();
+  const p = startProcessor(1, { STREAMER_CALLBACK_URL: `http://127.0.0.1:${port}/publish/` });
+  const c = await sdk({}, { checkInterval: 500 });
+  let acked = false;
+  const t0 = Date.now();
+  const result = await c.request('echo_async', { lost: 'push' }, { timeout: 20_000, onAck: () => { acked = true; } });
+  assert.ok(acked, 'no acknowledgment');
+  assert.deepEqual(result, { lost: 'push' });
+  assert.ok(Date.now() - t0 >= 450, 'resolved before the first check: was the push not lost?');
+  done(c);
+  await stopProcessor(p);
+
+  // Without the check, the same request waits until its own timeout.
+  const p2 = startProcessor(1, { STREAMER_CALLBACK_URL: `http://127.0.0.1:${port}/publish/` });
+  const c2 = await sdk({}, { checkInterval: false });
+  await assert.rejects(c2.request('echo_async', { lost: 'again' }, { timeout: 3000 }), (e) => e.code === 'TIMEOUT');
+  done(c2);
+  await stopProcessor(p2);
 });
 
 test('sends made while reconnecting wait for the connection; the wait is bounded', { skip }, async () => {

@@ -18,6 +18,7 @@
 #   STREAMER_PROCESSORS    0                 `streamer processor --concurrency N` (0 = none;
 #                                            ./dev.sh up starts 2)
 #   STREAMER_WEB_SERVER    lighttpd          lighttpd or apache
+#   STREAMER_PUSHPIN_MESSAGE_RATE  (template's: 0)  Pushpin's message_rate (bench/publish)
 #   STREAMER_FCGI_BIN      $STREAMER_FCGI, else <source>/build/streamer-fcgi
 #   STREAMER_CLI_BIN       $STREAMER_CLI, else <source>/build/streamer
 # Any other STREAMER_* variable (STREAMER_ALLOWED_TENANTS, STREAMER_LOG_LEVEL,
@@ -37,6 +38,7 @@ stack_init() {
 	STACK_WORKERS=${STREAMER_WORKERS:-2}
 	STACK_PROCESSORS=${STREAMER_PROCESSORS:-0}
 	STACK_WEB=${STREAMER_WEB_SERVER:-lighttpd}
+	STACK_MESSAGE_RATE=${STREAMER_PUSHPIN_MESSAGE_RATE:-}
 	STACK_FCGI=${STREAMER_FCGI_BIN:-${STREAMER_FCGI:-$STACK_SRC/build/streamer-fcgi}}
 	STACK_CLI=${STREAMER_CLI_BIN:-${STREAMER_CLI:-$STACK_SRC/build/streamer}}
 	STACK_RUN=$STACK_VAR/run
@@ -147,6 +149,8 @@ stack_port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # Fills template $1 into $2, replacing @NAME@ placeholders.
 stack_fill() {
+	local extra=()
+	[[ -z ${STACK_MESSAGE_RATE:-} ]] || extra=(-e "s|^message_rate=.*|message_rate=$STACK_MESSAGE_RATE|")
 	sed -e "s|@RUNDIR@|$STACK_RUN/pushpin|g" \
 		-e "s|@LOGDIR@|$STACK_LOG|g" \
 		-e "s|@PUSHPIN_PORT@|$STACK_PUSHPIN_PORT|g" \
@@ -154,7 +158,7 @@ stack_fill() {
 		-e "s|@HTTP_PORT@|$STACK_HTTP_PORT|g" \
 		-e "s|@GRIP_KEY@|$STACK_GRIP_KEY|g" \
 		-e "s|@ROUTESFILE@|$STACK_CONF/routes|g" \
-		"$1" >"$2.tmp"
+		"${extra[@]}" "$1" >"$2.tmp"
 	mv "$2.tmp" "$2"
 }
 
@@ -199,7 +203,7 @@ stack_worker_env() {
 	local name
 	while IFS= read -r name; do
 		case $name in
-		STREAMER_VAR_DIR | STREAMER_*_PORT | STREAMER_WORKERS | STREAMER_WEB_SERVER | \
+		STREAMER_VAR_DIR | STREAMER_*_PORT | STREAMER_WORKERS | STREAMER_WEB_SERVER | STREAMER_PUSHPIN_* | \
 			STREAMER_FCGI | STREAMER_FCGI_BIN | STREAMER_CLI | STREAMER_CLI_BIN | STREAMER_E2E_* | \
 			STREAMER_DB | STREAMER_JWT_KEY_FILE | STREAMER_GRIP_KEY | STREAMER_LOG_FILE | STREAMER_CONFIG) ;;
 		*) printf '%s=%s\n' "$name" "${!name}" ;;
