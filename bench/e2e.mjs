@@ -13,25 +13,21 @@
 //   BENCH_CONNECT_CONCURRENCY=50   (b) connects in flight at once
 //   BENCH_USERS=50                 distinct users (one RS256 token each, minted before the clock starts)
 //   BENCH_PHASES="echo storm"      which phases to run
+//   BENCH_TARGET=streamer          floor: the backend is bench/floor, which echoes each message as sent
+//   BENCH_RESULTS=FILE             append "target phase key value" lines for bench/e2e's comparison
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { intEnv } from './util.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const SRC = join(here, '..');
 const require = createRequire(join(SRC, 'tests', 'e2e', 'node_modules') + '/');
 const WebSocket = require('ws');
-
-function intEnv(name, dflt) {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return dflt;
-  if (!/^[1-9][0-9]*$/.test(raw)) throw new Error(`${name} must be a positive number, not '${raw}'`);
-  return Number(raw);
-}
 
 const CLIENTS = intEnv('BENCH_CLIENTS', 50);
 const MESSAGES = intEnv('BENCH_MESSAGES', 200);
@@ -49,6 +45,13 @@ for (const v of ['STACK_WS_URL', 'STACK_PRIVATE_KEY', 'STACK_CLI']) {
   }
 }
 const WS_URL = process.env.STACK_WS_URL;
+const TARGET = process.env.BENCH_TARGET || 'streamer';
+if (!['streamer', 'floor'].includes(TARGET)) throw new Error(`BENCH_TARGET must be streamer or floor, not '${TARGET}'`);
+
+// Records one number for bench/e2e's streamer-beside-floor table.
+function record(phase, key, value) {
+  if (process.env.BENCH_RESULTS) appendFileSync(process.env.BENCH_RESULTS, `${TARGET} ${phase} ${key} ${value}\n`);
+}
 
 // One RS256 token per user, minted by `streamer token` before any clock runs.
 function mintTokens(n) {
@@ -97,8 +100,10 @@ function close(ws) {
   });
 }
 
-// Checks one echo reply; returns a problem string or null.
-function replyProblem(text, id, n) {
+// Checks one echo reply; returns a problem string or null. The floor
+// answers with the message itself.
+function replyProblem(text, id, n, sent) {
+  if (TARGET === 'floor') return text === sent ? null : `the floor echoed ${text.slice(0, 200)}, expected ${sent.slice(0, 200)}`;
   let m;
   try {
     m = JSON.parse(text);
@@ -121,7 +126,7 @@ async function echoPhase(tokens) {
   const payloadText = 'x'.repeat(64);
   const start = performance.now();
   await Promise.all(clients.map((ws, ci) => new Promise((resolve) => {
-    const pending = []; // [id, n, sentAt]
+    const pending = []; // [id, n, sentAt, text]
     let sent = 0;
     let received = 0;
     let idle;
@@ -141,14 +146,15 @@ async function echoPhase(tokens) {
     const sendNext = () => {
       const n = sent++;
       const id = `c${ci}-${n}`;
-      pending.push([id, n, performance.now()]);
-      ws.send(JSON.stringify({ action: 'echo', id, payload: { n, text: payloadText } }));
+      const text = JSON.stringify({ action: 'echo', id, payload: { n, text: payloadText } });
+      pending.push([id, n, performance.now(), text]);
+      ws.send(text);
     };
     ws.on('message', (data) => {
       const now = performance.now();
       const head = pending.shift();
       if (!head) return finish(`unexpected message: ${String(data).slice(0, 200)}`);
-      const p = replyProblem(String(data), head[0], head[1]);
+      const p = replyProblem(String(data), head[0], head[1], head[3]);
       if (p) return finish(p);
       rtts.push(now - head[2]);
       received++;
@@ -167,6 +173,9 @@ async function echoPhase(tokens) {
   console.log(`(a) echo: ${CLIENTS} clients x ${MESSAGES} messages, window ${WINDOW}, ${USERS} users`);
   console.log(`    ${total}/${CLIENTS * MESSAGES} replies in ${elapsed.toFixed(2)} s: ${(total / elapsed).toFixed(0)} messages/s`);
   console.log(`    round trip ms: p50 ${ms(pct(rtts, 50))}  p90 ${ms(pct(rtts, 90))}  p99 ${ms(pct(rtts, 99))}  max ${ms(rtts[total - 1] ?? NaN)}`);
+  record('echo', 'messages/s', (total / elapsed).toFixed(1));
+  record('echo', 'p50_ms', ms(pct(rtts, 50)));
+  record('echo', 'p99_ms', ms(pct(rtts, 99)));
   return problems;
 }
 
@@ -198,24 +207,33 @@ async function stormPhase(tokens) {
   console.log(`(b) connect storm: ${CONNECTS} connects (open + close), ${CONCURRENCY} at a time, RS256 tokens of ${USERS} users`);
   console.log(`    ${times.length}/${CONNECTS} succeeded in ${elapsed.toFixed(2)} s: ${(times.length / elapsed).toFixed(0)} connects/s`);
   console.log(`    connect (handshake) ms: p50 ${ms(pct(times, 50))}  p90 ${ms(pct(times, 90))}  p99 ${ms(pct(times, 99))}  max ${ms(times[times.length - 1] ?? NaN)}`);
+  record('storm', 'connects/s', (times.length / elapsed).toFixed(1));
+  record('storm', 'p50_ms', ms(pct(times, 50)));
+  record('storm', 'p99_ms', ms(pct(times, 99)));
   return problems;
 }
 
 // CPU ticks (utime + stime) per role of the stack's processes, from
 // BENCH_CPU_PIDS ("role:pid ..."; bench/e2e fills it in); {} without it.
 const CLK_TCK = 100; // Linux's USER_HZ for /proc/<pid>/stat
+// The fields of /proc/<pid>/stat after the command name (f[1] is the parent,
+// f[11] + f[12] the CPU ticks), or null when the process is gone.
+function procStat(pid) {
+  let stat;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return null;
+  }
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
 function stackCpu() {
   const sum = {};
   for (const item of (process.env.BENCH_CPU_PIDS || '').split(/\s+/).filter(Boolean)) {
     const [role, pid] = item.split(':');
-    let stat;
-    try {
-      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    } catch {
-      continue;
-    }
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    sum[role] = (sum[role] || 0) + Number(f[11]) + Number(f[12]);
+    const f = procStat(pid);
+    if (f) sum[role] = (sum[role] || 0) + Number(f[11]) + Number(f[12]);
   }
   return sum;
 }
@@ -232,14 +250,8 @@ function kthreadCpu() {
   let sum = 0;
   for (const pid of readdirSync('/proc')) {
     if (!/^[0-9]+$/.test(pid)) continue;
-    let stat;
-    try {
-      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    } catch {
-      continue;
-    }
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (f[1] === '2') sum += Number(f[11]) + Number(f[12]);
+    const f = procStat(pid);
+    if (f && f[1] === '2') sum += Number(f[11]) + Number(f[12]);
   }
   return sum;
 }

@@ -8,7 +8,11 @@
 // created_at, ms, from the rows) and at the client (acknowledgment ->
 // first progress message, which the handler sends when it starts, so this
 // also includes a push through Pushpin). Throughput is completions per
-// second at the client for BENCH_LOAD echo_async requests.
+// second at the client for BENCH_LOAD echo_async requests, up to the last
+// result pushed. Results that never arrive are looked up with request.status
+// and reported; any request not COMPLETED in the end fails the run.
+//   BENCH_TIMELINE=1       also print the load's arrivals per second by message
+//                          type, and what each request not pushed did receive
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -61,13 +65,28 @@ console.log(`idle, ${idleN} requests one at a time:`);
 console.log(`  pick-up in the store (created -> claimed): ${fmt(rows)}`);
 console.log(`  at the client (acknowledgment -> first progress): ${fmt(client)}`);
 
-// Load: everything at once.
+// Load: everything at once. A request whose result push never arrives is
+// looked up with request.status once the pushes have stopped for 5 s, as the
+// SDK does after checkInterval; it counts as recovered, not as pushed.
 let done = 0;
-const t0 = process.hrtime.bigint();
+let lastAt = process.hrtime.bigint();
+const t0 = lastAt;
+let finish;
+const timeline = !!env.BENCH_TIMELINE;
+const tl = []; //   per second: { type: count }
+const seen = {}; // per request: the types received
 const all = new Promise((resolve) => {
+  finish = resolve;
   for (let i = 0; i < loadN; i++) {
     const id = `load${i}`;
-    waiting.set(id, (m) => {
+    waiting.set(id, (m, t) => {
+      lastAt = t;
+      if (timeline) {
+        (seen[id] = seen[id] || []).push(m.type);
+        const sec = Number((t - t0) / 1_000_000_000n);
+        tl[sec] = tl[sec] || {};
+        tl[sec][m.type] = (tl[sec][m.type] || 0) + 1;
+      }
       if (m.type === 'complete' || m.type === 'error') {
         if (m.type === 'error') failed++;
         waiting.delete(id);
@@ -77,10 +96,38 @@ const all = new Promise((resolve) => {
     ws.send(JSON.stringify({ action: 'echo_async', id, payload: { i } }));
   }
 });
-const timeout = new Promise((r) => setTimeout(r, 120_000));
-await Promise.race([all, timeout]);
-const s = Number(process.hrtime.bigint() - t0) / 1e9;
-console.log(`load, ${loadN} requests at once: ${done} completed in ${s.toFixed(2)} s = ${Math.round(done / s)} requests/s`);
+const quiet = setInterval(() => {
+  if (process.hrtime.bigint() - lastAt > 5_000_000_000n) finish();
+}, 250);
+const timeout = setTimeout(() => finish(), 120_000);
+await all;
+clearInterval(quiet);
+clearTimeout(timeout);
+const s = Number(lastAt - t0) / 1e9;
+if (timeline) tl.forEach((x, i) => x && console.log(`  t=${i}s ${JSON.stringify(x)}`));
+console.log(`load, ${loadN} requests at once: ${done} results pushed in ${s.toFixed(2)} s = ${Math.round(done / s)} requests/s`);
+const lost = [...waiting.keys()].filter((id) => id.startsWith('load'));
+for (const id of lost) {
+  waiting.delete(id); // a push arriving now no longer counts
+  if (timeline) console.log(`  not pushed ${id}: received ${JSON.stringify(seen[id])}`);
+}
+let recovered = 0;
+for (const id of lost) {
+  const st = await new Promise((resolve) => {
+    const sid = `status-${id}`;
+    const timer = setTimeout(() => { waiting.delete(sid); resolve(null); }, 10_000);
+    waiting.set(sid, (m) => { clearTimeout(timer); waiting.delete(sid); resolve(m); });
+    ws.send(JSON.stringify({ action: 'request.status', id: sid, payload: { request_id: id } }));
+  });
+  if (st?.type === 'response' && st.data?.status === 'COMPLETED') {
+    recovered++;
+    done++;
+  }
+}
+if (lost.length) {
+  console.log(`  results not pushed: ${lost.length} (${(100 * lost.length / loadN).toFixed(2)} %), ` +
+    `${recovered} of them COMPLETED and read with request.status`);
+}
 const wait = spawnSync('sqlite3', [env.BENCH_DB, "SELECT started_at - created_at FROM requests WHERE request_id LIKE 'load%'"], { encoding: 'utf8' })
   .stdout.split('\n').filter(Boolean).map(Number);
 console.log(`  queue wait under load: ${fmt(wait)}`);
