@@ -695,6 +695,18 @@ static void rm_rf(const char *dir)
 	CHECK_INT(system(cmd), 0);
 }
 
+/* Removes the whole temporary directory behind a report() directory ("<tmp>/out/reports"). */
+static void rm_report(char *dir)
+{
+	static const char tail[] = "/out/reports";
+	size_t n = strlen(dir), k = sizeof tail - 1;
+
+	CHECK(n > k && strcmp(dir + n - k, tail) == 0);
+	if (n > k)
+		dir[n - k] = '\0';
+	rm_rf(dir);
+}
+
 /* Runs generate_report over the fake rows into a fresh directory; returns the result. */
 static json_t *report(const char *payload, struct fake_src *src, char **dir_out, struct tctx *t,
 		      struct streamer_error *err, int expect)
@@ -776,7 +788,7 @@ static void test_report_csv(void)
 		CHECK(t.pct[i] >= t.pct[i - 1] && t.pct[i] < 100);
 	free(text);
 	json_decref(r);
-	rm_rf(dir);
+	rm_report(dir);
 	free(dir);
 }
 
@@ -812,7 +824,7 @@ static void test_report_json(void)
 	free(text);
 	json_decref(doc);
 	json_decref(r);
-	rm_rf(dir);
+	rm_report(dir);
 	free(dir);
 
 	/* no rows at all: still a valid, empty report */
@@ -827,7 +839,7 @@ static void test_report_json(void)
 	free(text);
 	json_decref(doc);
 	json_decref(r);
-	rm_rf(dir);
+	rm_report(dir);
 	free(dir);
 }
 
@@ -919,7 +931,7 @@ static void test_report_cancel(void)
 	CHECK_STR(err.code, STREAMER_E_CANCELLED);
 	CHECK_INT(t.calls, 3);
 	CHECK_INT(count_files(dir), 0);
-	rm_rf(dir);
+	rm_report(dir);
 	free(dir);
 
 	/* all of them, without a stop: 10,000 rows */
@@ -929,7 +941,7 @@ static void test_report_cancel(void)
 	check_json(json_object_get(r, "rows"), "10000");
 	CHECK(t.calls >= 3);
 	json_decref(r);
-	rm_rf(dir);
+	rm_report(dir);
 	free(dir);
 }
 
