@@ -1,11 +1,13 @@
 /* metrics.c - host-wide Prometheus metrics in a shared mmap'ed file, updated with atomics (see metrics.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "metrics.h"
@@ -120,6 +122,31 @@ static uint32_t fnv1a(const char *s, size_t n)
 	return h;
 }
 
+/*
+ * Waits for another process to finish writing the key of slot s (a few
+ * stores after its claim) and returns the slot's state. The writer may have
+ * been preempted right after its claim, so after a short spin the CPU is
+ * yielded to it; after 100 ms the writer is taken for dead and the state
+ * returned is still SLOT_CLAIMED.
+ */
+static uint32_t wait_ready(struct slot *s)
+{
+	struct timespec t0, now;
+	uint32_t st = SLOT_CLAIMED;
+
+	for (int spin = 0; st == SLOT_CLAIMED && spin < 1000; spin++)
+		st = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (st == SLOT_CLAIMED) {
+		sched_yield();
+		st = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if ((now.tv_sec - t0.tv_sec) * 1000000000L + (now.tv_nsec - t0.tv_nsec) > 100000000L)
+			break;
+	}
+	return st;
+}
+
 /* Adds n to the series with internal key k (length len), claiming a slot the first time. */
 static void add_key(const char *k, size_t len, int64_t n)
 {
@@ -143,9 +170,14 @@ static void add_key(const char *k, size_t len, int64_t n)
 			}
 			st = expect;
 		}
-		/* Another process is writing this slot's key: wait for it (a few stores). */
-		for (int spin = 0; st == SLOT_CLAIMED && spin < 1000000; spin++)
-			st = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
+		/*
+		 * Another process is writing this slot's key. Never probe past it
+		 * before it is known: its key may be ours, and a second slot for
+		 * one series would be counted apart and exposed twice. A claim
+		 * that never completes drops the update (counted) instead.
+		 */
+		if (st == SLOT_CLAIMED && (st = wait_ready(s)) == SLOT_CLAIMED)
+			break;
 		if (st == SLOT_READY && s->hash == h && strncmp(s->key, k, len) == 0 &&
 		    s->key[len] == '\0') {
 			__atomic_add_fetch(&s->value, n, __ATOMIC_RELAXED);
