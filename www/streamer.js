@@ -567,26 +567,15 @@ export class StreamerClient extends EventTarget {
       if (this._pending.get(r.id) !== r) return;
       r.async = true;
       clearTimeout(r.ackTimer);
-      if (st.status === 'COMPLETED') {
-        this._progressFromStatus(r, st);
-        this._settle(r, null, st.result);
+      if (st.status === 'CANCELLED' && this.options.resubmit && CANCELLED_BEFORE_START.test(st.error?.message || '') && (r.resubmits || 0) < 3) {
+        // It never ran: the server dropped it with its connection. Send it again here.
+        r.resubmits = (r.resubmits || 0) + 1;
+        r.orphan = false;
+        r.async = false;
+        this._transmit(r);
         return;
       }
-      if (st.status === 'FAILED' || st.status === 'CANCELLED') {
-        const code = st.error?.code || st.status;
-        const message = st.error?.message || st.status;
-        if (st.status === 'CANCELLED' && this.options.resubmit && CANCELLED_BEFORE_START.test(message) && (r.resubmits || 0) < 3) {
-          // It never ran: the server dropped it with its connection. Send it again here.
-          r.resubmits = (r.resubmits || 0) + 1;
-          r.orphan = false;
-          r.async = false;
-          this._transmit(r);
-          return;
-        }
-        this._settle(r, new StreamerError(code, message, r.id));
-        return;
-      }
-      this._progressFromStatus(r, st);
+      if (this._settleFromStatus(r, st)) return;
       if (!TERMINAL.has(st.status)) {
         await new Promise((res) => { r.pollTimer = setTimeout(res, this.options.pollInterval); });
       }
@@ -615,15 +604,21 @@ export class StreamerClient extends EventTarget {
       st = null; // asked again at the next interval, or polled after a reconnect
     }
     if (this._pending.get(r.id) !== r || r.orphan || gen !== this._gen) return;
-    if (st?.status === 'COMPLETED') {
-      this._progressFromStatus(r, st);
-      this._settle(r, null, st.result);
-    } else if (st?.status === 'FAILED' || st?.status === 'CANCELLED') {
+    if (!st || !this._settleFromStatus(r, st)) this._watch(r);
+  }
+
+  // Applies a request.status answer to r: a failed or cancelled request
+  // rejects r; otherwise its progress is reported and a completed one resolves
+  // r. Returns true when r is settled, false while the request still runs.
+  _settleFromStatus(r, st) {
+    if (st.status === 'FAILED' || st.status === 'CANCELLED') {
       this._settle(r, new StreamerError(st.error?.code || st.status, st.error?.message || st.status, r.id));
-    } else {
-      if (st) this._progressFromStatus(r, st);
-      this._watch(r);
+      return true;
     }
+    this._progressFromStatus(r, st);
+    if (st.status !== 'COMPLETED') return false;
+    this._settle(r, null, st.result);
+    return true;
   }
 
   _progressFromStatus(r, st) {
