@@ -7,8 +7,11 @@
 #                       and exports the STACK_* variables of `stack.sh env`
 #   bench_stop_stack    stops it and removes its directory (unless BENCH_KEEP),
 #                       so that bench_start_stack can start another
-# Cleanup (stack stop, removal of the directory unless BENCH_KEEP is set)
-# runs on exit. Needs SRC and BUILD set by the caller.
+#   bench_run CMD...    runs CMD so that Ctrl-C or SIGTERM stops it at once
+# Cleanup (the command of bench_run, stack stop, removal of the directory
+# unless BENCH_KEEP is set) runs on exit. Needs SRC and BUILD set by the
+# caller. The instance directory goes under $TMPDIR (default /tmp); the
+# workers are BENCH_FCGI_BIN (default $BUILD/streamer-fcgi).
 
 bench_die() {
 	printf '%s: %s\n' "$BENCH_NAME" "$*" >&2
@@ -28,17 +31,31 @@ bench_pick_port() {
 	bench_die "no free port in $base-$((base + 999))"
 }
 
+# Runs "$@" in the background and waits for it: bash runs a signal's trap
+# only once the foreground command is done, but interrupts a wait at once,
+# and bench_stop_child (called by the cleanup) stops the command.
+BENCH_CHILD=
+bench_run() {
+	local rc=0
+	"$@" &
+	BENCH_CHILD=$!
+	wait "$BENCH_CHILD" || rc=$?
+	BENCH_CHILD=
+	return "$rc"
+}
+
+bench_stop_child() {
+	[[ -n $BENCH_CHILD ]] || return 0
+	kill "$BENCH_CHILD" 2>/dev/null || true
+	wait "$BENCH_CHILD" 2>/dev/null || true
+	BENCH_CHILD=
+}
+
 bench_cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM
-	if [[ -n ${BENCH_VAR:-} ]]; then
-		bash "$SRC/tests/e2e/stack.sh" stop >/dev/null 2>&1 || echo "$BENCH_NAME: stack.sh stop failed; see $BENCH_VAR" >&2
-		if [[ -n ${BENCH_KEEP:-} ]]; then
-			echo "$BENCH_NAME: kept $BENCH_VAR" >&2
-		else
-			rm -rf "$BENCH_VAR"
-		fi
-	fi
+	bench_stop_child
+	bench_stop_stack || true
 	exit "$rc"
 }
 
@@ -49,7 +66,7 @@ bench_start_stack() {
 	done
 	[[ -x $BUILD/streamer-fcgi && -x $BUILD/streamer ]] || bench_die "no $BUILD/streamer-fcgi or $BUILD/streamer (make -C build)"
 	[[ -d $SRC/tests/e2e/node_modules/ws ]] || bench_die "no tests/e2e/node_modules/ws (cd tests/e2e && npm ci)"
-	BENCH_VAR=$(mktemp -d "/tmp/streamer-$BENCH_NAME.XXXXXX")
+	BENCH_VAR=$(mktemp -d "${TMPDIR:-/tmp}/streamer-${BENCH_NAME##*/}.XXXXXX")
 	chmod 755 "$BENCH_VAR"
 	trap bench_cleanup EXIT
 	trap 'exit 130' INT
@@ -61,7 +78,7 @@ bench_start_stack() {
 	bench_pick_port
 	export STREAMER_PUBLISH_PORT=$PORT
 	export STREAMER_VAR_DIR=$BENCH_VAR
-	export STREAMER_FCGI_BIN=$BUILD/streamer-fcgi STREAMER_CLI_BIN=$BUILD/streamer
+	export STREAMER_FCGI_BIN=${BENCH_FCGI_BIN:-$BUILD/streamer-fcgi} STREAMER_CLI_BIN=$BUILD/streamer
 	if ! bash "$SRC/tests/e2e/stack.sh" start >"$BENCH_VAR/start.txt" 2>&1; then
 		cat "$BENCH_VAR/start.txt" >&2
 		bench_die "tests/e2e/stack.sh start failed"
@@ -72,13 +89,19 @@ bench_start_stack() {
 	echo "$BENCH_NAME: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 }
 
+# Returns 1 (after saying so) when stack.sh could not stop the stack.
 bench_stop_stack() {
+	local rc=0
 	[[ -n ${BENCH_VAR:-} ]] || return 0
-	bash "$SRC/tests/e2e/stack.sh" stop >/dev/null 2>&1 || bench_die "stack.sh stop failed; see $BENCH_VAR"
+	bash "$SRC/tests/e2e/stack.sh" stop >/dev/null 2>&1 || {
+		echo "$BENCH_NAME: stack.sh stop failed; see $BENCH_VAR" >&2
+		rc=1
+	}
 	if [[ -n ${BENCH_KEEP:-} ]]; then
 		echo "$BENCH_NAME: kept $BENCH_VAR" >&2
 	else
 		rm -rf "$BENCH_VAR"
 	fi
 	BENCH_VAR=
+	return "$rc"
 }
