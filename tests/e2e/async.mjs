@@ -130,6 +130,36 @@ test('delay: progress in order, complete with the timing', { skip }, async () =>
   await stopProcessor(p);
 });
 
+test('progress is pushed while requests run, not held back: 20 requests at once, 200 pushes a second', { skip }, async () => {
+  // Pushpin with a publish rate limit (Debian's message_rate=2500) held every
+  // push until publishing paused, here until the requests ended; the
+  // templates set message_rate=0.
+  const p = startProcessor(20);
+  const clients = await Promise.all(Array.from({ length: 20 }, (_, i) => connect(stack, { sub: uniq(`pr${i}`) })));
+  const timed = await Promise.all(clients.map(async (c, i) => {
+    const id = `pr${i}`;
+    c.send({ action: 'delay', id, payload: { seconds: 2, steps: 20 } });
+    const got = [];
+    const until = Date.now() + 15_000;
+    for (;;) {
+      const m = await c.nextJson(Math.max(1, until - Date.now()));
+      if (m.request_id !== id) continue;
+      got.push([m, Date.now()]);
+      if (m.type === 'complete' || m.type === 'error') break;
+    }
+    checkFlow(got.map(([m]) => m), id);
+    return got;
+  }));
+  for (const got of timed) {
+    const half = got.find(([m]) => m.type === 'progress' && m.percentage >= 50);
+    const end = got[got.length - 1][1];
+    assert.ok(end - half[1] >= 500,
+      `progress ${half[0].percentage} arrived only ${end - half[1]} ms before the result`);
+  }
+  await Promise.all(clients.map((c) => c.close()));
+  await stopProcessor(p);
+});
+
 test('process_data: filter, transform, sort, aggregate give the right result', { skip }, async () => {
   const p = startProcessor();
   const c = await connect(stack, { sub: uniq('pd') });
