@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync, chmodSync, readFileSync, existsSync, rmSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  startStack, missingPrograms, connect, sleep, uniq, waitFor, stackTest, FLOOR, SRC,
+  startStack, missingPrograms, connect, connectAll, sleep, uniq, waitFor, stackTest, FLOOR, SRC,
 } from './lib.mjs';
 
 const skip = missingPrograms('lighttpd') || (FLOOR && 'needs streamer-fcgi');
@@ -135,7 +135,7 @@ test('progress is pushed while requests run, not held back: 20 requests at once,
   // push until publishing paused, here until the requests ended; the
   // templates set message_rate=0.
   const p = startProcessor(20);
-  const clients = await Promise.all(Array.from({ length: 20 }, (_, i) => connect(stack, { sub: uniq(`pr${i}`) })));
+  const clients = await connectAll(stack, Array.from({ length: 20 }, (_, i) => ({ sub: uniq(`pr${i}`) })));
   const timed = await Promise.all(clients.map(async (c, i) => {
     const id = `pr${i}`;
     c.send({ action: 'delay', id, payload: { seconds: 2, steps: 20 } });

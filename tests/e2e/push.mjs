@@ -5,7 +5,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  startStack, missingPrograms, connect, sleep, uniq, waitFor, stackTest, FLOOR, freePorts,
+  startStack, missingPrograms, connect, connectAll, sleep, uniq, waitFor, stackTest, FLOOR, freePorts,
 } from './lib.mjs';
 import { ApiGatewayDouble, PublishDouble } from './doubles.mjs';
 
@@ -90,7 +90,7 @@ test('streamer send --connection reaches exactly that connection', { skip }, asy
 
 test('streamer send --user reaches all 3 of the user\'s connections and nobody else', { skip }, async () => {
   const user = uniq('u3');
-  const mine = await Promise.all([1, 2, 3].map(() => connect(stack, { sub: user, tenant: 'acme' })));
+  const mine = await connectAll(stack, [1, 2, 3].map(() => ({ sub: user, tenant: 'acme' })));
   const other = await connect(stack, { sub: uniq('other'), tenant: 'acme' });
   const sameNameElsewhere = await connect(stack, { sub: user, tenant: 'globex' });
   for (const c of [...mine, other, sameNameElsewhere]) await whoami(c);
@@ -108,7 +108,7 @@ test('streamer send --user reaches all 3 of the user\'s connections and nobody e
 
 test('streamer broadcast --tenant reaches exactly that tenant\'s clients', { skip }, async () => {
   const t = `bt${process.pid}`;
-  const ins = await Promise.all([1, 2].map(() => connect(stack, { sub: uniq('b'), tenant: t })));
+  const ins = await connectAll(stack, [1, 2].map(() => ({ sub: uniq('b'), tenant: t })));
   const out = await connect(stack, { sub: uniq('b'), tenant: `${t}x` });
   for (const c of [...ins, out]) await whoami(c);
   const r = await cli(stack, ['broadcast', '--tenant', t, '{"type":"announcement","text":"maintenance"}']);
@@ -298,7 +298,7 @@ nodeTest('a failing callback: 3 attempts, then the breaker opens, fails fast, ha
 nodeTest('apigw style: POST per connection, SigV4 headers, 429 retried, 410 removes the rows, DELETE closes', { skip }, async () => {
   const gw = await new ApiGatewayDouble('/prod').start();
   const user = uniq('gw');
-  const conns = await Promise.all([1, 2, 3].map(() => connect(stack, { sub: user, tenant: 'acme' })));
+  const conns = await connectAll(stack, [1, 2, 3].map(() => ({ sub: user, tenant: 'acme' })));
   const ids = [];
   for (const c of conns) ids.push(await whoami(c));
   gw.known.add(ids[0]);

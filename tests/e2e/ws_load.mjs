@@ -2,7 +2,7 @@
 import { test as nodeTest, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startStack, missingPrograms, connect, echoMsg, echoProblem, waitFor, sleep, uniq,
+  startStack, missingPrograms, connect, connectAll, echoMsg, echoProblem, waitFor, sleep, uniq,
   stackTest,
 } from './lib.mjs';
 
@@ -22,8 +22,8 @@ after(async () => {
 test('50 clients x 20 messages at once: every reply arrives, in order per client', { skip }, async () => {
   const CLIENTS = 50;
   const MESSAGES = 20;
-  const clients = await Promise.all(Array.from({ length: CLIENTS }, (_, i) =>
-    connect(stack, { sub: uniq(`load${i}`), tenant: i % 2 ? 'acme' : 'globex' })));
+  const clients = await connectAll(stack, Array.from({ length: CLIENTS }, (_, i) =>
+    ({ sub: uniq(`load${i}`), tenant: i % 2 ? 'acme' : 'globex' })));
   const linesBefore = stack.workerLogLines().length;
 
   const results = await Promise.all(clients.map(async (c, ci) => {
@@ -56,8 +56,8 @@ test('a worker killed with SIGKILL under load is restarted and clients keep work
   const before = stack.workerPids();
   assert.equal(before.length, 2, `two workers before the kill: ${before}`);
 
-  const clients = await Promise.all(Array.from({ length: CLIENTS }, (_, i) =>
-    connect(stack, { sub: uniq(`kill${i}`) })));
+  const clients = await connectAll(stack, Array.from({ length: CLIENTS }, (_, i) =>
+    ({ sub: uniq(`kill${i}`) })));
   // Closed loop: each client sends its next message when the previous reply
   // is in. A client whose request was in the killed worker's hands is
   // dropped by Pushpin (the web server answers 5xx); the others must not
