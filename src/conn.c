@@ -40,15 +40,6 @@ static void observe_event(const char *event, int64_t us)
 	metrics_observe("streamer_event_duration_seconds", labels, us);
 }
 
-/* Microseconds of monotonic time, for durations in log lines. */
-static int64_t mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /*
  * The token: the Authorization query parameter (browsers cannot set headers
  * on a WebSocket), else the Authorization header. A "Bearer " prefix and
@@ -115,7 +106,7 @@ int conn_open(struct app *app, const struct request *req, const char *id,
 		.now = (int64_t)time(NULL),
 	};
 	char *token = token_from(req);
-	int64_t start = mono_us(), now = time_now_ms();
+	int64_t start = time_mono_us(), now = time_now_ms();
 	enum auth_error e;
 	int rc = -1;
 
@@ -129,7 +120,7 @@ int conn_open(struct app *app, const struct request *req, const char *id,
 				    "outcome", "UNAUTHORIZED", "reason", auth_error_label(e),
 				    "status", 401, "source", req->remote_addr));
 		count1("streamer_auth_failures_total", "reason", auth_error_label(e));
-		observe_event("open", mono_us() - start);
+		observe_event("open", time_mono_us() - start);
 		return -1;
 	}
 	if (!config_tenant_allowed(&app->cfg, who.tenant)) {
@@ -139,7 +130,7 @@ int conn_open(struct app *app, const struct request *req, const char *id,
 				    "user", who.sub, "tenant", who.tenant, "outcome", "FORBIDDEN",
 				    "reason", "tenant_not_allowed", "status", 403));
 		count1("streamer_auth_failures_total", "reason", "tenant_not_allowed");
-		observe_event("open", mono_us() - start);
+		observe_event("open", time_mono_us() - start);
 		goto out;
 	}
 
@@ -166,11 +157,11 @@ int conn_open(struct app *app, const struct request *req, const char *id,
 		goto out;
 	}
 	metrics_add("streamer_connections_opened_total", NULL, 1);
-	observe_event("open", mono_us() - start);
+	observe_event("open", time_mono_us() - start);
 	log_event(LOG_INFO, "connect",
 		  json_pack("{s:s,s:s,s:s,s:s,s:s?,s:I}", "connection_id", id, "user", who.sub,
 			    "tenant", who.tenant, "outcome", "ok", "source", rec->source_addr,
-			    "duration_us", (json_int_t)(mono_us() - start)));
+			    "duration_us", (json_int_t)(time_mono_us() - start)));
 	rc = 0;
 out:
 	auth_identity_free(&who);
@@ -238,7 +229,7 @@ void conn_message(struct app *app, const char *id, const char *text, size_t len,
 	struct proto_error err = {0};
 	struct conn_record rec = {0};
 	struct call c = { .app = app, .conn = &rec, .msg = &msg };
-	int64_t start = mono_us(), now = time_now_ms();
+	int64_t start = time_mono_us(), now = time_now_ms();
 	json_t *reply = NULL, *perms = NULL;
 	int parsed, rc;
 
@@ -303,14 +294,14 @@ out:
 		metrics_add("streamer_messages_total", labels, 1);
 		if (strcmp(outcome, "ok") != 0)
 			count1("streamer_errors_total", "code", outcome);
-		observe_event("message", mono_us() - start);
+		observe_event("message", time_mono_us() - start);
 	}
 	log_event(LOG_INFO, "message",
 		  json_pack("{s:s,s:s?,s:s?,s:s?,s:s?,s:s,s:I}", "connection_id", id,
 			    "request_id", msg.id[0] ? msg.id : NULL,
 			    "user", rec.user_id, "tenant", rec.tenant_id,
 			    "action", parsed ? msg.action : NULL, "outcome", outcome_of(reply),
-			    "duration_us", (json_int_t)(mono_us() - start)));
+			    "duration_us", (json_int_t)(time_mono_us() - start)));
 	out->messages = json_array();
 	json_array_append_new(out->messages, reply);
 	if (c.also)
@@ -341,7 +332,7 @@ void conn_keepalive(struct app *app, const char *id)
 void conn_close(struct app *app, const char *id, const char *reason, int code)
 {
 	struct conn_record rec = {0};
-	int64_t start = mono_us(), now = time_now_ms();
+	int64_t start = time_mono_us(), now = time_now_ms();
 	int rc;
 
 	int cancelled = 0;
@@ -366,7 +357,7 @@ void conn_close(struct app *app, const char *id, const char *reason, int code)
 	}
 	json_t *fields = json_pack("{s:s,s:s,s:b,s:I}", "connection_id", id, "reason", reason,
 				   "found", rc == STORE_OK,
-				   "duration_us", (json_int_t)(mono_us() - start));
+				   "duration_us", (json_int_t)(time_mono_us() - start));
 	if (code >= 0)
 		json_object_set_new(fields, "close_code", json_integer(code));
 	if (cancelled)
@@ -380,7 +371,7 @@ void conn_close(struct app *app, const char *id, const char *reason, int code)
 		json_object_set_new(fields, "messages_sent", json_integer(rec.messages_sent));
 	}
 	count1("streamer_connections_closed_total", "reason", reason);
-	observe_event(strcmp(reason, "disconnect") == 0 ? "disconnect" : "close", mono_us() - start);
+	observe_event(strcmp(reason, "disconnect") == 0 ? "disconnect" : "close", time_mono_us() - start);
 	log_event(LOG_INFO, "disconnect", fields);
 	conn_record_free(&rec);
 }

@@ -7,10 +7,10 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "metrics.h"
+#include "util.h"
 
 #define MAGIC "STRMET01"
 #define KEY_MAX 232
@@ -131,18 +131,15 @@ static uint32_t fnv1a(const char *s, size_t n)
  */
 static uint32_t wait_ready(struct slot *s)
 {
-	struct timespec t0, now;
 	uint32_t st = SLOT_CLAIMED;
+	int64_t deadline;
 
 	for (int spin = 0; st == SLOT_CLAIMED && spin < 1000; spin++)
 		st = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (st == SLOT_CLAIMED) {
+	deadline = time_mono_us() + 100000;
+	while (st == SLOT_CLAIMED && time_mono_us() <= deadline) {
 		sched_yield();
 		st = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if ((now.tv_sec - t0.tv_sec) * 1000000000L + (now.tv_nsec - t0.tv_nsec) > 100000000L)
-			break;
 	}
 	return st;
 }

@@ -40,14 +40,6 @@ struct push {
 	uint64_t rng;
 };
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void sleep_ms(int64_t ms)
 {
 	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
@@ -176,7 +168,7 @@ enum callback_style push_style(const struct push *p)
 
 int push_probe(struct push *p, char *why, size_t whylen)
 {
-	int64_t now = mono_ms();
+	int64_t now = time_mono_us() / 1000;
 	CURLcode rc;
 
 	if (!push_configured(p)) {
@@ -233,7 +225,7 @@ static void breaker_note(struct push *p, int ok, const char *why)
 	if (p->trial || p->failures >= PUSH_BREAKER_FAILURES) {
 		if (!p->open_until)
 			metrics_add("streamer_push_circuit_open", NULL, 1);
-		p->open_until = mono_ms() + p->breaker_reset_ms;
+		p->open_until = time_mono_us() / 1000 + p->breaker_reset_ms;
 		p->trial = 0;
 		log_event(LOG_WARN, "push_circuit_open",
 			  json_pack("{s:s,s:i,s:I,s:s}", "url", p->url, "failures", p->failures,
@@ -306,7 +298,7 @@ static enum push_outcome request(struct push *p, const char *method, const char 
 				 size_t whylen)
 {
 	for (int n = 1;; n++) {
-		int64_t now = mono_ms(), pause;
+		int64_t now = time_mono_us() / 1000, pause;
 		enum attempt_result r;
 
 		if (p->open_until) {
@@ -334,7 +326,7 @@ static enum push_outcome request(struct push *p, const char *method, const char 
 		if (r == ATTEMPT_FINAL || n >= PUSH_ATTEMPTS || p->open_until)
 			return PUSH_FAILED;
 		pause = backoff_ms(p, n);
-		if (mono_ms() + pause >= deadline)
+		if (time_mono_us() / 1000 + pause >= deadline)
 			return PUSH_FAILED;
 		sleep_ms(pause);
 	}
@@ -364,14 +356,14 @@ static void record(struct push *p, const char *outcome, int64_t started, size_t 
 	snprintf(labels, sizeof labels, "style=\"%s\",outcome=\"%s\"",
 		 p->style == CALLBACK_APIGW ? "apigw" : "pushpin", outcome);
 	metrics_add("streamer_pushes_total", labels, (int64_t)n);
-	metrics_observe("streamer_push_duration_seconds", NULL, (mono_ms() - started) * 1000);
+	metrics_observe("streamer_push_duration_seconds", NULL, (time_mono_us() / 1000 - started) * 1000);
 }
 
 /* Sends items[from..to) in one publish; sets their outcomes. */
 static void publish(struct push *p, struct push_item *items, size_t from, size_t to, char *body,
 		    size_t len, int64_t deadline, char *why, size_t whylen, size_t *failed)
 {
-	int64_t started = mono_ms();
+	int64_t started = time_mono_us() / 1000;
 	enum push_outcome o = request(p, "POST", p->url, body, len, deadline, why, whylen);
 
 	for (size_t i = from; i < to; i++)
@@ -434,7 +426,7 @@ static size_t send_apigw(struct push *p, struct push_item *items, size_t n, int6
 	for (size_t i = 0; i < n; i++) {
 		char *id = curl_easy_escape(p->curl, items[i].target, 0);
 		struct buf url = { 0 };
-		int64_t started = mono_ms();
+		int64_t started = time_mono_us() / 1000;
 		const char *c = items[i].content ? items[i].content : "";
 
 		buf_printf(&url, "%s/@connections/%s", p->url, id ? id : "");
@@ -469,7 +461,7 @@ size_t push_send(struct push *p, struct push_item *items, size_t n, char *why, s
 		snprintf(why, whylen, "no callback: STREAMER_CALLBACK_URL is not set");
 		return n;
 	}
-	deadline = mono_ms() + p->timeout_ms;
+	deadline = time_mono_us() / 1000 + p->timeout_ms;
 	if (p->style == CALLBACK_APIGW)
 		return send_apigw(p, items, n, deadline, why, whylen);
 	return send_pushpin(p, items, n, deadline, why, whylen);

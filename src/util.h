@@ -47,6 +47,8 @@ char *buf_detach(struct buf *b);
 
 /* Wall clock in milliseconds since the Unix epoch. */
 int64_t time_now_ms(void);
+/* Monotonic clock in microseconds (arbitrary origin), for durations and deadlines. */
+int64_t time_mono_us(void);
 /* Writes "YYYY-MM-DDTHH:MM:SS.mmmZ" for ms into out (at least 25 bytes). */
 void time_rfc3339(int64_t ms, char out[32]);
 

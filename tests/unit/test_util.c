@@ -281,6 +281,16 @@ static void test_time_now(void)
 	CHECK(time_now_ms() >= a);
 }
 
+static void test_time_mono(void)
+{
+	int64_t a = time_mono_us(), b;
+
+	usleep(5000);
+	b = time_mono_us();
+	CHECK(b - a >= 5000); /* microseconds, and it moves forward */
+	CHECK(b - a < 5000000);
+}
+
 static int all_hex(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -368,6 +378,7 @@ TAP_MAIN(
 	TAP_TEST(test_ct_equal),
 	TAP_TEST(test_time_rfc3339),
 	TAP_TEST(test_time_now),
+	TAP_TEST(test_time_mono),
 	TAP_TEST(test_random_hex),
 	TAP_TEST(test_random_bytes_vary),
 	TAP_TEST(test_file_read),
