@@ -1,8 +1,8 @@
 // async.mjs - async requests end to end: Pushpin -> workers queue them, `streamer processor` runs them and pushes progress and results back through Pushpin.
 import { test as nodeTest, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, chmodSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, chmodSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -14,7 +14,6 @@ const BUILD = process.env.top_builddir || join(SRC, 'build');
 let stack;
 let scripts;
 const test = stackTest(nodeTest, () => stack);
-const processors = new Set();
 
 // Small exec handlers, written for this run.
 function writeScripts() {
@@ -33,26 +32,9 @@ function writeScripts() {
   };
 }
 
-// `streamer processor` with the workers' settings (var/conf/streamer.env).
-function startProcessor(concurrency = 2) {
-  const env = { PATH: process.env.PATH, HOME: process.env.HOME || '/root' };
-  for (const line of readFileSync(join(stack.var, 'conf', 'streamer.env'), 'utf8').split('\n')) {
-    const i = line.indexOf('=');
-    if (i > 0) env[line.slice(0, i)] = line.slice(i + 1);
-  }
-  const p = spawn(stack.cli, ['processor', '--concurrency', String(concurrency)],
-    { env, stdio: ['ignore', 'ignore', 'pipe'] });
-  p.stderrText = '';
-  p.stderr.on('data', (d) => { p.stderrText += d; });
-  p.exited = new Promise((r) => p.on('exit', (code, sig) => { processors.delete(p); r({ code, sig }); }));
-  processors.add(p);
-  return p;
-}
-
-async function stopProcessor(p, sig = 'SIGTERM') {
-  p.kill(sig);
-  return p.exited;
-}
+// `streamer processor` with the workers' settings, signalled as one process:
+// the tests kill the supervisor alone (its slots must die with it).
+const startProcessor = (concurrency) => stack.startProcessor(concurrency, { group: false });
 
 before(async () => {
   if (skip) return;
@@ -66,7 +48,6 @@ before(async () => {
 });
 
 after(async () => {
-  for (const p of [...processors]) await stopProcessor(p, 'SIGKILL');
   if (stack) await stack.stop();
   if (scripts) rmSync(scripts, { recursive: true, force: true });
 });
@@ -114,7 +95,7 @@ test('echo_async: ack, progress to 100, complete with the payload', { skip }, as
   const result = checkFlow(await collect(c, 'ea1'), 'ea1');
   assert.deepEqual(result, { hello: 'world', n: [1, 2] });
   await c.close();
-  await stopProcessor(p);
+  await stack.stopProcessor(p);
 });
 
 test('delay: progress in order, complete with the timing', { skip }, async () => {
@@ -127,7 +108,7 @@ test('delay: progress in order, complete with the timing', { skip }, async () =>
   assert.ok(result.elapsed_ms >= 900, `elapsed ${result.elapsed_ms}`);
   assert.ok(msgs.filter((m) => m.type === 'progress').length >= 5);
   await c.close();
-  await stopProcessor(p);
+  await stack.stopProcessor(p);
 });
 
 test('progress is pushed while requests run, not held back: 20 requests at once, 200 pushes a second', { skip }, async () => {
@@ -157,7 +138,7 @@ test('progress is pushed while requests run, not held back: 20 requests at once,
       `progress ${half[0].percentage} arrived only ${end - half[1]} ms before the result`);
   }
   await Promise.all(clients.map((c) => c.close()));
-  await stopProcessor(p);
+  await stack.stopProcessor(p);
 });
 
 test('process_data: filter, transform, sort, aggregate give the right result', { skip }, async () => {
@@ -193,7 +174,7 @@ test('process_data: filter, transform, sort, aggregate give the right result', {
   assert.equal(JSON.stringify(byTeam.x).includes('10'), true, JSON.stringify(agg));
   assert.equal(JSON.stringify(byTeam.y).includes('10'), true, JSON.stringify(agg));
   await c.close();
-  await stopProcessor(p);
+  await stack.stopProcessor(p);
 });
 
 test('generate_report: a CSV of the tenant\'s own activity, served by the web server', { skip }, async () => {
@@ -213,7 +194,7 @@ test('generate_report: a CSV of the tenant\'s own activity, served by the web se
   assert.ok(body.includes('before-report'), body);
   assert.ok(!body.includes('acme'), 'another tenant\'s rows leaked into the report');
   await c.close();
-  await stopProcessor(p);
+  await stack.stopProcessor(p);
 });
 
 test('an invalid payload is refused at enqueue with VALIDATION_ERROR (nothing queued)', { skip }, async () => {
@@ -257,7 +238,7 @@ test('cancel a pending request: CANCELLED at once, a processor never runs it', {
   assert.deepEqual(rows("SELECT status, attempts FROM requests WHERE request_id = 'cp1'"),
     [{ status: 'CANCELLED', attempts: 0 }]);
   await c.close();
-  await stopProcessor(p);
+  await stack.stopProcessor(p);
 });
 
 test('cancel a running request: it stops at its next progress report', { skip }, async () => {
@@ -283,7 +264,7 @@ test('cancel a running request: it stops at its next progress report', { skip },
   assert.ok(Date.now() - t0 < 2000, `took ${Date.now() - t0} ms to stop`);
   assert.equal(rows("SELECT status FROM requests WHERE request_id = 'cr1'")[0].status, 'CANCELLED');
   await c.close();
-  await stopProcessor(p);
+  await stack.stopProcessor(p);
 });
 
 test('request.status works from a second connection of the same user, NOT_FOUND from another tenant', { skip }, async () => {
@@ -307,7 +288,7 @@ test('request.status works from a second connection of the same user, NOT_FOUND 
   assert.equal(n.error.code, 'NOT_FOUND');
   await c2.close();
   await other.close();
-  await stopProcessor(p);
+  await stack.stopProcessor(p);
 });
 
 test('a processor killed with SIGKILL mid-request: another completes it (attempts = 2)', { skip }, async () => {
@@ -318,7 +299,7 @@ test('a processor killed with SIGKILL mid-request: another completes it (attempt
     const m = await c.nextJson(5000);
     if (m.request_id === 'k1' && m.type === 'progress' && m.percentage >= 10) break;
   }
-  await stopProcessor(p1, 'SIGKILL');
+  await stack.stopProcessor(p1, 'SIGKILL');
   // The job process of the dead processor must not finish it either.
   const p2 = startProcessor(1);
   let last;
@@ -330,7 +311,7 @@ test('a processor killed with SIGKILL mid-request: another completes it (attempt
   assert.deepEqual(rows("SELECT status, attempts FROM requests WHERE request_id = 'k1'"),
     [{ status: 'COMPLETED', attempts: 2 }]);
   await c.close();
-  await stopProcessor(p2);
+  await stack.stopProcessor(p2);
 });
 
 test('2 processors x 100 requests: each runs exactly once', { skip }, async () => {
@@ -352,7 +333,7 @@ test('2 processors x 100 requests: each runs exactly once', { skip }, async () =
   const r = rows(`SELECT count(*) AS n, sum(attempts) AS a FROM requests WHERE request_id LIKE 'm%' AND status = 'COMPLETED' AND connection_id IN (SELECT id FROM connections)`);
   assert.deepEqual(r, [{ n: 100, a: 100 }]);
   await c.close();
-  await Promise.all([stopProcessor(p1), stopProcessor(p2)]);
+  await Promise.all([stack.stopProcessor(p1), stack.stopProcessor(p2)]);
 });
 
 test('exec handlers: success with progress, failure with its stderr, timeout', { skip }, async () => {
@@ -373,7 +354,7 @@ test('exec handlers: success with progress, failure with its stderr, timeout', {
   assert.equal(slow.error.code, 'TIMEOUT');
   assert.ok(Date.now() - t0 < 10_000, `timeout took ${Date.now() - t0} ms`);
   await c.close();
-  await stopProcessor(p);
+  await stack.stopProcessor(p);
 });
 
 test('the example plugin (wordcount) runs through the queue', { skip }, async () => {
@@ -384,7 +365,7 @@ test('the example plugin (wordcount) runs through the queue', { skip }, async ()
   assert.equal(result.words, 6);
   assert.deepEqual(result.top.map((t) => t.count), [2, 2]);
   await c.close();
-  await stopProcessor(p);
+  await stack.stopProcessor(p);
 });
 
 test('a disconnect cancels that connection\'s pending requests', { skip }, async () => {
@@ -401,5 +382,5 @@ test('no worker or processor error was logged, nothing crashed', { skip }, async
   assert.deepEqual(bad, []);
   assert.deepEqual(stack.workerCrashes(), []);
   assert.deepEqual(stack.tokenLeaks(), [], 'a log holds a token the tests used');
-  for (const p of processors) assert.equal(p.stderrText, '');
+  for (const p of stack.processors) assert.equal(p.stderrText, '');
 });

@@ -1,8 +1,7 @@
 // browser.mjs - the console (www/index.html + streamer.js) in Debian's headless chromium driven by playwright-core: connect, echo, a report to 100 % with its link, topics, a server-side close survived by reconnecting, a phone-sized layout, a screenshot.
 import { test as nodeTest, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -29,7 +28,6 @@ let stack;
 let browser;
 let page;
 const pageErrors = [];
-const processors = new Set();
 const test = stackTest(nodeTest, () => stack);
 
 before(async () => {
@@ -43,52 +41,9 @@ before(async () => {
 });
 
 after(async () => {
-  for (const p of [...processors]) await stopProcessor(p, 'SIGKILL');
   if (browser) await browser.close();
   if (stack) await stack.stop();
 });
-
-function cliEnv() {
-  const env = { PATH: process.env.PATH, HOME: process.env.HOME || '/root' };
-  for (const line of readFileSync(join(stack.var, 'conf', 'streamer.env'), 'utf8').split('\n')) {
-    const i = line.indexOf('=');
-    if (i > 0) env[line.slice(0, i)] = line.slice(i + 1);
-  }
-  return env;
-}
-
-function cli(args) {
-  return new Promise((resolve) => {
-    const p = spawn(stack.cli, args, { env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => { stdout += d; });
-    p.stderr.on('data', (d) => { stderr += d; });
-    p.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
-
-// `streamer processor` in its own process group, stopped with all its slots.
-function startProcessor() {
-  const p = spawn(stack.cli, ['processor', '--concurrency', '2'], { env: cliEnv(), stdio: 'ignore', detached: true });
-  p.exited = new Promise((r) => p.on('exit', () => { processors.delete(p); r(); }));
-  processors.add(p);
-  return p;
-}
-
-function killGroup(p, sig) {
-  try {
-    process.kill(-p.pid, sig);
-  } catch { /* gone */ }
-}
-
-async function stopProcessor(p, sig = 'SIGTERM') {
-  killGroup(p, sig);
-  const t = setTimeout(() => killGroup(p, 'SIGKILL'), 5000);
-  await p.exited;
-  clearTimeout(t);
-  killGroup(p, 'SIGKILL');
-}
 
 const text = (sel) => page.locator(sel).innerText();
 const TOPIC = `news.${process.pid}`;
@@ -146,7 +101,7 @@ test('echo: the answer is shown and both frames are in the log', { skip }, async
 });
 
 test('report: the progress bar reaches 100 % and the link downloads the CSV', { skip }, async () => {
-  const p = startProcessor();
+  const p = stack.startProcessor();
   try {
     await page.evaluate(() => {
       window.seenPercent = [];
@@ -173,7 +128,7 @@ test('report: the progress bar reaches 100 % and the link downloads the CSV', { 
     assert.equal(res.status, 200);
     assert.ok(res.body.split('\n').length >= 2, res.body);
   } finally {
-    await stopProcessor(p);
+    await stack.stopProcessor(p);
   }
 });
 
@@ -193,7 +148,7 @@ test('topics: subscribe, then events published by the page and by another client
 
 test('a server-side close: the console reconnects, resubscribes and keeps working', { skip }, async () => {
   const oldId = await text('#conn-id');
-  const r = await cli(['close', oldId, '--code', '4001', '--reason', 'kicked by the test']);
+  const r = await stack.cliRun(['close', oldId, '--code', '4001', '--reason', 'kicked by the test']);
   assert.equal(r.status, 0, r.stderr);
   await page.waitForFunction(() => document.getElementById('log').textContent.includes('closed 4001 kicked by the test; reconnecting'));
   await page.waitForFunction((id) => {

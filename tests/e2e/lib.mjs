@@ -1,5 +1,5 @@
 // lib.mjs - shared helpers for the end-to-end tests: a private stack on free ports (via stack.sh), tokens, WebSocket clients, store queries.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHmac, generateKeyPairSync, sign as rsaSign } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, chmodSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -81,6 +81,7 @@ export class Stack {
     this.cli = info.STACK_CLI;
     this.var = info.STACK_VAR;
     this.stopped = false;
+    this.processors = new Set(); // started by startProcessor and still running
   }
 
   stack(...args) {
@@ -95,8 +96,73 @@ export class Stack {
     if (!process.env.STREAMER_E2E_KEEP) rmSync(this.var, { recursive: true, force: true });
   }
 
+  // Stops the processors the test started (SIGKILL), then the stack.
   async stop() {
+    for (const p of [...this.processors]) await this.stopProcessor(p, 'SIGKILL');
     this.stopSync();
+  }
+
+  // The environment of the CLI and the processor: the workers' settings
+  // (var/conf/streamer.env), then extra on top.
+  cliEnv(extra = {}) {
+    const env = { PATH: process.env.PATH, HOME: process.env.HOME || '/root' };
+    for (const line of readFileSync(join(this.var, 'conf', 'streamer.env'), 'utf8').split('\n')) {
+      const i = line.indexOf('=');
+      if (i > 0) env[line.slice(0, i)] = line.slice(i + 1);
+    }
+    return { ...env, ...extra };
+  }
+
+  // Runs the CLI with cliEnv(extra) without blocking the event loop (a double
+  // or a client of this process may have to answer meanwhile); resolves with
+  // { status, stdout, stderr }.
+  cliRun(args, extra) {
+    return new Promise((resolve) => {
+      const p = spawn(this.cli, args, { env: this.cliEnv(extra), stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      p.stdout.on('data', (d) => { stdout += d; });
+      p.stderr.on('data', (d) => { stderr += d; });
+      p.on('close', (status) => resolve({ status, stdout, stderr }));
+    });
+  }
+
+  // Starts `streamer processor --concurrency N` with cliEnv(env). With group
+  // (the default) it runs in a process group of its own, so that stopping it
+  // reaches its slot processes too, even when the supervisor is stopped at an
+  // awkward moment; without, a signal reaches the supervisor alone. The
+  // process gets stderrText (what it wrote there) and exited (resolves with
+  // { code, sig }).
+  startProcessor(concurrency = 2, { env = {}, group = true } = {}) {
+    const p = spawn(this.cli, ['processor', '--concurrency', String(concurrency)],
+      { env: this.cliEnv(env), stdio: ['ignore', 'ignore', 'pipe'], detached: group });
+    p.group = group;
+    p.stderrText = '';
+    p.stderr.on('data', (d) => { p.stderrText += d; });
+    p.exited = new Promise((r) => p.on('exit', (code, sig) => { this.processors.delete(p); r({ code, sig }); }));
+    this.processors.add(p);
+    return p;
+  }
+
+  // Sends sig to a processor of startProcessor and resolves with its exit.
+  // A group gets SIGKILL after 5 s, and once more after the exit (a slot
+  // the supervisor did not wait for).
+  async stopProcessor(p, sig = 'SIGTERM') {
+    if (!p.group) {
+      p.kill(sig);
+      return p.exited;
+    }
+    const killGroup = (s) => {
+      try {
+        process.kill(-p.pid, s);
+      } catch { /* gone */ }
+    };
+    killGroup(sig);
+    const t = setTimeout(() => killGroup('SIGKILL'), 5000);
+    const r = await p.exited;
+    clearTimeout(t);
+    killGroup('SIGKILL');
+    return r;
   }
 
   // Tail of every log of the instance, for failure messages.

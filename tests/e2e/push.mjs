@@ -1,9 +1,7 @@
 // push.mjs - the push path end to end: streamer send/broadcast/close and the topic actions through Pushpin's publish API; retries and the circuit breaker against a failing callback; the apigw style against an @connections double.
 import { test as nodeTest, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import {
   startStack, missingPrograms, connect, connectAll, sleep, uniq, waitFor, stackTest, FLOOR, freePorts,
 } from './lib.mjs';
@@ -21,28 +19,6 @@ before(async () => {
 after(async () => {
   if (stack) await stack.stop();
 });
-
-// The workers' settings (var/conf/streamer.env) with overrides, for the CLI.
-function cliEnv(st, extra = {}) {
-  const env = { PATH: process.env.PATH, HOME: process.env.HOME || '/root' };
-  for (const line of readFileSync(join(st.var, 'conf', 'streamer.env'), 'utf8').split('\n')) {
-    const i = line.indexOf('=');
-    if (i > 0) env[line.slice(0, i)] = line.slice(i + 1);
-  }
-  return { ...env, ...extra };
-}
-
-// Runs the CLI without blocking the event loop (the doubles answer from this process).
-function cli(st, args, extra) {
-  return new Promise((resolve) => {
-    const p = spawn(st.cli, args, { env: cliEnv(st, extra), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => { stdout += d; });
-    p.stderr.on('data', (d) => { stderr += d; });
-    p.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
 
 async function whoami(c) {
   c.send({ action: 'whoami', id: 'who' });
@@ -73,15 +49,15 @@ test('streamer send --connection reaches exactly that connection', { skip }, asy
   const b = await connect(stack, { sub: uniq('s1') });
   const id = await whoami(a);
   await whoami(b);
-  const r = await cli(stack, ['send', '--connection', id, '{"type":"notice","text":"hello"}']);
+  const r = await stack.cliRun(['send', '--connection', id, '{"type":"notice","text":"hello"}']);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /sent to connection/);
   assert.deepEqual(await a.nextJson(), { type: 'notice', text: 'hello' });
   assert.equal(await maybeNext(b), null);
-  const bad = await cli(stack, ['send', '--connection', 'no-such-connection', '{}']);
+  const bad = await stack.cliRun(['send', '--connection', 'no-such-connection', '{}']);
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /no live connection no-such-connection/);
-  const notJson = await cli(stack, ['send', '--connection', id, '{oops']);
+  const notJson = await stack.cliRun(['send', '--connection', id, '{oops']);
   assert.equal(notJson.status, 1);
   assert.match(notJson.stderr, /not JSON/);
   await a.close();
@@ -94,13 +70,13 @@ test('streamer send --user reaches all 3 of the user\'s connections and nobody e
   const other = await connect(stack, { sub: uniq('other'), tenant: 'acme' });
   const sameNameElsewhere = await connect(stack, { sub: user, tenant: 'globex' });
   for (const c of [...mine, other, sameNameElsewhere]) await whoami(c);
-  const r = await cli(stack, ['send', '--user', user, '--tenant', 'acme', '{"type":"notice","n":1}']);
+  const r = await stack.cliRun(['send', '--user', user, '--tenant', 'acme', '{"type":"notice","n":1}']);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /sent to 3 connections/);
   for (const c of mine) assert.deepEqual(await c.nextJson(), { type: 'notice', n: 1 });
   assert.equal(await maybeNext(other), null);
   assert.equal(await maybeNext(sameNameElsewhere), null);
-  const none = await cli(stack, ['send', '--user', uniq('nobody'), '--tenant', 'acme', '{}']);
+  const none = await stack.cliRun(['send', '--user', uniq('nobody'), '--tenant', 'acme', '{}']);
   assert.equal(none.status, 1);
   assert.match(none.stderr, /no live connection/);
   for (const c of [...mine, other, sameNameElsewhere]) await c.close();
@@ -111,7 +87,7 @@ test('streamer broadcast --tenant reaches exactly that tenant\'s clients', { ski
   const ins = await connectAll(stack, [1, 2].map(() => ({ sub: uniq('b'), tenant: t })));
   const out = await connect(stack, { sub: uniq('b'), tenant: `${t}x` });
   for (const c of [...ins, out]) await whoami(c);
-  const r = await cli(stack, ['broadcast', '--tenant', t, '{"type":"announcement","text":"maintenance"}']);
+  const r = await stack.cliRun(['broadcast', '--tenant', t, '{"type":"announcement","text":"maintenance"}']);
   assert.equal(r.status, 0, r.stderr);
   for (const c of ins) assert.deepEqual(await c.nextJson(), { type: 'announcement', text: 'maintenance' });
   assert.equal(await maybeNext(out), null);
@@ -136,7 +112,7 @@ test('topics: subscribe, publish, unsubscribe stops delivery; publish needs the 
   assert.equal(await maybeNext(bystander), null);
 
   // the CLI publishes to the same topic the same way
-  const r = await cli(stack, ['broadcast', '--tenant', 'acme', '--topic', 'prices.eu', '{"eur":1.09}']);
+  const r = await stack.cliRun(['broadcast', '--tenant', 'acme', '--topic', 'prices.eu', '{"eur":1.09}']);
   assert.equal(r.status, 0, r.stderr);
   const ev2 = await sub.nextJson();
   assert.equal(ev2.type, 'event');
@@ -191,7 +167,7 @@ test('the 19th topic is a VALIDATION_ERROR, not a silent drop; a disconnect remo
   assert.equal(m.error.code, 'VALIDATION_ERROR');
   assert.match(m.error.message, /at most 18 topics/);
   // the 18th subscription still works (Pushpin took all of them)
-  const r = await cli(stack, ['broadcast', '--tenant', 'acme', '--topic', 't17', '"still here"']);
+  const r = await stack.cliRun(['broadcast', '--tenant', 'acme', '--topic', 't17', '"still here"']);
   assert.equal(r.status, 0, r.stderr);
   assert.equal((await c.nextJson()).data, 'still here');
   const count = () => Number(spawnSync('sqlite3', [stack.db, `SELECT count(*) FROM subscriptions WHERE connection_id = '${id}'`], { encoding: 'utf8' }).stdout.trim());
@@ -203,14 +179,14 @@ test('the 19th topic is a VALIDATION_ERROR, not a silent drop; a disconnect remo
 test('streamer close: the client sees the code and reason; the row is gone', { skip }, async () => {
   const c = await connect(stack, { sub: uniq('cl') });
   const id = await whoami(c);
-  const r = await cli(stack, ['close', id, '--code', '4001', '--reason', 'kicked by admin']);
+  const r = await stack.cliRun(['close', id, '--code', '4001', '--reason', 'kicked by admin']);
   assert.equal(r.status, 0, r.stderr);
   const closed = await waitFor(() => c.closed, 5000);
   assert.ok(closed, 'the client was not closed');
   assert.equal(closed.code, 4001);
   assert.equal(closed.reason, 'kicked by admin');
   assert.ok(await waitFor(() => !stack.connections().some((x) => x.id === id), 5000));
-  const bad = await cli(stack, ['close', id, '--code', '1006']);
+  const bad = await stack.cliRun(['close', id, '--code', '1006']);
   assert.equal(bad.status, 2);
 });
 
@@ -218,7 +194,7 @@ test('streamer gc removes expired connections and closes them at the proxy', { s
   const c = await connect(stack, { sub: uniq('gc') });
   const id = await whoami(c);
   spawnSync('sqlite3', [stack.db, `UPDATE connections SET expires_at = 1 WHERE id = '${id}'`]);
-  const r = await cli(stack, ['gc']);
+  const r = await stack.cliRun(['gc']);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /removed 1 expired connection \(1 closed at the proxy\)/);
   const closed = await waitFor(() => c.closed, 5000);
@@ -313,7 +289,7 @@ nodeTest('apigw style: POST per connection, SigV4 headers, 429 retried, 410 remo
     STREAMER_AWS_SESSION_TOKEN: 'session-token-example',
   };
   try {
-    const r = await cli(stack, ['send', '--user', user, '--tenant', 'acme', '{"type":"notice","via":"apigw"}'], aws);
+    const r = await stack.cliRun(['send', '--user', user, '--tenant', 'acme', '{"type":"notice","via":"apigw"}'], aws);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /1 stale connection removed/);
     assert.deepEqual(gw.delivered.get(ids[0]), ['{"type":"notice","via":"apigw"}']);
@@ -332,13 +308,13 @@ nodeTest('apigw style: POST per connection, SigV4 headers, 429 retried, 410 remo
 
     // a 4xx other than 429 is not retried
     gw.requests.length = 0;
-    const four = await cli(stack, ['send', '--connection', ids[0], '{}'], { ...aws, STREAMER_CALLBACK_URL: `${gw.url.replace('/prod', '/other')}` });
+    const four = await stack.cliRun(['send', '--connection', ids[0], '{}'], { ...aws, STREAMER_CALLBACK_URL: `${gw.url.replace('/prod', '/other')}` });
     assert.equal(four.status, 1);
     assert.match(four.stderr, /HTTP 404/);
     assert.equal(gw.requests.length, 1);
 
     // close is a DELETE
-    const cl = await cli(stack, ['close', ids[0]], aws);
+    const cl = await stack.cliRun(['close', ids[0]], aws);
     assert.equal(cl.status, 0, cl.stderr);
     assert.deepEqual(gw.deleted, [ids[0]]);
     assert.ok(!stack.connections().some((x) => x.id === ids[0]));
@@ -351,12 +327,12 @@ nodeTest('apigw style: POST per connection, SigV4 headers, 429 retried, 410 remo
 nodeTest('streamer send without a callback, or to a closed port, fails with a one-line reason within the timeout', { skip }, async () => {
   const c = await connect(stack, { sub: uniq('np') });
   const id = await whoami(c);
-  const none = await cli(stack, ['send', '--connection', id, '{}'], { STREAMER_CALLBACK_URL: '' });
+  const none = await stack.cliRun(['send', '--connection', id, '{}'], { STREAMER_CALLBACK_URL: '' });
   assert.equal(none.status, 1);
   assert.match(none.stderr, /STREAMER_CALLBACK_URL is not set/);
   const [port] = await freePorts(1);
   const t0 = Date.now();
-  const down = await cli(stack, ['send', '--connection', id, '{}'], { STREAMER_CALLBACK_URL: `http://127.0.0.1:${port}/publish/`, STREAMER_CALLBACK_TIMEOUT: '1500' });
+  const down = await stack.cliRun(['send', '--connection', id, '{}'], { STREAMER_CALLBACK_URL: `http://127.0.0.1:${port}/publish/`, STREAMER_CALLBACK_TIMEOUT: '1500' });
   assert.equal(down.status, 1);
   assert.equal(down.stderr.trim().split('\n').length, 1, down.stderr);
   assert.match(down.stderr, /streamer send: .*127\.0\.0\.1/);

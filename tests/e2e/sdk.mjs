@@ -1,13 +1,11 @@
 // sdk.mjs - www/streamer.js (the client SDK) in Node with the ws package: against the real stack (requests, errors, async progress, topics, timeout/abort, reconnect after a server-side close without losing results) and against a local ws server (backoff, fresh tokens, heartbeat).
 import { test as nodeTest, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
-  startStack, missingPrograms, WebSocket, sleep, uniq, waitFor, stackTest, FLOOR, SRC,
+  startStack, missingPrograms, freePorts, WebSocket, sleep, uniq, waitFor, stackTest, FLOOR, SRC,
 } from './lib.mjs';
 
 const { StreamerClient, StreamerError } = await import(pathToFileURL(join(SRC, 'www', 'streamer.js')).href);
@@ -15,7 +13,6 @@ const { StreamerClient, StreamerError } = await import(pathToFileURL(join(SRC, '
 const skip = missingPrograms('lighttpd') || (FLOOR && 'needs streamer-fcgi');
 let stack;
 const test = stackTest(nodeTest, () => stack);
-const processors = new Set();
 const clients = new Set();
 
 before(async () => {
@@ -25,57 +22,8 @@ before(async () => {
 
 after(async () => {
   for (const c of clients) c.close();
-  for (const p of [...processors]) await stopProcessor(p, 'SIGKILL');
   if (stack) await stack.stop();
 });
-
-// The workers' settings (var/conf/streamer.env), for the CLI and the processor.
-function cliEnv() {
-  const env = { PATH: process.env.PATH, HOME: process.env.HOME || '/root' };
-  for (const line of readFileSync(join(stack.var, 'conf', 'streamer.env'), 'utf8').split('\n')) {
-    const i = line.indexOf('=');
-    if (i > 0) env[line.slice(0, i)] = line.slice(i + 1);
-  }
-  return env;
-}
-
-function cli(args) {
-  return new Promise((resolve) => {
-    const p = spawn(stack.cli, args, { env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => { stdout += d; });
-    p.stderr.on('data', (d) => { stderr += d; });
-    p.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
-
-// `streamer processor` in a process group of its own, so that stopping it reaches
-// its slot processes too, even when the supervisor is stopped at an awkward moment.
-function startProcessor(concurrency = 2, env = {}) {
-  const p = spawn(stack.cli, ['processor', '--concurrency', String(concurrency)],
-    { env: { ...cliEnv(), ...env }, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
-  p.stderrText = '';
-  p.stderr.on('data', (d) => { p.stderrText += d; });
-  p.exited = new Promise((r) => p.on('exit', (code, sig) => { processors.delete(p); r({ code, sig }); }));
-  processors.add(p);
-  return p;
-}
-
-function killGroup(p, sig) {
-  try {
-    process.kill(-p.pid, sig);
-  } catch { /* gone */ }
-}
-
-async function stopProcessor(p, sig = 'SIGTERM') {
-  killGroup(p, sig);
-  const t = setTimeout(() => killGroup(p, 'SIGKILL'), 5000);
-  const r = await p.exited;
-  clearTimeout(t);
-  killGroup(p, 'SIGKILL'); // a slot the supervisor did not wait for
-  return r;
-}
 
 // A connected SDK client; opts go to StreamerClient, tokenOpts to stack.token().
 async function sdk(tokenOpts = {}, opts = {}) {
@@ -102,7 +50,7 @@ function done(c) {
 // Closes the client's connection from the server side (`streamer close`).
 async function kick(c, code = 4001) {
   const { connection_id: id } = await c.request('whoami');
-  const r = await cli(['close', id, '--code', String(code), '--reason', 'kicked by the test']);
+  const r = await stack.cliRun(['close', id, '--code', String(code), '--reason', 'kicked by the test']);
   assert.equal(r.status, 0, r.stderr);
   return id;
 }
@@ -143,7 +91,7 @@ test('errors reject with code, message and request_id', { skip }, async () => {
 });
 
 test('async: onProgress in order up to 100, then the result; a report is served at result.url', { skip }, async () => {
-  const p = startProcessor();
+  const p = stack.startProcessor();
   const c = await sdk();
   const progress = [];
   let ack = null;
@@ -171,7 +119,7 @@ test('async: onProgress in order up to 100, then the result; a report is served 
   assert.equal(res.status, 200);
   assert.ok((await res.text()).length > 0);
   done(c);
-  await stopProcessor(p);
+  await stack.stopProcessor(p);
 });
 
 test('subscribe + publish: the handler gets the data; unsubscribe stops it', { skip }, async () => {
@@ -263,7 +211,7 @@ test('server-side close: reconnect with a fresh token, topics resubscribed, publ
 });
 
 test('an async request running across a server-side close still resolves with its result (request.status polling)', { skip }, async () => {
-  const p = startProcessor();
+  const p = stack.startProcessor();
   const c = await sdk();
   const progress = [];
   let kicked = null;
@@ -283,7 +231,7 @@ test('an async request running across a server-side close still resolves with it
   assert.ok(progress.some((pr) => pr.polled), `no progress came from polling: ${JSON.stringify(progress)}`);
   assert.equal(progress.at(-1).percentage, 100);
   done(c);
-  await stopProcessor(p);
+  await stack.stopProcessor(p);
 });
 
 test('a request the server cancelled with its connection (never started) is sent again and completes', { skip }, async () => {
@@ -294,29 +242,17 @@ test('a request the server cancelled with its connection (never started) is sent
   await kick(c); // PENDING: the close cancels it ("connection closed before the request started")
   assert.ok(await opened(c, 2));
   assert.ok(await waitFor(() => acks === 2, 5000, 20), 'it was not sent again');
-  const p = startProcessor();
+  const p = stack.startProcessor();
   assert.deepEqual(await req, { keep: 'me' });
   done(c);
-  await stopProcessor(p);
+  await stack.stopProcessor(p);
 });
-
-// A port nothing listens on: pushes to it fail at once (connection refused).
-function closedPort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 test('a result whose push was lost still arrives: the SDK asks request.status after checkInterval', { skip }, async () => {
   // The processor's callback URL is dead, so neither progress nor the result
   // reaches the client; only the acknowledgment (the worker's answer) does.
-  const port = await closedPort();
-  const p = startProcessor(1, { STREAMER_CALLBACK_URL: `http://127.0.0.1:${port}/publish/` });
+  const [port] = await freePorts(1); // nothing listens there: pushes fail at once
+  const p = stack.startProcessor(1, { env: { STREAMER_CALLBACK_URL: `http://127.0.0.1:${port}/publish/` } });
   const c = await sdk({}, { checkInterval: 500 });
   let acked = false;
   const t0 = Date.now();
@@ -325,14 +261,14 @@ test('a result whose push was lost still arrives: the SDK asks request.status af
   assert.deepEqual(result, { lost: 'push' });
   assert.ok(Date.now() - t0 >= 450, 'resolved before the first check: was the push not lost?');
   done(c);
-  await stopProcessor(p);
+  await stack.stopProcessor(p);
 
   // Without the check, the same request waits until its own timeout.
-  const p2 = startProcessor(1, { STREAMER_CALLBACK_URL: `http://127.0.0.1:${port}/publish/` });
+  const p2 = stack.startProcessor(1, { env: { STREAMER_CALLBACK_URL: `http://127.0.0.1:${port}/publish/` } });
   const c2 = await sdk({}, { checkInterval: false });
   await assert.rejects(c2.request('echo_async', { lost: 'again' }, { timeout: 3000 }), (e) => e.code === 'TIMEOUT');
   done(c2);
-  await stopProcessor(p2);
+  await stack.stopProcessor(p2);
 });
 
 test('sends made while reconnecting wait for the connection; the wait is bounded', { skip }, async () => {
