@@ -15,19 +15,10 @@
 //   BENCH_PHASES="echo storm"      which phases to run
 //   BENCH_TARGET=streamer          floor: the backend is bench/floor, which echoes each message as sent
 //   BENCH_RESULTS=FILE             append "target phase key value" lines for bench/e2e's comparison
-import { spawnSync } from 'node:child_process';
 import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
-import { intEnv } from './util.mjs';
-
-const here = dirname(fileURLToPath(import.meta.url));
-const SRC = join(here, '..');
-const require = createRequire(join(SRC, 'tests', 'e2e', 'node_modules') + '/');
-const WebSocket = require('ws');
+import { WebSocket, intEnv, mintToken, percentile as pct } from './util.mjs';
 
 const CLIENTS = intEnv('BENCH_CLIENTS', 50);
 const MESSAGES = intEnv('BENCH_MESSAGES', 200);
@@ -55,23 +46,12 @@ function record(phase, key, value) {
 
 // One RS256 token per user, minted by `streamer token` before any clock runs.
 function mintTokens(n) {
-  const tokens = [];
-  for (let i = 0; i < n; i++) {
-    const r = spawnSync(process.env.STACK_CLI, ['token', '--key', process.env.STACK_PRIVATE_KEY,
-      '--sub', `bench-u${i}`, '--tenant', 'bench', '--ttl', '3600'], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`streamer token failed (${r.status}): ${r.stderr}`);
-    tokens.push(r.stdout.trim());
-  }
-  return tokens;
+  return Array.from({ length: n }, (_, i) =>
+    mintToken(process.env.STACK_CLI, process.env.STACK_PRIVATE_KEY, `bench-u${i}`, 'bench'));
 }
 
 const urlFor = (token) => `${WS_URL}?Authorization=${encodeURIComponent(token)}`;
 
-// Nearest-rank percentile of an ascending array.
-function pct(sorted, p) {
-  if (!sorted.length) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-}
 const ms = (x) => x.toFixed(2);
 
 // Opens one WebSocket; resolves with it, or rejects with a reason (the HTTP

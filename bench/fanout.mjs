@@ -11,15 +11,9 @@
 // each time measuring until every client has that round's message. Prints the
 // median and best of each, and the difference; exits 1 if a client missed a
 // message or a call failed.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const here = dirname(fileURLToPath(import.meta.url));
-const require = createRequire(join(here, '..', 'tests', 'e2e', 'node_modules') + '/');
-const WebSocket = require('ws');
+import { WebSocket, mintToken } from './util.mjs';
 
 const env = process.env;
 const sizes = (env.BENCH_SIZES || '1000 10000').split(/\s+/).filter(Boolean).map(Number);
@@ -31,11 +25,7 @@ for (const line of readFileSync(env.BENCH_ENV_FILE, 'utf8').split('\n')) {
   if (i > 0) cliEnv[line.slice(0, i)] = line.slice(i + 1);
 }
 
-function token(sub, tenant) {
-  const r = spawnSync(env.BENCH_CLI, ['token', '--key', env.BENCH_KEY, '--sub', sub, '--tenant', tenant, '--ttl', '3600'], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`streamer token: ${r.stderr}`);
-  return r.stdout.trim();
-}
+const token = (sub, tenant) => mintToken(env.BENCH_CLI, env.BENCH_KEY, sub, tenant);
 
 function run(cmd, args, opts = {}) {
   return new Promise((resolve) => {

@@ -14,13 +14,7 @@
 //   BENCH_TIMELINE=1       also print the load's arrivals per second by message
 //                          type, and what each request not pushed did receive
 import { spawnSync } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const here = dirname(fileURLToPath(import.meta.url));
-const require = createRequire(join(here, '..', 'tests', 'e2e', 'node_modules') + '/');
-const WebSocket = require('ws');
+import { WebSocket } from './util.mjs';
 const env = process.env;
 const idleN = Number(env.BENCH_IDLE || 200);
 const loadN = Number(env.BENCH_LOAD || 2000);

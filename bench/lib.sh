@@ -8,6 +8,7 @@
 #   bench_stop_stack    stops it and removes its directory (unless BENCH_KEEP),
 #                       so that bench_start_stack can start another
 #   bench_run CMD...    runs CMD so that Ctrl-C or SIGTERM stops it at once
+#   bench_warn_if_busy NAME   warns when other programs keep the CPUs busy
 # Cleanup (the command of bench_run, stack stop, removal of the directory
 # unless BENCH_KEEP is set) runs on exit. Needs SRC and BUILD set by the
 # caller. The instance directory goes under $TMPDIR (default /tmp); the
@@ -104,4 +105,19 @@ bench_stop_stack() {
 	fi
 	BENCH_VAR=
 	return "$rc"
+}
+
+# Warns (on stderr, prefixed with $1) when the CPUs were more than 15 % busy
+# over the last second: other programs' load skews the numbers.
+bench_warn_if_busy() {
+	local a b
+	a=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $5 + $6; exit }' /proc/stat)
+	sleep 1
+	b=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $5 + $6; exit }' /proc/stat)
+	awk -v a="$a" -v b="$b" -v prog="$1" 'BEGIN {
+		split(a, x, " "); split(b, y, " ")
+		busy = y[1] - x[1]; idle = y[2] - x[2]
+		if (busy + idle > 0 && busy / (busy + idle) > 0.15)
+			printf "%s: WARNING: the CPUs were %.0f%% busy before the run: other load skews the numbers\n", prog, 100 * busy / (busy + idle)
+	}' >&2
 }

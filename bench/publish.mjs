@@ -8,14 +8,7 @@
 // call. It prints the delay from each publish to its arrival (p50/p99/max), the
 // arrivals per second, and how many never arrived within 5 s of the last
 // publish. Exits 1 when any is missing.
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { intEnv } from './util.mjs';
-
-const here = dirname(fileURLToPath(import.meta.url));
-const require = createRequire(join(here, '..', 'tests', 'e2e', 'node_modules') + '/');
-const WebSocket = require('ws');
+import { WebSocket, intEnv, percentile } from './util.mjs';
 
 const COUNT = intEnv('BENCH_COUNT', 2000);
 const RATE = intEnv('BENCH_RATE', 360);
@@ -58,7 +51,7 @@ await new Promise((r) => setTimeout(r, 5000));
 ws.close();
 
 const delays = [...arrived].map(([n, t]) => t - sentAt[n]).sort((a, b) => a - b);
-const pct = (p) => delays[Math.min(delays.length - 1, Math.max(0, Math.ceil((p / 100) * delays.length) - 1))] ?? NaN;
+const pct = (p) => percentile(delays, p);
 const perSecond = [];
 for (const t of arrived.values()) {
   const s = Math.floor((t - t0) / 1000);

@@ -58,17 +58,7 @@ token() {
 	"$STREAMER_CLI" token --key "$TMP/priv.pem" --sub "$sub" --tenant "$tenant" "$@"
 }
 
-# b64url: base64url without padding, from stdin.
-b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
-
-# grip_sig KEY [EXP_OFFSET] [ISS]: a Grip-Sig as Pushpin makes it (HS256, iss pushpin).
-grip_sig() {
-	local key=$1 exp=$(( $(date +%s) + ${2:-3600} )) iss=${3:-pushpin} h p s
-	h=$(printf '{"alg":"HS256","typ":"JWT"}' | b64url)
-	p=$(printf '{"iss":"%s","exp":%d}' "$iss" "$exp" | b64url)
-	s=$(printf '%s.%s' "$h" "$p" | openssl dgst -sha256 -hmac "$key" -binary | b64url)
-	printf '%s.%s.%s' "$h" "$p" "$s"
-}
+. "$top_srcdir/tests/grip.sh" # b64url, grip_sig
 
 # ev NAME [CONTENT]: appends one websocket-events event to $TMP/body.
 ev() {
