@@ -88,15 +88,6 @@ void app_free(struct app *app)
 	memset(app, 0, sizeof(*app));
 }
 
-/* Operational endpoints are read-only and carry no client event: they need no Grip-Sig. */
-static int is_operational(const struct request *req)
-{
-	const char *seg = path_last_segment(req->path);
-
-	return (strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0) &&
-	       (strncmp(seg, "healthz", 7) == 0 || strncmp(seg, "metrics", 7) == 0);
-}
-
 static int is_websocket_events(const struct request *req)
 {
 	size_t n = strlen(WSE_CONTENT_TYPE);
@@ -107,7 +98,16 @@ static int is_websocket_events(const struct request *req)
 
 void app_handle(struct app *app, struct request *req, struct response *resp)
 {
-	if (app->cfg.grip_key && !is_operational(req) &&
+	int wse = is_websocket_events(req);
+
+	/*
+	 * Events (the WebSocket dialect) must come from Pushpin. The plain
+	 * dialect and the operational endpoints are served on the web server's
+	 * own listener instead: their requests must not carry a Grip-Sig at all
+	 * (dialect_http refuses those), and the plain dialect proves each
+	 * connection with its secret.
+	 */
+	if (wse && app->cfg.grip_key &&
 	    !(req->grip_sig && auth_grip_verify(app->cfg.grip_key, req->grip_sig, (int64_t)time(NULL)))) {
 		log_event(LOG_WARN, "grip_rejected",
 			  json_pack("{s:s,s:s,s:s?,s:s}", "method", req->method, "path", req->path,
@@ -120,7 +120,7 @@ void app_handle(struct app *app, struct request *req, struct response *resp)
 		response_error(resp, 413, "PAYLOAD_TOO_LARGE", "Request body too large");
 		return;
 	}
-	if (is_websocket_events(req))
+	if (wse)
 		dialect_ws(app, req, resp);
 	else
 		dialect_http(app, req, resp);

@@ -18,6 +18,8 @@ struct app {
 	struct queue *queue;     /* async requests (on store) */
 	struct fanout *fanout;   /* pushes through the callback URL, subscriptions (on store) */
 	int wake_pending;        /* a request was queued: wake the processors once the answer is out */
+	int64_t health_probe_at_ms; /* when /healthz last probed the callback URL (0: never) */
+	int health_probe_rc;        /* that probe's result: 0 ok, -1 failing */
 };
 
 /*

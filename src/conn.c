@@ -1,4 +1,5 @@
 /* conn.c - connection events shared by both dialects: open (authenticate + store), message (route), close. */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,13 +14,18 @@
 #include "protocol.h"
 #include "queue.h"
 #include "router.h"
+#include "secret.h"
 #include "util.h"
 
 #define CONN_ID_MAX 128
 
 int conn_id_valid(const char *id)
 {
-	return id && str_is_token(id, strlen(id), CONN_ID_MAX, "._:-");
+	size_t n = id ? strlen(id) : 0;
+
+	/* Only dots ("." or ".."): a path segment trick in the apigw style's
+	 * {url}/@connections/{id}, never an id. */
+	return id && str_is_token(id, n, CONN_ID_MAX, "._:-") && strspn(id, ".") != n;
 }
 
 /* Counts n in family with one label, whose value comes from the program (bounded), not the client. */
@@ -69,21 +75,33 @@ static char *token_from(const struct request *req)
 	return out;
 }
 
-/*
- * The client's address: the last X-Forwarded-For entry (the one the proxy
- * appended) when present, else the peer of the web server. New string.
- */
-static char *source_from(const struct request *req)
+/* True when s[0..n) is an IPv4 or IPv6 address in text form (inet_pton). */
+static int is_ip_address(const char *s, size_t n)
 {
-	if (req->forwarded_for && *req->forwarded_for) {
-		const char *last = strrchr(req->forwarded_for, ',');
-		last = last ? last + 1 : req->forwarded_for;
-		while (*last == ' ')
+	char text[INET6_ADDRSTRLEN];
+	unsigned char bin[sizeof(struct in6_addr)];
+
+	if (n == 0 || n >= sizeof text)
+		return 0;
+	memcpy(text, s, n);
+	text[n] = '\0';
+	return inet_pton(AF_INET, text, bin) == 1 || inet_pton(AF_INET6, text, bin) == 1;
+}
+
+char *conn_source_addr(const char *forwarded_for, const char *remote_addr)
+{
+	if (forwarded_for && *forwarded_for) {
+		const char *last = strrchr(forwarded_for, ',');
+		size_t n;
+
+		last = last ? last + 1 : forwarded_for;
+		while (*last == ' ' || *last == '\t')
 			last++;
-		if (*last)
-			return xstrndup(last, strcspn(last, " "));
+		n = strcspn(last, " \t");
+		if (is_ip_address(last, n))
+			return xstrndup(last, n);
 	}
-	return req->remote_addr ? xstrdup(req->remote_addr) : NULL;
+	return remote_addr ? xstrdup(remote_addr) : NULL;
 }
 
 static void reject(struct conn_reject *rej, int status, const char *code, const char *message)
@@ -93,7 +111,7 @@ static void reject(struct conn_reject *rej, int status, const char *code, const 
 	snprintf(rej->message, sizeof(rej->message), "%s", message);
 }
 
-int conn_open(struct app *app, const struct request *req, const char *id,
+int conn_open(struct app *app, const struct request *req, const char *id, const char *secret,
 	      struct conn_record *rec, struct conn_reject *rej)
 {
 	struct auth_identity who = {0};
@@ -108,7 +126,7 @@ int conn_open(struct app *app, const struct request *req, const char *id,
 	char *token = token_from(req);
 	int64_t start = time_mono_us(), now = time_now_ms();
 	enum auth_error e;
-	int rc = -1;
+	int rc = -1, put;
 
 	memset(rec, 0, sizeof(*rec));
 	e = token ? auth_verify(&policy, token, strlen(token), &who) : AUTH_MISSING;
@@ -141,13 +159,35 @@ int conn_open(struct app *app, const struct request *req, const char *id,
 	if (!rec->permissions)
 		rec->permissions = xstrdup("[]");
 	rec->user_agent = req->user_agent ? xstrdup(req->user_agent) : NULL;
-	rec->source_addr = source_from(req);
+	rec->source_addr = conn_source_addr(req->forwarded_for, req->remote_addr);
 	rec->connected_at = rec->last_active_at = now;
 	rec->expires_at = now + app->cfg.connection_ttl * 1000;
+	if (secret) {
+		rec->secret_hash = xmalloc(SECRET_HASH_HEX_LEN + 1);
+		secret_hash(secret, strlen(secret), rec->secret_hash);
+	}
 
-	if (store_begin(app->store) != STORE_OK ||
-	    store_conn_put(app->store, rec) != STORE_OK ||
-	    store_commit(app->store) != STORE_OK) {
+	if (store_begin(app->store) != STORE_OK) {
+		put = STORE_ERROR;
+	} else {
+		put = store_conn_put(app->store, rec);
+		if (put == STORE_OK && store_commit(app->store) != STORE_OK)
+			put = STORE_ERROR;
+	}
+	if (put == STORE_CONFLICT) {
+		/* A live connection of someone else (or of the other dialect) holds the id: never take it over. */
+		store_rollback(app->store);
+		reject(rej, 409, "CONFLICT", "Connection id is in use by another connection");
+		log_event(LOG_WARN, "connect_rejected",
+			  json_pack("{s:s,s:s,s:s,s:s,s:s,s:i,s:s?}", "connection_id", id,
+				    "user", who.sub, "tenant", who.tenant, "outcome", "CONFLICT",
+				    "reason", "id_in_use", "status", 409, "source", rec->source_addr));
+		count1("streamer_auth_failures_total", "reason", "id_in_use");
+		observe_event("open", time_mono_us() - start);
+		conn_record_free(rec);
+		goto out;
+	}
+	if (put != STORE_OK) {
 		log_event(LOG_ERROR, "connect_failed",
 			  json_pack("{s:s,s:s,s:s}", "connection_id", id, "outcome", "INTERNAL_ERROR",
 				    "error", store_errmsg(app->store)));
@@ -222,8 +262,23 @@ static json_t *make_pushes(struct app *app, struct call *c, const char *id, json
 	return reply;
 }
 
-void conn_message(struct app *app, const char *id, const char *text, size_t len,
-		  struct conn_reply *out)
+/*
+ * For the plain dialect (secret non-NULL): true when connection id exists
+ * and secret is its secret. Inside the caller's transaction.
+ */
+static int secret_ok(struct app *app, const char *id, const char *secret, int *failed)
+{
+	char *hash = NULL;
+	int rc = store_conn_secret(app->store, id, &hash);
+	int ok = rc == STORE_OK && secret_matches(secret, strlen(secret), hash);
+
+	*failed = rc == STORE_ERROR;
+	free(hash);
+	return ok;
+}
+
+void conn_message(struct app *app, const char *id, const char *secret, const char *text,
+		  size_t len, struct conn_reply *out)
 {
 	struct client_msg msg = {0};
 	struct proto_error err = {0};
@@ -240,6 +295,21 @@ void conn_message(struct app *app, const char *id, const char *text, size_t len,
 	if (store_begin(app->store) != STORE_OK) {
 		reply = internal_reply(msg.id);
 		goto fail;
+	}
+	if (secret) {
+		int failed;
+
+		if (!secret_ok(app, id, secret, &failed)) {
+			if (failed) {
+				reply = internal_reply(msg.id);
+				goto fail;
+			}
+			/* Unknown id and wrong secret answer alike: nothing tells which ids exist. */
+			store_rollback(app->store);
+			out->gone = 1;
+			reply = gone_reply(msg.id);
+			goto out;
+		}
 	}
 	rc = store_conn_touch(app->store, id, now, app->cfg.connection_ttl * 1000, &rec);
 	if (rc == STORE_NOTFOUND) {
@@ -329,7 +399,7 @@ void conn_keepalive(struct app *app, const char *id)
 			  json_pack("{s:s,s:s}", "connection_id", id, "error", store_errmsg(app->store)));
 }
 
-void conn_close(struct app *app, const char *id, const char *reason, int code)
+int conn_close(struct app *app, const char *id, const char *secret, const char *reason, int code)
 {
 	struct conn_record rec = {0};
 	int64_t start = time_mono_us(), now = time_now_ms();
@@ -340,7 +410,16 @@ void conn_close(struct app *app, const char *id, const char *reason, int code)
 	if (store_begin(app->store) != STORE_OK) {
 		rc = STORE_ERROR;
 	} else {
-		rc = store_conn_delete(app->store, id, &rec);
+		int failed = 0;
+
+		if (secret && !secret_ok(app, id, secret, &failed) && !failed) {
+			store_rollback(app->store);
+			log_event(LOG_WARN, "disconnect_refused",
+				  json_pack("{s:s,s:s,s:s}", "connection_id", id, "reason", reason,
+					    "outcome", "UNAUTHORIZED"));
+			return 1;
+		}
+		rc = failed ? STORE_ERROR : store_conn_delete(app->store, id, &rec);
 		if (rc != STORE_ERROR &&
 		    queue_cancel_connection(app->queue, id, now, app->cfg.result_ttl * 1000,
 					    &cancelled) == STORE_ERROR)
@@ -353,7 +432,7 @@ void conn_close(struct app *app, const char *id, const char *reason, int code)
 			  json_pack("{s:s,s:s,s:s}", "connection_id", id, "reason", reason,
 				    "error", store_errmsg(app->store)));
 		store_rollback(app->store);
-		return;
+		return -1;
 	}
 	json_t *fields = json_pack("{s:s,s:s,s:b,s:I}", "connection_id", id, "reason", reason,
 				   "found", rc == STORE_OK,
@@ -374,4 +453,5 @@ void conn_close(struct app *app, const char *id, const char *reason, int code)
 	observe_event(strcmp(reason, "disconnect") == 0 ? "disconnect" : "close", time_mono_us() - start);
 	log_event(LOG_INFO, "disconnect", fields);
 	conn_record_free(&rec);
+	return 0;
 }

@@ -9,8 +9,18 @@
 #include "app.h"
 #include "store.h"
 
-/* Connection ids, from Connection-Id or X-Connection-Id: [A-Za-z0-9._:-]{1,128}. */
+/*
+ * Connection ids, from Connection-Id or X-Connection-Id: [A-Za-z0-9._:-]{1,128},
+ * and not only dots ("." and ".." are path segments in the apigw style's URLs).
+ */
 int conn_id_valid(const char *id);
+
+/*
+ * The client address to record: the last X-Forwarded-For entry (the one the
+ * proxy appended) when it is a valid IPv4 or IPv6 address, else remote_addr
+ * (the web server's peer). Either may be NULL. Returns a new string or NULL.
+ */
+char *conn_source_addr(const char *forwarded_for, const char *remote_addr);
 
 /* How an open was refused: the HTTP status and the {"error","code"} body. */
 struct conn_reject {
@@ -21,12 +31,15 @@ struct conn_reject {
 
 /*
  * Authenticates req (token from the Authorization query parameter, else the
- * Authorization: Bearer header) and stores the connection id. Returns 0 and
- * fills *rec (release with conn_record_free), or -1 with rej filled (401
- * UNAUTHORIZED, 403 FORBIDDEN for a disallowed tenant, 500 INTERNAL_ERROR).
- * Logs one line either way, never the token.
+ * Authorization: Bearer header) and stores the connection id. secret is NULL
+ * for the WebSocket dialect; for the plain dialect it is the new secret
+ * (secret_new) whose hash the row keeps. Returns 0 and fills *rec (release
+ * with conn_record_free), or -1 with rej filled (401 UNAUTHORIZED, 403
+ * FORBIDDEN for a disallowed tenant, 409 CONFLICT when the id is live and
+ * belongs to another user, tenant or dialect — the row is then left alone —,
+ * 500 INTERNAL_ERROR). Logs one line either way, never the token or secret.
  */
-int conn_open(struct app *app, const struct request *req, const char *id,
+int conn_open(struct app *app, const struct request *req, const char *id, const char *secret,
 	      struct conn_record *rec, struct conn_reject *rej);
 
 /* What one client message produced. */
@@ -38,14 +51,17 @@ struct conn_reply {
 
 /*
  * Handles one client text message on connection id, in one transaction:
- * looks the connection up (sliding its expiry), validates and routes the
+ * for the plain dialect checks secret (NULL only for the WebSocket dialect)
+ * against the row's hash first, then looks the connection up (sliding its
+ * expiry), validates and routes the
  * message; after the commit makes the pushes handlers asked for. Fills *out (release with
  * conn_reply_free). When the connection is unknown or expired the reply is
- * an UNAUTHORIZED error and out->gone is 1. A queued request sets
- * app->wake_pending (see app_after_response).
+ * an UNAUTHORIZED error and out->gone is 1; so it is for a wrong secret,
+ * which changes nothing. A queued request sets app->wake_pending (see
+ * app_after_response).
  */
-void conn_message(struct app *app, const char *id, const char *text, size_t len,
-		  struct conn_reply *out);
+void conn_message(struct app *app, const char *id, const char *secret, const char *text,
+		  size_t len, struct conn_reply *out);
 void conn_reply_free(struct conn_reply *r);
 
 /* Keep-alive from the proxy: extends the live row's expiry. */
@@ -55,8 +71,11 @@ void conn_keepalive(struct app *app, const char *id);
  * Removes the connection and its dependent rows (subscriptions), cancels its
  * still-pending async requests and logs one disconnect line
  * with duration and counters. reason is a short label ("close",
- * "disconnect", "http"). Succeeds for an unknown id.
+ * "disconnect", "http"). With secret NULL (WebSocket dialect) it succeeds
+ * for an unknown id. With a secret (plain dialect) the row must exist and
+ * hold that secret, else nothing changes and it returns 1. Returns 0 when
+ * done, -1 on a store error (logged).
  */
-void conn_close(struct app *app, const char *id, const char *reason, int code);
+int conn_close(struct app *app, const char *id, const char *secret, const char *reason, int code);
 
 #endif

@@ -1,4 +1,5 @@
 /* dialect_http.c - plain HTTP ingress: POST …/connect|message|disconnect with X-Connection-Id, GET …/healthz. */
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "dialect.h"
 #include "fanout.h"
 #include "protocol.h"
+#include "secret.h"
 #include "stats.h"
 #include "store.h"
 #include "util.h"
@@ -36,34 +38,46 @@ static int segment_is(const char *path, const char *name)
 	return strncmp(seg, name, n) == 0 && (seg[n] == '\0' || (seg[n] == '/' && seg[n + 1] == '\0'));
 }
 
+/* How long a worker reuses its last callback probe: a load balancer may ask every second. */
+#define HEALTH_PROBE_REUSE_MS 5000
+
+/* The callback probe, made at most once per HEALTH_PROBE_REUSE_MS per worker. 0 when it works. */
+static int callback_probe(struct app *app)
+{
+	int64_t now = time_now_ms();
+	char why[300];
+
+	if (app->health_probe_at_ms && now >= app->health_probe_at_ms &&
+	    now - app->health_probe_at_ms < HEALTH_PROBE_REUSE_MS)
+		return app->health_probe_rc;
+	app->health_probe_rc = fanout_probe(app->fanout, why, sizeof why) == 0 ? 0 : -1;
+	app->health_probe_at_ms = now;
+	return app->health_probe_rc;
+}
+
 /*
  * GET /healthz: 200 when every component works, else 503 naming the failing
- * ones. database: a write transaction can be begun (then rolled back);
- * callback: the callback URL accepts a connection and its circuit breaker
- * is closed ("not configured" is not a failure).
+ * ones. database: a read answers (no write lock is taken, so a busy writer
+ * does not make the check wait); callback: the callback URL accepts a
+ * connection and its circuit breaker is closed ("not configured" is not a
+ * failure). States only: no URL, path or error text reaches the client.
  */
 static void healthz(struct app *app, struct response *resp)
 {
 	json_t *checks = json_object(), *failing = json_array();
-	char why[300];
 
-	if (store_begin(app->store) == STORE_OK) {
-		store_rollback(app->store);
+	if (store_ping(app->store) == STORE_OK) {
 		json_object_set_new(checks, "database", json_string("ok"));
 	} else {
-		snprintf(why, sizeof why, "failing: %s", store_errmsg(app->store));
-		json_object_set_new(checks, "database", json_string(why));
+		json_object_set_new(checks, "database", json_string("failing"));
 		json_array_append_new(failing, json_string("database"));
 	}
 	if (!fanout_configured(app->fanout)) {
 		json_object_set_new(checks, "callback", json_string("not configured"));
-	} else if (fanout_probe(app->fanout, why, sizeof why) == 0) {
+	} else if (callback_probe(app) == 0) {
 		json_object_set_new(checks, "callback", json_string("ok"));
 	} else {
-		char text[340];
-
-		snprintf(text, sizeof text, "failing: %s", why);
-		json_object_set_new(checks, "callback", json_string(text));
+		json_object_set_new(checks, "callback", json_string("failing"));
 		json_array_append_new(failing, json_string("callback"));
 	}
 	if (json_array_size(failing) == 0) {
@@ -76,16 +90,39 @@ static void healthz(struct app *app, struct response *resp)
 	}
 }
 
+/* True when the web server's peer is a loopback address (127.0.0.0/8 or ::1). */
+static int peer_is_loopback(const struct request *req)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+
+	if (!req->remote_addr)
+		return 0;
+	if (inet_pton(AF_INET, req->remote_addr, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, req->remote_addr, &a6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&a6) ||
+		       (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
+	return 0;
+}
+
 /*
  * GET /metrics: the host's shared counters and histograms (every worker and
  * processor) plus gauges read from the store, in Prometheus text format.
- * With STREAMER_METRICS_TOKEN set, only for Authorization: Bearer <token>.
+ * With STREAMER_METRICS_TOKEN set, only for Authorization: Bearer <token>;
+ * without it only for a loopback peer that did not come through a proxy
+ * (no Grip-Sig, no X-Forwarded-For), else 403.
  */
 static void metrics_endpoint(struct app *app, struct request *req, struct response *resp)
 {
 	struct gauges g = { 0 };
 	const char *tok = app->cfg.metrics_token;
 
+	if (!tok && (!peer_is_loopback(req) || req->grip_sig || req->forwarded_for)) {
+		response_error(resp, 403, "FORBIDDEN",
+			       "GET /metrics is served to loopback only; set STREAMER_METRICS_TOKEN to scrape from elsewhere");
+		return;
+	}
 	if (tok) {
 		const char *auth = req->authorization;
 
@@ -129,7 +166,18 @@ void dialect_http(struct app *app, struct request *req, struct response *resp)
 	const char *id = req->x_connection_id;
 	int post = strcmp(req->method, "POST") == 0;
 	enum { CONNECT, MESSAGE, DISCONNECT } what;
+	int get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
 
+	/*
+	 * A Grip-Sig means the request came through Pushpin, from anyone on the
+	 * internet: Pushpin is routed to the workers only for the WebSocket path
+	 * and GET /healthz, and this keeps it so when a route or a path trick
+	 * (/public/../metrics) gets a plain request through anyway.
+	 */
+	if (req->grip_sig && !(get && segment_is(req->path, "healthz"))) {
+		response_error(resp, 404, "NOT_FOUND", "Not found");
+		return;
+	}
 	if (segment_is(req->path, "healthz")) {
 		if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0)
 			response_error(resp, 405, "VALIDATION_ERROR", "Use GET for healthz");
@@ -168,32 +216,50 @@ void dialect_http(struct app *app, struct request *req, struct response *resp)
 		return;
 	}
 
+	if (what != CONNECT && !req->x_connection_secret) {
+		response_error(resp, 401, "UNAUTHORIZED",
+			       "Missing X-Connection-Secret header (the connection_secret that connect returned)");
+		return;
+	}
+
 	switch (what) {
 	case CONNECT: {
 		struct conn_record rec;
 		struct conn_reject rej;
+		char secret[SECRET_HEX_LEN + 1];
 
-		if (conn_open(app, req, id, &rec, &rej) < 0) {
+		/* The id alone proves nothing: message and disconnect must show this secret. */
+		secret_new(secret);
+		if (conn_open(app, req, id, secret, &rec, &rej) < 0) {
 			response_error(resp, rej.status, rej.code, rej.message);
 			return;
 		}
-		response_json(resp, 200, json_pack("{s:s,s:s,s:s,s:s}", "message", "Connected successfully",
-						   "connection_id", rec.id, "user_id", rec.user_id,
-						   "tenant_id", rec.tenant_id));
+		response_json(resp, 200, json_pack("{s:s,s:s,s:s,s:s,s:s}", "message", "Connected successfully",
+						   "connection_id", rec.id, "connection_secret", secret,
+						   "user_id", rec.user_id, "tenant_id", rec.tenant_id));
+		response_header(resp, "Cache-Control", "no-store");
 		conn_record_free(&rec);
 		return;
 	}
 	case MESSAGE: {
 		struct conn_reply r;
 
-		conn_message(app, id, req->body.data ? req->body.data : "", req->body.len, &r);
+		conn_message(app, id, req->x_connection_secret, req->body.data ? req->body.data : "",
+			     req->body.len, &r);
 		ndjson(resp, r.gone ? 401 : 200, r.messages);
 		conn_reply_free(&r);
 		return;
 	}
-	case DISCONNECT:
-		conn_close(app, id, "http", -1);
-		response_json(resp, 200, json_pack("{s:s}", "message", "Disconnected successfully"));
+	case DISCONNECT: {
+		int rc = conn_close(app, id, req->x_connection_secret, "http", -1);
+
+		if (rc > 0)
+			response_error(resp, 401, "UNAUTHORIZED", "Unknown connection or wrong X-Connection-Secret");
+		else if (rc < 0)
+			response_error(resp, 500, "INTERNAL_ERROR", "Failed to disconnect; please retry");
+		else
+			response_json(resp, 200, json_pack("{s:s}", "message", "Disconnected successfully"));
 		return;
+	}
 	}
 }

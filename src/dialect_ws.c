@@ -104,7 +104,7 @@ void dialect_ws(struct app *app, struct request *req, struct response *resp)
 			struct conn_record rec;
 			struct conn_reject rej;
 
-			if (conn_open(app, req, id, &rec, &rej) < 0) {
+			if (conn_open(app, req, id, NULL, &rec, &rej) < 0) {
 				/* The refusal is the client's handshake answer: drop anything built so far. */
 				response_error(resp, rej.status, rej.code, rej.message);
 				goto out;
@@ -126,7 +126,7 @@ void dialect_ws(struct app *app, struct request *req, struct response *resp)
 			size_t k;
 			json_t *m;
 
-			conn_message(app, id, e->data, e->len, &r);
+			conn_message(app, id, NULL, e->data, e->len, &r);
 			/* Controls first: a subscription is in place before the client reads the reply. */
 			json_array_foreach(r.controls, k, m)
 				put_control(&out, m);
@@ -164,7 +164,7 @@ void dialect_ws(struct app *app, struct request *req, struct response *resp)
 			size_t rlen;
 			int has = wse_close_code(e, &code, &reason, &rlen);
 
-			conn_close(app, id, "close", has ? code : -1);
+			(void)conn_close(app, id, NULL, "close", has ? code : -1);
 			/* Echo the close: Pushpin then finishes the closing handshake. */
 			if (e->has_content)
 				wse_put_content(&out, WSE_CLOSE, e->data, e->len);
@@ -174,7 +174,7 @@ void dialect_ws(struct app *app, struct request *req, struct response *resp)
 			break;
 		}
 		case WSE_DISCONNECT:
-			conn_close(app, id, "disconnect", -1);
+			(void)conn_close(app, id, NULL, "disconnect", -1);
 			done = 1;
 			break;
 		}

@@ -45,6 +45,7 @@ void request_from_env(struct request *req, env_lookup_fn lookup, void *ctx)
 	}
 	req->connection_id = env_copy(lookup, ctx, "HTTP_CONNECTION_ID");
 	req->x_connection_id = env_copy(lookup, ctx, "HTTP_X_CONNECTION_ID");
+	req->x_connection_secret = env_copy(lookup, ctx, "HTTP_X_CONNECTION_SECRET");
 	req->authorization = env_copy(lookup, ctx, "HTTP_AUTHORIZATION");
 	req->grip_sig = env_copy(lookup, ctx, "HTTP_GRIP_SIG");
 	req->user_agent = env_copy(lookup, ctx, "HTTP_USER_AGENT");
@@ -60,6 +61,7 @@ void request_free(struct request *req)
 	free(req->content_type);
 	free(req->connection_id);
 	free(req->x_connection_id);
+	free(req->x_connection_secret);
 	free(req->authorization);
 	free(req->grip_sig);
 	free(req->user_agent);

@@ -21,6 +21,7 @@ struct request {
 	long long content_length; /* CONTENT_LENGTH, -1 when absent or invalid */
 	char *connection_id;   /* Connection-Id (Pushpin) */
 	char *x_connection_id; /* X-Connection-Id (plain HTTP) */
+	char *x_connection_secret; /* X-Connection-Secret (plain HTTP) */
 	char *authorization;   /* Authorization header */
 	char *grip_sig;        /* Grip-Sig */
 	char *user_agent;      /* User-Agent */

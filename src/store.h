@@ -9,7 +9,7 @@
  * Everything the workers and the CLI keep goes through this interface, so a
  * shared database engine can replace SQLite later without touching callers.
  * Functions return STORE_OK, STORE_NOTFOUND or STORE_ERROR (details in
- * store_errmsg). Times are milliseconds since the epoch.
+ * store_errmsg), store_conn_put also STORE_CONFLICT. Times are milliseconds since the epoch.
  *
  * A handle belongs to one process and is used by one thread at a time; open
  * it after fork, never before. Functions filling a struct conn_record *out
@@ -21,6 +21,7 @@ enum {
 	STORE_OK = 0,
 	STORE_NOTFOUND = 1,
 	STORE_ERROR = -1,
+	STORE_CONFLICT = 2, /* store_conn_put: the id is live and belongs to someone else */
 };
 
 struct store;
@@ -38,6 +39,12 @@ struct conn_record {
 	int64_t expires_at;
 	int64_t messages_received;
 	int64_t messages_sent;
+	/*
+	 * Hex SHA-256 of the plain HTTP dialect's connection secret (see
+	 * secret.h), NULL for a WebSocket connection. Written by store_conn_put;
+	 * the functions that read rows leave it NULL (store_conn_secret reads it).
+	 */
+	char *secret_hash;
 };
 
 /* Frees the strings of r and zeroes it. Safe on a zeroed record. */
@@ -74,6 +81,10 @@ void store_rollback(struct store *s);
  * Inserts r, replacing a row with the same id: that is a new connection, so
  * the old row's dependent rows are deleted with it. NULL permissions are
  * stored as "[]". Only r->id, r->user_id and r->tenant_id are required.
+ * A row with the same id that is still live at r->connected_at (expires_at
+ * later) and belongs to another user_id or tenant_id, or to the other
+ * dialect (secret_hash NULL on one side only), is left alone and the call
+ * returns STORE_CONFLICT: the check and the insert are one statement.
  */
 int store_conn_put(struct store *s, const struct conn_record *r)
 	__attribute__((warn_unused_result));
@@ -96,6 +107,14 @@ int store_conn_keepalive(struct store *s, const char *id, int64_t now, int64_t t
 
 /* Adds n to messages_sent. STORE_NOTFOUND when the row is gone. */
 int store_conn_add_sent(struct store *s, const char *id, int64_t n)
+	__attribute__((warn_unused_result));
+
+/*
+ * The secret_hash of connection id, whatever its expiry: *hash_hex becomes a
+ * new string (free it), or NULL for a WebSocket connection. STORE_NOTFOUND
+ * when the row is absent.
+ */
+int store_conn_secret(struct store *s, const char *id, char **hash_hex)
 	__attribute__((warn_unused_result));
 
 /* Reads a row whatever its expiry. STORE_NOTFOUND when absent. */

@@ -133,6 +133,7 @@ void conn_record_free(struct conn_record *r)
 	free(r->permissions);
 	free(r->user_agent);
 	free(r->source_addr);
+	free(r->secret_hash);
 	memset(r, 0, sizeof *r);
 }
 
@@ -452,12 +453,40 @@ int store_conn_put(struct store *s, const struct conn_record *r)
 	    sqlite3_bind_int64(st, 8, r->last_active_at) != SQLITE_OK ||
 	    sqlite3_bind_int64(st, 9, r->expires_at) != SQLITE_OK ||
 	    sqlite3_bind_int64(st, 10, r->messages_received) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 11, r->messages_sent) != SQLITE_OK) {
+	    sqlite3_bind_int64(st, 11, r->messages_sent) != SQLITE_OK ||
+	    bind_text(st, 12, r->secret_hash) != SQLITE_OK) {
 		db_error(s, "put connection");
 		stmt_done(st);
 		return STORE_ERROR;
 	}
-	return run_exec(s, STMT_CONN_PUT, "put connection");
+	if (run_exec(s, STMT_CONN_PUT, "put connection") != STORE_OK)
+		return STORE_ERROR;
+	/* Nothing inserted: the live row of someone else stood in the way. */
+	return sqlite3_changes(s->db) == 0 ? STORE_CONFLICT : STORE_OK;
+}
+
+int store_conn_secret(struct store *s, const char *id, char **hash_hex)
+{
+	sqlite3_stmt *st = s->stmt[STMT_CONN_SECRET];
+	int ret, rc;
+
+	*hash_hex = NULL;
+	if (bind_text(st, 1, id) != SQLITE_OK) {
+		ret = db_error(s, "read connection secret");
+		goto out;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		ret = STORE_NOTFOUND;
+	} else if (rc == SQLITE_ROW) {
+		*hash_hex = col_text(st, 0, NULL);
+		ret = STORE_OK;
+	} else {
+		ret = db_error(s, "read connection secret");
+	}
+out:
+	stmt_done(st);
+	return ret;
 }
 
 /* Binds now, now + ttl_ms and id as ?1, ?2, ?3 of a touch or keep-alive. */

@@ -21,12 +21,20 @@
 	X(STMT_BEGIN, "BEGIN IMMEDIATE") \
 	X(STMT_COMMIT, "COMMIT") \
 	X(STMT_ROLLBACK, "ROLLBACK") \
-	X(STMT_PING, "SELECT 1") \
+	/* reads the database header page: a read transaction, never the write lock */ \
+	X(STMT_PING, "PRAGMA schema_version") \
 	X(STMT_USER_VERSION, "PRAGMA user_version") \
-	/* ?1..?11 in STORE_SQL_CONN_COLUMNS order */ \
+	/* ?1..?11 in STORE_SQL_CONN_COLUMNS order, ?12 secret_hash; inserts nothing \
+	 * over a live row (expires_at > connected_at) of another user, tenant or dialect */ \
 	X(STMT_CONN_PUT, \
-	  "INSERT OR REPLACE INTO connections (" STORE_SQL_CONN_COLUMNS ") " \
-	  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)") \
+	  "INSERT OR REPLACE INTO connections (" STORE_SQL_CONN_COLUMNS ", secret_hash) " \
+	  "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12 " \
+	  "WHERE NOT EXISTS (SELECT 1 FROM connections WHERE id = ?1 AND expires_at > ?7 " \
+	  "AND (user_id IS NOT ?2 OR tenant_id IS NOT ?3 " \
+	  "OR (secret_hash IS NULL) IS NOT (?12 IS NULL)))") \
+	/* ?1 id */ \
+	X(STMT_CONN_SECRET, \
+	  "SELECT secret_hash FROM connections WHERE id = ?1") \
 	/* ?1 now, ?2 new expires_at, ?3 id */ \
 	X(STMT_CONN_TOUCH, \
 	  "UPDATE connections SET last_active_at = ?1, expires_at = ?2, " \
