@@ -96,5 +96,32 @@ ws_event() {
 # The JSON of the n-th "m:" message in RESP_BODY (1-based).
 m_msg() { printf '%s\n' "$RESP_BODY" | tr -d '\r' | grep '^m:' | sed -n "${1}p" | cut -c3-; }
 
+# http_connect ID TOKEN [VAR=VALUE...]: POST /api/connect on the plain dialect
+# (RESP_* as cgi sets them); on 200 remembers the connection_secret, which
+# http_msg and http_disconnect send.
+declare -A SECRETS
+http_connect() {
+	local id=$1 tok=$2
+	shift 2
+	body_reset
+	cgi POST /api/connect "" HTTP_X_CONNECTION_ID="$id" HTTP_AUTHORIZATION="Bearer $tok" "$@"
+	[ "$RESP_STATUS" != 200 ] || SECRETS[$id]=$(jq -r .connection_secret <<<"$RESP_BODY")
+}
+# http_msg ID JSON [VAR=VALUE...]: POST /api/message with ID's secret.
+http_msg() {
+	local id=$1
+	printf '%s' "$2" >"$TMP/body"
+	shift 2
+	cgi POST /api/message application/json HTTP_X_CONNECTION_ID="$id" \
+		HTTP_X_CONNECTION_SECRET="${SECRETS[$id]:-none}" "$@"
+}
+# http_disconnect ID [VAR=VALUE...]: POST /api/disconnect with ID's secret.
+http_disconnect() {
+	local id=$1
+	shift
+	body_reset
+	cgi POST /api/disconnect "" HTTP_X_CONNECTION_ID="$id" HTTP_X_CONNECTION_SECRET="${SECRETS[$id]:-none}" "$@"
+}
+
 # Rows of the connections table as JSON lines.
 conn_rows() { "$STREAMER_CLI" connections --json; }

@@ -55,7 +55,7 @@ client "${common[@]}" --body "$body" --expect-body '"published":true' || fail=1
 text '{"action":"echo_async","id":"j","payload":{"a":1}}' '{"action":"request.status","payload":{"request_id":"j"}}' \
 	'{"action":"request.cancel","payload":{"request_id":"j"}}' '{"action":"generate_report","payload":{"start_date":"2026-02-30"}}'
 client "${common[@]}" --body "$body" --expect-body '"cancelled":true' || fail=1
-"$build/tests/fcgi-client" "$TMP/fcgi.sock" --count 20 --param REQUEST_METHOD=GET --param REQUEST_URI=/metrics \
+"$build/tests/fcgi-client" "$TMP/fcgi.sock" --count 20 --param REQUEST_METHOD=GET --param REQUEST_URI=/metrics --param REMOTE_ADDR=127.0.0.1 \
 	--expect-body 'streamer_messages_total' || fail=1
 client "${common[@]}" --body $'CLOSE 2\r\n\003\350\r\n' --expect-status 200 || fail=1
 "$build/tests/fcgi-client" "$TMP/fcgi.sock" --param REQUEST_METHOD=GET --param REQUEST_URI=/healthz --expect-status 200 || fail=1

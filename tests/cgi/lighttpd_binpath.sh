@@ -48,12 +48,13 @@ for _ in $(seq 100); do up && break; sleep 0.05; done
 check_contains "GET /api/healthz is answered by a worker lighttpd started" \
 	"$(curl -s "http://127.0.0.1:$PORT/api/healthz")" '"database":"ok"'
 TOKEN=$(token binpath acme)
-check_contains "POST /api/connect authenticates and stores the connection" \
-	"$(curl -s -X POST "http://127.0.0.1:$PORT/api/connect" -d '' -H 'X-Connection-Id: bp-1' \
-		-H "Authorization: Bearer $TOKEN")" '"connection_id":"bp-1"'
-check_contains "POST /api/message echoes with the request id" \
+answer=$(curl -s -X POST "http://127.0.0.1:$PORT/api/connect" -d '' -H 'X-Connection-Id: bp-1' \
+	-H "Authorization: Bearer $TOKEN")
+check_contains "POST /api/connect authenticates and stores the connection" "$answer" '"connection_id":"bp-1"'
+secret=$(jq -r .connection_secret <<<"$answer")
+check_contains "POST /api/message with the connection secret echoes with the request id" \
 	"$(curl -s -X POST "http://127.0.0.1:$PORT/api/message" -H 'X-Connection-Id: bp-1' \
-		-d '{"action":"echo","id":"bp-r1","payload":"hi"}')" '"request_id":"bp-r1"'
+		-H "X-Connection-Secret: $secret" -d '{"action":"echo","id":"bp-r1","payload":"hi"}')" '"request_id":"bp-r1"'
 check_eq "lighttpd runs 2 worker processes" "$(pgrep -P $lpid -c -f "$STREAMER_FCGI")" 2
 kill -TERM $lpid
 wait $lpid

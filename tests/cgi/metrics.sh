@@ -13,10 +13,7 @@ scrape() {
 	body_reset
 	cgi GET /metrics "" "$@"
 }
-msg() {
-	printf '%s' "$2" >"$TMP/body"
-	cgi POST /api/message application/json HTTP_X_CONNECTION_ID="$1"
-}
+msg() { http_msg "$@"; }
 
 scrape
 check_eq "GET /metrics is 200" "$RESP_STATUS" 200
@@ -32,15 +29,13 @@ hist0=$(metric 'streamer_event_duration_seconds_count{event="message"}')
 # Scripted traffic: every request is a new process, so the counts below are
 # the sum over processes (the shared file), not one process's view.
 TOKEN=$(token mallory acme)
-body_reset
-cgi POST /api/connect "" HTTP_X_CONNECTION_ID=m1 HTTP_AUTHORIZATION="Bearer $TOKEN"
-cgi POST /api/connect "" HTTP_X_CONNECTION_ID=m2 HTTP_AUTHORIZATION="Bearer $TOKEN"
-cgi POST /api/connect "" HTTP_X_CONNECTION_ID=m3 HTTP_AUTHORIZATION="Bearer not.a.token"
+http_connect m1 "$TOKEN"
+http_connect m2 "$TOKEN"
+http_connect m3 not.a.token
 for i in 1 2 3; do msg m1 "{\"action\":\"echo\",\"id\":\"e$i\",\"payload\":$i}"; done
 msg m2 '{"action":"no.such.action","id":"u1"}'
 msg m2 '{"action":"x'"$RANDOM"'","id":"u2"}'
-body_reset
-cgi POST /api/disconnect "" HTTP_X_CONNECTION_ID=m2
+http_disconnect m2
 
 scrape
 check_eq "connections opened +2" "$(metric streamer_connections_opened_total)" $((opened0 + 2))
@@ -89,6 +84,23 @@ scrape HTTP_AUTHORIZATION="Bearer s3cret-metrics"
 check_eq "the right token is 200" "$RESP_STATUS" 200
 unset STREAMER_METRICS_TOKEN
 
+# Without STREAMER_METRICS_TOKEN: loopback peers only, and not through a proxy (issue 13).
+scrape REMOTE_ADDR=::1
+check_eq "without a token, a ::1 peer is served" "$RESP_STATUS" 200
+scrape REMOTE_ADDR=127.0.0.2
+check_eq "so is any 127.0.0.0/8 peer" "$RESP_STATUS" 200
+for peer in 10.0.0.5 192.168.1.9 2001:db8::1 128.0.0.1 ""; do
+	scrape REMOTE_ADDR="$peer"
+	check_eq "without a token, the peer '$peer' is refused with 403" "$RESP_STATUS" 403
+done
+check_eq "with a JSON error" "$(jq -r .code <<<"$RESP_BODY")" FORBIDDEN
+scrape HTTP_X_FORWARDED_FOR=203.0.113.5
+check_eq "a loopback peer that forwards for someone (X-Forwarded-For) is refused" "$RESP_STATUS" 403
+scrape HTTP_GRIP_SIG=x.y.z
+check_eq "a loopback peer with a Grip-Sig (Pushpin) is not served" "$RESP_STATUS" 404
+STREAMER_METRICS_TOKEN=s3cret-metrics scrape REMOTE_ADDR=10.0.0.5 HTTP_AUTHORIZATION="Bearer s3cret-metrics"
+check_eq "with the token, any peer is served" "$RESP_STATUS" 200
+
 export STREAMER_METRICS_FILE=off
 scrape
 check_eq "STREAMER_METRICS_FILE=off still answers" "$RESP_STATUS" 200
@@ -104,14 +116,30 @@ port=9 # discard: nothing listens there
 cgi GET /healthz "" STREAMER_CALLBACK_URL="http://127.0.0.1:$port/publish/" STREAMER_CALLBACK_CONNECT_TIMEOUT=200
 check_eq "an unreachable callback is 503" "$RESP_STATUS" 503
 check_eq "naming the failing part" "$(jq -c .failing <<<"$RESP_BODY")" '["callback"]'
-chmod 444 "$STREAMER_DB"
-cgi GET /healthz ""
-if [ "$(id -u)" = 0 ]; then
-	ok "# SKIP root can write a read-only database file"
-else
-	check_eq "a read-only database is 503" "$RESP_STATUS" 503
-fi
-chmod 644 "$STREAMER_DB"
+check_eq "by its state only: no URL, no error text" "$(jq -r .checks.callback <<<"$RESP_BODY")" failing
+check "the callback URL is nowhere in the answer" bash -c '! grep -q "127.0.0.1:9" <<<"$1"' _ "$RESP_BODY"
+# /healthz takes no write lock (it used to BEGIN IMMEDIATE): a writer holding
+# the lock longer than the busy timeout does not make it fail or wait.
+# (Contract change, issue 13: a read-only database file is no longer a 503.)
+mkfifo "$TMP/hold"
+sqlite3 "$STREAMER_DB" <"$TMP/hold" >/dev/null 2>&1 &
+holder=$!
+exec 7>"$TMP/hold"
+echo 'BEGIN IMMEDIATE; UPDATE connections SET messages_sent = messages_sent;' >&7
+# Wait until the lock is really held: a write from here then fails busy.
+for _ in $(seq 100); do
+	sqlite3 -cmd '.timeout 0' "$STREAMER_DB" 'BEGIN IMMEDIATE; ROLLBACK;' >/dev/null 2>&1 || break
+	sleep 0.05
+done
+check "another process holds the write lock" bash -c '! sqlite3 -cmd ".timeout 0" "$1" "BEGIN IMMEDIATE; ROLLBACK;" 2>/dev/null' _ "$STREAMER_DB"
+start=$(date +%s%N)
+cgi GET /healthz "" STREAMER_DB_BUSY_TIMEOUT=3000
+took=$((($(date +%s%N) - start) / 1000000))
+check_eq "healthz is 200 while another process holds the write lock" "$RESP_STATUS" 200
+check "without waiting for the lock (${took} ms)" test "$took" -lt 2500
+echo 'ROLLBACK;' >&7
+exec 7>&-
+wait "$holder"
 
 # Every log line is one JSON object with the common fields; no token anywhere.
 check "every log line is JSON with time, level and event" \

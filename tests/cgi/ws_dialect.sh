@@ -178,4 +178,37 @@ cgi GET /healthz ""
 check_eq "GET /healthz needs no Grip-Sig" "$RESP_STATUS" 200
 unset STREAMER_GRIP_KEY
 
+# --- a live id is not taken over (issue 13) ---------------------------------------
+body_reset; ev OPEN
+ws_event t1
+check_eq "OPEN t1 as alice" "$RESP_STATUS" 200
+WS_QUERY="Authorization=$(token mallory acme --permissions admin)" ws_event t1
+check_eq "OPEN of the live id t1 by another user is answered 409" "$RESP_STATUS" 409
+check_eq "with a CONFLICT error as the handshake answer" "$(jq -r .code <<<"$RESP_BODY")" CONFLICT
+WS_QUERY="Authorization=$(token alice globex)" ws_event t1
+check_eq "so is one by the same user of another tenant" "$RESP_STATUS" 409
+row=$(conn_rows | jq -c 'select(.id=="t1")')
+check_eq "the row keeps its identity and permissions" "$(jq -c '[.user_id,.tenant_id,.permissions]' <<<"$row")" '["alice","acme",["read","write"]]'
+ws_event t1
+check_eq "the same identity may OPEN the id again" "$RESP_STATUS" 200
+sqlite3 "$STREAMER_DB" "UPDATE connections SET expires_at = 1 WHERE id='t1'"
+WS_QUERY="Authorization=$(token mallory acme)" ws_event t1
+check_eq "an expired id may be opened by another user" "$RESP_STATUS" 200
+check_eq "then the row is the new user's" "$(conn_rows | jq -r 'select(.id=="t1") | .user_id')" mallory
+
+# --- X-Forwarded-For ----------------------------------------------------------------
+body_reset; ev OPEN
+ws_event x1 HTTP_X_FORWARDED_FOR="1.2.3.4, 203.0.113.9"
+check_eq "the last X-Forwarded-For address is recorded" "$(conn_rows | jq -r 'select(.id=="x1") | .source_addr')" 203.0.113.9
+ws_event x2 HTTP_X_FORWARDED_FOR="1.2.3.4, <script>"
+check_eq "a last entry that is no IP address is ignored for the peer's" "$(conn_rows | jq -r 'select(.id=="x2") | .source_addr')" 127.0.0.1
+ws_event x3 HTTP_X_FORWARDED_FOR="2001:db8::7"
+check_eq "an IPv6 address is recorded" "$(conn_rows | jq -r 'select(.id=="x3") | .source_addr')" 2001:db8::7
+
+# --- dot-only ids -------------------------------------------------------------------
+for id in . ..; do
+	ws_event "$id"
+	check_eq "the Connection-Id '$id' is refused (400)" "$RESP_STATUS" 400
+done
+
 done_testing
