@@ -1,6 +1,8 @@
 // apache.mjs - the same connect/echo/disconnect with Apache (mod_proxy_fcgi, contrib/apache/streamer.conf) in place of lighttpd.
 import { test as nodeTest, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   startStack, missingPrograms, needsWorker, Client, connect, echoMsg, echoProblem, waitFor, uniq,
   stackTest,
@@ -71,6 +73,25 @@ test('through Apache: a POST without Grip-Sig is refused with 401', { skip: skip
 test('through Apache: GET /healthz answers 200', { skip }, async () => {
   const res = await fetch(`${stack.httpUrl}/healthz`);
   assert.equal(res.status, 200);
+});
+
+test('through Pushpin and Apache: the console and reports are served from /public/, the plain dialect and /metrics are not', { skip }, async () => {
+  const pushpin = stack.wsUrl.replace(/^ws/, 'http').replace(/\/ws$/, '');
+  writeFileSync(join(stack.var, 'reports', 'apache-probe.csv'), 'a,b\n1,2\n');
+  for (const [path, want] of [['/', /<!doctype html>/i], ['/streamer.js', /export/], ['/reports/apache-probe.csv', /^a,b/]]) {
+    const res = await fetch(`${pushpin}${path}`);
+    assert.equal(res.status, 200, `GET ${path} through Pushpin`);
+    assert.match(await res.text(), want);
+  }
+  assert.equal((await fetch(`${pushpin}/healthz`)).status, 200);
+  for (const path of ['/metrics', '/api/connect', '/connect', '/message']) {
+    const res = await fetch(`${pushpin}${path}`, { method: path === '/metrics' ? 'GET' : 'POST', headers: { 'X-Connection-Id': 'x1' } });
+    const body = await res.text();
+    assert.equal(res.status, 404, `${path} through Pushpin: ${body}`);
+    assert.ok(!/streamer_|connection_secret/.test(body), body);
+  }
+  // The same paths answer on Apache's own port.
+  assert.equal((await fetch(`${stack.httpUrl}/metrics`)).status, 200);
 });
 
 test('through Apache: no worker crashed and no error was logged', { skip }, async () => {
