@@ -149,12 +149,14 @@ print_usage() {
 		  node -e 'const W=require("./tests/e2e/node_modules/ws");const w=new W(process.argv[1]);w.on("open",()=>w.send(JSON.stringify({action:"echo",id:"r1",payload:{hello:"world"}})));w.on("message",m=>{console.log(String(m));w.close()})' '$url'
 
 		Console:     http://127.0.0.1:$STACK_PUSHPIN_PORT/#token=$token
-		Health:      curl -s http://127.0.0.1:$STACK_PUSHPIN_PORT/healthz   (through Pushpin and $STACK_WEB)
+		Health:      curl -s http://127.0.0.1:$STACK_PUSHPIN_PORT/healthz   (through Pushpin and $STACK_WEB; also on :$STACK_HTTP_PORT)
 		Publish API: curl -s -d '{"items":[{"channel":"CHANNEL","formats":{"ws-message":{"content":"hi"}}}]}' http://127.0.0.1:$STACK_PUBLISH_PORT/publish/
 		Connections: $STACK_CLI connections --db $STACK_DB
 		New token:   $STACK_CLI token --key $STACK_KEYS/jwt-private.pem --sub USER --tenant TENANT [--permissions publish]
 		Push:        env \$(cat $STACK_CONF/streamer.env) $STACK_CLI broadcast --tenant dev '{"type":"notice","text":"hi"}'
-		Metrics:     curl -s http://127.0.0.1:$STACK_PUSHPIN_PORT/metrics   (or $STACK_CLI stats --db $STACK_DB)
+		Metrics:     curl -s http://127.0.0.1:$STACK_HTTP_PORT/metrics   ($STACK_WEB's own port, loopback only; never through Pushpin; or $STACK_CLI stats --db $STACK_DB)
+		Plain HTTP:  $STACK_WEB's port only: POST http://127.0.0.1:$STACK_HTTP_PORT/api/connect (X-Connection-Id, Bearer token) returns a
+		             connection_secret that /api/message and /api/disconnect need in X-Connection-Secret (README, Ingress dialects)
 		Logs:        $STACK_LOG/   (streamer.log: the workers' JSON lines; ./dev.sh logs [-f])
 		Stop:        ./dev.sh down
 	EOF
