@@ -24,7 +24,7 @@ const struct config_var config_vars[] = {
 	{ "STREAMER_JWT_AUDIENCE", "", "required aud claim; empty = not checked" },
 	{ "STREAMER_JWT_LEEWAY", "60", "clock skew allowed for exp/nbf/iat, seconds (0-3600)" },
 	{ "STREAMER_ALLOWED_TENANTS", "", "comma-separated tenant ids allowed to connect; empty = all" },
-	{ "STREAMER_GRIP_KEY", "", "Pushpin sig_key; when set every event request needs a valid Grip-Sig" },
+	{ "STREAMER_GRIP_KEY", "", "Pushpin sig_key; when set every websocket-events request needs a valid Grip-Sig" },
 	{ "STREAMER_CONNECTION_TTL", "86400", "seconds a connection lives without activity (60-31536000)" },
 	{ "STREAMER_MAX_MESSAGE_BYTES", "131072", "largest client message, bytes (64-1000000)" },
 	{ "STREAMER_MAX_BODY_BYTES", "4194304", "largest request body, bytes (>= message size + 64)" },
@@ -48,7 +48,7 @@ const struct config_var config_vars[] = {
 	{ "STREAMER_AWS_SECRET_ACCESS_KEY", "", "apigw style: secret key for SigV4 (required with STREAMER_AWS_REGION)" },
 	{ "STREAMER_AWS_SESSION_TOKEN", "", "apigw style: session token of temporary credentials, if any" },
 	{ "STREAMER_METRICS_FILE", "", "shared metrics file of every process on the host; empty = <STREAMER_DB>.metrics, off = no metrics" },
-	{ "STREAMER_METRICS_TOKEN", "", "when set, GET /metrics needs Authorization: Bearer <this>" },
+	{ "STREAMER_METRICS_TOKEN", "", "when set, GET /metrics needs Authorization: Bearer <this>; when empty, loopback peers only" },
 	{ NULL, NULL, NULL },
 };
 
