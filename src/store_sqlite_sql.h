@@ -8,7 +8,8 @@
  */
 #define STORE_SQL_CONN_COLUMNS \
 	"id, user_id, tenant_id, permissions, user_agent, source_addr, " \
-	"connected_at, last_active_at, expires_at, messages_received, messages_sent"
+	"connected_at, last_active_at, expires_at, messages_received, messages_sent, " \
+	"token_expires_at"
 
 /*
  * X(name, sql) for each statement store_open prepares once with
@@ -23,19 +24,26 @@
 	X(STMT_ROLLBACK, "ROLLBACK") \
 	X(STMT_PING, "SELECT 1") \
 	X(STMT_USER_VERSION, "PRAGMA user_version") \
-	/* ?1..?11 in STORE_SQL_CONN_COLUMNS order */ \
+	/* ?1..?12 in STORE_SQL_CONN_COLUMNS order; expires_at capped by token_expires_at */ \
 	X(STMT_CONN_PUT, \
 	  "INSERT OR REPLACE INTO connections (" STORE_SQL_CONN_COLUMNS ") " \
-	  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)") \
-	/* ?1 now, ?2 new expires_at, ?3 id */ \
+	  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, min(?9, coalesce(?12, ?9)), ?10, ?11, ?12)") \
+	/* ?1 now, ?2 new expires_at (capped by token_expires_at), ?3 id */ \
 	X(STMT_CONN_TOUCH, \
-	  "UPDATE connections SET last_active_at = ?1, expires_at = ?2, " \
+	  "UPDATE connections SET last_active_at = ?1, " \
+	  "expires_at = min(?2, coalesce(token_expires_at, ?2)), " \
 	  "messages_received = messages_received + 1 " \
 	  "WHERE id = ?3 AND expires_at > ?1 RETURNING " STORE_SQL_CONN_COLUMNS) \
-	/* ?1 now, ?2 new expires_at, ?3 id; never moves expiry back */ \
+	/* ?1 now, ?2 new expires_at, ?3 id; never moves expiry back, nor past token_expires_at */ \
 	X(STMT_CONN_KEEPALIVE, \
-	  "UPDATE connections SET expires_at = max(expires_at, ?2) " \
+	  "UPDATE connections SET expires_at = " \
+	  "max(expires_at, min(?2, coalesce(token_expires_at, ?2))) " \
 	  "WHERE id = ?3 AND expires_at > ?1 RETURNING 1") \
+	/* ?1 now, ?2 sliding expires_at, ?3 id, ?4 permissions, ?5 token_expires_at; live rows only */ \
+	X(STMT_CONN_REFRESH, \
+	  "UPDATE connections SET permissions = ?4, token_expires_at = ?5, " \
+	  "expires_at = min(?2, ?5) " \
+	  "WHERE id = ?3 AND expires_at > ?1 RETURNING " STORE_SQL_CONN_COLUMNS) \
 	/* ?1 n, ?2 id */ \
 	X(STMT_CONN_ADD_SENT, \
 	  "UPDATE connections SET messages_sent = messages_sent + ?1 " \
