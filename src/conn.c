@@ -371,12 +371,16 @@ void conn_reply_free(struct conn_reply *r)
 	memset(r, 0, sizeof *r);
 }
 
-void conn_keepalive(struct app *app, const char *id)
+int conn_keepalive(struct app *app, const char *id)
 {
-	if (store_conn_keepalive(app->store, id, time_now_ms(),
-				 app->cfg.connection_ttl * 1000) == STORE_ERROR)
+	int64_t now = time_now_ms();
+	int rc = store_conn_keepalive(app->store, id, now, app->cfg.connection_ttl * 1000);
+
+	if (rc == STORE_ERROR)
 		log_event(LOG_ERROR, "store_error",
 			  json_pack("{s:s,s:s}", "connection_id", id, "error", store_errmsg(app->store)));
+	/* A read outside any transaction, and only for a connection that is no longer live. */
+	return rc == STORE_NOTFOUND && token_expired(app, id, now);
 }
 
 static void sleep_ms(int ms)

@@ -66,8 +66,12 @@ void conn_message(struct app *app, const char *id, const char *text, size_t len,
 		  struct conn_reply *out);
 void conn_reply_free(struct conn_reply *r);
 
-/* Keep-alive from the proxy: extends the live row's expiry (never past its token's). */
-void conn_keepalive(struct app *app, const char *id);
+/*
+ * Keep-alive from the proxy: extends the live row's expiry (never past its
+ * token's). Returns 1 when the connection is there but its token expired (the
+ * caller closes the client with 4001), else 0.
+ */
+int conn_keepalive(struct app *app, const char *id);
 
 /*
  * Removes the connection and its dependent rows (subscriptions), cancels its

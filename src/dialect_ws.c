@@ -95,8 +95,9 @@ void dialect_ws(struct app *app, struct request *req, struct response *resp)
 		bad_request(resp, why);
 		return;
 	}
-	if (count == 0)
-		conn_keepalive(app, id);
+	/* An idle connection whose token expired is closed at its next keep-alive. */
+	if (count == 0 && conn_keepalive(app, id))
+		wse_put_close(&out, CLOSE_TOKEN_EXPIRED, "token expired");
 
 	for (size_t i = 0; i < count && !done; i++) {
 		struct wse_event *e = &ev[i];

@@ -59,6 +59,20 @@ check "the connection is closed with code 4001 and reason 'token expired'" \
 	grep -aq $'^CLOSE f\r\n\x0f\xa1token expired' "$TMP/resp"
 check "nothing follows the CLOSE" test "$(tr -d '\r' <<<"$RESP_BODY" | tail -n 1)" = $'\x0f\xa1token expired'
 
+# An idle connection is closed at its first keep-alive after exp.
+SHORT=$(token alice acme --ttl 2)
+EXP=$(jwt_exp "$SHORT")
+body_reset; ev OPEN; WS_QUERY="Authorization=$SHORT" ws_event x2
+wait_past "$EXP"
+body_reset
+ws_event x2
+check_eq "a keep-alive after exp answers 200" "$RESP_STATUS" 200
+check "and closes the idle connection with 4001 'token expired'" \
+	grep -aq $'^CLOSE f\r\n\x0f\xa1token expired' "$TMP/resp"
+body_reset
+ws_event nosuch
+check_eq "a keep-alive for an unknown connection is answered with nothing" "$RESP_BODY" ""
+
 # An unknown connection still gets the policy close (1008), not 4001.
 body_reset; ev TEXT '{"action":"echo","id":"u"}'
 ws_event nosuch
