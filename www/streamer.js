@@ -436,10 +436,13 @@ export class StreamerClient extends EventTarget {
       if (gen !== this._gen || this.state !== 'open') return;
       const data = await this._call('auth.refresh', { token });
       if (gen !== this._gen) return;
-      const exp = Date.parse(data?.expires_at) / 1000;
-      this._tokenExp = Number.isFinite(exp) ? exp : tokenExpiry(token);
+      const parsed = Date.parse(data?.expires_at) / 1000;
+      const exp = Number.isFinite(parsed) ? parsed : tokenExpiry(token);
+      // getToken gave back the token the connection already holds: ask again later, with backoff.
+      const stale = exp == null || (this._tokenExp != null && exp <= this._tokenExp);
+      if (exp != null) this._tokenExp = exp;
       this._emit('refresh', { expires_at: data?.expires_at });
-      this._scheduleRefresh(0);
+      this._scheduleRefresh(stale ? failures + 1 : 0);
     } catch (error) {
       if (gen !== this._gen) return;
       this._emit('error', { error, refresh: true });
