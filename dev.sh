@@ -152,7 +152,7 @@ print_usage() {
 		Health:      curl -s http://127.0.0.1:$STACK_PUSHPIN_PORT/healthz   (through Pushpin and $STACK_WEB; also on :$STACK_HTTP_PORT)
 		Publish API: curl -s -d '{"items":[{"channel":"CHANNEL","formats":{"ws-message":{"content":"hi"}}}]}' http://127.0.0.1:$STACK_PUBLISH_PORT/publish/
 		Connections: $STACK_CLI connections --db $STACK_DB
-		New token:   $STACK_CLI token --key $STACK_KEYS/jwt-private.pem --sub USER --tenant TENANT [--permissions publish]
+		New token:   $STACK_CLI token --key $STACK_KEYS/jwt-private.pem --sub USER --tenant TENANT [--permissions publish,reports]
 		Push:        env \$(cat $STACK_CONF/streamer.env) $STACK_CLI broadcast --tenant dev '{"type":"notice","text":"hi"}'
 		Metrics:     curl -s http://127.0.0.1:$STACK_HTTP_PORT/metrics   ($STACK_WEB's own port, loopback only; never through Pushpin; or $STACK_CLI stats --db $STACK_DB)
 		Plain HTTP:  $STACK_WEB's port only: POST http://127.0.0.1:$STACK_HTTP_PORT/api/connect (X-Connection-Id, Bearer token) returns a

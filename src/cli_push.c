@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "config.h"
 #include "fanout.h"
+#include "jobs_builtin.h"
 #include "log.h"
 #include "queue.h"
 #include "store.h"
@@ -322,7 +323,8 @@ out:
 static const char GC_USAGE[] =
 	"Usage: streamer gc [--db PATH]\n"
 	"Removes connections whose expiry has passed (closing each at the proxy with\n"
-	"code 1001 when STREAMER_CALLBACK_URL is set) and finished async requests past\n"
+	"code 1001 when STREAMER_CALLBACK_URL is set), finished async requests past\n"
+	"STREAMER_RESULT_TTL and report files in STREAMER_OUTPUT_DIR older than\n"
 	"STREAMER_RESULT_TTL. Safe to run from cron at any time.\n";
 
 int cli_gc(int argc, char **argv)
@@ -335,7 +337,7 @@ int cli_gc(int argc, char **argv)
 	struct strvec ids = { 0 };
 	struct queue *q = NULL;
 	struct pusher p;
-	int c, rc = 1, requests = 0;
+	int c, rc = 1, requests = 0, reports = 0;
 	size_t closed = 0, removed = 0, failed = 0;
 	int64_t now = time_now_ms();
 	char why[512] = "", first[512] = "";
@@ -379,8 +381,17 @@ int cli_gc(int argc, char **argv)
 		fprintf(stderr, "streamer gc: %s\n", store_errmsg(p.store));
 		goto out;
 	}
-	printf("removed %zu expired connection%s (%zu closed at the proxy), %d expired request%s\n",
-	       removed, removed == 1 ? "" : "s", closed, requests, requests == 1 ? "" : "s");
+	/* A temporary file is only stale once no run can still be writing it. */
+	if (jobs_report_gc(p.cfg.output_dir, now - p.cfg.result_ttl * 1000,
+			   now - (p.cfg.result_ttl > p.cfg.job_timeout ? p.cfg.result_ttl : p.cfg.job_timeout) * 1000,
+			   &reports, why, sizeof why) < 0) {
+		fprintf(stderr, "streamer gc: report files: %s\n", why);
+		goto out;
+	}
+	printf("removed %zu expired connection%s (%zu closed at the proxy), %d expired request%s, "
+	       "%d expired report file%s\n",
+	       removed, removed == 1 ? "" : "s", closed, requests, requests == 1 ? "" : "s",
+	       reports, reports == 1 ? "" : "s");
 	if (failed)
 		fprintf(stderr, "streamer gc: %zu close%s failed at the proxy: %s\n", failed,
 			failed == 1 ? "" : "s", first);

@@ -37,7 +37,9 @@ const struct config_var config_vars[] = {
 	{ "STREAMER_JOB_LEASE", "60", "seconds a processor holds a request without renewing its lease (1-3600)" },
 	{ "STREAMER_JOB_MAX_ATTEMPTS", "3", "runs of one async request at most, counting retries after crashes (1-100)" },
 	{ "STREAMER_JOB_TIMEOUT", "900", "seconds an async request may run before it fails with TIMEOUT (1-86400)" },
-	{ "STREAMER_RESULT_TTL", "604800", "seconds a finished async request and its result are kept (60-31536000)" },
+	{ "STREAMER_RESULT_TTL", "604800", "seconds a finished async request and its result are kept, and report files (60-31536000)" },
+	{ "STREAMER_REPORT_PERMISSION", "reports", "permission generate_report requires; empty = any authenticated client" },
+	{ "STREAMER_REPORT_QUOTA_BYTES", "1073741824", "report bytes one tenant may have stored in STREAMER_OUTPUT_DIR before generate_report answers RATE_LIMITED (0 = no cap)" },
 	{ "STREAMER_CALLBACK_URL", "", "where pushes go: Pushpin's publish endpoint (http://127.0.0.1:5561/publish/) or an API Gateway stage URL; empty = no pushes" },
 	{ "STREAMER_CALLBACK_STYLE", "pushpin", "pushpin (publish API) or apigw (POST/DELETE @connections/{id})" },
 	{ "STREAMER_CALLBACK_CONNECT_TIMEOUT", "1000", "milliseconds to connect to the callback URL (10-60000)" },
@@ -276,6 +278,14 @@ static int jobs_config_load(struct config *cfg, const struct file_vars *f, char 
 	if (get_int(f, "STREAMER_RESULT_TTL", 60, 31536000, &n, err, errlen) < 0)
 		return -1;
 	cfg->result_ttl = n;
+	cfg->report_permission = opt_string(f, "STREAMER_REPORT_PERMISSION");
+	if (cfg->report_permission &&
+	    !str_is_token(cfg->report_permission, strlen(cfg->report_permission), 128, "._:-"))
+		return err_printf(err, errlen, "STREAMER_REPORT_PERMISSION: expected a permission name ([A-Za-z0-9._:-]{1,128}) or empty, got '%s'",
+			    cfg->report_permission);
+	if (get_int(f, "STREAMER_REPORT_QUOTA_BYTES", 0, INT64_C(1) << 50, &n, err, errlen) < 0)
+		return -1;
+	cfg->report_quota_bytes = n;
 	return 0;
 }
 
@@ -388,6 +398,7 @@ void config_free(struct config *cfg)
 	free_list(cfg->plugins);
 	free_list(cfg->exec_actions);
 	free(cfg->output_dir);
+	free(cfg->report_permission);
 	free(cfg->callback_url);
 	free(cfg->aws_region);
 	free(cfg->aws_access_key_id);

@@ -33,7 +33,9 @@ struct config {
 	int64_t job_lease;        /* STREAMER_JOB_LEASE, seconds a processor's claim lasts unrenewed */
 	int64_t job_max_attempts; /* STREAMER_JOB_MAX_ATTEMPTS, runs of one request at most */
 	int64_t job_timeout;      /* STREAMER_JOB_TIMEOUT, seconds an async request may run */
-	int64_t result_ttl;       /* STREAMER_RESULT_TTL, seconds a finished request is kept */
+	int64_t result_ttl;       /* STREAMER_RESULT_TTL, seconds a finished request (and a report file) is kept */
+	char *report_permission;  /* STREAMER_REPORT_PERMISSION, NULL = generate_report needs none */
+	int64_t report_quota_bytes; /* STREAMER_REPORT_QUOTA_BYTES, stored report bytes per tenant, 0 = no cap */
 	char *callback_url;       /* STREAMER_CALLBACK_URL, NULL = pushes are not configured */
 	enum callback_style callback_style;   /* STREAMER_CALLBACK_STYLE */
 	int64_t callback_connect_timeout_ms;  /* STREAMER_CALLBACK_CONNECT_TIMEOUT */

@@ -1,5 +1,6 @@
 /* conn.c - connection events shared by both dialects: open (authenticate + store), message (route), close. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,15 @@ int conn_id_valid(const char *id)
 	/* Only dots ("." or ".."): a path segment trick in the apigw style's
 	 * {url}/@connections/{id}, never an id. */
 	return id && str_is_token(id, n, CONN_ID_MAX, "._:-") && strspn(id, ".") != n;
+}
+
+int64_t conn_token_limit_ms(int64_t exp, int64_t leeway)
+{
+	int64_t s, ms;
+
+	if (__builtin_add_overflow(exp, leeway, &s) || __builtin_mul_overflow(s, (int64_t)1000, &ms))
+		return INT64_MAX;
+	return ms > 0 ? ms : 1; /* 0 means "no limit" in the store: an old exp is still a limit */
 }
 
 /* Counts n in family with one label, whose value comes from the program (bounded), not the client. */
@@ -104,6 +114,21 @@ char *conn_source_addr(const char *forwarded_for, const char *remote_addr)
 	return remote_addr ? xstrdup(remote_addr) : NULL;
 }
 
+enum auth_error conn_verify_token(const struct app *app, const char *token,
+				  struct auth_identity *who)
+{
+	struct auth_policy policy = {
+		.alg = app->cfg.jwt_alg,
+		.key = app->key,
+		.issuer = app->cfg.jwt_issuer,
+		.audience = app->cfg.jwt_audience,
+		.leeway = app->cfg.jwt_leeway,
+		.now = (int64_t)time(NULL),
+	};
+
+	return auth_verify(&policy, token, strlen(token), who);
+}
+
 static void reject(struct conn_reject *rej, int status, const char *code, const char *message)
 {
 	rej->status = status;
@@ -115,21 +140,13 @@ int conn_open(struct app *app, const struct request *req, const char *id, const 
 	      struct conn_record *rec, struct conn_reject *rej)
 {
 	struct auth_identity who = {0};
-	struct auth_policy policy = {
-		.alg = app->cfg.jwt_alg,
-		.key = app->key,
-		.issuer = app->cfg.jwt_issuer,
-		.audience = app->cfg.jwt_audience,
-		.leeway = app->cfg.jwt_leeway,
-		.now = (int64_t)time(NULL),
-	};
 	char *token = token_from(req);
 	int64_t start = time_mono_us(), now = time_now_ms();
 	enum auth_error e;
 	int rc = -1, put;
 
 	memset(rec, 0, sizeof(*rec));
-	e = token ? auth_verify(&policy, token, strlen(token), &who) : AUTH_MISSING;
+	e = token ? conn_verify_token(app, token, &who) : AUTH_MISSING;
 	free(token);
 	if (e != AUTH_OK) {
 		reject(rej, 401, "UNAUTHORIZED", auth_error_message(e));
@@ -161,7 +178,10 @@ int conn_open(struct app *app, const struct request *req, const char *id, const 
 	rec->user_agent = req->user_agent ? xstrdup(req->user_agent) : NULL;
 	rec->source_addr = conn_source_addr(req->forwarded_for, req->remote_addr);
 	rec->connected_at = rec->last_active_at = now;
+	rec->token_expires_at = conn_token_limit_ms(who.exp, app->cfg.jwt_leeway);
 	rec->expires_at = now + app->cfg.connection_ttl * 1000;
+	if (rec->expires_at > rec->token_expires_at)
+		rec->expires_at = rec->token_expires_at;
 	if (secret) {
 		rec->secret_hash = xmalloc(SECRET_HASH_HEX_LEN + 1);
 		secret_hash(secret, strlen(secret), rec->secret_hash);
@@ -218,6 +238,35 @@ static json_t *gone_reply(const char *request_id)
 	out = proto_error(request_id, &err);
 	proto_error_clear(&err);
 	return out;
+}
+
+/* The reply for a message on a connection whose token expired: the client must refresh or reconnect. */
+static json_t *token_expired_reply(const char *request_id)
+{
+	struct proto_error err = {0};
+	json_t *out;
+
+	proto_error_set(&err, ERR_UNAUTHORIZED,
+			"Token expired: the connection is closed; reconnect with a new token "
+			"(refresh it with auth.refresh before it expires)");
+	err.details = json_pack("{s:s}", "reason", "token_expired");
+	out = proto_error(request_id, &err);
+	proto_error_clear(&err);
+	return out;
+}
+
+/*
+ * Whether connection id (which store_conn_touch did not find live) is there
+ * but past its token's expiry, inside the caller's transaction.
+ */
+static int token_expired(struct app *app, const char *id, int64_t now)
+{
+	struct conn_record r = {0};
+	int expired = store_conn_get(app->store, id, &r) == STORE_OK && r.token_expires_at > 0 &&
+		      r.token_expires_at <= now;
+
+	conn_record_free(&r);
+	return expired;
 }
 
 static json_t *internal_reply(const char *request_id)
@@ -313,9 +362,10 @@ void conn_message(struct app *app, const char *id, const char *secret, const cha
 	}
 	rc = store_conn_touch(app->store, id, now, app->cfg.connection_ttl * 1000, &rec);
 	if (rc == STORE_NOTFOUND) {
+		out->token_expired = token_expired(app, id, now);
 		store_rollback(app->store);
 		out->gone = 1;
-		reply = gone_reply(msg.id);
+		reply = out->token_expired ? token_expired_reply(msg.id) : gone_reply(msg.id);
 		goto out;
 	}
 	if (rc != STORE_OK) {
@@ -391,47 +441,89 @@ void conn_reply_free(struct conn_reply *r)
 	memset(r, 0, sizeof *r);
 }
 
-void conn_keepalive(struct app *app, const char *id)
+int conn_keepalive(struct app *app, const char *id)
 {
-	if (store_conn_keepalive(app->store, id, time_now_ms(),
-				 app->cfg.connection_ttl * 1000) == STORE_ERROR)
+	int64_t now = time_now_ms();
+	int rc = store_conn_keepalive(app->store, id, now, app->cfg.connection_ttl * 1000);
+
+	if (rc == STORE_ERROR)
 		log_event(LOG_ERROR, "store_error",
 			  json_pack("{s:s,s:s}", "connection_id", id, "error", store_errmsg(app->store)));
+	/* A read outside any transaction, and only for a connection that is no longer live. */
+	return rc == STORE_NOTFOUND && token_expired(app, id, now);
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/* close_once's answer when the plain dialect's secret does not match: nothing changed. */
+#define CLOSE_REFUSED 3
+
+/*
+ * One try of conn_close's transaction: checks secret when non-NULL, deletes
+ * the row (filling *rec) and cancels the connection's pending requests.
+ * Returns the store result or CLOSE_REFUSED; on anything but STORE_OK and
+ * STORE_NOTFOUND the transaction is rolled back.
+ */
+static int close_once(struct app *app, const char *id, const char *secret, int64_t now,
+		      struct conn_record *rec, int *cancelled)
+{
+	int rc, failed = 0;
+
+	conn_record_free(rec);
+	*cancelled = 0;
+	if (store_begin(app->store) != STORE_OK)
+		return STORE_ERROR;
+	if (secret && !secret_ok(app, id, secret, &failed)) {
+		store_rollback(app->store);
+		return failed ? STORE_ERROR : CLOSE_REFUSED;
+	}
+	rc = store_conn_delete(app->store, id, rec);
+	if (rc != STORE_ERROR &&
+	    queue_cancel_connection(app->queue, id, now, app->cfg.result_ttl * 1000,
+				    cancelled) == STORE_ERROR)
+		rc = STORE_ERROR;
+	if (rc != STORE_ERROR && store_commit(app->store) != STORE_OK)
+		rc = STORE_ERROR;
+	if (rc == STORE_ERROR)
+		store_rollback(app->store);
+	return rc;
 }
 
 int conn_close(struct app *app, const char *id, const char *secret, const char *reason, int code)
 {
 	struct conn_record rec = {0};
 	int64_t start = time_mono_us(), now = time_now_ms();
-	int rc;
+	int rc, cancelled = 0;
 
-	int cancelled = 0;
-
-	if (store_begin(app->store) != STORE_OK) {
-		rc = STORE_ERROR;
-	} else {
-		int failed = 0;
-
-		if (secret && !secret_ok(app, id, secret, &failed) && !failed) {
-			store_rollback(app->store);
-			log_event(LOG_WARN, "disconnect_refused",
-				  json_pack("{s:s,s:s,s:s}", "connection_id", id, "reason", reason,
-					    "outcome", "UNAUTHORIZED"));
-			return 1;
-		}
-		rc = failed ? STORE_ERROR : store_conn_delete(app->store, id, &rec);
-		if (rc != STORE_ERROR &&
-		    queue_cancel_connection(app->queue, id, now, app->cfg.result_ttl * 1000,
-					    &cancelled) == STORE_ERROR)
-			rc = STORE_ERROR;
-		if (rc != STORE_ERROR && store_commit(app->store) != STORE_OK)
-			rc = STORE_ERROR;
+	for (int attempt = 1;; attempt++) {
+		rc = close_once(app, id, secret, now, &rec, &cancelled);
+		/* Only a lock held past the busy timeout is worth another try; a broken database is not. */
+		if (rc != STORE_ERROR || attempt >= CONN_CLOSE_TRIES ||
+		    !strstr(store_errmsg(app->store), "is busy"))
+			break;
+		log_event(LOG_WARN, "disconnect_retry",
+			  json_pack("{s:s,s:s,s:i,s:s}", "connection_id", id, "reason", reason,
+				    "attempt", attempt, "error", store_errmsg(app->store)));
+		/* 50, 100, 200 ms: short, since the busy timeout already waited before each. */
+		sleep_ms(50 << (attempt - 1));
+	}
+	if (rc == CLOSE_REFUSED) {
+		log_event(LOG_WARN, "disconnect_refused",
+			  json_pack("{s:s,s:s,s:s}", "connection_id", id, "reason", reason,
+				    "outcome", "UNAUTHORIZED"));
+		return 1;
 	}
 	if (rc == STORE_ERROR) {
 		log_event(LOG_ERROR, "disconnect_failed",
 			  json_pack("{s:s,s:s,s:s}", "connection_id", id, "reason", reason,
 				    "error", store_errmsg(app->store)));
-		store_rollback(app->store);
+		conn_record_free(&rec);
 		return -1;
 	}
 	json_t *fields = json_pack("{s:s,s:s,s:b,s:I}", "connection_id", id, "reason", reason,

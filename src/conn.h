@@ -22,6 +22,21 @@ int conn_id_valid(const char *id);
  */
 char *conn_source_addr(const char *forwarded_for, const char *remote_addr);
 
+/*
+ * When a token with exp (seconds since the epoch) stops being accepted,
+ * given leeway seconds: (exp + leeway) * 1000 ms, saturated instead of
+ * overflowing. The connection's token_expires_at.
+ */
+int64_t conn_token_limit_ms(int64_t exp, int64_t leeway);
+
+/*
+ * Verifies token (NUL-terminated) with the configured policy (pinned
+ * algorithm, key, iss, aud, leeway, now): what connect and auth.refresh
+ * both use. See auth_verify; never logs the token.
+ */
+enum auth_error conn_verify_token(const struct app *app, const char *token,
+				  struct auth_identity *who) __attribute__((warn_unused_result));
+
 /* How an open was refused: the HTTP status and the {"error","code"} body. */
 struct conn_reject {
 	int status;
@@ -47,6 +62,7 @@ struct conn_reply {
 	json_t *messages;  /* outbound messages in order (an array of at least one) */
 	json_t *controls;  /* GRIP control messages for the connection (an array, maybe empty) */
 	int gone;          /* the connection is unknown or expired: close the client */
+	int token_expired; /* with gone: because its token expired (close code 4001, "token expired") */
 };
 
 /*
@@ -57,15 +73,21 @@ struct conn_reply {
  * message; after the commit makes the pushes handlers asked for. Fills *out (release with
  * conn_reply_free). When the connection is unknown or expired the reply is
  * an UNAUTHORIZED error and out->gone is 1; so it is for a wrong secret,
- * which changes nothing. A queued request sets app->wake_pending (see
- * app_after_response).
+ * which changes nothing. When it expired because its token did
+ * (token_expires_at passed) out->token_expired is 1 too and the error names
+ * token expiry (details {"reason":"token_expired"}). A queued request sets
+ * app->wake_pending (see app_after_response).
  */
 void conn_message(struct app *app, const char *id, const char *secret, const char *text,
 		  size_t len, struct conn_reply *out);
 void conn_reply_free(struct conn_reply *r);
 
-/* Keep-alive from the proxy: extends the live row's expiry. */
-void conn_keepalive(struct app *app, const char *id);
+/*
+ * Keep-alive from the proxy: extends the live row's expiry (never past its
+ * token's). Returns 1 when the connection is there but its token expired (the
+ * caller closes the client with 4001), else 0.
+ */
+int conn_keepalive(struct app *app, const char *id);
 
 /*
  * Removes the connection and its dependent rows (subscriptions), cancels its
@@ -74,8 +96,13 @@ void conn_keepalive(struct app *app, const char *id);
  * "disconnect", "http"). With secret NULL (WebSocket dialect) it succeeds
  * for an unknown id. With a secret (plain dialect) the row must exist and
  * hold that secret, else nothing changes and it returns 1. Returns 0 when
- * done, -1 on a store error (logged).
+ * done, -1 on a store error (logged). A database that stays busy
+ * (store_begin or the commit fails with "is busy") is tried again up to
+ * CONN_CLOSE_TRIES times in all, with a short growing pause between tries
+ * (each logged as disconnect_retry); after that the row is left for
+ * `streamer gc`, which removes it once it expires (disconnect_failed).
  */
+#define CONN_CLOSE_TRIES 4
 int conn_close(struct app *app, const char *id, const char *secret, const char *reason, int code);
 
 #endif

@@ -13,6 +13,8 @@
 #define PUSHPIN_MAX_BODY 1000000
 /* WebSocket close code for a policy violation: used for unauthenticated connections. */
 #define CLOSE_POLICY 1008
+/* Close code (application range) for a connection whose token expired: the client reconnects with a new one. */
+#define CLOSE_TOKEN_EXPIRED 4001
 
 /* Appends a GRIP control message ("c:" + JSON). */
 static void put_control(struct buf *out, json_t *ctl)
@@ -93,8 +95,9 @@ void dialect_ws(struct app *app, struct request *req, struct response *resp)
 		bad_request(resp, why);
 		return;
 	}
-	if (count == 0)
-		conn_keepalive(app, id);
+	/* An idle connection whose token expired is closed at its next keep-alive. */
+	if (count == 0 && conn_keepalive(app, id))
+		wse_put_close(&out, CLOSE_TOKEN_EXPIRED, "token expired");
 
 	for (size_t i = 0; i < count && !done; i++) {
 		struct wse_event *e = &ev[i];
@@ -132,10 +135,13 @@ void dialect_ws(struct app *app, struct request *req, struct response *resp)
 				put_control(&out, m);
 			json_array_foreach(r.messages, k, m)
 				put_message(&out, m);
-			int gone = r.gone;
+			int gone = r.gone, expired = r.token_expired;
 			conn_reply_free(&r);
 			if (gone) {
-				wse_put_close(&out, CLOSE_POLICY, "unauthenticated");
+				if (expired)
+					wse_put_close(&out, CLOSE_TOKEN_EXPIRED, "token expired");
+				else
+					wse_put_close(&out, CLOSE_POLICY, "unauthenticated");
 				done = 1;
 			}
 			break;

@@ -81,5 +81,6 @@ const struct action handler_actions[] = {
 	{ "publish", action_publish, 0, "publish" },
 	{ "request.status", action_request_status, 0, NULL },
 	{ "request.cancel", action_request_cancel, 0, NULL },
+	{ "auth.refresh", action_auth_refresh, 0, NULL },
 	{ NULL, NULL, 0, NULL },
 };

@@ -1,4 +1,4 @@
-/* handlers.h - the built-in client actions beyond handlers.c: topics (subscribe, unsubscribe, publish) and requests (request.status, request.cancel, handler-ABI actions). */
+/* handlers.h - the built-in client actions beyond handlers.c: topics (subscribe, unsubscribe, publish), requests (request.status, request.cancel, handler-ABI actions) and auth.refresh. */
 #ifndef STREAMER_HANDLERS_H
 #define STREAMER_HANDLERS_H
 
@@ -21,5 +21,6 @@ int action_unsubscribe(struct call *c, json_t **data, struct proto_error *err);
 int action_publish(struct call *c, json_t **data, struct proto_error *err);
 int action_request_status(struct call *c, json_t **data, struct proto_error *err);
 int action_request_cancel(struct call *c, json_t **data, struct proto_error *err);
+int action_auth_refresh(struct call *c, json_t **data, struct proto_error *err); /* handlers_auth.c */
 
 #endif

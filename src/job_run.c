@@ -18,6 +18,9 @@
 /* Process state, made once by job_runtime_init. */
 static struct plugin_set *plugins;
 static struct exec_actions *execs;
+/* generate_report's permission (STREAMER_REPORT_PERMISSION): owned copy, NULL = none; the default until init. */
+static char *report_permission;
+static int report_permission_set;
 
 /* Who owns name already, for the load-time clash checks (NULL = free). */
 static const char *taken_by_builtin(void *arg, const char *name)
@@ -42,6 +45,8 @@ static const char *taken_by_any(void *arg, const char *name)
 int job_runtime_init(const struct config *cfg, char *err, size_t errlen)
 {
 	job_runtime_free();
+	report_permission = cfg->report_permission ? xstrdup(cfg->report_permission) : NULL;
+	report_permission_set = 1;
 	if (plugin_set_load(&plugins, cfg->plugins, taken_by_builtin, NULL, err, errlen) < 0)
 		return -1;
 	if (exec_actions_load(&execs, cfg->exec_actions, NULL, taken_by_any, NULL, err, errlen) < 0) {
@@ -57,6 +62,9 @@ void job_runtime_free(void)
 	execs = NULL;
 	plugin_set_free(plugins);
 	plugins = NULL;
+	free(report_permission);
+	report_permission = NULL;
+	report_permission_set = 0;
 }
 
 const struct streamer_handler *job_handler(const char *action)
@@ -81,6 +89,8 @@ const char *job_action_permission(const char *action)
 {
 	const struct streamer_handler *h = job_handler(action);
 
+	if (h && h == jobs_builtin_find("generate_report"))
+		return report_permission_set ? report_permission : JOBS_REPORT_PERMISSION_DEFAULT;
 	return h ? h->permission : NULL;
 }
 
@@ -90,7 +100,7 @@ static void take_error(const struct streamer_error *e, const char *fallback, cha
 {
 	static const char *const known[] = {
 		STREAMER_E_VALIDATION, STREAMER_E_NOT_FOUND, STREAMER_E_FORBIDDEN,
-		STREAMER_E_FAILED, STREAMER_E_TIMEOUT, STREAMER_E_CANCELLED,
+		STREAMER_E_FAILED, STREAMER_E_TIMEOUT, STREAMER_E_CANCELLED, STREAMER_E_RATE_LIMITED,
 	};
 	const char *c = fallback;
 
@@ -123,7 +133,8 @@ int job_validate(const char *action, json_t *payload, char *msg, size_t msglen)
 /* ---- generate_report's activity source: the store, opened by the job process -------- */
 
 static const char ACTIVITY_SQL[] =
-	"SELECT connected_at, 'connection', tenant_id, id, user_id, NULL, NULL, "
+	/* A connection's id is its owner's credential: it never leaves the store here. */
+	"SELECT connected_at, 'connection', tenant_id, NULL, user_id, NULL, NULL, "
 	"last_active_at - connected_at FROM connections "
 	"WHERE tenant_id = ?1 AND connected_at >= ?2 AND connected_at < ?3 "
 	"UNION ALL "
@@ -224,6 +235,7 @@ int job_run(const struct config *cfg, const struct job_input *in, const struct j
 	hc.jobs.activity = store_activity;
 	hc.jobs.activity_src = (void *)cfg;
 	hc.jobs.url_prefix = NULL; /* "/reports/": the web server serves STREAMER_OUTPUT_DIR there */
+	hc.jobs.report_quota_bytes = cfg->report_quota_bytes;
 	hc.ctx.abi_version = STREAMER_HANDLER_ABI_VERSION;
 	hc.ctx.handler = h;
 	hc.ctx.job_id = in->id ? in->id : "";

@@ -42,7 +42,11 @@ const struct streamer_handler *job_handler(const char *action);
 /* 1 when action is an async action (built-in, plugin or exec), else 0. */
 int job_action_is_async(const char *action);
 
-/* The permission action requires, or NULL for any authenticated client. */
+/*
+ * The permission action requires, or NULL for any authenticated client.
+ * generate_report's is STREAMER_REPORT_PERMISSION (as loaded by
+ * job_runtime_init; JOBS_REPORT_PERMISSION_DEFAULT before).
+ */
 const char *job_action_permission(const char *action);
 
 /*
@@ -56,7 +60,8 @@ int job_validate(const char *action, json_t *payload, char *msg, size_t msglen);
  * Runs the job in the calling process (the processor's job child). On
  * success returns 0 and a new reference in *result. On failure returns -1
  * with code (an error code of the protocol: PROCESSING_FAILED,
- * VALIDATION_ERROR, CANCELLED, TIMEOUT) and msg filled.
+ * VALIDATION_ERROR, CANCELLED, TIMEOUT, RATE_LIMITED and the others of
+ * STREAMER_E_*) and msg filled.
  */
 int job_run(const struct config *cfg, const struct job_input *in, const struct job_sink *sink,
 	    json_t **result, char code[32], char *msg, size_t msglen);

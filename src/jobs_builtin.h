@@ -38,6 +38,13 @@
  *   "end_date", "tenant_id", "generated_at", "summary"}. The file is written
  *   under a temporary name and renamed when complete, so a file with the
  *   final name is always whole; a cancelled or failed run leaves nothing.
+ *   Connection rows carry no id (a connection id is a credential of its
+ *   owner): only time, user and duration. The tenant's stored report files
+ *   are counted first: at host->report_quota_bytes or more the run fails
+ *   with RATE_LIMITED and writes nothing. Names are
+ *   report-<tenant, reduced>-<start>_<end>-<tenant key>-<32 hex>.<ext>:
+ *   the tenant key (16 hex digits of SHA-256 of the tenant id) is what the
+ *   quota counts by, the 32 hex digits are 128 random bits.
  * delay {"seconds": 0-DELAY_MAX_SECONDS (default 5, fractions allowed),
  *   "steps": 1-DELAY_MAX_STEPS (default 10)} -> {"seconds", "steps",
  *   "elapsed_ms"}; progress before each step; stops within ~50 ms of a
@@ -65,7 +72,7 @@ struct jobs_activity_row {
 	int64_t at_ms;        /* when: a connection's connect time, a request's creation time */
 	const char *kind;     /* "connection" or "request" */
 	const char *tenant_id;/* must be the report's tenant (checked: a mismatch fails the report) */
-	const char *id;       /* the connection id, or the request's client id */
+	const char *id;       /* the request's client id; ignored for connections (never written to a report) */
 	const char *user_id;
 	const char *action;   /* requests: the action; NULL for connections */
 	const char *status;   /* requests: PENDING ... CANCELLED; NULL for connections */
@@ -89,6 +96,22 @@ struct jobs_host {
 	jobs_activity_fn activity;   /* NULL: generate_report fails ("no activity source") */
 	void *activity_src;
 	const char *url_prefix;      /* prefix of report download URLs; NULL = "/reports/" */
+	int64_t report_quota_bytes;  /* report bytes a tenant may have stored (0 = no cap) */
 };
+
+/* generate_report's permission when STREAMER_REPORT_PERMISSION is not set. */
+#define JOBS_REPORT_PERMISSION_DEFAULT "reports"
+
+/*
+ * Deletes the report files (report-*.csv, report-*.json) directly in dir
+ * whose modification time is before before_ms, and the temporaries of runs
+ * that died (.report-*.tmp) modified before tmp_before_ms (pass a time no
+ * run can still be writing at); other files, directories and links are
+ * left alone. A missing dir has nothing to delete. Returns 0 with the count
+ * in *removed, or -1 with a reason in err (*removed then counts what was
+ * deleted before the failure).
+ */
+int jobs_report_gc(const char *dir, int64_t before_ms, int64_t tmp_before_ms, int *removed,
+		   char *err, size_t errlen);
 
 #endif

@@ -1,6 +1,7 @@
 /* jobs_report.c - the generate_report action: a tenant's activity between two dates, written as CSV or JSON under the output directory. */
 #include "autoconfig.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -9,9 +10,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "jobs_builtin_int.h"
 
 #define DAY_MS 86400000LL
+/* Hex digits of the tenant key in report names. */
+#define REPORT_KEY_HEX 16
 /* Rows between progress reports. */
 #define PROGRESS_EVERY 500
 
@@ -146,7 +151,9 @@ static void count_in(json_t *map, const char *key)
 static int emit_row(void *arg, const struct jobs_activity_row *row)
 {
 	struct writer *w = arg;
+	const char *id;
 	char ts[32];
+	int is_conn;
 
 	if (streamer_should_stop(w->ctx)) {
 		w->stop = 1;
@@ -160,6 +167,9 @@ static int emit_row(void *arg, const struct jobs_activity_row *row)
 	}
 	if (row->at_ms < w->from_ms || row->at_ms >= w->until_ms)
 		return 0; /* outside the range: not part of this report */
+	is_conn = row->kind && strcmp(row->kind, "connection") == 0;
+	/* A connection id lets its holder act as that connection: never in a report. */
+	id = is_conn ? NULL : row->id;
 	time_rfc3339(row->at_ms, ts);
 	if (w->csv) {
 		char dur[24] = "";
@@ -168,14 +178,14 @@ static int emit_row(void *arg, const struct jobs_activity_row *row)
 			snprintf(dur, sizeof dur, "%lld", (long long)row->duration_ms);
 		csv_field(w->f, ts, 0);
 		csv_field(w->f, row->kind, 0);
-		csv_field(w->f, row->id, 0);
+		csv_field(w->f, id, 0);
 		csv_field(w->f, row->user_id, 0);
 		csv_field(w->f, row->action, 0);
 		csv_field(w->f, row->status, 0);
 		csv_field(w->f, dur, 1);
 	} else {
 		json_t *j = json_pack("{s:s,s:s?,s:s?,s:s?,s:s?,s:s?,s:o}", "time", ts, "kind", row->kind,
-				      "id", row->id, "user_id", row->user_id, "action", row->action,
+				      "id", id, "user_id", row->user_id, "action", row->action,
 				      "status", row->status, "duration_ms",
 				      row->duration_ms >= 0 ? json_integer(row->duration_ms) : json_null());
 		char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
@@ -191,7 +201,7 @@ static int emit_row(void *arg, const struct jobs_activity_row *row)
 		free(text);
 	}
 	w->rows++;
-	if (row->kind && strcmp(row->kind, "connection") == 0) {
+	if (is_conn) {
 		w->connections++;
 	} else {
 		w->requests++;
@@ -243,13 +253,38 @@ static int mkdir_p(const char *dir)
 	return rc;
 }
 
-/* "report-<tenant>-<start>_<end>-<32 hex>.<ext>" (128 random bits: the URL is the capability), the tenant reduced to [A-Za-z0-9_-]. */
+/* The tenant's key in report names: 16 hex digits of SHA-256 of the tenant id (what the quota counts by). */
+static void tenant_key(const char *tenant, char out[REPORT_KEY_HEX + 1])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+
+	if (EVP_Digest(tenant, strlen(tenant), md, &mdlen, EVP_sha256(), NULL) != 1 ||
+	    mdlen < REPORT_KEY_HEX / 2) {
+		/* Only an OpenSSL failure (out of memory): the process-wide OOM policy. */
+		fputs("streamer: cannot hash a tenant id\n", stderr);
+		abort();
+	}
+	for (int i = 0; i < REPORT_KEY_HEX / 2; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
+	}
+	out[REPORT_KEY_HEX] = '\0';
+}
+
+/*
+ * "report-<tenant>-<start>_<end>-<key>-<32 hex>.<ext>" (128 random bits: the
+ * URL is the capability), the tenant reduced to [A-Za-z0-9_-], key from
+ * tenant_key.
+ */
 static void report_name(struct buf *b, const char *tenant, const struct report_req *r)
 {
-	char rnd[33];
+	char rnd[33], key[REPORT_KEY_HEX + 1];
 	size_t n = 0;
 
 	random_hex(rnd, 16);
+	tenant_key(tenant, key);
 	buf_puts(b, "report-");
 	for (const char *t = tenant; *t && n < 64; t++, n++) {
 		char c = *t;
@@ -257,7 +292,132 @@ static void report_name(struct buf *b, const char *tenant, const struct report_r
 		buf_putc(b, (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
 				    c == '-' ? c : '_');
 	}
-	buf_printf(b, "-%s_%s-%s.%s", r->start, r->end, rnd, r->format);
+	buf_printf(b, "-%s_%s-%s-%s.%s", r->start, r->end, key, rnd, r->format);
+}
+
+static int ends_with(const char *s, size_t len, const char *tail)
+{
+	size_t n = strlen(tail);
+
+	return len >= n && memcmp(s + len - n, tail, n) == 0;
+}
+
+static int all_hex(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+/* Whether name is a finished report file of the tenant whose key is key. */
+static int report_of(const char *name, const char *key)
+{
+	size_t len = strlen(name), base;
+
+	if (strncmp(name, "report-", 7) != 0)
+		return 0;
+	if (ends_with(name, len, ".csv"))
+		base = len - 4;
+	else if (ends_with(name, len, ".json"))
+		base = len - 5;
+	else
+		return 0;
+	/* ...-<key>-<32 hex> before the extension */
+	if (base < 7 + REPORT_KEY_HEX + 34)
+		return 0;
+	return name[base - 33] == '-' && all_hex(name + base - 32, 32) &&
+	       name[base - 34 - REPORT_KEY_HEX] == '-' &&
+	       memcmp(name + base - 33 - REPORT_KEY_HEX, key, REPORT_KEY_HEX) == 0;
+}
+
+/*
+ * Adds up the sizes of the tenant's report files in dir into *bytes (a
+ * missing dir holds none). Returns 0, or -1 with errno set.
+ */
+static int tenant_usage(const char *dir, const char *tenant, int64_t *bytes)
+{
+	char key[REPORT_KEY_HEX + 1];
+	struct dirent *e;
+	DIR *d;
+
+	*bytes = 0;
+	tenant_key(tenant, key);
+	d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 : -1;
+	while ((e = readdir(d)) != NULL) {
+		struct stat st;
+
+		if (!report_of(e->d_name, key))
+			continue;
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+			*bytes += (int64_t)st.st_size;
+	}
+	closedir(d);
+	return 0;
+}
+
+/* Fails with RATE_LIMITED when the tenant's stored reports reach the quota (0 = no cap). */
+static int check_quota(struct streamer_ctx *ctx, int64_t quota, struct streamer_error *err)
+{
+	int64_t used;
+
+	if (quota <= 0)
+		return 0;
+	if (tenant_usage(ctx->output_dir, ctx->tenant_id, &used) < 0)
+		return streamer_fail(err, STREAMER_E_FAILED, NULL, "Could not read the report directory: %s",
+				     strerror(errno));
+	if (used < quota)
+		return 0;
+	return streamer_fail(err, STREAMER_E_RATE_LIMITED, NULL,
+			     "Report storage quota used up: this tenant's reports hold %lld of %lld bytes; "
+			     "reports are deleted some time after they are made, try again later",
+			     (long long)used, (long long)quota);
+}
+
+int jobs_report_gc(const char *dir, int64_t before_ms, int64_t tmp_before_ms, int *removed,
+		   char *err, size_t errlen)
+{
+	struct dirent *e;
+	DIR *d;
+	int rc = 0;
+
+	*removed = 0;
+	d = opendir(dir);
+	if (!d) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "cannot read %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	while ((e = readdir(d)) != NULL) {
+		const char *n = e->d_name;
+		size_t len = strlen(n);
+		struct stat st;
+		int64_t mtime_ms;
+
+		int tmp = strncmp(n, ".report-", 8) == 0 && ends_with(n, len, ".tmp");
+
+		if (!tmp && !(strncmp(n, "report-", 7) == 0 &&
+			      (ends_with(n, len, ".csv") || ends_with(n, len, ".json"))))
+			continue;
+		if (fstatat(dirfd(d), n, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+			continue;
+		mtime_ms = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+		if (mtime_ms >= (tmp ? tmp_before_ms : before_ms))
+			continue;
+		if (unlinkat(dirfd(d), n, 0) < 0) {
+			if (errno == ENOENT)
+				continue; /* another gc was faster */
+			snprintf(err, errlen, "cannot delete %s/%s: %s", dir, n, strerror(errno));
+			rc = -1;
+			break;
+		}
+		(*removed)++;
+	}
+	closedir(d);
+	return rc;
 }
 
 int generate_report_run(struct streamer_ctx *ctx, json_t *payload, json_t **result,
@@ -282,6 +442,8 @@ int generate_report_run(struct streamer_ctx *ctx, json_t *payload, json_t **resu
 	if (mkdir_p(ctx->output_dir) < 0)
 		return streamer_fail(err, STREAMER_E_FAILED, NULL, "Could not create the report directory: %s",
 				     strerror(errno));
+	if (check_quota(ctx, host->report_quota_bytes, err) < 0)
+		return -1;
 
 	report_name(&name, ctx->tenant_id, &req);
 	buf_printf(&path, "%s/%s", ctx->output_dir, name.data);

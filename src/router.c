@@ -42,7 +42,7 @@ json_t *router_dispatch_in(const struct action *table, struct call *c)
 {
 	const struct action *a = find_in(table, c->msg->action);
 	const struct streamer_handler *h = a ? NULL : job_handler(c->msg->action);
-	const char *permission = a ? a->permission : h ? h->permission : NULL;
+	const char *permission = a ? a->permission : h ? job_action_permission(c->msg->action) : NULL;
 	struct proto_error err = {0};
 	json_t *data = NULL, *out;
 

@@ -39,6 +39,7 @@ struct conn_record {
 	int64_t expires_at;
 	int64_t messages_received;
 	int64_t messages_sent;
+	int64_t token_expires_at; /* the token's exp + leeway (ms); expires_at never passes it; 0 = no limit */
 	/*
 	 * Hex SHA-256 of the plain HTTP dialect's connection secret (see
 	 * secret.h), NULL for a WebSocket connection. Written by store_conn_put;
@@ -85,13 +86,15 @@ void store_rollback(struct store *s);
  * later) and belongs to another user_id or tenant_id, or to the other
  * dialect (secret_hash NULL on one side only), is left alone and the call
  * returns STORE_CONFLICT: the check and the insert are one statement.
+ * A non-zero r->token_expires_at caps the stored expires_at.
  */
 int store_conn_put(struct store *s, const struct conn_record *r)
 	__attribute__((warn_unused_result));
 
 /*
  * For a client message: if connection id exists and has not expired at now,
- * sets last_active_at = now, expires_at = now + ttl_ms, adds one to
+ * sets last_active_at = now, expires_at = now + ttl_ms (but never past the
+ * row's token_expires_at), adds one to
  * messages_received, and fills *out (when non-NULL) with the updated row.
  * Returns STORE_NOTFOUND for a missing or expired row (which is left alone).
  */
@@ -99,11 +102,23 @@ int store_conn_touch(struct store *s, const char *id, int64_t now, int64_t ttl_m
 		     struct conn_record *out) __attribute__((warn_unused_result));
 
 /*
- * For a keep-alive: pushes expires_at to now + ttl_ms (never back) for a
- * live row only. STORE_NOTFOUND for a missing or expired row.
+ * For a keep-alive: pushes expires_at to now + ttl_ms (never back, never
+ * past the row's token_expires_at) for a live row only. STORE_NOTFOUND for a
+ * missing or expired row.
  */
 int store_conn_keepalive(struct store *s, const char *id, int64_t now, int64_t ttl_ms)
 	__attribute__((warn_unused_result));
+
+/*
+ * For auth.refresh: on the live row id (not expired at now) replaces the
+ * permissions (JSON array text) and token_expires_at (> 0) and sets
+ * expires_at = min(now + ttl_ms, token_expires_at). Fills *out (when
+ * non-NULL) with the updated row. STORE_NOTFOUND for a missing or expired
+ * row (left alone).
+ */
+int store_conn_refresh(struct store *s, const char *id, const char *permissions,
+		       int64_t token_expires_at, int64_t now, int64_t ttl_ms,
+		       struct conn_record *out) __attribute__((warn_unused_result));
 
 /* Adds n to messages_sent. STORE_NOTFOUND when the row is gone. */
 int store_conn_add_sent(struct store *s, const char *id, int64_t n)

@@ -121,6 +121,7 @@ static void read_row(sqlite3_stmt *st, struct conn_record *r)
 	r->expires_at = sqlite3_column_int64(st, 8);
 	r->messages_received = sqlite3_column_int64(st, 9);
 	r->messages_sent = sqlite3_column_int64(st, 10);
+	r->token_expires_at = sqlite3_column_int64(st, 11); /* NULL reads as 0: no limit */
 }
 
 void conn_record_free(struct conn_record *r)
@@ -454,7 +455,9 @@ int store_conn_put(struct store *s, const struct conn_record *r)
 	    sqlite3_bind_int64(st, 9, r->expires_at) != SQLITE_OK ||
 	    sqlite3_bind_int64(st, 10, r->messages_received) != SQLITE_OK ||
 	    sqlite3_bind_int64(st, 11, r->messages_sent) != SQLITE_OK ||
-	    bind_text(st, 12, r->secret_hash) != SQLITE_OK) {
+	    (r->token_expires_at > 0 ? sqlite3_bind_int64(st, 12, r->token_expires_at)
+				     : sqlite3_bind_null(st, 12)) != SQLITE_OK ||
+	    bind_text(st, 13, r->secret_hash) != SQLITE_OK) {
 		db_error(s, "put connection");
 		stmt_done(st);
 		return STORE_ERROR;
@@ -523,6 +526,23 @@ int store_conn_keepalive(struct store *s, const char *id, int64_t now, int64_t t
 	if (bind_expiry(s, STMT_CONN_KEEPALIVE, "keep-alive", id, now, ttl_ms) != STORE_OK)
 		return STORE_ERROR;
 	return run_one(s, STMT_CONN_KEEPALIVE, "keep-alive", NULL);
+}
+
+int store_conn_refresh(struct store *s, const char *id, const char *permissions,
+		       int64_t token_expires_at, int64_t now, int64_t ttl_ms,
+		       struct conn_record *out)
+{
+	sqlite3_stmt *st = s->stmt[STMT_CONN_REFRESH];
+
+	if (bind_expiry(s, STMT_CONN_REFRESH, "refresh connection", id, now, ttl_ms) != STORE_OK)
+		return STORE_ERROR;
+	if (bind_text(st, 4, permissions ? permissions : "[]") != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 5, token_expires_at) != SQLITE_OK) {
+		db_error(s, "refresh connection");
+		stmt_done(st);
+		return STORE_ERROR;
+	}
+	return run_one(s, STMT_CONN_REFRESH, "refresh connection", out);
 }
 
 int store_conn_add_sent(struct store *s, const char *id, int64_t n)

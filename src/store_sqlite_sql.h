@@ -8,7 +8,8 @@
  */
 #define STORE_SQL_CONN_COLUMNS \
 	"id, user_id, tenant_id, permissions, user_agent, source_addr, " \
-	"connected_at, last_active_at, expires_at, messages_received, messages_sent"
+	"connected_at, last_active_at, expires_at, messages_received, messages_sent, " \
+	"token_expires_at"
 
 /*
  * X(name, sql) for each statement store_open prepares once with
@@ -24,26 +25,34 @@
 	/* reads the database header page: a read transaction, never the write lock */ \
 	X(STMT_PING, "PRAGMA schema_version") \
 	X(STMT_USER_VERSION, "PRAGMA user_version") \
-	/* ?1..?11 in STORE_SQL_CONN_COLUMNS order, ?12 secret_hash; inserts nothing \
-	 * over a live row (expires_at > connected_at) of another user, tenant or dialect */ \
+	/* ?1..?12 in STORE_SQL_CONN_COLUMNS order, ?13 secret_hash; expires_at capped by \
+	 * token_expires_at; inserts nothing over a live row (expires_at > connected_at) \
+	 * of another user, tenant or dialect */ \
 	X(STMT_CONN_PUT, \
 	  "INSERT OR REPLACE INTO connections (" STORE_SQL_CONN_COLUMNS ", secret_hash) " \
-	  "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12 " \
+	  "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, min(?9, coalesce(?12, ?9)), ?10, ?11, ?12, ?13 " \
 	  "WHERE NOT EXISTS (SELECT 1 FROM connections WHERE id = ?1 AND expires_at > ?7 " \
 	  "AND (user_id IS NOT ?2 OR tenant_id IS NOT ?3 " \
-	  "OR (secret_hash IS NULL) IS NOT (?12 IS NULL)))") \
+	  "OR (secret_hash IS NULL) IS NOT (?13 IS NULL)))") \
 	/* ?1 id */ \
 	X(STMT_CONN_SECRET, \
 	  "SELECT secret_hash FROM connections WHERE id = ?1") \
-	/* ?1 now, ?2 new expires_at, ?3 id */ \
+	/* ?1 now, ?2 new expires_at (capped by token_expires_at), ?3 id */ \
 	X(STMT_CONN_TOUCH, \
-	  "UPDATE connections SET last_active_at = ?1, expires_at = ?2, " \
+	  "UPDATE connections SET last_active_at = ?1, " \
+	  "expires_at = min(?2, coalesce(token_expires_at, ?2)), " \
 	  "messages_received = messages_received + 1 " \
 	  "WHERE id = ?3 AND expires_at > ?1 RETURNING " STORE_SQL_CONN_COLUMNS) \
-	/* ?1 now, ?2 new expires_at, ?3 id; never moves expiry back */ \
+	/* ?1 now, ?2 new expires_at, ?3 id; never moves expiry back, nor past token_expires_at */ \
 	X(STMT_CONN_KEEPALIVE, \
-	  "UPDATE connections SET expires_at = max(expires_at, ?2) " \
+	  "UPDATE connections SET expires_at = " \
+	  "max(expires_at, min(?2, coalesce(token_expires_at, ?2))) " \
 	  "WHERE id = ?3 AND expires_at > ?1 RETURNING 1") \
+	/* ?1 now, ?2 sliding expires_at, ?3 id, ?4 permissions, ?5 token_expires_at; live rows only */ \
+	X(STMT_CONN_REFRESH, \
+	  "UPDATE connections SET permissions = ?4, token_expires_at = ?5, " \
+	  "expires_at = min(?2, ?5) " \
+	  "WHERE id = ?3 AND expires_at > ?1 RETURNING " STORE_SQL_CONN_COLUMNS) \
 	/* ?1 n, ?2 id */ \
 	X(STMT_CONN_ADD_SENT, \
 	  "UPDATE connections SET messages_sent = messages_sent + ?1 " \

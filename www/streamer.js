@@ -25,6 +25,8 @@ const DEFAULTS = {
   queueLimit: 256, //       messages that may wait for a connection
   queueTimeout: 30000, //   ms a message may wait for a connection
   resubmit: true, //        send again an async request the server cancelled because its connection closed before it started
+  refresh: true, //         with getToken: get a new token before the current one expires and hand it to the
+  //                        server (auth.refresh), so the connection outlives its token; false = off
   idempotent: ['echo', 'health', 'whoami', 'subscribe', 'unsubscribe', 'request.status'], // resent when unanswered at a disconnect
 };
 
@@ -60,6 +62,23 @@ function randomId(len = 10) {
   let s = '';
   for (const b of bytes) s += alphabet[b % alphabet.length];
   return s;
+}
+
+// The exp claim (seconds) of a JWT, read without verifying it (the server does); null when unreadable.
+export function tokenExpiry(token) {
+  try {
+    const part = String(token).split('.')[1];
+    const b64 = part.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(part.length / 4) * 4, '=');
+    const exp = JSON.parse(atob(b64)).exp;
+    return typeof exp === 'number' && Number.isFinite(exp) ? exp : null;
+  } catch {
+    return null;
+  }
+}
+
+// When to refresh a token with `remaining` ms left: 60 s before exp, or at 80 % of a shorter lifetime.
+function refreshDelay(remaining) {
+  return Math.max(0, remaining - Math.min(60000, remaining * 0.2));
 }
 
 function withToken(url, token) {
@@ -100,11 +119,13 @@ export class StreamerClient extends EventTarget {
     this._connecting = null;
     this._abortHandshake = null; // fails the handshake in progress
     this._gen = 0; //            connection generation, bumped on every socket
+    this._tokenExp = null; //    exp (s) of the token the connection holds, when known
+    this._refreshTimer = null;
   }
 
   // ---- events -------------------------------------------------------------
 
-  /** Calls fn(detail, event) for each event of type (open, close, reconnecting, error, message, sent, state). */
+  /** Calls fn(detail, event) for each event of type (open, close, reconnecting, refresh, error, message, sent, state). */
   on(type, fn) {
     const wrapper = (e) => fn(e.detail, e);
     if (!this._listeners.has(fn)) this._listeners.set(fn, new Map());
@@ -171,6 +192,7 @@ export class StreamerClient extends EventTarget {
     this._timer = null;
     if (this._wake) this._wake();
     this._stopHeartbeat();
+    this._stopRefresh();
     if (this._abortHandshake) this._abortHandshake(new StreamerError('CLOSED', 'The client was closed'));
     const ws = this._ws;
     this._ws = null;
@@ -218,6 +240,7 @@ export class StreamerClient extends EventTarget {
     if (!WS) throw new StreamerError('NOT_CONNECTED', 'No WebSocket implementation: pass { WebSocket } (e.g. the ws package)');
     const token = await this._token();
     if (this._closedByUser) throw new StreamerError('CLOSED', 'The client was closed');
+    this._openExp = tokenExpiry(token);
     const gen = ++this._gen;
     const ws = new WS(withToken(this.url, token));
     this._ws = ws;
@@ -261,6 +284,8 @@ export class StreamerClient extends EventTarget {
     this._lastRx = Date.now();
     this._setState('open');
     this._startHeartbeat();
+    this._tokenExp = this._openExp;
+    this._scheduleRefresh(0);
     this._emit('open', { url: this.url });
     // Restore what the previous connection had, then send what waited.
     for (const [topic, handlers] of this._topics) {
@@ -283,6 +308,7 @@ export class StreamerClient extends EventTarget {
     this._ws = null;
     this._gen++;
     this._stopHeartbeat();
+    this._stopRefresh();
     const code = e?.code ?? 1006;
     const reason = e?.reason ?? '';
     // Requests sent on this connection outlive it: async ones are polled after the
@@ -380,6 +406,48 @@ export class StreamerClient extends EventTarget {
   _stopHeartbeat() {
     clearInterval(this._hbTimer);
     this._hbTimer = null;
+  }
+
+  // ---- token refresh --------------------------------------------------------
+
+  // Arms the refresh of the connection's token (after `failures` failed tries: sooner, with backoff).
+  _scheduleRefresh(failures) {
+    this._stopRefresh();
+    if (!this.options.refresh || !this.options.getToken || this._tokenExp == null) return;
+    const remaining = this._tokenExp * 1000 - Date.now();
+    if (remaining <= 0) return; // the server closes with 4001; the reconnect gets a new token
+    const delay = failures ? Math.min(remaining / 4, 1000 * 2 ** (failures - 1), 30000) : refreshDelay(remaining);
+    const gen = this._gen;
+    this._refreshTimer = setTimeout(() => this._refreshToken(gen, failures), Math.max(delay, 100));
+    this._refreshTimer.unref?.();
+  }
+
+  _stopRefresh() {
+    clearTimeout(this._refreshTimer);
+    this._refreshTimer = null;
+  }
+
+  // Gets a new token and hands it to the server; on failure tries again before exp.
+  async _refreshToken(gen, failures) {
+    this._refreshTimer = null;
+    if (gen !== this._gen || this.state !== 'open') return;
+    try {
+      const token = await this.options.getToken();
+      if (gen !== this._gen || this.state !== 'open') return;
+      const data = await this._call('auth.refresh', { token });
+      if (gen !== this._gen) return;
+      const parsed = Date.parse(data?.expires_at) / 1000;
+      const exp = Number.isFinite(parsed) ? parsed : tokenExpiry(token);
+      // getToken gave back the token the connection already holds: ask again later, with backoff.
+      const stale = exp == null || (this._tokenExp != null && exp <= this._tokenExp);
+      if (exp != null) this._tokenExp = exp;
+      this._emit('refresh', { expires_at: data?.expires_at });
+      this._scheduleRefresh(stale ? failures + 1 : 0);
+    } catch (error) {
+      if (gen !== this._gen) return;
+      this._emit('error', { error, refresh: true });
+      this._scheduleRefresh(failures + 1);
+    }
   }
 
   // ---- requests -------------------------------------------------------------
@@ -660,6 +728,13 @@ export class StreamerClient extends EventTarget {
         this._settle(r, null, m.data);
         break;
       case 'error':
+        if (m.error?.details?.reason === 'token_expired' && !r.internal) {
+          // Refused unrun because the token expired; the server closes (4001): send it again after the reconnect.
+          r.sent = false;
+          r.resend = true;
+          clearTimeout(r.ackTimer);
+          break;
+        }
         this._settle(r, new StreamerError(m.error?.code || 'INTERNAL_ERROR', m.error?.message, r.id, m.error?.details));
         break;
       case 'acknowledgment':

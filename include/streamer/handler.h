@@ -76,6 +76,7 @@ extern "C" {
 #define STREAMER_E_FAILED "PROCESSING_FAILED"     /* the handler could not do it */
 #define STREAMER_E_TIMEOUT "TIMEOUT"              /* the deadline passed */
 #define STREAMER_E_CANCELLED "CANCELLED"          /* the host asked it to stop */
+#define STREAMER_E_RATE_LIMITED "RATE_LIMITED"    /* a quota of the caller is used up (not worth retrying at once) */
 
 #define STREAMER_ERROR_CODE_MAX 32
 #define STREAMER_ERROR_FIELD_MAX 128

@@ -180,7 +180,8 @@ test('process_data: filter, transform, sort, aggregate give the right result', {
 test('generate_report: a CSV of the tenant\'s own activity, served by the web server', { skip }, async () => {
   const p = startProcessor();
   const tenant = `rep${process.pid}`;
-  const c = await connect(stack, { sub: uniq('r'), tenant });
+  const sub = uniq('r');
+  const c = await connect(stack, { sub, tenant, permissions: 'reports' });
   const today = new Date().toISOString().slice(0, 10);
   c.send({ action: 'echo_async', id: 'before-report', payload: 1 });
   await collect(c, 'before-report');
@@ -193,12 +194,26 @@ test('generate_report: a CSV of the tenant\'s own activity, served by the web se
   const body = await res.text();
   assert.ok(body.includes('before-report'), body);
   assert.ok(!body.includes('acme'), 'another tenant\'s rows leaked into the report');
+  const [own] = rows(`SELECT id FROM connections WHERE user_id = '${sub}'`);
+  assert.ok(own && !body.includes(own.id), 'the report names a connection id');
   await c.close();
   await stack.stopProcessor(p);
 });
 
+test('generate_report without the reports permission is FORBIDDEN (nothing queued)', { skip }, async () => {
+  const c = await connect(stack, { sub: uniq('np') });
+  c.send({ action: 'generate_report', id: 'noperm1', payload: { start_date: '2026-03-01', end_date: '2026-03-01' } });
+  const m = await c.nextJson();
+  assert.equal(m.type, 'error');
+  assert.equal(m.request_id, 'noperm1');
+  assert.equal(m.error.code, 'FORBIDDEN');
+  assert.match(m.error.message, /reports/);
+  assert.equal(rows("SELECT id FROM requests WHERE request_id = 'noperm1'").length, 0);
+  await c.close();
+});
+
 test('an invalid payload is refused at enqueue with VALIDATION_ERROR (nothing queued)', { skip }, async () => {
-  const c = await connect(stack, { sub: uniq('v') });
+  const c = await connect(stack, { sub: uniq('v'), permissions: 'reports' });
   c.send({ action: 'generate_report', id: 'bad1', payload: { start_date: '2026-02-30', end_date: '2026-03-01' } });
   const m = await c.nextJson();
   assert.equal(m.type, 'error');

@@ -59,7 +59,7 @@ async function publishFromOutside(data) {
 }
 
 test('the console opens with the token and the ws URL from the fragment, and connects from the keyboard', { skip }, async () => {
-  const token = stack.token({ sub: 'console-user', tenant: 'acme', permissions: 'publish' });
+  const token = stack.token({ sub: 'console-user', tenant: 'acme', permissions: 'publish,reports' });
   // the library and the page are served as JavaScript (modules need it), by lighttpd and through Pushpin
   for (const base of [stack.httpUrl, stack.wsUrl.replace(/^ws/, 'http').replace(/\/ws$/, '')]) {
     for (const f of ['streamer.js', 'console.js']) {

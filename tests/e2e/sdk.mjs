@@ -8,7 +8,7 @@ import {
   startStack, missingPrograms, freePorts, WebSocket, sleep, uniq, waitFor, stackTest, FLOOR, SRC,
 } from './lib.mjs';
 
-const { StreamerClient, StreamerError } = await import(pathToFileURL(join(SRC, 'www', 'streamer.js')).href);
+const { StreamerClient, StreamerError, tokenExpiry } = await import(pathToFileURL(join(SRC, 'www', 'streamer.js')).href);
 
 const skip = missingPrograms('lighttpd') || (FLOOR && 'needs streamer-fcgi');
 let stack;
@@ -17,7 +17,8 @@ const clients = new Set();
 
 before(async () => {
   if (skip) return;
-  stack = await startStack();
+  // No leeway: a token is refused at its exp, so the token-expiry tests need not wait a minute.
+  stack = await startStack({ STREAMER_JWT_LEEWAY: '0' });
 });
 
 after(async () => {
@@ -76,7 +77,7 @@ test('connect, echo: the promise resolves with the response data', { skip }, asy
 });
 
 test('errors reject with code, message and request_id', { skip }, async () => {
-  const c = await sdk();
+  const c = await sdk({ permissions: 'reports' });
   const err = await c.request('no.such.action', {}).then(() => null, (e) => e);
   assert.ok(err instanceof StreamerError, String(err));
   assert.ok(err instanceof Error);
@@ -92,7 +93,7 @@ test('errors reject with code, message and request_id', { skip }, async () => {
 
 test('async: onProgress in order up to 100, then the result; a report is served at result.url', { skip }, async () => {
   const p = stack.startProcessor();
-  const c = await sdk();
+  const c = await sdk({ permissions: 'reports' });
   const progress = [];
   let ack = null;
   const result = await c.request('delay', { seconds: 1, steps: 4 }, {
@@ -212,7 +213,7 @@ test('server-side close: reconnect with a fresh token, topics resubscribed, publ
 
 test('an async request running across a server-side close still resolves with its result (request.status polling)', { skip }, async () => {
   const p = stack.startProcessor();
-  const c = await sdk();
+  const c = await sdk({ permissions: 'reports' });
   const progress = [];
   let kicked = null;
   const t0 = Date.now();
@@ -388,6 +389,45 @@ nodeTest('an unanswered heartbeat makes the client reconnect; a refused first co
   } finally {
     silent.close();
   }
+});
+
+test('token refresh: the connection outlives its short-lived token (auth.refresh before exp, no reconnect)', { skip }, async () => {
+  const sub = uniq('rf');
+  const minted = [];
+  // 10 s tokens: refreshed at 8 s, leaving 2 s for a loaded machine.
+  const c = await sdk({ sub }, { getToken: () => { minted.push(stack.token({ sub, ttl: 10 })); return minted.at(-1); } });
+  const refreshed = [];
+  c.on('refresh', (d) => refreshed.push(d));
+  const { connection_id: id } = await c.request('whoami');
+  const exp = tokenExpiry(minted[0]);
+  assert.ok(exp > Date.now() / 1000, 'the first token is live');
+  await waitFor(() => Date.now() > exp * 1000 + 500, 30_000, 50);
+  assert.ok(refreshed.length >= 1, 'auth.refresh was sent before exp');
+  assert.ok(Date.parse(refreshed[0].expires_at) / 1000 > exp, JSON.stringify(refreshed));
+  assert.equal((await c.request('echo', 'after exp')).echo, 'after exp');
+  assert.equal((await c.request('whoami')).connection_id, id, 'still the same connection');
+  assert.equal(c.events.filter((e) => e.type === 'open').length, 1, 'no reconnect');
+  assert.deepEqual(c.events.filter((e) => e.type === 'error'), []);
+  done(c);
+});
+
+test('without refresh the server closes at exp with 4001; the SDK reconnects with a fresh token and resends', { skip }, async () => {
+  const sub = uniq('nr');
+  const minted = [];
+  const c = await sdk({ sub }, {
+    refresh: false,
+    getToken: () => { minted.push(stack.token({ sub, ttl: minted.length ? 3600 : 3 })); return minted.at(-1); },
+  });
+  const exp = tokenExpiry(minted[0]);
+  await waitFor(() => Date.now() > exp * 1000 + 200, 30_000, 50);
+  // Refused unrun (UNAUTHORIZED, token_expired), closed with 4001, sent again on the new connection.
+  assert.equal((await c.request('echo', 'late', { timeout: 20_000 })).echo, 'late');
+  const close = c.events.find((e) => e.type === 'close');
+  assert.equal(close?.code, 4001, JSON.stringify(c.events));
+  assert.match(close.reason, /token expired/);
+  assert.ok(minted.length >= 2, 'a fresh token was asked for');
+  assert.equal(c.events.filter((e) => e.type === 'open').length, 2);
+  done(c);
 });
 
 test('no worker error was logged, nothing crashed', { skip }, async () => {

@@ -476,7 +476,7 @@ stack_worker_pids() {
 # the publish permission (so the console can publish to topics).
 stack_token() {
 	"$STACK_CLI" token --key "$STACK_KEYS/jwt-private.pem" --sub "${1:-dev-user}" \
-		--tenant "${2:-dev}" --ttl "${3:-86400}" --permissions publish
+		--tenant "${2:-dev}" --ttl "${3:-86400}" --permissions publish,reports
 }
 
 stack_logs() {

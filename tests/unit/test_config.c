@@ -169,5 +169,32 @@ static void test_jobs_settings(void)
 	}
 }
 
+static void test_report_settings(void)
+{
+	struct config c;
+	char err[256];
+
+	clean_env();
+	CHECK_INT(config_load(&c, 0, err, sizeof(err)), 0);
+	CHECK_STR(c.report_permission, "reports");
+	CHECK_INT(c.report_quota_bytes, 1073741824);
+	config_free(&c);
+	setenv("STREAMER_REPORT_PERMISSION", "", 1);
+	setenv("STREAMER_REPORT_QUOTA_BYTES", "0", 1);
+	CHECK_INT(config_load(&c, 0, err, sizeof(err)), 0);
+	CHECK(c.report_permission == NULL); /* empty: no permission needed */
+	CHECK_INT(c.report_quota_bytes, 0);
+	config_free(&c);
+	setenv("STREAMER_REPORT_PERMISSION", "bad perm!", 1);
+	CHECK_INT(config_load(&c, 0, err, sizeof(err)), -1);
+	CHECK(strstr(err, "STREAMER_REPORT_PERMISSION") != NULL);
+	unsetenv("STREAMER_REPORT_PERMISSION");
+	setenv("STREAMER_REPORT_QUOTA_BYTES", "-1", 1);
+	CHECK_INT(config_load(&c, 0, err, sizeof(err)), -1);
+	CHECK(strstr(err, "STREAMER_REPORT_QUOTA_BYTES") != NULL);
+	unsetenv("STREAMER_REPORT_QUOTA_BYTES");
+}
+
 TAP_MAIN(TAP_TEST(test_defaults), TAP_TEST(test_key_required), TAP_TEST(test_tenant_list),
-	 TAP_TEST(test_bad_values), TAP_TEST(test_file), TAP_TEST(test_jobs_settings))
+	 TAP_TEST(test_bad_values), TAP_TEST(test_file), TAP_TEST(test_jobs_settings),
+	 TAP_TEST(test_report_settings))

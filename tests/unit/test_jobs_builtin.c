@@ -767,8 +767,9 @@ static void test_report_csv(void)
 		   "{\"COMPLETED\":2,\"FAILED\":1,\"CANCELLED\":1}");
 	file = json_string_value(json_object_get(r, "file"));
 	CHECK(file != NULL);
-	CHECK(strncmp(file, "report-acme-2024-03-01_2024-03-02-", 34) == 0);
-	CHECK(strlen(file) == 34 + 32 + 4 && strcmp(file + 66, ".csv") == 0);
+	/* report-<tenant>-<dates>-<tenant key: sha256("acme") 16 hex>-<128 random bits>.csv */
+	CHECK(strncmp(file, "report-acme-2024-03-01_2024-03-02-822b33ad87c148a0-", 51) == 0);
+	CHECK(strlen(file) == 34 + 17 + 32 + 4 && strcmp(file + 83, ".csv") == 0);
 	CHECK(strncmp(json_string_value(json_object_get(r, "url")), "/dl/", 4) == 0);
 	CHECK_STR(json_string_value(json_object_get(r, "url")) + 4, file);
 	CHECK_INT(count_files(dir), 1); /* no temporary file left */
@@ -776,7 +777,7 @@ static void test_report_csv(void)
 	CHECK_INT(json_integer_value(json_object_get(r, "bytes")), len);
 	CHECK_STR(text,
 		  "time,kind,id,user_id,action,status,duration_ms\n"
-		  "2024-03-01T00:00:00.000Z,connection,c1,alice,,,60000\n"
+		  "2024-03-01T00:00:00.000Z,connection,,alice,,,60000\n" /* no connection id */
 		  "2024-03-01T00:00:01.000Z,request,\"r,1\",alice,process_data,COMPLETED,12\n"
 		  "2024-03-01T00:00:02.000Z,request,\"say \"\"hi\"\"\",bob,echo_async,FAILED,\n"
 		  "2024-03-01T00:00:03.000Z,request,'=cmd|' /C calc'!A0,\"bob\nby\",delay,COMPLETED,1500\n"
@@ -817,6 +818,11 @@ static void test_report_json(void)
 		   "{\"time\":\"2024-03-01T00:00:03.000Z\",\"kind\":\"request\",\"id\":\"=cmd|' /C calc'!A0\","
 		   "\"user_id\":\"bob\\nby\",\"action\":\"delay\",\"status\":\"COMPLETED\",\"duration_ms\":1500}");
 	check_json(json_object_get(json_array_get(json_object_get(doc, "rows"), 0), "action"), "null");
+	/* a connection row carries no id: a connection id is its owner's credential */
+	check_json(json_array_get(json_object_get(doc, "rows"), 0),
+		   "{\"time\":\"2024-03-01T00:00:00.000Z\",\"kind\":\"connection\",\"id\":null,"
+		   "\"user_id\":\"alice\",\"action\":null,\"status\":null,\"duration_ms\":60000}");
+	CHECK(strstr(text, "\"c1\"") == NULL);
 	check_json(json_object_get(json_object_get(doc, "summary"), "rows_by_user"),
 		   "{\"alice\":2,\"bob\":1,\"bob\\nby\":1,\"carol\":1}");
 	check_json(json_object_get(json_object_get(doc, "summary"), "requests_by_action"),
@@ -846,7 +852,7 @@ static void test_report_json(void)
 static void test_report_unique_names(void)
 {
 	struct fake_src src = { rows, ARRAY_SIZE(rows), 0, 0, 0, 0, "" };
-	static struct jobs_host host = { fake_activity, NULL, NULL };
+	static struct jobs_host host = { fake_activity, NULL, NULL, 0 };
 	struct tctx t;
 	struct streamer_error err;
 	char *dir = make_tmpdir();
@@ -877,10 +883,109 @@ static void test_report_unique_names(void)
 	free(dir);
 }
 
+/* Writes a file of size bytes at dir/name. */
+static void put_file(const char *dir, const char *name, size_t size)
+{
+	struct buf p = { 0 };
+	FILE *f;
+
+	buf_printf(&p, "%s/%s", dir, name);
+	f = fopen(p.data, "w");
+	CHECK(f != NULL);
+	for (size_t i = 0; f && i < size; i++)
+		fputc('x', f);
+	if (f)
+		fclose(f);
+	buf_free(&p);
+}
+
+/* The per-tenant cap on stored report bytes: RATE_LIMITED once reached, other tenants' files not counted. */
+static void test_report_quota(void)
+{
+	struct fake_src src = { rows, ARRAY_SIZE(rows), 0, 0, 0, 0, "" };
+	static struct jobs_host host = { fake_activity, NULL, NULL, 0 };
+	struct tctx t;
+	struct streamer_error err;
+	char *dir = make_tmpdir();
+	json_t *a = NULL;
+	size_t first;
+
+	host.activity_src = &src;
+	tctx_init(&t, "generate_report");
+	t.ctx.output_dir = dir;
+	t.ctx.host = &host;
+	CHECK_INT(run("generate_report", "{\"start_date\":\"2024-03-01\",\"end_date\":\"2024-03-02\"}", &t, &a, &err), 0);
+	first = (size_t)json_integer_value(json_object_get(a, "bytes"));
+	CHECK(first > 0);
+	json_decref(a);
+	a = NULL;
+
+	/* Another tenant's reports (even one whose reduced name looks like acme's) and stray files do not count. */
+	put_file(dir, "report-acme-2024-03-01_2024-03-02-0123456789abcdef-0123456789abcdef0123456789abcdef.json", 5000);
+	put_file(dir, "report-other-2024-03-01_2024-03-02-0123456789abcdef-0123456789abcdef0123456789abcdef.csv", 5000);
+	put_file(dir, "notes.txt", 5000);
+	host.report_quota_bytes = (int64_t)first + 1;
+	CHECK_INT(run("generate_report", "{\"start_date\":\"2024-03-01\",\"end_date\":\"2024-03-02\"}", &t, &a, &err), 0);
+	json_decref(a);
+	a = NULL;
+	CHECK_INT(count_files(dir), 5);
+
+	/* acme now holds two reports, over the cap: refused before anything is written. */
+	CHECK_INT(run("generate_report", "{\"start_date\":\"2024-03-01\",\"end_date\":\"2024-03-02\"}", &t, &a, &err), -1);
+	CHECK(a == NULL);
+	CHECK_STR(err.code, STREAMER_E_RATE_LIMITED);
+	CHECK(strstr(err.message, "quota") != NULL);
+	CHECK_INT(count_files(dir), 5);
+
+	/* 0 = no cap */
+	host.report_quota_bytes = 0;
+	CHECK_INT(run("generate_report", "{\"start_date\":\"2024-03-01\",\"end_date\":\"2024-03-02\"}", &t, &a, &err), 0);
+	json_decref(a);
+	CHECK_INT(count_files(dir), 6);
+	rm_rf(dir);
+	free(dir);
+}
+
+/* jobs_report_gc deletes old report files and dead temporaries, nothing else. */
+static void test_report_gc(void)
+{
+	char *dir = make_tmpdir();
+	struct buf p = { 0 }, link = { 0 };
+	char why[256] = "";
+	int n = -1;
+
+	put_file(dir, "report-acme-2024-03-01_2024-03-02-0123456789abcdef-0123456789abcdef0123456789abcdef.json", 10);
+	put_file(dir, "report-old-legacy-name.csv", 10);
+	put_file(dir, ".report-acme-x.csv.tmp", 10);
+	put_file(dir, "keep.txt", 10);
+	buf_printf(&p, "%s/sub", dir);
+	CHECK_INT(mkdir(p.data, 0700), 0);
+	buf_printf(&link, "%s/report-link.csv", dir);
+	CHECK_INT(symlink("keep.txt", link.data), 0);
+	/* Nothing is old enough yet. */
+	CHECK_INT(jobs_report_gc(dir, time_now_ms() - 60000, time_now_ms() - 60000, &n, why, sizeof why), 0);
+	CHECK_INT(n, 0);
+	CHECK_INT(count_files(dir), 6);
+	/* Reports older than the cut, but temporaries younger than theirs. */
+	CHECK_INT(jobs_report_gc(dir, time_now_ms() + 60000, time_now_ms() - 60000, &n, why, sizeof why), 0);
+	CHECK_INT(n, 2);
+	CHECK_INT(count_files(dir), 4);
+	CHECK_INT(jobs_report_gc(dir, time_now_ms() + 60000, time_now_ms() + 60000, &n, why, sizeof why), 0);
+	CHECK_INT(n, 1);
+	CHECK_INT(count_files(dir), 3); /* keep.txt, sub, the link */
+	/* A missing directory has nothing to delete. */
+	CHECK_INT(jobs_report_gc("/nonexistent/streamer-reports", time_now_ms(), time_now_ms(), &n, why, sizeof why), 0);
+	CHECK_INT(n, 0);
+	buf_free(&p);
+	buf_free(&link);
+	rm_rf(dir);
+	free(dir);
+}
+
 static void test_report_failures(void)
 {
 	struct fake_src src = { rows, ARRAY_SIZE(rows), 1, 0, 0, 0, "" };
-	static struct jobs_host host = { fake_activity, NULL, NULL };
+	static struct jobs_host host = { fake_activity, NULL, NULL, 0 };
 	struct tctx t;
 	struct streamer_error err;
 	char *dir = make_tmpdir();
@@ -1072,6 +1177,8 @@ TAP_MAIN(
 	TAP_TEST(test_report_csv),
 	TAP_TEST(test_report_json),
 	TAP_TEST(test_report_unique_names),
+	TAP_TEST(test_report_quota),
+	TAP_TEST(test_report_gc),
 	TAP_TEST(test_report_failures),
 	TAP_TEST(test_report_cancel),
 	TAP_TEST(test_delay_invalid),

@@ -1,6 +1,8 @@
 /* test_router.c - unit tests for the dispatch table: unknown actions, permissions, handler errors, request ids. */
 #include <string.h>
 
+#include "config.h"
+#include "job_run.h"
 #include "protocol.h"
 #include "router.h"
 #include "store.h"
@@ -101,5 +103,34 @@ static void test_builtin_table(void)
 	CHECK(router_find("") == NULL);
 }
 
+/* generate_report needs STREAMER_REPORT_PERMISSION ("reports" by default); empty turns the check off. */
+static void test_report_permission(void)
+{
+	struct config cfg = { 0 };
+	char err[256];
+	json_t *m;
+
+	CHECK_STR(job_action_permission("generate_report"), "reports");
+	m = run("{\"action\":\"generate_report\",\"id\":\"g\",\"payload\":{}}", "[\"read\"]");
+	CHECK_STR(code_of(m), "FORBIDDEN");
+	CHECK(strstr(json_string_value(json_object_get(json_object_get(m, "error"), "message")),
+		      "reports") != NULL);
+	CHECK_STR(json_string_value(json_object_get(m, "request_id")), "g");
+	json_decref(m);
+
+	cfg.report_permission = "analytics";
+	CHECK_INT(job_runtime_init(&cfg, err, sizeof err), 0);
+	CHECK_STR(job_action_permission("generate_report"), "analytics");
+	m = run("{\"action\":\"generate_report\",\"id\":\"g\",\"payload\":{}}", "[\"reports\"]");
+	CHECK_STR(code_of(m), "FORBIDDEN");
+	json_decref(m);
+	cfg.report_permission = NULL;
+	CHECK_INT(job_runtime_init(&cfg, err, sizeof err), 0);
+	CHECK(job_action_permission("generate_report") == NULL);
+	CHECK(job_action_permission("delay") == NULL); /* others keep their own */
+	job_runtime_free();
+}
+
 TAP_MAIN(TAP_TEST(test_unknown_action), TAP_TEST(test_permission_required),
-	 TAP_TEST(test_open_action), TAP_TEST(test_handler_error), TAP_TEST(test_builtin_table))
+	 TAP_TEST(test_open_action), TAP_TEST(test_handler_error), TAP_TEST(test_builtin_table),
+	 TAP_TEST(test_report_permission))

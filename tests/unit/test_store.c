@@ -153,6 +153,7 @@ static void check_same(const struct conn_record *a, const struct conn_record *b)
 	CHECK_INT(a->expires_at, b->expires_at);
 	CHECK_INT(a->messages_received, b->messages_received);
 	CHECK_INT(a->messages_sent, b->messages_sent);
+	CHECK_INT(a->token_expires_at, b->token_expires_at);
 }
 
 static void test_open_creates_wal_database(void)
@@ -515,6 +516,60 @@ static void test_keepalive(void)
 	tmp_done(&t);
 }
 
+/* The token's expiry caps the sliding TTL on put, touch and keep-alive; refresh moves the cap. */
+static void test_token_expiry_caps_expiry(void)
+{
+	struct tmp t;
+	struct store *s;
+	struct conn_record r = rec("c1", "t1", 1000), got = { 0 };
+
+	tmp_init(&t);
+	s = open_ok(t.db, 1000);
+	r.token_expires_at = 9000;
+	put_ok(s, &r);
+	CHECK_INT(store_conn_get(s, "c1", &got), STORE_OK);
+	CHECK_INT(got.expires_at, 9000);       /* connected_at + TTL would be later */
+	CHECK_INT(got.token_expires_at, 9000);
+	conn_record_free(&got);
+
+	CHECK_INT(store_conn_touch(s, "c1", 2000, TTL, &got), STORE_OK);
+	CHECK_INT(got.expires_at, 9000);
+	CHECK_INT(got.last_active_at, 2000);
+	conn_record_free(&got);
+	CHECK_INT(store_conn_keepalive(s, "c1", 3000, TTL), STORE_OK);
+	CHECK_INT(store_conn_get(s, "c1", &got), STORE_OK);
+	CHECK_INT(got.expires_at, 9000);
+	conn_record_free(&got);
+	/* At the token's expiry the row is no longer live. */
+	CHECK_INT(store_conn_touch(s, "c1", 9000, TTL, NULL), STORE_NOTFOUND);
+	CHECK_INT(store_conn_keepalive(s, "c1", 9000, TTL), STORE_NOTFOUND);
+
+	/* Refresh: live rows only; new permissions and cap; the sliding TTL applies below the cap. */
+	CHECK_INT(store_conn_refresh(s, "c1", "[\"a\"]", 50000, 9000, TTL, NULL), STORE_NOTFOUND);
+	CHECK_INT(store_conn_refresh(s, "c1", "[\"a\"]", 50000, 8000, 100, &got), STORE_OK);
+	CHECK_STR(got.permissions, "[\"a\"]");
+	CHECK_INT(got.token_expires_at, 50000);
+	CHECK_INT(got.expires_at, 8100);
+	conn_record_free(&got);
+	CHECK_INT(store_conn_refresh(s, "c1", "[]", 50000, 8050, TTL, &got), STORE_OK);
+	CHECK_INT(got.expires_at, 50000);
+	conn_record_free(&got);
+	CHECK_INT(store_conn_touch(s, "c1", 20000, TTL, &got), STORE_OK);
+	CHECK_INT(got.expires_at, 50000);
+	conn_record_free(&got);
+	CHECK_INT(store_conn_refresh(s, "unknown", "[]", 50000, 1000, TTL, NULL), STORE_NOTFOUND);
+
+	/* No token limit (0): the sliding TTL alone, as before version 6. */
+	r = rec("c2", "t1", 1000);
+	put_ok(s, &r);
+	CHECK_INT(store_conn_touch(s, "c2", 2000, TTL, &got), STORE_OK);
+	CHECK_INT(got.expires_at, 2000 + TTL);
+	CHECK_INT(got.token_expires_at, 0);
+	conn_record_free(&got);
+	store_close(s);
+	tmp_done(&t);
+}
+
 static void test_add_sent(void)
 {
 	struct tmp t;
@@ -823,6 +878,7 @@ static void test_hot_statements_use_keys(void)
 	db = raw_open(t.db);
 	check_plan(db, "STMT_CONN_TOUCH", "USING PRIMARY KEY (id=?)");
 	check_plan(db, "STMT_CONN_KEEPALIVE", "USING PRIMARY KEY (id=?)");
+	check_plan(db, "STMT_CONN_REFRESH", "USING PRIMARY KEY (id=?)");
 	check_plan(db, "STMT_CONN_ADD_SENT", "USING PRIMARY KEY (id=?)");
 	check_plan(db, "STMT_CONN_GET", "USING PRIMARY KEY (id=?)");
 	check_plan(db, "STMT_CONN_DELETE", "USING PRIMARY KEY (id=?)");
@@ -849,6 +905,7 @@ TAP_MAIN(
 	TAP_TEST(test_touch_live_row),
 	TAP_TEST(test_touch_expired_row_is_left_alone),
 	TAP_TEST(test_keepalive),
+	TAP_TEST(test_token_expiry_caps_expiry),
 	TAP_TEST(test_add_sent),
 	TAP_TEST(test_delete),
 	TAP_TEST(test_list),
