@@ -145,7 +145,7 @@ static int store_activity(void *src, const char *tenant, int64_t from_ms, int64_
 	sqlite3_stmt *st = NULL;
 	int ret = -1, rc;
 
-	if (store_open(&s, cfg->db_path, cfg->busy_timeout_ms, err, errlen) < 0)
+	if (store_open(&s, cfg->db_path, cfg->busy_timeout_ms, 0, err, errlen) < 0)
 		return -1;
 	if (sqlite3_prepare_v2(store_sqlite_db(s), ACTIVITY_SQL, -1, &st, NULL) != SQLITE_OK ||
 	    sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC) != SQLITE_OK ||
