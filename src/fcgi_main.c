@@ -94,9 +94,15 @@ static int serve_cgi(void)
 	int rc = 0;
 
 	if (app_init(&app, err, sizeof(err)) < 0) {
-		/* Still answer the one request: a CGI that prints nothing is a 500 with no reason. */
+		/*
+		 * Still answer the one request (a CGI that prints nothing is a 500
+		 * with no reason), but the reason names files, settings and hosts:
+		 * it goes to the web server's error log (stderr) and our log only.
+		 */
 		fprintf(stderr, "streamer-fcgi: %s\n", err);
-		response_error(&resp, 500, "INTERNAL_ERROR", err);
+		log_event(LOG_ERROR, "startup_failed", json_pack("{s:s}", "message", err));
+		response_error(&resp, 500, "INTERNAL_ERROR",
+			       "The server is misconfigured; the reason is in its error log");
 		rc = 1;
 	} else {
 		request_from_env(&req, cgi_lookup, NULL);
@@ -143,6 +149,7 @@ static int serve_fcgi(int listen_fd)
 
 	if (app_init(&app, err, sizeof(err)) < 0) {
 		fprintf(stderr, "streamer-fcgi: %s\n", err);
+		log_event(LOG_ERROR, "startup_failed", json_pack("{s:s}", "message", err));
 		return 1;
 	}
 	/* No SA_RESTART: a stop signal interrupts accept() so an idle worker exits at once. */
