@@ -83,7 +83,11 @@ static int report(const char *cmd, int rc, const struct fanout_result *res, cons
 		  const char *why)
 {
 	if (rc < 0) {
-		fprintf(stderr, "streamer %s: %s\n", cmd, why);
+		struct buf b = { 0 };
+
+		str_redact_credentials(&b, why); /* it may quote the callback URL */
+		fprintf(stderr, "streamer %s: %s\n", cmd, b.data);
+		buf_free(&b);
 		return 1;
 	}
 	printf("%s (%zu item%s", what, res->items, res->items == 1 ? "" : "s");
