@@ -418,8 +418,7 @@ void utf8_repair(struct buf *out, const char *s, size_t n)
 			i += len;
 		}
 	}
-	if (!out->data)
-		buf_puts(out, "");
+	buf_append(out, "", 0); /* terminates, also when nothing was appended after the reserve */
 }
 
 char *utf8_repair_dup(const char *s)
@@ -519,8 +518,7 @@ static bool redact(struct buf *out, const char *s)
 void str_redact_credentials(struct buf *out, const char *s)
 {
 	redact(out, s ? s : "");
-	if (!out->data)
-		buf_puts(out, "");
+	buf_append(out, "", 0); /* data is a string even when s was empty */
 }
 
 bool str_has_credentials(const char *s)
