@@ -162,11 +162,6 @@ static int secret_taken[ARRAY_SIZE(secret_vars)];
 extern char **environ;
 
 /*
- * Moves the secret variables out of the environment: overwrites the value
- * in place (so the process's original environment block, which
- * /proc/PID/environ shows, no longer holds it) and unsets it.
- */
-/*
  * The bounds of the environment block the kernel gave the process (fields
  * env_start and env_end of /proc/self/stat), which /proc/PID/environ shows.
  * Returns 0, or -1 when unknown.
@@ -198,6 +193,11 @@ static int env_block(uintptr_t *start, uintptr_t *end)
 	return 0;
 }
 
+/*
+ * Moves the secret variables out of the environment into secret_values:
+ * overwrites the value in place (so the process's original environment
+ * block, which /proc/PID/environ shows, no longer holds it) and unsets it.
+ */
 static void scrub_secrets(void)
 {
 	uintptr_t start = 0, end = 0;

@@ -50,6 +50,7 @@ struct store {
 #define STORE_CHECK_INTERVAL_US (2 * 1000000)
 
 static void set_error(struct store *s, const char *fmt, ...) PRINTF_LIKE(2, 3);
+static int check_file(struct store *s, int force);
 
 static void set_error(struct store *s, const char *fmt, ...)
 {
@@ -76,8 +77,6 @@ static void set_error(struct store *s, const char *fmt, ...)
  * STORE_ERROR. A lock still held by another process once the busy timeout
  * has run out says so plainly: that is an overload, not a broken database.
  */
-static int check_file(struct store *s, int force);
-
 static int db_error(struct store *s, const char *what)
 {
 	int code = sqlite3_errcode(s->db) & 0xff;
