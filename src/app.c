@@ -54,7 +54,7 @@ int app_init(struct app *app, char *err, size_t errlen)
 	key = NULL;
 	{
 		char why[300];
-		if (store_open(&app->store, app->cfg.db_path, app->cfg.busy_timeout_ms,
+		if (store_open(&app->store, app->cfg.db_path, app->cfg.busy_timeout_ms, 0,
 			       why, sizeof(why)) < 0) {
 			snprintf(err, errlen, "STREAMER_DB: %s", why);
 			goto fail;

@@ -16,9 +16,10 @@
 
 /*
  * Opens the store at db_opt (--db) or else at STREAMER_DB, with the
- * configured busy timeout; store_open migrates the database, and creates it
- * when create is set (otherwise a missing file is an error, so that a typo
- * in a path does not leave an empty database behind). Returns 0 with the
+ * configured busy timeout; store_open migrates the database. When create is
+ * set a missing file is created first (mode 0600, or 0640 with
+ * STREAMER_DB_GROUP); otherwise it is an error, so that a typo in a path
+ * does not leave an empty database behind. Returns 0 with the
  * handle and the path used (caller frees), or 1 after printing
  * "streamer CMD: reason" on stderr.
  */
@@ -37,12 +38,11 @@ static int open_store(const char *cmd, const char *db_opt, int create, struct st
 		return 1; /* config_load left cfg freed */
 	}
 	path = xstrdup(db_opt ? db_opt : cfg.db_path);
-	if (!create && access(path, F_OK) != 0) {
-		fprintf(stderr, "streamer %s: database %s: %s (create it with 'streamer init-db')\n",
-			cmd, path, strerror(errno));
+	if (create && store_create_file(path, cfg.db_gid, err, sizeof err) < 0) {
+		fprintf(stderr, "streamer %s: %s\n", cmd, err);
 		goto out;
 	}
-	if (store_open(out, path, cfg.busy_timeout_ms, err, sizeof err) != 0) {
+	if (store_open(out, path, cfg.busy_timeout_ms, 0, err, sizeof err) != 0) {
 		fprintf(stderr, "streamer %s: %s\n", cmd, err);
 		goto out;
 	}
@@ -90,9 +90,12 @@ static void init_db_usage(FILE *to)
 	fprintf(to,
 		"Usage: streamer init-db [--db PATH]\n"
 		"\n"
-		"Creates the SQLite database if it does not exist, switches it to WAL mode\n"
-		"and applies the pending migrations (this build knows schema version %d).\n"
-		"Running it again is harmless. Workers do the same when they start.\n"
+		"Creates the SQLite database if it does not exist (mode 0600, or 0640 with\n"
+		"STREAMER_DB_GROUP), switches it to WAL mode and applies the pending\n"
+		"migrations (this build knows schema version %d). Running it again is\n"
+		"harmless. Only init-db creates a database: workers, the processor and\n"
+		"the other commands refuse to start without one, and migrate it when\n"
+		"they start.\n"
 		"\n"
 		"  --db PATH   the database file (default: STREAMER_DB)\n"
 		"  -h, --help  show this help\n",

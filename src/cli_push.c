@@ -49,7 +49,7 @@ static int pusher_open(struct pusher *p, const char *cmd, const char *db, int ne
 		pusher_close(p);
 		return 1;
 	}
-	if (store_open(&p->store, db ? db : p->cfg.db_path, p->cfg.busy_timeout_ms, err,
+	if (store_open(&p->store, db ? db : p->cfg.db_path, p->cfg.busy_timeout_ms, 0, err,
 		       sizeof err) != 0 ||
 	    fanout_open(&p->fanout, &p->cfg, p->store, err, sizeof err) != 0) {
 		fprintf(stderr, "streamer %s: %s\n", cmd, err);
@@ -84,7 +84,11 @@ static int report(const char *cmd, int rc, const struct fanout_result *res, cons
 		  const char *why)
 {
 	if (rc < 0) {
-		fprintf(stderr, "streamer %s: %s\n", cmd, why);
+		struct buf b = { 0 };
+
+		str_redact_credentials(&b, why); /* it may quote the callback URL */
+		fprintf(stderr, "streamer %s: %s\n", cmd, b.data);
+		buf_free(&b);
 		return 1;
 	}
 	printf("%s (%zu item%s", what, res->items, res->items == 1 ? "" : "s");

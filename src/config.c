@@ -1,10 +1,13 @@
 /* config.c - STREAMER_* settings: read once per process, validated, then immutable. */
 #include <errno.h>
+#include <grp.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include "config.h"
 #include "metrics.h"
@@ -17,6 +20,7 @@
 const struct config_var config_vars[] = {
 	{ "STREAMER_CONFIG", "", "optional KEY=VALUE file read at start; the environment wins" },
 	{ "STREAMER_DB", STREAMER_LOCALSTATEDIR "/lib/streamer/streamer.db", "SQLite database file (WAL mode), shared by all workers" },
+	{ "STREAMER_DB_GROUP", "", "group (name or number) that may read the database: `streamer init-db` creates it 0640 with this group; empty = 0600" },
 	{ "STREAMER_DB_BUSY_TIMEOUT", "5000", "milliseconds to wait for a database lock (0-600000)" },
 	{ "STREAMER_JWT_ALG", "RS256", "pinned JWT algorithm: RS256 RS384 RS512 ES256 ES384 HS256 HS384 HS512" },
 	{ "STREAMER_JWT_KEY_FILE", "", "PEM public key (RS/ES) or shared secret file (HS); required by the worker" },
@@ -142,10 +146,101 @@ static int file_vars_read(struct file_vars *f, const char *path, char *err, size
 	return rc;
 }
 
+/*
+ * Settings that are secrets (or may hold one: a URL with user:password@).
+ * config_load removes them from the environment, so that no child process
+ * (exec handlers, shells) inherits them and /proc/PID/environ does not show
+ * them; their values are kept here, so a later config_load in the same
+ * process (or a forked child) still sees what the environment said.
+ */
+static const char *const secret_vars[] = {
+	"STREAMER_GRIP_KEY", "STREAMER_METRICS_TOKEN", "STREAMER_AWS_ACCESS_KEY_ID",
+	"STREAMER_AWS_SECRET_ACCESS_KEY", "STREAMER_AWS_SESSION_TOKEN", "STREAMER_CALLBACK_URL",
+	"STREAMER_CONFIG",
+};
+static char *secret_values[ARRAY_SIZE(secret_vars)];
+static int secret_taken[ARRAY_SIZE(secret_vars)];
+
+extern char **environ;
+
+/*
+ * The bounds of the environment block the kernel gave the process (fields
+ * env_start and env_end of /proc/self/stat), which /proc/PID/environ shows.
+ * Returns 0, or -1 when unknown.
+ */
+static int env_block(uintptr_t *start, uintptr_t *end)
+{
+	char text[2048];
+	const char *p;
+	unsigned long long a = 0, b = 0;
+	FILE *f = fopen("/proc/self/stat", "re");
+	size_t n;
+	int field = 2;
+
+	if (!f)
+		return -1;
+	n = fread(text, 1, sizeof text - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	p = strrchr(text, ')'); /* the command name may hold spaces and parentheses */
+	if (!p)
+		return -1;
+	for (; *p && field < 50; p++)
+		if (*p == ' ')
+			field++;
+	if (field != 50 || sscanf(p, "%llu %llu", &a, &b) != 2 || a == 0 || b <= a)
+		return -1;
+	*start = (uintptr_t)a;
+	*end = (uintptr_t)b;
+	return 0;
+}
+
+/*
+ * Moves the secret variables out of the environment into secret_values:
+ * overwrites the value in place (so the process's original environment
+ * block, which /proc/PID/environ shows, no longer holds it) and unsets it.
+ */
+static void scrub_secrets(void)
+{
+	uintptr_t start = 0, end = 0;
+	int known = env_block(&start, &end) == 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(secret_vars); i++) {
+		size_t n = strlen(secret_vars[i]);
+
+		for (char **e = environ; e && *e; e++) {
+			char *v = *e + n + 1;
+
+			if (strncmp(*e, secret_vars[i], n) != 0 || (*e)[n] != '=')
+				continue;
+			free(secret_values[i]);
+			secret_values[i] = xstrdup(v);
+			secret_taken[i] = 1;
+			/* Only the kernel's block: setenv's own copies belong to libc. */
+			if (known && (uintptr_t)v >= start && (uintptr_t)v < end)
+				explicit_bzero(v, strlen(v));
+		}
+		unsetenv(secret_vars[i]);
+	}
+}
+
+/* The environment's value of name: getenv, or what scrub_secrets took out. Borrowed. */
+static const char *env_value(const char *name)
+{
+	const char *v = getenv(name);
+
+	if (v)
+		return v;
+	for (size_t i = 0; i < ARRAY_SIZE(secret_vars); i++)
+		if (secret_taken[i] && strcmp(secret_vars[i], name) == 0)
+			return secret_values[i];
+	return NULL;
+}
+
 /* The raw value: environment, else the file (last line wins), else the default. Borrowed. */
 static const char *raw(const struct file_vars *f, const char *name)
 {
-	const char *v = getenv(name);
+	const char *v = env_value(name);
 
 	if (v)
 		return v;
@@ -289,14 +384,46 @@ static int jobs_config_load(struct config *cfg, const struct file_vars *f, char 
 	return 0;
 }
 
+/* STREAMER_DB_GROUP: a group name or number, resolved now so a typo stops the process. */
+static int db_group_load(struct config *cfg, const char *v, char *err, size_t errlen)
+{
+	struct group *g;
+	char *end;
+	long long n;
+
+	cfg->db_gid = -1;
+	if (!*v)
+		return 0;
+	errno = 0;
+	n = strtoll(v, &end, 10);
+	if (*v >= '0' && *v <= '9' && *end == '\0' && errno == 0 && n <= INT_MAX) {
+		cfg->db_gid = n;
+		return 0;
+	}
+	errno = 0;
+	g = getgrnam(v);
+	if (!g)
+		return err_printf(err, errlen, "STREAMER_DB_GROUP: no group named '%s'", v);
+	cfg->db_gid = (long long)g->gr_gid;
+	return 0;
+}
+
 int config_load(struct config *cfg, int flags, char *err, size_t errlen)
 {
 	struct file_vars f = {0};
-	const char *path = getenv("STREAMER_CONFIG");
+	const char *path;
 	long long n;
 	int alg, level;
 
 	memset(cfg, 0, sizeof(*cfg));
+	/*
+	 * Every process that loads the settings holds secrets: no other process
+	 * of the same user (an exec handler) may read its memory or
+	 * /proc/PID/environ, and no child inherits them in its environment.
+	 */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	scrub_secrets();
+	path = env_value("STREAMER_CONFIG");
 	if (path && *path && file_vars_read(&f, path, err, errlen) < 0)
 		goto fail;
 
@@ -305,6 +432,8 @@ int config_load(struct config *cfg, int flags, char *err, size_t errlen)
 		err_printf(err, errlen, "STREAMER_DB: must name the SQLite database file");
 		goto fail;
 	}
+	if (db_group_load(cfg, raw(&f, "STREAMER_DB_GROUP"), err, errlen) < 0)
+		goto fail;
 	if (get_int(&f, "STREAMER_DB_BUSY_TIMEOUT", 0, 600000, &n, err, errlen) < 0)
 		goto fail;
 	cfg->busy_timeout_ms = (int)n;

@@ -13,6 +13,7 @@ enum callback_style { CALLBACK_PUSHPIN, CALLBACK_APIGW };
 
 struct config {
 	char *db_path;            /* STREAMER_DB */
+	long long db_gid;         /* STREAMER_DB_GROUP resolved, -1 = none (database mode 0600) */
 	enum auth_alg jwt_alg;    /* STREAMER_JWT_ALG */
 	char *jwt_key_file;       /* STREAMER_JWT_KEY_FILE (may be NULL when not required) */
 	char *jwt_issuer;         /* STREAMER_JWT_ISSUER, NULL = not checked */
@@ -58,6 +59,15 @@ struct config {
  * failure returns -1 and writes a one-line reason naming the variable into
  * err (errlen bytes); cfg is then left freed. On success returns 0; release
  * with config_free.
+ *
+ * Side effects on the whole process, first thing, whatever the outcome: it
+ * becomes non-dumpable (prctl PR_SET_DUMPABLE 0: no core dumps, and other
+ * processes of the same user, such as exec handlers, cannot read its memory
+ * or /proc/PID/environ), and the secret settings (STREAMER_GRIP_KEY,
+ * STREAMER_METRICS_TOKEN, STREAMER_AWS_*_KEY*, STREAMER_AWS_SESSION_TOKEN,
+ * STREAMER_CALLBACK_URL, STREAMER_CONFIG) are wiped from the environment, so
+ * children never inherit them. Later calls in the process, and in forked
+ * children, still see the values the environment had.
  */
 int config_load(struct config *cfg, int flags, char *err, size_t errlen)
 	__attribute__((warn_unused_result));

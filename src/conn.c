@@ -219,8 +219,9 @@ int conn_open(struct app *app, const struct request *req, const char *id, const 
 	metrics_add("streamer_connections_opened_total", NULL, 1);
 	observe_event("open", time_mono_us() - start);
 	log_event(LOG_INFO, "connect",
-		  json_pack("{s:s,s:s,s:s,s:s,s:s?,s:I}", "connection_id", id, "user", who.sub,
+		  json_pack("{s:s,s:s,s:s,s:s,s:s?,s:s?,s:I}", "connection_id", id, "user", who.sub,
 			    "tenant", who.tenant, "outcome", "ok", "source", rec->source_addr,
+			    "user_agent", rec->user_agent,
 			    "duration_us", (json_int_t)(time_mono_us() - start)));
 	rc = 0;
 out:
@@ -304,7 +305,8 @@ static json_t *make_pushes(struct app *app, struct call *c, const char *id, json
 		if (!p->required)
 			continue;
 		json_decref(reply);
-		proto_error_set(&err, ERR_PROCESSING_FAILED, "Could not deliver: %s", why);
+		/* why names the callback URL and host: for the log above, never for the client. */
+		proto_error_set(&err, ERR_PROCESSING_FAILED, "Could not deliver the message");
 		reply = proto_error(c->msg->id, &err);
 		proto_error_clear(&err);
 	}

@@ -117,19 +117,42 @@ static int set_nonblock(int fd)
 	return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
-/* The environment of the command: the caller's minus STREAMER_*, plus the request's. Caller frees. */
+/*
+ * Whether the caller's variable e ("NAME=value") passes to the command: only
+ * what a program needs to run (search path, home, locale, time zone,
+ * temporary directory). Nothing else of the processor's environment (no
+ * STREAMER_* setting, no credential some other tool left there) reaches it.
+ */
+static int env_passes(const char *e)
+{
+	static const char *const names[] = { "PATH=", "HOME=", "LANG=", "LANGUAGE=", "TZ=",
+					      "TMPDIR=" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (strncmp(e, names[i], strlen(names[i])) == 0)
+			return 1;
+	return strncmp(e, "LC_", 3) == 0 && strchr(e, '=') != NULL;
+}
+
+/* The environment of the command: env_passes of the caller's, plus the request's. Caller frees. */
 static char **make_env(const struct streamer_ctx *ctx)
 {
 	size_t n = 0, k = 0;
 	char **env;
 	struct buf b = { 0 };
+	int have_path = 0;
 
 	for (char **e = environ; e && *e; e++)
 		n++;
-	env = xcalloc(n + 9, sizeof *env);
-	for (char **e = environ; e && *e; e++)
-		if (strncmp(*e, "STREAMER_", 9) != 0)
-			env[k++] = xstrdup(*e);
+	env = xcalloc(n + 10, sizeof *env);
+	for (char **e = environ; e && *e; e++) {
+		if (!env_passes(*e))
+			continue;
+		have_path |= strncmp(*e, "PATH=", 5) == 0;
+		env[k++] = xstrdup(*e);
+	}
+	if (!have_path)
+		env[k++] = xstrdup("PATH=/usr/local/bin:/usr/bin:/bin");
 #define ADD(name, value) do { \
 		buf_reset(&b); \
 		buf_printf(&b, "%s=%s", name, value); \

@@ -19,9 +19,10 @@ struct exec_options {
 /*
  * Runs the program at path (absolute, executed directly: no shell, no
  * arguments) for one request:
- * - in its own process group, in the caller's working directory, with the
- *   caller's environment minus every STREAMER_* variable (settings such as
- *   STREAMER_GRIP_KEY stay private) plus STREAMER_ACTION,
+ * - in its own process group, in the caller's working directory, with a
+ *   minimal environment: of the caller's only PATH (default
+ *   /usr/local/bin:/usr/bin:/bin), HOME, LANG, LANGUAGE, LC_*, TZ and
+ *   TMPDIR (no STREAMER_* setting, no other variable), plus STREAMER_ACTION,
  *   STREAMER_REQUEST_ID, STREAMER_JOB_ID, STREAMER_USER_ID,
  *   STREAMER_TENANT_ID, STREAMER_ATTEMPT, STREAMER_DEADLINE_MS and (when
  *   ctx->output_dir is set) STREAMER_OUTPUT_DIR; it is killed (SIGKILL) if

@@ -57,6 +57,19 @@ static void read_body(struct request *req, size_t max, body_read_fn rd, void *ct
 	}
 }
 
+/* Reports why app_init failed: on stderr (the web server's error log) and in the log, credentials masked. */
+static void startup_failed(const char *err)
+{
+	char *text = utf8_repair_dup(err); /* it may quote a setting's bytes */
+	struct buf b = {0};
+
+	str_redact_credentials(&b, text);
+	fprintf(stderr, "streamer-fcgi: %s\n", b.data);
+	buf_free(&b);
+	log_event(LOG_ERROR, "startup_failed", json_pack("{s:s}", "message", text));
+	free(text);
+}
+
 /* ---- CGI ---------------------------------------------------------------- */
 
 static const char *cgi_lookup(void *ctx, const char *name)
@@ -94,9 +107,14 @@ static int serve_cgi(void)
 	int rc = 0;
 
 	if (app_init(&app, err, sizeof(err)) < 0) {
-		/* Still answer the one request: a CGI that prints nothing is a 500 with no reason. */
-		fprintf(stderr, "streamer-fcgi: %s\n", err);
-		response_error(&resp, 500, "INTERNAL_ERROR", err);
+		/*
+		 * Still answer the one request (a CGI that prints nothing is a 500
+		 * with no reason), but the reason names files, settings and hosts:
+		 * it goes to the web server's error log (stderr) and our log only.
+		 */
+		startup_failed(err);
+		response_error(&resp, 500, "INTERNAL_ERROR",
+			       "The server is misconfigured; the reason is in its error log");
 		rc = 1;
 	} else {
 		request_from_env(&req, cgi_lookup, NULL);
@@ -142,7 +160,7 @@ static int serve_fcgi(int listen_fd)
 	unsigned long served = 0;
 
 	if (app_init(&app, err, sizeof(err)) < 0) {
-		fprintf(stderr, "streamer-fcgi: %s\n", err);
+		startup_failed(err);
 		return 1;
 	}
 	/* No SA_RESTART: a stop signal interrupts accept() so an idle worker exits at once. */

@@ -4,11 +4,14 @@
 
 #include "http.h"
 
+/*
+ * A copy of a CGI variable, valid UTF-8: headers are client bytes, and they
+ * go into log lines and stored fields (jansson refuses invalid UTF-8, which
+ * would cost a log line all its fields).
+ */
 static char *env_copy(env_lookup_fn lookup, void *ctx, const char *name)
 {
-	const char *v = lookup(ctx, name);
-
-	return v ? xstrdup(v) : NULL;
+	return utf8_repair_dup(lookup(ctx, name));
 }
 
 void request_from_env(struct request *req, env_lookup_fn lookup, void *ctx)
@@ -18,10 +21,13 @@ void request_from_env(struct request *req, env_lookup_fn lookup, void *ctx)
 	const char *q = lookup(ctx, "QUERY_STRING");
 
 	memset(req, 0, sizeof(*req));
-	req->method = xstrdup(lookup(ctx, "REQUEST_METHOD") ? lookup(ctx, "REQUEST_METHOD") : "GET");
+	req->method = utf8_repair_dup(lookup(ctx, "REQUEST_METHOD") ? lookup(ctx, "REQUEST_METHOD") : "GET");
 	if (uri && *uri) {
 		const char *mark = strchr(uri, '?');
-		req->path = mark ? xstrndup(uri, (size_t)(mark - uri)) : xstrdup(uri);
+		struct buf p = {0};
+
+		utf8_repair(&p, uri, mark ? (size_t)(mark - uri) : strlen(uri));
+		req->path = buf_detach(&p);
 		if (!q && mark)
 			q = mark + 1;
 	} else {
@@ -32,9 +38,10 @@ void request_from_env(struct request *req, env_lookup_fn lookup, void *ctx)
 		buf_puts(&p, info ? info : "");
 		if (p.len == 0)
 			buf_putc(&p, '/');
-		req->path = buf_detach(&p);
+		req->path = utf8_repair_dup(p.data);
+		buf_free(&p);
 	}
-	req->query = xstrdup(q ? q : "");
+	req->query = utf8_repair_dup(q ? q : "");
 	req->content_type = env_copy(lookup, ctx, "CONTENT_TYPE");
 	req->content_length = -1;
 	if (len && *len) {

@@ -11,7 +11,8 @@
 /*
  * A request copied out of the CGI/FastCGI environment: it owns every string,
  * so nothing refers to libfcgi's memory after FCGX_Finish_r. Absent headers
- * are NULL.
+ * are NULL. Every string is valid UTF-8: invalid bytes of the client's
+ * became U+FFFD (utf8_repair), so they can go into log lines and the store.
  */
 struct request {
 	char *method;          /* REQUEST_METHOD */

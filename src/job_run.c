@@ -9,6 +9,7 @@
 #include "exec_handler.h"
 #include "job_run.h"
 #include "jobs_builtin.h"
+#include "log.h"
 #include "plugin.h"
 #include "router.h"
 #include "store.h"
@@ -156,8 +157,8 @@ static int store_activity(void *src, const char *tenant, int64_t from_ms, int64_
 	sqlite3_stmt *st = NULL;
 	int ret = -1, rc;
 
-	if (store_open(&s, cfg->db_path, cfg->busy_timeout_ms, err, errlen) < 0)
-		return -1;
+	if (store_open(&s, cfg->db_path, cfg->busy_timeout_ms, 0, err, errlen) < 0)
+		goto out;
 	if (sqlite3_prepare_v2(store_sqlite_db(s), ACTIVITY_SQL, -1, &st, NULL) != SQLITE_OK ||
 	    sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC) != SQLITE_OK ||
 	    sqlite3_bind_int64(st, 2, from_ms) != SQLITE_OK ||
@@ -184,6 +185,12 @@ static int store_activity(void *src, const char *tenant, int64_t from_ms, int64_
 out:
 	sqlite3_finalize(st);
 	store_close(s);
+	if (ret < 0) {
+		/* The reason names the database file: for the log, not for the client's error. */
+		log_event(LOG_ERROR, "report_activity_failed", json_pack("{s:s,s:s}", "tenant", tenant,
+									"error", err));
+		snprintf(err, errlen, "the database is unavailable");
+	}
 	return ret;
 }
 

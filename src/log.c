@@ -46,10 +46,53 @@ int log_enabled(enum log_level level)
 	return level >= min_level;
 }
 
+/*
+ * A copy of v with every string's credentials masked (str_redact_credentials),
+ * or NULL when v holds none. Never changes v: a caller may still hold it (or
+ * parts of it) through json_pack's "O".
+ */
+static json_t *redacted(json_t *v)
+{
+	json_t *copy = NULL, *r, *member;
+	const char *key;
+	size_t i;
+
+	if (json_is_string(v)) {
+		struct buf b = { 0 };
+
+		if (!str_has_credentials(json_string_value(v)))
+			return NULL;
+		str_redact_credentials(&b, json_string_value(v));
+		r = json_string(b.data);
+		buf_free(&b);
+		return r ? r : json_string("***");
+	}
+	if (json_is_object(v)) {
+		json_object_foreach(v, key, member) {
+			if (!(r = redacted(member)))
+				continue;
+			if (!copy)
+				copy = json_copy(v);
+			json_object_set_new(copy, key, r);
+		}
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, member) {
+			if (!(r = redacted(member)))
+				continue;
+			if (!copy)
+				copy = json_copy(v);
+			json_array_set_new(copy, i, r);
+		}
+	}
+	return copy;
+}
+
 void log_event(enum log_level level, const char *event, json_t *fields)
 {
 	char ts[32];
-	json_t *line;
+	json_t *line, *value, *r;
+	const char *key;
+	void *iter;
 	char *text;
 
 	if (!log_enabled(level)) {
@@ -65,6 +108,11 @@ void log_event(enum log_level level, const char *event, json_t *fields)
 	if (fields) {
 		json_object_update(line, fields);
 		json_decref(fields);
+	}
+	/* No credential of a URL, a query or a Bearer header reaches a log line. */
+	json_object_foreach_safe(line, iter, key, value) {
+		if ((r = redacted(value)))
+			json_object_set_new(line, key, r);
 	}
 	text = json_dumps(line, JSON_COMPACT);
 	json_decref(line);

@@ -23,7 +23,11 @@ int log_enabled(enum log_level level);
 /*
  * Writes one line: {"time":…,"level":…,"event":event,…fields}. Steals the
  * reference to fields (which may be NULL). The line is written with one
- * write(2). Never pass a token, a Grip-Sig or a payload at info level.
+ * write(2). Credentials in URLs and queries in any string of fields are
+ * masked (str_redact_credentials) without changing fields' values a caller
+ * may share. Never pass a token, a Grip-Sig or a payload at info level.
+ * Strings from a request must be valid UTF-8 (utf8_repair) or json_pack
+ * fails and the fields are lost.
  */
 void log_event(enum log_level level, const char *event, json_t *fields);
 

@@ -517,7 +517,7 @@ static int slot_open(struct slot *sl, char *err, size_t errlen)
 		if (config_metrics_open(&sl->cfg, mwhy, sizeof mwhy) < 0)
 			log_msg(LOG_WARN, "metrics_unavailable", "%s", mwhy);
 	}
-	if (store_open(&sl->store, sl->cfg.db_path, sl->cfg.busy_timeout_ms, why, sizeof why) < 0) {
+	if (store_open(&sl->store, sl->cfg.db_path, sl->cfg.busy_timeout_ms, 0, why, sizeof why) < 0) {
 		snprintf(err, errlen, "STREAMER_DB: %.400s", why);
 		return -1;
 	}

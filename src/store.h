@@ -51,14 +51,37 @@ struct conn_record {
 /* Frees the strings of r and zeroes it. Safe on a zeroed record. */
 void conn_record_free(struct conn_record *r);
 
+/* store_open flags. */
+#define STORE_OPEN_CREATE 0x1  /* create a missing file (store_create_file, no group); `streamer init-db` only */
+
 /*
- * Opens (creating if needed) the database at path, puts it in WAL mode, sets
- * the busy timeout, applies pending migrations from sql/ (embedded at build
- * time) and prepares every statement. Call once per process. Returns 0 and a
- * new handle, or -1 with a reason in err.
+ * Creates an empty database file at path when none exists: mode 0600, or
+ * 0640 owned by group gid when gid >= 0 (SQLite later gives -wal and -shm
+ * the database's mode). Never follows a symbolic link. Returns 1 when it
+ * created the file, 0 when one existed, or -1 with a reason in err.
  */
-int store_open(struct store **out, const char *path, int busy_timeout_ms,
+int store_create_file(const char *path, long long gid, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+
+/*
+ * Opens the database at path, puts it in WAL mode, sets the busy timeout,
+ * applies pending migrations from sql/ (embedded at build time) and prepares
+ * every statement. Call once per process. A missing file is an error naming
+ * it and `streamer init-db`, unless flags has STORE_OPEN_CREATE. Returns 0
+ * and a new handle, or -1 with a reason in err.
+ */
+int store_open(struct store **out, const char *path, int busy_timeout_ms, int flags,
 	       char *err, size_t errlen) __attribute__((warn_unused_result));
+
+/*
+ * Whether path still names the file this handle opened: a database deleted
+ * or replaced under a running process is detected (one stat() at most every
+ * 2 s; every store call does this, and every store error checks at once).
+ * From then on every call fails with STORE_ERROR and a store_errmsg naming
+ * the file, and the first detection is logged as an error
+ * ("database_replaced"). Returns STORE_OK or STORE_ERROR.
+ */
+int store_check(struct store *s) __attribute__((warn_unused_result));
 void store_close(struct store *s);
 
 /* The schema version (PRAGMA user_version) the open database is at, and the newest this build knows. */

@@ -1,12 +1,17 @@
 /* store_sqlite.c - the connection store on one SQLite database in WAL mode, shared by every process on the host. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
+#include "log.h"
 #include "store.h"
 #include "store_sql.h"
 #include "store_sqlite_int.h"
@@ -37,9 +42,15 @@ struct store {
 	char *path;
 	sqlite3_stmt *stmt[STMT_COUNT];
 	struct buf errmsg;     /* the last error, "" when none yet */
+	int64_t next_check_us; /* monotonic time of the next check that the file is still ours */
+	int moved;             /* the path no longer names the open file: every call fails */
 };
 
+/* How often the store looks whether its file was deleted or replaced (one stat()). */
+#define STORE_CHECK_INTERVAL_US (2 * 1000000)
+
 static void set_error(struct store *s, const char *fmt, ...) PRINTF_LIKE(2, 3);
+static int check_file(struct store *s, int force);
 
 static void set_error(struct store *s, const char *fmt, ...)
 {
@@ -70,12 +81,56 @@ static int db_error(struct store *s, const char *what)
 {
 	int code = sqlite3_errcode(s->db) & 0xff;
 
+	/* An error may come from a file deleted or replaced under us: say that instead. */
+	if (check_file(s, 1) != STORE_OK)
+		return STORE_ERROR;
 	if (code == SQLITE_BUSY || code == SQLITE_LOCKED)
 		set_error(s, "database %s is busy: %s: still locked after the busy timeout (%s)",
 			  s->path, what, sqlite3_errmsg(s->db));
 	else
 		set_error(s, "database %s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
 	return STORE_ERROR;
+}
+
+/*
+ * Whether the path still names the file this handle opened (SQLite compares
+ * the inode it opened with a stat() of the path). At most one stat() per
+ * STORE_CHECK_INTERVAL_US unless force. Once the file is gone or replaced
+ * the handle stays failed: writes would go to an unlinked file that no
+ * other process sees. The first detection is logged as an error.
+ */
+static int check_file(struct store *s, int force)
+{
+	int64_t now;
+	int moved = 0;
+
+	if (s->moved)
+		goto moved;
+	if (!s->db)
+		return STORE_OK;
+	now = time_mono_us();
+	if (!force && now < s->next_check_us)
+		return STORE_OK;
+	s->next_check_us = now + STORE_CHECK_INTERVAL_US;
+	if (sqlite3_file_control(s->db, "main", SQLITE_FCNTL_HAS_MOVED, &moved) != SQLITE_OK ||
+	    !moved)
+		return STORE_OK;
+	s->moved = 1;
+	log_event(LOG_ERROR, "database_replaced",
+		  json_pack("{s:s,s:s}", "path", s->path, "message",
+			    "the database file was deleted or replaced while open; this process "
+			    "refuses to use it: restore the file or run 'streamer init-db', then "
+			    "restart the workers and processors"));
+moved:
+	set_error(s, "database %s was deleted or replaced while this process had it open; "
+		  "restart the process (run 'streamer init-db' first if the file is missing)",
+		  s->path);
+	return STORE_ERROR;
+}
+
+int store_check(struct store *s)
+{
+	return check_file(s, 0);
 }
 
 /* Makes st ready for its next use; also right after an error. */
@@ -162,6 +217,8 @@ static int run_one(struct store *s, enum stmt_id id, const char *what, struct co
 	int ret = STORE_ERROR;
 	int rc;
 
+	if (check_file(s, 0) != STORE_OK)
+		goto out;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE) {
 		ret = STORE_NOTFOUND;
@@ -331,11 +388,41 @@ static int prepare_all(struct store *s)
 	return 0;
 }
 
-int store_open(struct store **out, const char *path, int busy_timeout_ms,
+int store_create_file(const char *path, long long gid, char *err, size_t errlen)
+{
+	mode_t mode = gid >= 0 ? 0640 : 0600;
+	int fd;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd < 0) {
+		if (errno == EEXIST)
+			return 0;
+		snprintf(err, errlen, "cannot create database %s: %s", path, strerror(errno));
+		return -1;
+	}
+	/* Exactly this mode whatever the umask; SQLite gives -wal and -shm the same. */
+	if ((gid >= 0 && fchown(fd, (uid_t)-1, (gid_t)gid) < 0) || fchmod(fd, mode) < 0) {
+		snprintf(err, errlen, "cannot set the owner group or mode of database %s: %s", path,
+			 strerror(errno));
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	if (close(fd) < 0) {
+		snprintf(err, errlen, "cannot create database %s: %s", path, strerror(errno));
+		unlink(path);
+		return -1;
+	}
+	return 1;
+}
+
+int store_open(struct store **out, const char *path, int busy_timeout_ms, int flags,
 	       char *err, size_t errlen)
 {
 	struct store *s = xcalloc(1, sizeof *s);
+	struct stat sb;
 	char mode[32];
+	int memory = path && strcmp(path, ":memory:") == 0;
 	int ret = -1;
 	int rc;
 
@@ -346,9 +433,23 @@ int store_open(struct store **out, const char *path, int busy_timeout_ms,
 		set_error(s, "no database path given");
 		goto out;
 	}
-	rc = sqlite3_open_v2(path, &s->db,
-			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-			     NULL);
+	if (memory) {
+		/* not a file: refused below, as it cannot be in WAL mode */
+	} else if (flags & STORE_OPEN_CREATE) {
+		char why[512];
+
+		if (store_create_file(path, -1, why, sizeof why) < 0) {
+			set_error(s, "%s", why);
+			goto out;
+		}
+	} else if (stat(path, &sb) != 0) {
+		set_error(s, "database %s %s; create it with 'streamer init-db'", path,
+			  errno == ENOENT ? "does not exist" : strerror(errno));
+		goto out;
+	}
+	/* Never SQLITE_OPEN_CREATE for a file: only store_create_file makes one. */
+	rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
+			     (memory ? SQLITE_OPEN_CREATE : 0), NULL);
 	if (rc != SQLITE_OK) {
 		set_error(s, "cannot open database %s: %s", path,
 			  s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
@@ -426,6 +527,8 @@ int store_schema_version(struct store *s)
 
 int store_begin(struct store *s)
 {
+	if (check_file(s, 0) != STORE_OK)
+		return STORE_ERROR;
 	return run_exec(s, STMT_BEGIN, "begin");
 }
 
@@ -444,6 +547,8 @@ int store_conn_put(struct store *s, const struct conn_record *r)
 {
 	sqlite3_stmt *st = s->stmt[STMT_CONN_PUT];
 
+	if (check_file(s, 0) != STORE_OK)
+		return STORE_ERROR;
 	if (bind_text(st, 1, r->id) != SQLITE_OK ||
 	    bind_text(st, 2, r->user_id) != SQLITE_OK ||
 	    bind_text(st, 3, r->tenant_id) != SQLITE_OK ||
@@ -588,6 +693,8 @@ int store_conn_list(struct store *s, const char *tenant,
 	int ret = STORE_OK;
 	int rc;
 
+	if (check_file(s, 0) != STORE_OK)
+		return STORE_ERROR;
 	if (tenant && bind_text(st, 1, tenant) != SQLITE_OK) {
 		ret = db_error(s, "list connections");
 		goto out;
@@ -614,6 +721,8 @@ int store_ping(struct store *s)
 	sqlite3_stmt *st = s->stmt[STMT_PING];
 	int ret = STORE_OK;
 
+	if (check_file(s, 0) != STORE_OK)
+		return STORE_ERROR;
 	if (sqlite3_step(st) != SQLITE_ROW)
 		ret = db_error(s, "ping");
 	stmt_done(st);
@@ -647,6 +756,10 @@ int store_sqlite_bind(struct store *s, sqlite3_stmt *st, const char *fmt, ...)
 	va_list ap;
 	int rc = SQLITE_OK;
 
+	if (check_file(s, 0) != STORE_OK) {
+		store_sqlite_done(st);
+		return STORE_ERROR;
+	}
 	va_start(ap, fmt);
 	for (int i = 1; *fmt && rc == SQLITE_OK; fmt++, i++) {
 		if (*fmt == 't') {

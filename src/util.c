@@ -6,7 +6,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -370,4 +372,156 @@ void strvec_free(struct strvec *sv)
 		free(sv->v[i]);
 	free(sv->v);
 	memset(sv, 0, sizeof *sv);
+}
+
+
+/* ---- UTF-8 repair and credential masking (log lines, stored fields) ---------- */
+
+/* The length of the well-formed UTF-8 sequence at s[0..n), or 0 when there is none. */
+static size_t utf8_seq_len(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0];
+	size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
+		     : (c & 0xf8) == 0xf0 ? 4 : 0;
+	uint32_t cp;
+
+	if (len == 0 || len > n)
+		return 0;
+	if (len == 1)
+		return c == 0 ? 0 : 1;
+	cp = c & (0xff >> (len + 1));
+	for (size_t k = 1; k < len; k++) {
+		if ((s[k] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[k] & 0x3f);
+	}
+	if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
+	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+void utf8_repair(struct buf *out, const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+
+	buf_reserve(out, n);
+	while (i < n) {
+		size_t len = utf8_seq_len(p + i, n - i);
+
+		if (len == 0) {
+			buf_append(out, "\xef\xbf\xbd", 3); /* U+FFFD */
+			i++;
+		} else {
+			buf_append(out, p + i, len);
+			i += len;
+		}
+	}
+	buf_append(out, "", 0); /* terminates, also when nothing was appended after the reserve */
+}
+
+char *utf8_repair_dup(const char *s)
+{
+	struct buf b = { 0 };
+
+	if (!s)
+		return NULL;
+	utf8_repair(&b, s, strlen(s));
+	return buf_detach(&b);
+}
+
+/* Query parameter names whose values are credentials (compared ignoring case). */
+static const char *const credential_params[] = {
+	"authorization", "auth", "token", "access_token", "id_token", "refresh_token", "jwt",
+	"key", "api_key", "apikey", "secret", "client_secret", "password", "passwd", "pwd",
+	"signature", "sig", "grip-sig", "session", "session_token", "credential",
+};
+
+static bool is_credential_param(const char *name, size_t n)
+{
+	if (n >= 6 && strncasecmp(name, "x-amz-", 6) == 0)
+		return true;
+	for (size_t i = 0; i < ARRAY_SIZE(credential_params); i++)
+		if (strlen(credential_params[i]) == n && strncasecmp(name, credential_params[i], n) == 0)
+			return true;
+	return false;
+}
+
+/* Characters that end a URL part or a value inside free text. */
+static bool ends_value(char c)
+{
+	return c == '\0' || c == '&' || c == '#' || c == ' ' || c == '\t' || c == '\r' ||
+	       c == '\n' || c == '"' || c == '\'' || c == '<' || c == '>' || c == ',' || c == ';';
+}
+
+/*
+ * Masks credentials in s; with out NULL only reports whether there are any.
+ * Returns true when something was masked.
+ */
+static bool redact(struct buf *out, const char *s)
+{
+	bool found = false;
+	size_t i = 0;
+
+	while (s[i]) {
+		if (strncmp(s + i, "://", 3) == 0) {
+			size_t a = i + 3, j = a, at = 0;
+
+			while (!ends_value(s[j]) && s[j] != '/' && s[j] != '?')
+				if (s[j++] == '@')
+					at = j; /* just past the last '@' */
+			if (out)
+				buf_append(out, s + i, 3);
+			i = a;
+			if (at) {
+				found = true;
+				if (out)
+					buf_puts(out, "***@");
+				i = at;
+			}
+			continue;
+		}
+		if (strncasecmp(s + i, "Bearer ", 7) == 0 && s[i + 7] && !ends_value(s[i + 7])) {
+			found = true;
+			if (out)
+				buf_puts(out, "Bearer ***");
+			i += 7;
+			while (!ends_value(s[i]))
+				i++;
+			continue;
+		}
+		if (s[i] == '?' || s[i] == '&' || (i == 0 && s[i] != '=')) {
+			size_t name = s[i] == '?' || s[i] == '&' ? i + 1 : i, j = name;
+
+			while (!ends_value(s[j]) && s[j] != '=' && s[j] != '?' && s[j] != '/')
+				j++;
+			if (s[j] == '=' && is_credential_param(s + name, j - name)) {
+				found = true;
+				if (out) {
+					buf_append(out, s + i, j + 1 - i);
+					buf_puts(out, "***");
+				}
+				i = j + 1;
+				while (!ends_value(s[i]))
+					i++;
+				continue;
+			}
+		}
+		if (out)
+			buf_putc(out, s[i]);
+		i++;
+	}
+	return found;
+}
+
+void str_redact_credentials(struct buf *out, const char *s)
+{
+	redact(out, s ? s : "");
+	buf_append(out, "", 0); /* data is a string even when s was empty */
+}
+
+bool str_has_credentials(const char *s)
+{
+	return s && redact(NULL, s);
 }

@@ -100,4 +100,28 @@ char *query_param(const char *query, const char *name) WUR;
  */
 char *file_read(const char *path, size_t max, size_t *len) WUR;
 
+/*
+ * Appends s[0..n) to out as valid UTF-8: every byte that does not start a
+ * well-formed sequence (overlong forms, surrogates and code points past
+ * U+10FFFF included) becomes U+FFFD; an embedded NUL too. Valid text is
+ * copied unchanged.
+ */
+void utf8_repair(struct buf *out, const char *s, size_t n);
+
+/* utf8_repair of the string s (NULL gives NULL) into a new string. Caller frees. */
+char *utf8_repair_dup(const char *s);
+
+/*
+ * Appends s to out with the credentials of any URL in it masked as "***":
+ * the user:password of "scheme://user:password@host", the values of query
+ * parameters whose name is a credential (Authorization, token,
+ * access_token, key, secret, password, signature, … and every X-Amz-*,
+ * case-insensitively), and what follows "Bearer ". Everything else is
+ * copied unchanged. For log lines.
+ */
+void str_redact_credentials(struct buf *out, const char *s);
+
+/* True when str_redact_credentials would change s. */
+bool str_has_credentials(const char *s);
+
 #endif

@@ -31,6 +31,24 @@ check "PRAGMA user_version is set" test "$(sqlite3 "$STREAMER_DB" 'PRAGMA user_v
 "$STREAMER_CLI" init-db --db "$TMP/nodir/x.db" >/dev/null 2>"$TMP/err"
 check_eq "init-db in a missing directory fails" "$?" 1
 check_contains "with a one-line reason" "$(cat "$TMP/err")" "streamer init-db:"
+check_eq "the database is created mode 0600" "$(stat -c %a "$STREAMER_DB")" 600
+STREAMER_DB_GROUP=$(id -gn) "$STREAMER_CLI" init-db --db "$TMP/group.db" >/dev/null
+check_eq "with STREAMER_DB_GROUP it is 0640 and that group's" "$(stat -c '%a %G' "$TMP/group.db")" "640 $(id -gn)"
+STREAMER_DB_GROUP=no-such-group-xyz "$STREAMER_CLI" init-db --db "$TMP/nogroup.db" >/dev/null 2>"$TMP/err"
+check_contains "an unknown STREAMER_DB_GROUP is refused naming it" "$(cat "$TMP/err")" "STREAMER_DB_GROUP: no group named"
+
+# Only init-db creates a database: every other command refuses a missing one, naming it.
+for cmd in "connections" "stats" "gc" "processor --once"; do
+	STREAMER_DB="$TMP/absent.db" "$STREAMER_CLI" $cmd >/dev/null 2>"$TMP/err"
+	rc=$?
+	if [ "$rc" = 1 ] && grep -qF "$TMP/absent.db does not exist; create it with 'streamer init-db'" "$TMP/err" &&
+		[ ! -e "$TMP/absent.db" ]; then
+		ok "streamer $cmd refuses a missing database, naming it, and creates nothing"
+	else
+		not_ok "streamer $cmd refuses a missing database, naming it, and creates nothing"
+		diag "rc=$rc err=$(cat "$TMP/err")" "$(ls "$TMP")"
+	fi
+done
 
 t=$(token dave delta --permissions a,b --ttl 600 --issuer iss1 --audience aud1)
 check_eq "token prints three base64url parts" "$(grep -Ec '^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$' <<<"$t")" 1

@@ -3,16 +3,18 @@
 . "$top_srcdir/tests/lib.sh"
 setup_stack
 
-# bad VAR=VALUE EXPECTED-TEXT [NAMED-VAR]: the CGI answers 500 naming the variable
-# (or NAMED-VAR, when another setting is the one at fault) and exits 1.
+# bad VAR=VALUE EXPECTED-TEXT [NAMED-VAR]: the CGI answers a generic 500 and exits 1;
+# the reason, naming the variable (or NAMED-VAR, when another setting is the one at
+# fault), goes to stderr (the web server's error log), never to the client.
 bad() {
 	local assign=$1 want=$2 var=${3:-${1%%=*}}
 	body_reset
 	cgi GET /healthz "" "$assign"
 	if [ "$RESP_STATUS" = 500 ] && [ "$CGI_RC" = 1 ] &&
 		[ "$(jq -r .code <<<"$RESP_BODY")" = INTERNAL_ERROR ] &&
-		grep -q "$var" <<<"$RESP_BODY" && grep -q "$want" <<<"$RESP_BODY" &&
-		grep -q "$var" "$TMP/stderr"; then
+		! grep -q "$var" <<<"$RESP_BODY" && ! grep -qF "$want" <<<"$RESP_BODY" &&
+		! grep -q "$TMP" <<<"$RESP_BODY" &&
+		grep -q "$var" "$TMP/stderr" && grep -qF "$want" "$TMP/stderr"; then
 		ok "$assign is refused naming $var"
 	else
 		not_ok "$assign is refused naming $var"
@@ -36,7 +38,10 @@ bad STREAMER_LOG_FILE=/nonexistent/dir/log "cannot open"
 bad STREAMER_JWT_KEY_FILE= "must name"
 bad STREAMER_JWT_KEY_FILE=/nonexistent.pem "cannot read"
 bad STREAMER_DB= "must name"
-bad STREAMER_DB=/nonexistent/dir/x.db "unable to open"
+bad STREAMER_DB=/nonexistent/dir/x.db "does not exist"
+# Only `streamer init-db` creates a database: a worker refuses to start without one.
+bad STREAMER_DB="$TMP/missing.db" "$TMP/missing.db does not exist; create it with 'streamer init-db'"
+check "the worker did not create the missing database" test ! -e "$TMP/missing.db"
 printf 'not a key' >"$TMP/garbage.pem"
 bad STREAMER_JWT_KEY_FILE="$TMP/garbage.pem" "STREAMER_JWT_KEY_FILE"
 bad STREAMER_JWT_ALG=ES256 "needs an EC key" STREAMER_JWT_KEY_FILE

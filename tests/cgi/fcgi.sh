@@ -37,4 +37,28 @@ check_eq "then the worker exits with status 0" "$?" 0
 check "and logs worker_stop" grep -q '"event":"worker_stop"' "$STREAMER_LOG_FILE"
 check "no worker error was logged" bash -c "! grep -q '\"level\":\"error\"' '$STREAMER_LOG_FILE'"
 
+# The database deleted under a running worker: detected (one stat() per 2 s at most),
+# answered with errors and logged, never written to the unlinked file.
+"$STREAMER_FCGI" --listen "$TMP/gone.sock" &
+worker=$!
+wait_socket "$TMP/gone.sock"
+health=(--param REQUEST_METHOD=GET --param REQUEST_URI=/healthz)
+check "healthz is 200 while the database is there" "$client" "$TMP/gone.sock" "${health[@]}" --expect-status 200
+mv "$STREAMER_DB" "$TMP/moved.db"
+refused=no
+for _ in $(seq 200); do
+	if "$client" "$TMP/gone.sock" "${health[@]}" --expect-status 503 >/dev/null 2>&1; then refused=yes; break; fi
+	sleep 0.05
+done
+check_eq "healthz answers 503 once the database file is gone" "$refused" yes
+check "a message then answers INTERNAL_ERROR" "$client" "$TMP/gone.sock" --param REQUEST_METHOD=POST \
+	--param REQUEST_URI=/ws --param CONTENT_TYPE=application/websocket-events --param HTTP_CONNECTION_ID=f-2 \
+	--body $'TEXT 1d\r\n{"action":"echo","id":"gone"}\r\n' --expect-body INTERNAL_ERROR
+line=$(grep '"event":"database_replaced"' "$STREAMER_LOG_FILE" | head -1)
+check_jq "the worker logged an error naming the file" ".level == \"error\" and .path == \"$STREAMER_DB\"" "$line"
+check "no file was created at the path" test ! -e "$STREAMER_DB"
+kill -TERM $worker
+wait $worker
+mv "$TMP/moved.db" "$STREAMER_DB"
+
 done_testing

@@ -176,6 +176,15 @@ ws_event g1 HTTP_GRIP_SIG="$(grip_sig sekrit)"
 check_eq "a valid Grip-Sig is accepted" "$RESP_STATUS" 200
 cgi GET /healthz ""
 check_eq "GET /healthz needs no Grip-Sig" "$RESP_STATUS" 200
+
+# A path that holds a token (PATH_INFO is decoded: %3F is a '?') is logged without it.
+body_reset; ev OPEN
+cgi POST "" application/websocket-events REQUEST_URI= SCRIPT_NAME=/ws \
+	PATH_INFO="/x?Authorization=$TOKEN&a=1" HTTP_CONNECTION_ID=leak1
+check_eq "an unsigned event is still refused" "$RESP_STATUS" 401
+line=$(grep '"event":"grip_rejected"' "$STREAMER_LOG_FILE" | tail -1)
+check_jq "grip_rejected logs the path with the token masked" '.path == "/ws/x?Authorization=***&a=1"' "$line"
+check "and no log line holds the token" bash -c '! grep -qF "$1" "$2"' _ "$TOKEN" "$STREAMER_LOG_FILE"
 unset STREAMER_GRIP_KEY
 
 # --- a live id is not taken over (issue 13) ---------------------------------------
@@ -210,5 +219,33 @@ for id in . ..; do
 	ws_event "$id"
 	check_eq "the Connection-Id '$id' is refused (400)" "$RESP_STATUS" 400
 done
+# Invalid UTF-8 in headers: the log line keeps every field, bad bytes become U+FFFD.
+body_reset; ev OPEN
+WS_QUERY="Authorization=$TOKEN" ws_event u1 HTTP_USER_AGENT=$'agent\xff\xfe/1 caf\xc3\xa9' \
+	REMOTE_ADDR=$'127.0.0.1\xc0'
+check_eq "OPEN with an invalid UTF-8 user agent answers 200" "$RESP_STATUS" 200
+line=$(grep '"event":"connect"' "$STREAMER_LOG_FILE" | grep '"connection_id":"u1"')
+check_jq "its connect line is complete" \
+	'.user == "alice" and .tenant == "acme" and .outcome == "ok" and (.duration_us | type) == "number"' "$line"
+check_jq "with the user agent repaired" '.user_agent == "agent\ufffd\ufffd/1 caf\u00e9"' "$line"
+check_eq "the stored user agent is repaired too" "$(conn_rows | jq -r 'select(.id=="u1") | .user_agent')" \
+	"$(printf 'agent\xef\xbf\xbd\xef\xbf\xbd/1 caf\xc3\xa9')"
+
+# A push that fails answers PROCESSING_FAILED without the callback URL, its host or its
+# credentials; the log has the reason with the credentials masked.
+cb="http://pushuser:pushpass-SECRET@127.0.0.1:9/publish/?token=tok-SECRET"
+PUB_TOKEN=$(token pat acme --permissions publish)
+body_reset; ev OPEN
+WS_QUERY="Authorization=$PUB_TOKEN" ws_event u2
+body_reset; ev TEXT '{"action":"publish","id":"p1","payload":{"topic":"news","data":1}}'
+WS_QUERY="Authorization=$PUB_TOKEN" ws_event u2 STREAMER_CALLBACK_URL="$cb" STREAMER_CALLBACK_CONNECT_TIMEOUT=200 \
+	STREAMER_CALLBACK_TIMEOUT=300
+m=$(m_msg 1)
+check_eq "a failed publish answers PROCESSING_FAILED" "$(jq -r .error.code <<<"$m")" PROCESSING_FAILED
+check_eq "with a generic message" "$(jq -r .error.message <<<"$m")" "Could not deliver the message"
+check "naming no host, URL or credential" bash -c '! grep -Eq "127\.0\.0\.1|http|SECRET|pushuser" <<<"$1"' _ "$RESP_BODY"
+line=$(grep '"event":"push_failed"' "$STREAMER_LOG_FILE" | tail -1)
+check_contains "the log has the reason" "$line" "http://***@127.0.0.1:9/publish/?token=***"
+check "no log line holds the callback's credentials" bash -c '! grep -q SECRET "$1"' _ "$STREAMER_LOG_FILE"
 
 done_testing

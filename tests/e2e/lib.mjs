@@ -210,15 +210,33 @@ export class Stack {
   }
 
   // The logs of the instance (workers, processors, Pushpin, zurl, web server)
-  // that contain a token minted by token(): [] when none leaked.
+  // that contain a token minted by token(), a secret given to addSecret(), or
+  // a URL with credentials (user:password@, or a credential query parameter
+  // such as Authorization=, token=, X-Amz-Signature= that is not masked as
+  // ***): [] when none leaked, else "file: what" for each.
   tokenLeaks() {
     const leaks = [];
+    const urlCreds = [
+      /[a-z][a-z0-9+.-]*:\/\/[^\s/?#"'@]+@/i,
+      /[?&](authorization|token|access_token|password|secret|signature|x-amz-[a-z-]+)=(?!\*\*\*)[^&\s"']/i,
+    ];
     for (const f of readdirSync(this.logDir)) {
       const text = readFileSync(join(this.logDir, f), 'utf8');
       const sig = [...(this.tokens ?? [])].find((t) => text.includes(t.split('.')[2]));
-      if (sig) leaks.push(f);
+      if (sig) leaks.push(`${f}: a token`);
+      const secret = [...(this.secrets ?? [])].find((s) => text.includes(s));
+      if (secret) leaks.push(`${f}: the secret ${secret.slice(0, 4)}…`);
+      for (const re of urlCreds) {
+        const m = text.match(re);
+        if (m && !/:\/\/\*\*\*@/.test(m[0])) leaks.push(`${f}: a URL with credentials (${m[0].slice(0, 40)})`);
+      }
     }
     return leaks;
+  }
+
+  // Registers a secret (a password, a key) that no log of the instance may contain (tokenLeaks).
+  addSecret(s) {
+    (this.secrets ??= new Set()).add(s);
   }
 
   // Sanitizer reports and crashes the workers wrote to stderr.

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include "config.h"
 #include "tap.h"
@@ -169,6 +170,72 @@ static void test_jobs_settings(void)
 	}
 }
 
+/* Secrets leave the environment (children never inherit them) but later loads still see them. */
+static void test_secrets_leave_the_environment(void)
+{
+	struct config c;
+	char err[256];
+
+	clean_env();
+	setenv("STREAMER_GRIP_KEY", "grip-k1", 1);
+	setenv("STREAMER_METRICS_TOKEN", "metrics-t1", 1);
+	setenv("STREAMER_AWS_REGION", "eu-west-1", 1);
+	setenv("STREAMER_AWS_ACCESS_KEY_ID", "AKID1", 1);
+	setenv("STREAMER_AWS_SECRET_ACCESS_KEY", "aws-s1", 1);
+	setenv("STREAMER_AWS_SESSION_TOKEN", "aws-t1", 1);
+	setenv("STREAMER_CALLBACK_URL", "http://u:p@127.0.0.1:5561/publish/", 1);
+	CHECK_INT(config_load(&c, 0, err, sizeof(err)), 0);
+	CHECK_INT(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0), 0);
+	CHECK_STR(c.grip_key, "grip-k1");
+	CHECK_STR(c.aws_secret_access_key, "aws-s1");
+	config_free(&c);
+	for (const char *const *n = (const char *const[]){ "STREAMER_GRIP_KEY", "STREAMER_METRICS_TOKEN",
+			"STREAMER_AWS_ACCESS_KEY_ID", "STREAMER_AWS_SECRET_ACCESS_KEY",
+			"STREAMER_AWS_SESSION_TOKEN", "STREAMER_CALLBACK_URL", NULL }; *n; n++) {
+		if (getenv(*n))
+			printf("# %s is still in the environment\n", *n);
+		CHECK(getenv(*n) == NULL);
+	}
+	CHECK_STR(getenv("STREAMER_AWS_REGION"), "eu-west-1"); /* not a secret */
+	/* A second load in the same process (a processor slot) sees the same values. */
+	CHECK_INT(config_load(&c, 0, err, sizeof(err)), 0);
+	CHECK_STR(c.grip_key, "grip-k1");
+	CHECK_STR(c.metrics_token, "metrics-t1");
+	CHECK_STR(c.aws_access_key_id, "AKID1");
+	CHECK_STR(c.aws_session_token, "aws-t1");
+	CHECK_STR(c.callback_url, "http://u:p@127.0.0.1:5561/publish/");
+	config_free(&c);
+	/* A new value in the environment wins over the kept one. */
+	setenv("STREAMER_GRIP_KEY", "grip-k2", 1);
+	CHECK_INT(config_load(&c, 0, err, sizeof(err)), 0);
+	CHECK_STR(c.grip_key, "grip-k2");
+	CHECK(getenv("STREAMER_GRIP_KEY") == NULL);
+	config_free(&c);
+}
+
+/* STREAMER_DB_GROUP: a number or a group name, resolved at load; unknown names are refused. */
+static void test_db_group(void)
+{
+	struct config c;
+	char err[256];
+
+	clean_env();
+	CHECK_INT(config_load(&c, 0, err, sizeof(err)), 0);
+	CHECK_INT(c.db_gid, -1);
+	config_free(&c);
+	setenv("STREAMER_DB_GROUP", "0", 1);
+	CHECK_INT(config_load(&c, 0, err, sizeof(err)), 0);
+	CHECK_INT(c.db_gid, 0);
+	config_free(&c);
+	setenv("STREAMER_DB_GROUP", "root", 1);
+	CHECK_INT(config_load(&c, 0, err, sizeof(err)), 0);
+	CHECK_INT(c.db_gid, 0);
+	config_free(&c);
+	setenv("STREAMER_DB_GROUP", "no-such-group-xyz", 1);
+	CHECK_INT(config_load(&c, 0, err, sizeof(err)), -1);
+	CHECK(strstr(err, "STREAMER_DB_GROUP") != NULL);
+}
+
 static void test_report_settings(void)
 {
 	struct config c;
@@ -197,4 +264,5 @@ static void test_report_settings(void)
 
 TAP_MAIN(TAP_TEST(test_defaults), TAP_TEST(test_key_required), TAP_TEST(test_tenant_list),
 	 TAP_TEST(test_bad_values), TAP_TEST(test_file), TAP_TEST(test_jobs_settings),
-	 TAP_TEST(test_report_settings))
+	 TAP_TEST(test_report_settings), TAP_TEST(test_secrets_leave_the_environment),
+	 TAP_TEST(test_db_group))

@@ -1,4 +1,5 @@
 /* test_exec_handler.c - unit tests for exec handlers: results, progress, failures, timeouts, cancellation, large output, no leaks. */
+#define _GNU_SOURCE /* memmem */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -6,10 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "exec_handler.h"
 #include "tap.h"
 #include "test_ctx.h"
@@ -159,13 +162,13 @@ static void test_success(void)
 	json_t *r;
 
 	setenv("STREAMER_GRIP_KEY", "secret", 1); /* settings stay private */
-	setenv("TEST_KEEP", "kept", 1);
+	setenv("TEST_KEEP", "kept", 1);           /* and so does anything else not needed to run */
 	tctx_init(&t, "ok");
 	t.ctx.output_dir = "/srv/out";
 	t.ctx.attempt = 2;
 	CHECK_INT(run(s, NULL, &t, "{\"n\":[1,2,\"ü\"]}", &r, &err), 0);
 	check_json(r, "{\"got\":{\"n\":[1,2,\"ü\"]},\"req\":\"r1\",\"tenant\":\"acme\",\"user\":\"alice\","
-		      "\"action\":\"ok\",\"attempt\":2,\"out\":\"/srv/out\",\"grip\":\"unset\",\"keep\":\"kept\"}");
+		      "\"action\":\"ok\",\"attempt\":2,\"out\":\"/srv/out\",\"grip\":\"unset\",\"keep\":\"\"}");
 	CHECK_INT(t.calls, 2);
 	CHECK_INT(t.pct[0], 10);
 	CHECK_STR(t.msg[0], "starting");
@@ -648,6 +651,219 @@ static void test_actions_load(void)
 	cleanup();
 }
 
+/*
+ * Secrets of the process that runs exec handlers stay out of their reach.
+ * The test binary re-executes itself with secrets in its initial
+ * environment (TEST_EXEC_SECRET_DIR set): secret_child, a constructor, then
+ * loads the settings as the processor does and runs a handler that tries
+ * /proc/$PPID/environ, mem, maps and cmdline and dumps its own environment.
+ */
+static const char *const secret_values[] = {
+	"grip-SECRET-1", "aws-SECRET-2", "session-SECRET-3", "metrics-SECRET-4",
+	"cbpass-SECRET-5", "AKIDSECRET6", "file-SECRET-7", "other-SECRET-8",
+};
+
+static const char spy_body[] =
+	"d=${0%/*}/pass$STREAMER_ATTEMPT\n"
+	"cat /proc/$PPID/environ >$d.environ 2>/dev/null; echo $? >$d.environ.rc\n"
+	"cat /proc/$PPID/maps >$d.maps 2>/dev/null; echo $? >$d.maps.rc\n"
+	"head -c 4096 /proc/$PPID/mem >/dev/null 2>&1; echo $? >$d.mem.rc\n"
+	"cat /proc/$PPID/cmdline >$d.cmdline 2>/dev/null\n"
+	"env >$d.env\n"
+	"echo '\"spied\"'\n";
+
+/* In the re-executed child: load the settings, run the spy twice (attempts 1 and 2), _exit. */
+__attribute__((constructor)) static void secret_child(void)
+{
+	const char *d = getenv("TEST_EXEC_SECRET_DIR");
+	char spy[256], out[300], err_text[512];
+	struct config cfg;
+	struct tctx t;
+	struct streamer_error err;
+	json_t *r = NULL;
+	size_t len = 0;
+	char *self;
+	int rc;
+
+	if (!d)
+		return;
+	snprintf(spy, sizeof spy, "%s/spy.sh", d);
+	if (config_load(&cfg, 0, err_text, sizeof err_text) < 0) {
+		printf("# config_load: %s\n", err_text);
+		_exit(3);
+	}
+	/* This process itself no longer shows them in its own /proc environ. */
+	snprintf(out, sizeof out, "%s/dumpable", d);
+	{
+		FILE *f = fopen(out, "w");
+
+		if (!f || fprintf(f, "%d\n", prctl(PR_GET_DUMPABLE, 0, 0, 0, 0)) < 0 || fclose(f) != 0)
+			_exit(4);
+	}
+	prctl(PR_SET_DUMPABLE, 1, 0, 0, 0); /* a non-dumpable process's /proc files are root's */
+	self = file_read("/proc/self/environ", 1 << 20, &len);
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	snprintf(out, sizeof out, "%s/self.environ", d);
+	{
+		FILE *f = fopen(out, "w");
+
+		if (!self || !f || fwrite(self, 1, len, f) != len || fclose(f) != 0)
+			_exit(4);
+	}
+	free(self);
+	for (int pass = 0; pass < 2; pass++) {
+		/* Attempt 2: made dumpable again, the wiped environment alone must hold. */
+		if (pass == 1)
+			prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+		tctx_init(&t, "spy");
+		t.ctx.attempt = pass + 1; /* the spy writes pass<attempt>.* beside itself */
+		memset(&err, 0, sizeof err);
+		rc = exec_run(spy, NULL, &t.ctx, NULL, &r, &err);
+		if (rc != 0) {
+			printf("# spy: %s\n", err.message);
+			_exit(5);
+		}
+		json_decref(r);
+	}
+	config_free(&cfg);
+	_exit(0);
+}
+
+/*
+ * Fails when any of the first n secret values occurs in file name of dir_
+ * (which must exist): the 7 settings, or all 8 with an unrelated variable
+ * that only the handler's own environment must not have. Returns its size.
+ */
+static size_t check_file_clean(const char *dir_, const char *name, size_t n)
+{
+	char path[300];
+	size_t len = 0;
+	char *text;
+
+	snprintf(path, sizeof path, "%s/%s", dir_, name);
+	text = file_read(path, 1 << 20, &len);
+	if (!text)
+		printf("# cannot read %s\n", path);
+	CHECK(text != NULL);
+	for (size_t i = 0; i < n && i < ARRAY_SIZE(secret_values); i++)
+		if (memmem(text, len, secret_values[i], strlen(secret_values[i]))) {
+			printf("# %s holds %s\n", name, secret_values[i]);
+			CHECK(0);
+		}
+	free(text);
+	return len;
+}
+
+static int file_int(const char *dir_, const char *name)
+{
+	char path[300];
+	size_t len = 0;
+	char *text;
+	int v;
+
+	snprintf(path, sizeof path, "%s/%s", dir_, name);
+	text = file_read(path, 4096, &len);
+	if (!text)
+		printf("# cannot read %s\n", path);
+	CHECK(text != NULL);
+	v = atoi(text);
+	free(text);
+	return v;
+}
+
+static int file_has(const char *dir_, const char *name, const char *needle)
+{
+	char path[300];
+	size_t len = 0;
+	char *text;
+	int has;
+
+	snprintf(path, sizeof path, "%s/%s", dir_, name);
+	text = file_read(path, 1 << 20, &len);
+	CHECK(text != NULL);
+	has = memmem(text, len, needle, strlen(needle)) != NULL;
+	free(text);
+	return has;
+}
+
+static void test_secrets_stay_private(void)
+{
+	char conf[200], dirvar[200], confvar[220], pathvar[4200];
+	const char *p = getenv("PATH");
+	pid_t pid;
+	int status;
+	FILE *f;
+
+	script("spy.sh", spy_body);
+	snprintf(conf, sizeof conf, "%s/streamer.env", dir);
+	f = fopen(conf, "w");
+	CHECK(f != NULL);
+	fprintf(f, "STREAMER_JWT_ISSUER=file-SECRET-7\n");
+	CHECK(fclose(f) == 0);
+	snprintf(dirvar, sizeof dirvar, "TEST_EXEC_SECRET_DIR=%s", dir);
+	snprintf(confvar, sizeof confvar, "STREAMER_CONFIG=%s", conf);
+	snprintf(pathvar, sizeof pathvar, "PATH=%s", p ? p : "/usr/bin:/bin");
+	{
+		char *const argv[] = { (char *)"test_exec_handler", NULL };
+		char *const envp[] = {
+			dirvar, confvar, pathvar,
+			(char *)"STREAMER_DB=/tmp/streamer-test-unused.db",
+			(char *)"STREAMER_GRIP_KEY=grip-SECRET-1",
+			(char *)"STREAMER_AWS_REGION=eu-west-1",
+			(char *)"STREAMER_AWS_ACCESS_KEY_ID=AKIDSECRET6",
+			(char *)"STREAMER_AWS_SECRET_ACCESS_KEY=aws-SECRET-2",
+			(char *)"STREAMER_AWS_SESSION_TOKEN=session-SECRET-3",
+			(char *)"STREAMER_METRICS_TOKEN=metrics-SECRET-4",
+			(char *)"STREAMER_CALLBACK_URL=http://user:cbpass-SECRET-5@127.0.0.1:9/publish/",
+			(char *)"UNRELATED_TOKEN=other-SECRET-8",
+			NULL,
+		};
+
+		fflush(stdout);
+		pid = fork();
+		CHECK(pid >= 0);
+		if (pid == 0) {
+			execve("/proc/self/exe", argv, envp);
+			_exit(127);
+		}
+	}
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status));
+	CHECK_INT(WEXITSTATUS(status), 0);
+
+	/* The process's own environment block was wiped (self may still read it). */
+	check_file_clean(dir, "self.environ", 7);
+	CHECK(file_has(dir, "self.environ", "TEST_EXEC_SECRET_DIR="));
+	CHECK_INT(file_int(dir, "dumpable"), 0);
+	/*
+	 * Non-dumpable: a handler of the same (non-root) user can read neither
+	 * its environ, its maps nor its memory. Root keeps reading them on some
+	 * kernels; what it reads must still hold no secret.
+	 */
+	if (geteuid() != 0) {
+		CHECK(file_int(dir, "pass1.environ.rc") != 0);
+		CHECK(file_int(dir, "pass1.maps.rc") != 0);
+		CHECK(file_int(dir, "pass1.mem.rc") != 0);
+	} else {
+		printf("# as root: not checking that /proc/PPID/{environ,maps,mem} are unreadable\n");
+	}
+	check_file_clean(dir, "pass1.environ", 7);
+	check_file_clean(dir, "pass1.cmdline", 8);
+	/* Its own environment: the minimum to run plus the request's, nothing else. */
+	check_file_clean(dir, "pass1.env", 8);
+	CHECK(file_has(dir, "pass1.env", "STREAMER_ACTION=spy"));
+	CHECK(file_has(dir, "pass1.env", "PATH="));
+	CHECK(!file_has(dir, "pass1.env", "STREAMER_DB="));
+	CHECK(!file_has(dir, "pass1.env", "STREAMER_CONFIG="));
+	CHECK(!file_has(dir, "pass1.env", "TEST_EXEC_SECRET_DIR="));
+	/* Dumpable again: the environ is readable, and still holds no secret. */
+	CHECK_INT(file_int(dir, "pass2.environ.rc"), 0);
+	CHECK(check_file_clean(dir, "pass2.environ", 7) > 0);
+	CHECK(file_has(dir, "pass2.environ", "TEST_EXEC_SECRET_DIR="));
+	check_file_clean(dir, "pass2.env", 8);
+	cleanup();
+}
+
 TAP_MAIN(
 	TAP_TEST(test_success),
 	TAP_TEST(test_line_endings),
@@ -664,5 +880,6 @@ TAP_MAIN(
 	TAP_TEST(test_unread_input),
 	TAP_TEST(test_line_limit),
 	TAP_TEST(test_no_leaks),
-	TAP_TEST(test_actions_load)
+	TAP_TEST(test_actions_load),
+	TAP_TEST(test_secrets_stay_private)
 )

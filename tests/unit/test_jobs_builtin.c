@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config.h"
+#include "job_run.h"
 #include "jobs_builtin.h"
 #include "tap.h"
 #include "test_ctx.h"
@@ -1159,6 +1161,44 @@ static void test_echo_async(void)
 	CHECK(jobs_builtin_find("echo_async")->validate == NULL);
 }
 
+/* generate_report's database failure reaches the client without the database's path (that is logged). */
+static int sink_progress(void *arg, int pct, const char *message, json_t *metadata)
+{
+	(void)arg;
+	(void)pct;
+	(void)message;
+	(void)metadata;
+	return 1;
+}
+
+static void test_report_database_error_is_generic(void)
+{
+	struct config cfg = { 0 };
+	struct job_sink sink = { .progress = sink_progress };
+	char out[] = "/tmp/streamer-test-report-XXXXXX", code[32] = "", msg[512] = "";
+	json_t *payload = json_loads("{\"start_date\":\"2024-01-01\",\"end_date\":\"2024-01-02\"}", 0, NULL);
+	json_t *result = NULL;
+	struct job_input in = {
+		.id = "j1", .request_id = "r1", .action = "generate_report", .user_id = "alice",
+		.tenant_id = "acme", .payload = payload, .deadline_ms = time_now_ms() + 60000,
+		.attempt = 1,
+	};
+
+	CHECK(payload != NULL);
+	CHECK(mkdtemp(out) != NULL);
+	cfg.db_path = (char *)"/nonexistent/secret-dir/streamer.db";
+	cfg.output_dir = out;
+	cfg.busy_timeout_ms = 100;
+	CHECK_INT(job_run(&cfg, &in, &sink, &result, code, msg, sizeof msg), -1);
+	CHECK_STR(code, "PROCESSING_FAILED");
+	if (strstr(msg, "secret-dir") || !strstr(msg, "the database is unavailable"))
+		printf("# message: %s\n", msg);
+	CHECK(strstr(msg, "secret-dir") == NULL);
+	CHECK(strstr(msg, "the database is unavailable") != NULL);
+	json_decref(payload);
+	CHECK(rmdir(out) == 0);
+}
+
 TAP_MAIN(
 	TAP_TEST(test_table),
 	TAP_TEST(test_process_data_invalid),
@@ -1184,5 +1224,6 @@ TAP_MAIN(
 	TAP_TEST(test_delay_invalid),
 	TAP_TEST(test_delay_run),
 	TAP_TEST(test_delay_cancel),
-	TAP_TEST(test_echo_async)
+	TAP_TEST(test_echo_async),
+	TAP_TEST(test_report_database_error_is_generic)
 )

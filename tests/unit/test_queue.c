@@ -23,7 +23,7 @@ static void setup(struct store **s, struct queue **q)
 	snprintf(dir, sizeof dir, "%s/test_queue.XXXXXX", base && *base ? base : "/tmp");
 	CHECK(mkdtemp(dir) != NULL);
 	snprintf(dbpath, sizeof dbpath, "%s/q.db", dir);
-	CHECK(store_open(s, dbpath, 5000, err, sizeof err) == 0);
+	CHECK(store_open(s, dbpath, 5000, STORE_OPEN_CREATE, err, sizeof err) == 0);
 	*q = queue_open(*s);
 	CHECK(*q != NULL);
 }
@@ -321,7 +321,7 @@ static void test_concurrent_claimers_run_each_once(void)
 			int ret;
 
 			snprintf(owner, sizeof owner, "p%d", k);
-			CHECK(store_open(&s, dbpath, 10000, err, sizeof err) == 0);
+			CHECK(store_open(&s, dbpath, 10000, STORE_OPEN_CREATE, err, sizeof err) == 0);
 			q = queue_open(s);
 			CHECK(q != NULL);
 			while ((ret = queue_claim(q, owner, 10000, LEASE, &r)) == STORE_OK) {
@@ -346,7 +346,7 @@ static void test_concurrent_claimers_run_each_once(void)
 		char err[512];
 		int64_t pending, processing;
 
-		CHECK(store_open(&s, dbpath, 5000, err, sizeof err) == 0);
+		CHECK(store_open(&s, dbpath, 5000, STORE_OPEN_CREATE, err, sizeof err) == 0);
 		q = queue_open(s);
 		CHECK(q != NULL);
 		CHECK_INT(queue_counts(q, &pending, &processing), STORE_OK);

@@ -60,7 +60,7 @@ static struct store *open_ok(const char *path, int busy_ms)
 {
 	struct store *s = NULL;
 	char err[512] = "";
-	int rc = store_open(&s, path, busy_ms, err, sizeof err);
+	int rc = store_open(&s, path, busy_ms, STORE_OPEN_CREATE, err, sizeof err);
 
 	if (rc != 0)
 		printf("# store_open: %s\n", err);
@@ -220,7 +220,7 @@ static void test_newer_schema_is_refused(void)
 	raw_exec(db, sql);
 	sqlite3_close(db);
 
-	CHECK_INT(store_open(&s, t.db, 1000, err, sizeof err), -1);
+	CHECK_INT(store_open(&s, t.db, 1000, 0, err, sizeof err), -1);
 	CHECK(s == NULL);
 	snprintf(want, sizeof want, "database schema version %d is newer than this build (%d)",
 		 latest + 1, latest);
@@ -245,15 +245,15 @@ static void test_open_errors_name_the_path(void)
 
 	tmp_init(&t);
 	snprintf(path, sizeof path, "%s/missing/streamer.db", t.dir);
-	CHECK_INT(store_open(&s, path, 100, err, sizeof err), -1);
+	CHECK_INT(store_open(&s, path, 100, 0, err, sizeof err), -1);
 	CHECK(s == NULL);
 	CHECK(strstr(err, path) != NULL);
 
 	/* An in-memory database cannot be in WAL mode. */
-	CHECK_INT(store_open(&s, ":memory:", 100, err, sizeof err), -1);
+	CHECK_INT(store_open(&s, ":memory:", 100, 0, err, sizeof err), -1);
 	CHECK(strstr(err, "WAL") != NULL);
 
-	CHECK_INT(store_open(&s, "", 100, err, sizeof err), -1);
+	CHECK_INT(store_open(&s, "", 100, 0, err, sizeof err), -1);
 	CHECK(err[0] != '\0');
 	tmp_done(&t);
 }
@@ -893,11 +893,140 @@ static void test_hot_statements_use_keys(void)
 	tmp_done(&t);
 }
 
+/* Only STORE_OPEN_CREATE (streamer init-db) makes a database: a missing file is refused, naming it. */
+static void test_missing_file_is_not_created(void)
+{
+	struct tmp t;
+	struct store *s = NULL;
+	struct stat sb;
+	char err[512] = "";
+
+	tmp_init(&t);
+	CHECK_INT(store_open(&s, t.db, 100, 0, err, sizeof err), -1);
+	CHECK(s == NULL);
+	if (!strstr(err, t.db) || !strstr(err, "streamer init-db"))
+		printf("# err: %s\n", err);
+	CHECK(strstr(err, t.db) != NULL);
+	CHECK(strstr(err, "does not exist") != NULL);
+	CHECK(strstr(err, "streamer init-db") != NULL);
+	CHECK(stat(t.db, &sb) < 0 && errno == ENOENT);
+	tmp_done(&t);
+}
+
+/* The database and its -wal/-shm are 0600 whatever the umask; 0640 with a group. */
+static void test_created_file_modes(void)
+{
+	struct tmp t;
+	struct store *s;
+	struct conn_record r = rec("c1", "t1", 1000);
+	struct stat sb;
+	char path[4300], err[512] = "";
+	static const char *const suffix[] = { "", "-wal", "-shm" };
+
+	umask(0);
+	tmp_init(&t);
+	s = open_ok(t.db, 1000);
+	put_ok(s, &r);
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(path, sizeof path, "%s%s", t.db, suffix[i]);
+		CHECK(stat(path, &sb) == 0);
+		if ((sb.st_mode & 0777) != 0600)
+			printf("# %s has mode %o\n", path, (unsigned)(sb.st_mode & 0777));
+		CHECK_INT(sb.st_mode & 0777, 0600);
+	}
+	store_close(s);
+	tmp_done(&t);
+
+	tmp_init(&t);
+	CHECK_INT(store_create_file(t.db, (long long)getgid(), err, sizeof err), 1);
+	CHECK_INT(store_create_file(t.db, (long long)getgid(), err, sizeof err), 0);
+	CHECK(stat(t.db, &sb) == 0);
+	CHECK_INT(sb.st_mode & 0777, 0640);
+	CHECK_INT(sb.st_gid, getgid());
+	CHECK_INT(store_open(&s, t.db, 1000, 0, err, sizeof err), 0);
+	put_ok(s, &r);
+	snprintf(path, sizeof path, "%s-wal", t.db);
+	CHECK(stat(path, &sb) == 0);
+	CHECK_INT(sb.st_mode & 0777, 0640);
+	store_close(s);
+	tmp_done(&t);
+}
+
+/* Calls until one fails (the check runs at most every 2 s); returns its result. */
+static int put_until_refused(struct store *s)
+{
+	struct conn_record r = rec("c2", "t1", 2000);
+
+	for (int i = 0; i < 1000; i++) {
+		int rc = store_conn_put(s, &r);
+
+		if (rc != STORE_OK)
+			return rc;
+		usleep(10 * 1000);
+	}
+	return STORE_OK;
+}
+
+/* A database deleted or replaced under an open handle is refused, never written to silently. */
+static void test_deleted_or_replaced_file_is_detected(void)
+{
+	struct tmp t;
+	struct store *s, *other;
+	struct conn_record r = rec("c1", "t1", 1000), got = { 0 };
+	char path[4300], moved[4300];
+
+	/* Deleted: the database and its -wal/-shm. */
+	tmp_init(&t);
+	s = open_ok(t.db, 1000);
+	put_ok(s, &r);
+	CHECK_INT(store_check(s), STORE_OK);
+	CHECK(unlink(t.db) == 0);
+	snprintf(path, sizeof path, "%s-wal", t.db);
+	unlink(path);
+	snprintf(path, sizeof path, "%s-shm", t.db);
+	unlink(path);
+	CHECK_INT(put_until_refused(s), STORE_ERROR);
+	CHECK(strstr(store_errmsg(s), t.db) != NULL);
+	CHECK(strstr(store_errmsg(s), "deleted or replaced") != NULL);
+	/* It stays refused, every call, at once. */
+	CHECK_INT(store_check(s), STORE_ERROR);
+	CHECK_INT(store_conn_get(s, "c1", &got), STORE_ERROR);
+	CHECK_INT(store_begin(s), STORE_ERROR);
+	CHECK_INT(store_ping(s), STORE_ERROR);
+	store_close(s);
+	tmp_done(&t);
+
+	/* Replaced: another database renamed over the path. */
+	tmp_init(&t);
+	s = open_ok(t.db, 1000);
+	put_ok(s, &r);
+	snprintf(moved, sizeof moved, "%s/new.db", t.dir);
+	other = open_ok(moved, 1000);
+	store_close(other);
+	CHECK(rename(moved, t.db) == 0);
+	CHECK_INT(put_until_refused(s), STORE_ERROR);
+	CHECK(strstr(store_errmsg(s), "deleted or replaced") != NULL);
+	{
+		struct conn_record late = rec("c3", "t1", 3000);
+
+		CHECK_INT(store_conn_put(s, &late), STORE_ERROR);
+	}
+	store_close(s);
+	/* Nothing written after the detection reached the new file at the path. */
+	s = open_ok(t.db, 1000);
+	CHECK_INT(store_conn_get(s, "c3", &got), STORE_NOTFOUND);
+	store_close(s);
+	tmp_done(&t);
+}
+
 TAP_MAIN(
 	TAP_TEST(test_open_creates_wal_database),
 	TAP_TEST(test_reopen_is_idempotent),
 	TAP_TEST(test_newer_schema_is_refused),
 	TAP_TEST(test_open_errors_name_the_path),
+	TAP_TEST(test_missing_file_is_not_created),
+	TAP_TEST(test_created_file_modes),
+	TAP_TEST(test_deleted_or_replaced_file_is_detected),
 	TAP_TEST(test_put_get_round_trip),
 	TAP_TEST(test_put_replaces),
 	TAP_TEST(test_put_refuses_a_live_row_of_another),

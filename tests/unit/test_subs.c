@@ -21,7 +21,7 @@ static void setup(struct store **s, struct subs **u)
 	snprintf(dir, sizeof dir, "%s/test_subs.XXXXXX", base && *base ? base : "/tmp");
 	CHECK(mkdtemp(dir) != NULL);
 	snprintf(dbpath, sizeof dbpath, "%s/s.db", dir);
-	CHECK(store_open(s, dbpath, 5000, err, sizeof err) == 0);
+	CHECK(store_open(s, dbpath, 5000, STORE_OPEN_CREATE, err, sizeof err) == 0);
 	*u = subs_open(*s);
 	CHECK(*u != NULL);
 }

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "tap.h"
 #include "util.h"
 
@@ -365,7 +367,88 @@ static void test_file_read(void)
 	CHECK_INT(errno, ENOENT);
 }
 
+/* utf8_repair of the n bytes s must give want (a C string). */
+static void repaired(const char *s, size_t n, const char *want)
+{
+	struct buf b = { 0 };
+
+	utf8_repair(&b, s, n);
+	if (strcmp(b.data, want) != 0) {
+		printf("# repair of %zu bytes gave \"%s\", want \"%s\"\n", n, b.data, want);
+		CHECK(0);
+	}
+	CHECK_INT(b.len, strlen(want));
+	buf_free(&b);
+}
+
+static void test_utf8_repair(void)
+{
+	char *d;
+
+	repaired("", 0, "");
+	repaired("Mozilla/5.0 (X11)", 17, "Mozilla/5.0 (X11)");
+	repaired("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 14, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+	repaired("a\xff" "b", 3, "a\xef\xbf\xbd" "b");                    /* a stray byte */
+	repaired("\xc3", 1, "\xef\xbf\xbd");                               /* cut short */
+	repaired("\xc0\xaf", 2, "\xef\xbf\xbd\xef\xbf\xbd");               /* overlong '/' */
+	repaired("\xed\xa0\x80", 3, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"); /* a surrogate */
+	repaired("\xf4\x90\x80\x80", 4, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"); /* past U+10FFFF */
+	repaired("a\0b", 3, "a\xef\xbf\xbd" "b");                           /* an embedded NUL */
+	d = utf8_repair_dup("x\x80y");
+	CHECK_STR(d, "x\xef\xbf\xbdy");
+	free(d);
+	CHECK(utf8_repair_dup(NULL) == NULL);
+	/* What jansson refused before is now a string it takes. */
+	{
+		json_t *j;
+
+		d = utf8_repair_dup("curl/8 \xfe\xfe");
+		j = json_pack("{s:s}", "user_agent", d);
+		CHECK(j != NULL);
+		json_decref(j);
+		free(d);
+	}
+}
+
+static void redacts(const char *s, const char *want)
+{
+	struct buf b = { 0 };
+
+	str_redact_credentials(&b, s);
+	if (strcmp(b.data, want) != 0) {
+		printf("# redact \"%s\"\n#   gave \"%s\"\n#   want \"%s\"\n", s, b.data, want);
+		CHECK(0);
+	}
+	CHECK(str_has_credentials(s) == (strcmp(s, want) != 0));
+	buf_free(&b);
+}
+
+static void test_redact_credentials(void)
+{
+	redacts("", "");
+	redacts("POST http://127.0.0.1:5561/publish/: HTTP 500 boom",
+		"POST http://127.0.0.1:5561/publish/: HTTP 500 boom");
+	redacts("POST https://bob:hunter2@push.example.com/publish/: Couldn't connect",
+		"POST https://***@push.example.com/publish/: Couldn't connect");
+	redacts("http://user@host/x", "http://***@host/x");
+	redacts("http://a:b@c@host:8080?x=1", "http://***@host:8080?x=1");
+	redacts("/ws?Authorization=eyJhbGciOi.eyJzdWIi.c2ln&x=1",
+		"/ws?Authorization=***&x=1");
+	redacts("Authorization=eyJ.x.y", "Authorization=***");
+	redacts("/api/connect?a=1&token=abc#frag", "/api/connect?a=1&token=***#frag");
+	redacts("https://h/p?X-Amz-Credential=AKID%2F20260101&X-Amz-Signature=deadbeef&X-Amz-Date=1 end",
+		"https://h/p?X-Amz-Credential=***&X-Amz-Signature=***&X-Amz-Date=*** end");
+	redacts("?ACCESS_TOKEN=a&api_key=b&password=c&keep=d",
+		"?ACCESS_TOKEN=***&api_key=***&password=***&keep=d");
+	redacts("header Authorization: Bearer abc.def.ghi, next", "header Authorization: Bearer ***, next");
+	redacts("tokens=1&monkey=2", "tokens=1&monkey=2");
+	redacts("a ://nothing@ here", "a ://***@ here");
+	redacts("no url here, just text @ and ? and &", "no url here, just text @ and ? and &");
+}
+
 TAP_MAIN(
+	TAP_TEST(test_utf8_repair),
+	TAP_TEST(test_redact_credentials),
 	TAP_TEST(test_buf_append_grows),
 	TAP_TEST(test_buf_binary_and_strings),
 	TAP_TEST(test_buf_printf),
