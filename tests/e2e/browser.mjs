@@ -85,7 +85,7 @@ test('the console opens with the token and the ws URL from the fragment, and con
   await page.keyboard.press('Enter');
   await page.waitForFunction(() => document.getElementById('state').textContent === 'connected');
   await page.waitForFunction(() => document.getElementById('conn-id').textContent.length > 0);
-  assert.match(await text('#identity'), /console-user @ acme \(publish\)/);
+  assert.match(await text('#identity'), /console-user @ acme \(publish, reports\)/);
   assert.equal(await page.isEnabled('#echo-send'), true);
   assert.equal(await page.isDisabled('#connect'), true);
 });
