@@ -12,6 +12,7 @@
 #include "metrics.h"
 #include "protocol.h"
 #include "queue.h"
+#include "ratelimit.h"
 #include "router.h"
 #include "util.h"
 
@@ -93,6 +94,23 @@ static void reject(struct conn_reject *rej, int status, const char *code, const 
 	snprintf(rej->message, sizeof(rej->message), "%s", message);
 }
 
+/*
+ * In the connect's transaction: 1 when rec's user already holds
+ * STREAMER_MAX_CONNECTIONS_PER_USER live connections (other than rec's id),
+ * 0 when there is room, -1 on a store error.
+ */
+static int user_quota_full(struct app *app, const struct conn_record *rec, int64_t now)
+{
+	int64_t max = app->cfg.max_connections_per_user, n = 0;
+
+	if (max <= 0)
+		return 0;
+	if (store_conn_count_user(app->store, rec->tenant_id, rec->user_id, rec->id, now, max, &n) !=
+	    STORE_OK)
+		return -1;
+	return n >= max;
+}
+
 int conn_open(struct app *app, const struct request *req, const char *id,
 	      struct conn_record *rec, struct conn_reject *rej)
 {
@@ -108,7 +126,7 @@ int conn_open(struct app *app, const struct request *req, const char *id,
 	char *token = token_from(req);
 	int64_t start = time_mono_us(), now = time_now_ms();
 	enum auth_error e;
-	int rc = -1;
+	int rc = -1, full;
 
 	memset(rec, 0, sizeof(*rec));
 	e = token ? auth_verify(&policy, token, strlen(token), &who) : AUTH_MISSING;
@@ -145,7 +163,20 @@ int conn_open(struct app *app, const struct request *req, const char *id,
 	rec->connected_at = rec->last_active_at = now;
 	rec->expires_at = now + app->cfg.connection_ttl * 1000;
 
-	if (store_begin(app->store) != STORE_OK ||
+	full = store_begin(app->store) == STORE_OK ? user_quota_full(app, rec, now) : -1;
+	if (full > 0) {
+		store_rollback(app->store);
+		reject(rej, 429, "RATE_LIMITED", "Too many connections for this user");
+		log_event(LOG_WARN, "connect_rejected",
+			  json_pack("{s:s,s:s,s:s,s:s,s:s,s:i}", "connection_id", id, "user", who.sub,
+				    "tenant", who.tenant, "outcome", "RATE_LIMITED",
+				    "reason", "connections_per_user", "status", 429));
+		count1("streamer_rate_limited_total", "limit", "connections");
+		conn_record_free(rec);
+		observe_event("open", time_mono_us() - start);
+		goto out;
+	}
+	if (full < 0 ||
 	    store_conn_put(app->store, rec) != STORE_OK ||
 	    store_commit(app->store) != STORE_OK) {
 		log_event(LOG_ERROR, "connect_failed",
@@ -236,6 +267,21 @@ void conn_message(struct app *app, const char *id, const char *text, size_t len,
 	memset(out, 0, sizeof *out);
 	/* Validation needs no store: do it first so even a refusal carries the request id. */
 	parsed = proto_parse(text, len, app->cfg.max_message_bytes, &msg, &err) == 0;
+
+	/* Before the store: a flood costs no transaction, and a refused message is not routed. */
+	if (app->ratelimit) {
+		int64_t wait_ms = ratelimit_take(app->ratelimit, id, strlen(id), app->cfg.rate_limit,
+						 app->cfg.rate_burst, time_mono_us());
+
+		if (wait_ms > 0) {
+			proto_error_rate_limited(&err, "message", wait_ms,
+						 "Too many messages: at most %lld per second; retry in %lld ms",
+						 (long long)app->cfg.rate_limit, (long long)wait_ms);
+			reply = proto_error(msg.id, &err);
+			count1("streamer_rate_limited_total", "limit", "message");
+			goto out;
+		}
+	}
 
 	if (store_begin(app->store) != STORE_OK) {
 		reply = internal_reply(msg.id);

@@ -23,7 +23,9 @@ struct conn_reject {
  * Authenticates req (token from the Authorization query parameter, else the
  * Authorization: Bearer header) and stores the connection id. Returns 0 and
  * fills *rec (release with conn_record_free), or -1 with rej filled (401
- * UNAUTHORIZED, 403 FORBIDDEN for a disallowed tenant, 500 INTERNAL_ERROR).
+ * UNAUTHORIZED, 403 FORBIDDEN for a disallowed tenant, 429 RATE_LIMITED when
+ * the user already holds STREAMER_MAX_CONNECTIONS_PER_USER live connections,
+ * 500 INTERNAL_ERROR).
  * Logs one line either way, never the token.
  */
 int conn_open(struct app *app, const struct request *req, const char *id,
