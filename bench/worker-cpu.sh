@@ -21,6 +21,8 @@ trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$TMP"' EXIT
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$TMP/priv.pem" 2>/dev/null
 openssl pkey -in "$TMP/priv.pem" -pubout -out "$TMP/pub.pem"
 export STREAMER_DB="$TMP/streamer.db" STREAMER_JWT_KEY_FILE="$TMP/pub.pem" STREAMER_LOG_FILE="$TMP/worker.log"
+# One user opens all N connections: no per-user connection limit (STREAMER_MAX_CONNECTIONS_PER_USER).
+export STREAMER_MAX_CONNECTIONS_PER_USER=${STREAMER_MAX_CONNECTIONS_PER_USER:-0}
 "$build/streamer" init-db >/dev/null
 token=$("$build/streamer" token --key "$TMP/priv.pem" --sub bench --tenant t1 --ttl 3600)
 "$build/streamer-fcgi" --listen "$TMP/fcgi.sock" &

@@ -12,6 +12,7 @@
 #include "job_run.h"
 #include "log.h"
 #include "queue.h"
+#include "ratelimit.h"
 #include "wake.h"
 
 /* Largest key file accepted; real PEM keys are a few KiB. */
@@ -36,6 +37,10 @@ int app_init(struct app *app, char *err, size_t errlen)
 		/* Uncounted is better than not serving: a metrics file problem is only logged. */
 		if (config_metrics_open(&app->cfg, why, sizeof(why)) < 0)
 			log_msg(LOG_WARN, "metrics_unavailable", "%s", why);
+		app->ratelimit = config_ratelimit_open(&app->cfg, why, sizeof(why));
+		if (why[0])
+			log_msg(LOG_WARN, "ratelimit_per_process",
+				"%s; each worker limits messages on its own", why);
 	}
 	key = file_read(app->cfg.jwt_key_file, KEY_FILE_MAX, &keylen);
 	if (!key) {
@@ -79,6 +84,7 @@ fail:
 void app_free(struct app *app)
 {
 	job_runtime_free();
+	ratelimit_close(app->ratelimit);
 	fanout_close(app->fanout);
 	queue_close(app->queue);
 	if (app->store)

@@ -9,6 +9,7 @@
 
 struct fanout;
 struct queue;
+struct ratelimit;
 
 /* Built once per process by app_init, read-only while serving. */
 struct app {
@@ -17,6 +18,7 @@ struct app {
 	struct store *store;
 	struct queue *queue;     /* async requests (on store) */
 	struct fanout *fanout;   /* pushes through the callback URL, subscriptions (on store) */
+	struct ratelimit *ratelimit; /* per-connection message buckets shared by the host's workers; NULL = off */
 	int wake_pending;        /* a request was queued: wake the processors once the answer is out */
 	int64_t health_probe_at_ms; /* when /healthz last probed the callback URL (0: never) */
 	int health_probe_rc;        /* that probe's result: 0 ok, -1 failing */

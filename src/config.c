@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "metrics.h"
+#include "ratelimit.h"
 #include "util.h"
 
 #ifndef STREAMER_LOCALSTATEDIR
@@ -55,6 +56,12 @@ const struct config_var config_vars[] = {
 	{ "STREAMER_AWS_SESSION_TOKEN", "", "apigw style: session token of temporary credentials, if any" },
 	{ "STREAMER_METRICS_FILE", "", "shared metrics file of every process on the host; empty = <STREAMER_DB>.metrics, off = no metrics" },
 	{ "STREAMER_METRICS_TOKEN", "", "when set, GET /metrics needs Authorization: Bearer <this>; when empty, loopback peers only" },
+	{ "STREAMER_RATE_LIMIT", "50", "messages per second one connection may send, refilled continuously (0 = off, up to 1000000)" },
+	{ "STREAMER_RATE_BURST", "100", "messages one connection may send at once before the rate applies (1-1000000)" },
+	{ "STREAMER_RATELIMIT_FILE", "", "shared table of the message rate limiter of every worker on the host; empty = <STREAMER_DB>.ratelimit, off = no message rate limit" },
+	{ "STREAMER_MAX_REQUESTS_PER_CONNECTION", "16", "live (pending or running) async requests per connection (0 = no limit, up to 1000000)" },
+	{ "STREAMER_MAX_PENDING_PER_TENANT", "1000", "pending async requests per tenant (0 = no limit, up to 100000000)" },
+	{ "STREAMER_MAX_CONNECTIONS_PER_USER", "100", "live connections per user of a tenant (0 = no limit, up to 1000000)" },
 	{ NULL, NULL, NULL },
 };
 
@@ -408,6 +415,33 @@ static int db_group_load(struct config *cfg, const char *v, char *err, size_t er
 	return 0;
 }
 
+/* Quotas and rate limits (ratelimit.c, queue.c, conn.c). */
+static int limits_config_load(struct config *cfg, const struct file_vars *f, char *err, size_t errlen)
+{
+	long long n;
+
+	if (get_int(f, "STREAMER_RATE_LIMIT", 0, 1000000, &n, err, errlen) < 0)
+		return -1;
+	cfg->rate_limit = n;
+	if (get_int(f, "STREAMER_RATE_BURST", 1, 1000000, &n, err, errlen) < 0)
+		return -1;
+	cfg->rate_burst = n;
+	cfg->ratelimit_file = opt_string(f, "STREAMER_RATELIMIT_FILE");
+	if (cfg->ratelimit_file && strcmp(cfg->ratelimit_file, "off") != 0 && cfg->ratelimit_file[0] != '/')
+		return err_printf(err, errlen, "STREAMER_RATELIMIT_FILE: expected an absolute path or off, got '%s'",
+			    cfg->ratelimit_file);
+	if (get_int(f, "STREAMER_MAX_REQUESTS_PER_CONNECTION", 0, 1000000, &n, err, errlen) < 0)
+		return -1;
+	cfg->max_requests_per_connection = n;
+	if (get_int(f, "STREAMER_MAX_PENDING_PER_TENANT", 0, 100000000, &n, err, errlen) < 0)
+		return -1;
+	cfg->max_pending_per_tenant = n;
+	if (get_int(f, "STREAMER_MAX_CONNECTIONS_PER_USER", 0, 1000000, &n, err, errlen) < 0)
+		return -1;
+	cfg->max_connections_per_user = n;
+	return 0;
+}
+
 int config_load(struct config *cfg, int flags, char *err, size_t errlen)
 {
 	struct file_vars f = {0};
@@ -496,6 +530,8 @@ int config_load(struct config *cfg, int flags, char *err, size_t errlen)
 		goto fail;
 	}
 	cfg->metrics_token = opt_string(&f, "STREAMER_METRICS_TOKEN");
+	if (limits_config_load(cfg, &f, err, errlen) < 0)
+		goto fail;
 
 	file_vars_free(&f);
 	return 0;
@@ -535,6 +571,7 @@ void config_free(struct config *cfg)
 	free(cfg->aws_session_token);
 	free(cfg->metrics_file);
 	free(cfg->metrics_token);
+	free(cfg->ratelimit_file);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -559,4 +596,24 @@ int config_metrics_open(const struct config *cfg, char *err, size_t errlen)
 	rc = metrics_open(path, err, errlen);
 	free(path);
 	return rc;
+}
+
+struct ratelimit *config_ratelimit_open(const struct config *cfg, char *err, size_t errlen)
+{
+	struct ratelimit *rl;
+	char *path;
+
+	err[0] = '\0';
+	if (cfg->rate_limit <= 0 || (cfg->ratelimit_file && strcmp(cfg->ratelimit_file, "off") == 0))
+		return NULL;
+	path = cfg->ratelimit_file ? xstrdup(cfg->ratelimit_file) : ratelimit_default_path(cfg->db_path);
+	rl = ratelimit_open(path, err, errlen);
+	free(path);
+	if (!rl) {
+		char why[300];
+
+		/* Limiting per worker is better than not limiting: the reason is the caller's to log. */
+		rl = ratelimit_open(NULL, why, sizeof why);
+	}
+	return rl;
 }

@@ -48,6 +48,12 @@ struct config {
 	char *aws_session_token;              /* STREAMER_AWS_SESSION_TOKEN, may be NULL */
 	char *metrics_file;       /* STREAMER_METRICS_FILE, NULL = <db>.metrics, "off" = none */
 	char *metrics_token;      /* STREAMER_METRICS_TOKEN, NULL = /metrics is open */
+	int64_t rate_limit;       /* STREAMER_RATE_LIMIT, messages per second per connection, 0 = off */
+	int64_t rate_burst;       /* STREAMER_RATE_BURST, messages a connection may send at once */
+	char *ratelimit_file;     /* STREAMER_RATELIMIT_FILE, NULL = <db>.ratelimit, "off" = no message limit */
+	int64_t max_requests_per_connection; /* STREAMER_MAX_REQUESTS_PER_CONNECTION, live async requests, 0 = no limit */
+	int64_t max_pending_per_tenant;      /* STREAMER_MAX_PENDING_PER_TENANT, 0 = no limit */
+	int64_t max_connections_per_user;    /* STREAMER_MAX_CONNECTIONS_PER_USER, live connections, 0 = no limit */
 };
 
 /* What the caller needs: the worker needs the JWT key, `init-db` does not. */
@@ -81,6 +87,18 @@ void config_free(struct config *cfg);
  * 0, or -1 with a reason in err (the process still works, uncounted).
  */
 int config_metrics_open(const struct config *cfg, char *err, size_t errlen);
+
+struct ratelimit;
+
+/*
+ * Maps the host's shared rate limit table (STREAMER_RATELIMIT_FILE, default
+ * "<STREAMER_DB>.ratelimit"). Returns NULL with err[0] == '\0' when the
+ * message limit is off (STREAMER_RATE_LIMIT=0 or the file "off"). When the
+ * file cannot be mapped, falls back to a table of this process only (each
+ * worker then limits on its own) and writes the reason into err. Release
+ * with ratelimit_close.
+ */
+struct ratelimit *config_ratelimit_open(const struct config *cfg, char *err, size_t errlen);
 
 /* Returns 1 when tenant is allowed by STREAMER_ALLOWED_TENANTS. */
 int config_tenant_allowed(const struct config *cfg, const char *tenant);

@@ -14,6 +14,7 @@
 #include "metrics.h"
 #include "protocol.h"
 #include "queue.h"
+#include "ratelimit.h"
 #include "router.h"
 #include "secret.h"
 #include "util.h"
@@ -136,6 +137,23 @@ static void reject(struct conn_reject *rej, int status, const char *code, const 
 	snprintf(rej->message, sizeof(rej->message), "%s", message);
 }
 
+/*
+ * In the connect's transaction: 1 when rec's user already holds
+ * STREAMER_MAX_CONNECTIONS_PER_USER live connections (other than rec's id),
+ * 0 when there is room, -1 on a store error.
+ */
+static int user_quota_full(struct app *app, const struct conn_record *rec, int64_t now)
+{
+	int64_t max = app->cfg.max_connections_per_user, n = 0;
+
+	if (max <= 0)
+		return 0;
+	if (store_conn_count_user(app->store, rec->tenant_id, rec->user_id, rec->id, now, max, &n) !=
+	    STORE_OK)
+		return -1;
+	return n >= max;
+}
+
 int conn_open(struct app *app, const struct request *req, const char *id, const char *secret,
 	      struct conn_record *rec, struct conn_reject *rej)
 {
@@ -143,7 +161,7 @@ int conn_open(struct app *app, const struct request *req, const char *id, const 
 	char *token = token_from(req);
 	int64_t start = time_mono_us(), now = time_now_ms();
 	enum auth_error e;
-	int rc = -1, put;
+	int rc = -1, put, full = 0;
 
 	memset(rec, 0, sizeof(*rec));
 	e = token ? conn_verify_token(app, token, &who) : AUTH_MISSING;
@@ -190,9 +208,22 @@ int conn_open(struct app *app, const struct request *req, const char *id, const 
 	if (store_begin(app->store) != STORE_OK) {
 		put = STORE_ERROR;
 	} else {
-		put = store_conn_put(app->store, rec);
+		full = user_quota_full(app, rec, now);
+		put = full != 0 ? STORE_ERROR : store_conn_put(app->store, rec);
 		if (put == STORE_OK && store_commit(app->store) != STORE_OK)
 			put = STORE_ERROR;
+	}
+	if (full > 0) {
+		store_rollback(app->store);
+		reject(rej, 429, "RATE_LIMITED", "Too many connections for this user");
+		log_event(LOG_WARN, "connect_rejected",
+			  json_pack("{s:s,s:s,s:s,s:s,s:s,s:i}", "connection_id", id, "user", who.sub,
+				    "tenant", who.tenant, "outcome", "RATE_LIMITED",
+				    "reason", "connections_per_user", "status", 429));
+		count1("streamer_rate_limited_total", "limit", "connections");
+		conn_record_free(rec);
+		observe_event("open", time_mono_us() - start);
+		goto out;
 	}
 	if (put == STORE_CONFLICT) {
 		/* A live connection of someone else (or of the other dialect) holds the id: never take it over. */
@@ -328,6 +359,31 @@ static int secret_ok(struct app *app, const char *id, const char *secret, int *f
 	return ok;
 }
 
+/*
+ * The message rate limit of connection id: NULL when the message may pass,
+ * else a new RATE_LIMITED error for request_id (counted in the metrics).
+ */
+static json_t *rate_limited_reply(struct app *app, const char *id, const char *request_id)
+{
+	struct proto_error err = {0};
+	int64_t wait_ms;
+	json_t *reply;
+
+	if (!app->ratelimit)
+		return NULL;
+	wait_ms = ratelimit_take(app->ratelimit, id, strlen(id), app->cfg.rate_limit,
+				 app->cfg.rate_burst, time_mono_us());
+	if (wait_ms <= 0)
+		return NULL;
+	proto_error_rate_limited(&err, "message", wait_ms,
+				 "Too many messages: at most %lld per second; retry in %lld ms",
+				 (long long)app->cfg.rate_limit, (long long)wait_ms);
+	reply = proto_error(request_id, &err);
+	proto_error_clear(&err);
+	count1("streamer_rate_limited_total", "limit", "message");
+	return reply;
+}
+
 void conn_message(struct app *app, const char *id, const char *secret, const char *text,
 		  size_t len, struct conn_reply *out)
 {
@@ -343,6 +399,10 @@ void conn_message(struct app *app, const char *id, const char *secret, const cha
 	/* Validation needs no store: do it first so even a refusal carries the request id. */
 	parsed = proto_parse(text, len, app->cfg.max_message_bytes, &msg, &err) == 0;
 
+	/* Before the store: a flood costs no transaction, and a refused message is not routed.
+	 * The plain dialect proves the secret first, so nobody drains another's bucket. */
+	if (!secret && (reply = rate_limited_reply(app, id, msg.id)))
+		goto out;
 	if (store_begin(app->store) != STORE_OK) {
 		reply = internal_reply(msg.id);
 		goto fail;
@@ -359,6 +419,10 @@ void conn_message(struct app *app, const char *id, const char *secret, const cha
 			store_rollback(app->store);
 			out->gone = 1;
 			reply = gone_reply(msg.id);
+			goto out;
+		}
+		if ((reply = rate_limited_reply(app, id, msg.id))) {
+			store_rollback(app->store);
 			goto out;
 		}
 	}

@@ -52,7 +52,9 @@ struct conn_reject {
  * with conn_record_free), or -1 with rej filled (401 UNAUTHORIZED, 403
  * FORBIDDEN for a disallowed tenant, 409 CONFLICT when the id is live and
  * belongs to another user, tenant or dialect — the row is then left alone —,
- * 500 INTERNAL_ERROR). Logs one line either way, never the token or secret.
+ * 429 RATE_LIMITED when the user already holds STREAMER_MAX_CONNECTIONS_PER_USER
+ * live connections, 500 INTERNAL_ERROR). Logs one line either way, never the
+ * token or secret.
  */
 int conn_open(struct app *app, const struct request *req, const char *id, const char *secret,
 	      struct conn_record *rec, struct conn_reject *rej);

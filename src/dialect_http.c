@@ -141,6 +141,7 @@ static void metrics_endpoint(struct app *app, struct request *req, struct respon
 	resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
 	buf_reset(&resp->body);
 	stats_render(&resp->body, &g);
+	stats_render_limits(&resp->body, &app->cfg);
 }
 
 /* Answers the messages of one client message, one JSON object per line. */

@@ -7,6 +7,7 @@
 #include "protocol.h"
 #include "dialect.h"
 #include "log.h"
+#include "metrics.h"
 #include "wse.h"
 
 /* Pushpin refuses response bodies over this many bytes (PROTOCOLS.md). */
@@ -40,13 +41,33 @@ static void put_subscribe(struct buf *out, const char *prefix, const char *name)
 	buf_free(&channel);
 }
 
-/* Appends reply as an "m:"-prefixed TEXT event, or an error if it cannot fit Pushpin's limit. */
-static void put_message(struct buf *out, json_t *reply)
+/*
+ * The whole answer to one batch stays under PUSHPIN_MAX_BODY. A message is
+ * only handled while its answer surely fits: out.len + its own length +
+ * ANSWER_SLACK (the envelope, controls) + SKIP_ROOM. From the first one
+ * that does not, the rest of the batch's messages are not handled but
+ * answered with a small RATE_LIMITED error each (in SKIP_ROOM), so the
+ * client resends them, in order, in its next batch. CLOSE_ROOM is always
+ * kept for a closing CLOSE event when even those errors do not fit.
+ */
+#define ANSWER_SLACK 8192
+#define SKIP_ROOM 65536
+#define CLOSE_ROOM 256
+#define CLOSE_TOO_BIG 1009
+/* How long a client waits before it resends a message the batch had no room for. */
+#define BATCH_RETRY_MS 50
+
+/*
+ * Appends reply as an "m:"-prefixed TEXT event if out stays within limit
+ * bytes, else an error in its place (an answer larger than it may be).
+ * Returns -1 when not even that fits (nothing appended).
+ */
+static int put_message(struct buf *out, json_t *reply, size_t limit)
 {
 	char *text = proto_dump(reply);
 	size_t len = text ? strlen(text) : 0;
 
-	if (!text || out->len + len + 64 > PUSHPIN_MAX_BODY) {
+	if (!text || out->len + len + 64 > limit) {
 		struct proto_error err = {0};
 		json_t *rid = json_object_get(reply, "request_id");
 		json_t *e;
@@ -57,10 +78,33 @@ static void put_message(struct buf *out, json_t *reply)
 		e = proto_error(json_string_value(rid), &err);
 		text = proto_dump(e);
 		json_decref(e);
-		len = strlen(text);
+		len = text ? strlen(text) : 0;
+		if (!text || out->len + len + 64 > limit) {
+			free(text);
+			return -1;
+		}
 	}
 	wse_put_text2(out, "m:", text, len);
 	free(text);
+	return 0;
+}
+
+/* The answer to a message the batch has no room to handle: resend it (it was not routed). */
+static json_t *batch_full_reply(struct app *app, const struct wse_event *e)
+{
+	struct client_msg msg = {0};
+	struct proto_error err = {0};
+	json_t *reply;
+	int ok;
+
+	ok = proto_parse(e->data, e->len, app->cfg.max_message_bytes, &msg, &err) == 0;
+	proto_error_rate_limited(&err, "batch", BATCH_RETRY_MS,
+				 "Batch answer too large for the proxy; resend this message");
+	reply = proto_error(ok && msg.id_generated ? NULL : msg.id, &err);
+	proto_error_clear(&err);
+	client_msg_free(&msg);
+	metrics_add("streamer_rate_limited_total", "limit=\"batch\"", 1);
+	return reply;
 }
 
 static void bad_request(struct response *resp, const char *why)
@@ -78,7 +122,8 @@ void dialect_ws(struct app *app, struct request *req, struct response *resp)
 	struct buf out = {0};
 	size_t count = 0;
 	char why[128];
-	int done = 0;
+	int done = 0, skipping = 0, full = 0;
+	size_t i;
 
 	if (strcmp(req->method, "POST") != 0) {
 		response_error(resp, 405, "VALIDATION_ERROR", "websocket-events requests must be POST");
@@ -99,9 +144,18 @@ void dialect_ws(struct app *app, struct request *req, struct response *resp)
 	if (count == 0 && conn_keepalive(app, id))
 		wse_put_close(&out, CLOSE_TOKEN_EXPIRED, "token expired");
 
-	for (size_t i = 0; i < count && !done; i++) {
+	for (i = 0; i < count && !done && !full; i++) {
 		struct wse_event *e = &ev[i];
 
+		if ((e->type == WSE_TEXT || e->type == WSE_BINARY) &&
+		    (skipping || out.len + e->len + ANSWER_SLACK + SKIP_ROOM > PUSHPIN_MAX_BODY)) {
+			json_t *reply = batch_full_reply(app, e);
+
+			skipping = 1;
+			full = put_message(&out, reply, PUSHPIN_MAX_BODY - CLOSE_ROOM) < 0;
+			json_decref(reply);
+			continue;
+		}
 		switch (e->type) {
 		case WSE_OPEN: {
 			struct conn_record rec;
@@ -134,7 +188,8 @@ void dialect_ws(struct app *app, struct request *req, struct response *resp)
 			json_array_foreach(r.controls, k, m)
 				put_control(&out, m);
 			json_array_foreach(r.messages, k, m)
-				put_message(&out, m);
+				if (put_message(&out, m, PUSHPIN_MAX_BODY - CLOSE_ROOM) < 0)
+					full = 1;
 			int gone = r.gone, expired = r.token_expired;
 			conn_reply_free(&r);
 			if (gone) {
@@ -152,12 +207,15 @@ void dialect_ws(struct app *app, struct request *req, struct response *resp)
 
 			proto_error_set(&err, ERR_VALIDATION, "Binary messages are not supported; send JSON text");
 			reply = proto_error(NULL, &err);
-			put_message(&out, reply);
+			if (put_message(&out, reply, PUSHPIN_MAX_BODY - CLOSE_ROOM) < 0)
+				full = 1;
 			json_decref(reply);
 			break;
 		}
 		case WSE_PING:
-			if (e->has_content)
+			if (out.len + e->len + 32 > PUSHPIN_MAX_BODY - CLOSE_ROOM)
+				full = 1;
+			else if (e->has_content)
 				wse_put_content(&out, WSE_PONG, e->data, e->len);
 			else
 				wse_put(&out, WSE_PONG);
@@ -184,6 +242,14 @@ void dialect_ws(struct app *app, struct request *req, struct response *resp)
 			done = 1;
 			break;
 		}
+	}
+	if (full) {
+		/* Not even a small error fits: close rather than answer over the limit. */
+		log_event(LOG_WARN, "batch_too_large",
+			  json_pack("{s:s,s:I,s:I}", "connection_id", id, "events", (json_int_t)count,
+				    "answered", (json_int_t)i));
+		(void)conn_close(app, id, NULL, "batch_too_large", CLOSE_TOO_BIG);
+		wse_put_close(&out, CLOSE_TOO_BIG, "batch answer too large; send fewer messages at once");
 	}
 	resp->status = 200;
 	resp->content_type = WSE_CONTENT_TYPE;

@@ -7,6 +7,7 @@
 #include "handlers.h"
 #include "job_run.h"
 #include "log.h"
+#include "metrics.h"
 #include "queue.h"
 #include "util.h"
 
@@ -36,6 +37,48 @@ static enum err_code code_of(const char *code)
 	return ERR_PROCESSING_FAILED;
 }
 
+/* How long a client refused by an async quota waits before it resends. */
+#define QUOTA_RETRY_MS 1000
+
+/*
+ * The async quotas, counted by index in the event's transaction so that two
+ * workers cannot both pass the last free place: live requests of the
+ * connection, pending requests of the tenant. Returns 0, or -1 with err set
+ * (RATE_LIMITED; nothing is queued).
+ */
+static int over_quota(struct call *c, struct proto_error *err)
+{
+	const struct config *cfg = &c->app->cfg;
+	int64_t n = 0;
+
+	if (cfg->max_requests_per_connection > 0) {
+		if (queue_count_live(c->app->queue, c->conn->id, cfg->max_requests_per_connection, &n) !=
+		    STORE_OK)
+			return internal(err);
+		if (n >= cfg->max_requests_per_connection) {
+			metrics_add("streamer_rate_limited_total", "limit=\"requests\"", 1);
+			proto_error_rate_limited(err, "requests", QUOTA_RETRY_MS,
+						 "Too many async requests in progress on this connection (at most %lld); "
+						 "retry when one has finished",
+						 (long long)cfg->max_requests_per_connection);
+			return -1;
+		}
+	}
+	if (cfg->max_pending_per_tenant > 0) {
+		if (queue_count_tenant_pending(c->app->queue, c->conn->tenant_id,
+					       cfg->max_pending_per_tenant, &n) != STORE_OK)
+			return internal(err);
+		if (n >= cfg->max_pending_per_tenant) {
+			metrics_add("streamer_rate_limited_total", "limit=\"tenant_pending\"", 1);
+			proto_error_rate_limited(err, "tenant_pending", QUOTA_RETRY_MS,
+						 "Too many async requests queued for this tenant (at most %lld); retry later",
+						 (long long)cfg->max_pending_per_tenant);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* Queues an async request: validated here with the processor's very validator. */
 static int enqueue(struct call *c, json_t **data, struct proto_error *err)
 {
@@ -48,6 +91,8 @@ static int enqueue(struct call *c, json_t **data, struct proto_error *err)
 		proto_error_set(err, ERR_VALIDATION, "%s", msg);
 		return -1;
 	}
+	if (over_quota(c, err) < 0)
+		return -1;
 	payload = c->msg->payload ? json_dumps(c->msg->payload, JSON_COMPACT | JSON_ENCODE_ANY)
 				  : xstrdup("null");
 	if (!payload)

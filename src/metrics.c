@@ -59,6 +59,7 @@ static const struct family {
 	{ "streamer_push_duration_seconds", "histogram", "Time of one push through the callback URL, retries included." },
 	{ "streamer_push_retries_total", "counter", "Push attempts after the first." },
 	{ "streamer_pushes_total", "counter", "Pushes through the callback URL, by style and outcome." },
+	{ "streamer_rate_limited_total", "counter", "Messages, requests and connects refused by a quota or rate limit, by limit." },
 };
 
 int metrics_open(const char *path, char *err, size_t errlen)

@@ -80,6 +80,24 @@ void proto_error_clear(struct proto_error *e)
 	e->details = NULL;
 }
 
+void proto_error_rate_limited(struct proto_error *e, const char *limit, int64_t retry_after_ms,
+			      const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	proto_error_set(e, ERR_RATE_LIMITED, "%s", "");
+	va_start(ap, fmt);
+	n = vsnprintf(e->message, sizeof(e->message), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		e->message[0] = '\0';
+	else if ((size_t)n >= sizeof(e->message))
+		utf8_trim(e->message, sizeof(e->message) - 1);
+	e->details = json_pack("{s:s,s:I}", "limit", limit, "retry_after_ms",
+			       (json_int_t)(retry_after_ms < 1 ? 1 : retry_after_ms));
+}
+
 int proto_parse(const char *text, size_t len, size_t max, struct client_msg *msg,
 		struct proto_error *err)
 {

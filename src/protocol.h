@@ -3,6 +3,7 @@
 #define STREAMER_PROTOCOL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -41,6 +42,15 @@ void proto_error_set(struct proto_error *e, enum err_code code, const char *fmt,
 	__attribute__((format(printf, 3, 4)));
 /* Drops e's details reference. */
 void proto_error_clear(struct proto_error *e);
+
+/*
+ * Sets e to RATE_LIMITED with the message, details {"limit": limit,
+ * "retry_after_ms": retry_after_ms} (clients wait that long, then resend;
+ * values below 1 become 1). limit names which limit refused ("message",
+ * "requests", "tenant_pending", "batch"), a fixed string of the program.
+ */
+void proto_error_rate_limited(struct proto_error *e, const char *limit, int64_t retry_after_ms,
+			      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* A validated inbound message. */
 struct client_msg {

@@ -51,6 +51,9 @@ struct job_record {
 /* Frees the strings of r and zeroes it. Safe on a zeroed record. */
 void job_record_free(struct job_record *r);
 
+/* The SQL text of the queue's i-th statement, NULL past the last (for tests that EXPLAIN them). */
+const char *queue_statement_text(size_t i);
+
 /* Prepares the queue's statements on s. Returns NULL with store_errmsg(s) set on failure. */
 struct queue *queue_open(struct store *s);
 void queue_close(struct queue *q);
@@ -67,9 +70,25 @@ int queue_enqueue(struct queue *q, struct job_record *r, int64_t now)
 	__attribute__((warn_unused_result));
 
 /*
- * Claims the oldest runnable request atomically: a PENDING one whose
- * run_after has come, or a PROCESSING one whose lease has run out (its
- * processor died). The row becomes PROCESSING with attempts + 1, the lease
+ * Counts the live (PENDING or PROCESSING) requests of a connection into *n,
+ * stopping at limit (so the cost is bounded by it). For the per-connection
+ * quota; run it in the enqueue's transaction. STORE_OK or STORE_ERROR.
+ */
+int queue_count_live(struct queue *q, const char *connection_id, int64_t limit, int64_t *n)
+	__attribute__((warn_unused_result));
+
+/* Counts a tenant's PENDING requests into *n, stopping at limit, as queue_count_live. */
+int queue_count_tenant_pending(struct queue *q, const char *tenant, int64_t limit, int64_t *n)
+	__attribute__((warn_unused_result));
+
+/*
+ * Claims a runnable request atomically, fairly across tenants: a PENDING
+ * one whose run_after has come, of the tenant with the fewest requests
+ * PROCESSING, then the one whose last claim is oldest (never claimed
+ * first), then the one whose oldest due request is oldest; or, when older,
+ * a PROCESSING one whose lease has run out (its processor died). The cost
+ * grows with the number of tenants that have pending requests, not with
+ * the number of requests. The row becomes PROCESSING with attempts + 1, the lease
  * owner and lease_until = now + lease_ms. Fills *out. STORE_NOTFOUND when
  * nothing is runnable. Any number of processes may claim at once: each row
  * goes to exactly one of them.

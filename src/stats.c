@@ -1,6 +1,9 @@
 /* stats.c - gauges from the store and the full Prometheus exposition (see stats.h). */
+#include <string.h>
+
 #include <sqlite3.h>
 
+#include "config.h"
 #include "metrics.h"
 #include "stats.h"
 #include "store.h"
@@ -45,4 +48,25 @@ void stats_render(struct buf *out, const struct gauges *g)
 	      g->connections_active);
 	gauge(out, "streamer_jobs_pending", "Async requests waiting for a processor.", g->jobs_pending);
 	gauge(out, "streamer_jobs_running", "Async requests a processor is running.", g->jobs_running);
+}
+
+void stats_render_limits(struct buf *out, const struct config *cfg)
+{
+	const struct {
+		const char *name;
+		int64_t value;
+	} limits[] = {
+		{ "message_rate", cfg->ratelimit_file && strcmp(cfg->ratelimit_file, "off") == 0
+					  ? 0 : cfg->rate_limit },
+		{ "message_burst", cfg->rate_burst },
+		{ "requests_per_connection", cfg->max_requests_per_connection },
+		{ "pending_per_tenant", cfg->max_pending_per_tenant },
+		{ "connections_per_user", cfg->max_connections_per_user },
+	};
+
+	buf_printf(out, "# HELP streamer_limit Configured quotas and rate limits (0 = off).\n"
+		   "# TYPE streamer_limit gauge\n");
+	for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++)
+		buf_printf(out, "streamer_limit{limit=\"%s\"} %lld\n", limits[i].name,
+			   (long long)limits[i].value);
 }

@@ -7,6 +7,7 @@
 #include "util.h"
 
 struct store;
+struct config;
 
 /* What the store says now. */
 struct gauges {
@@ -21,5 +22,13 @@ int stats_gauges(struct store *s, int64_t now_ms, struct gauges *g)
 
 /* Appends the Prometheus exposition: every shared counter and histogram, then the gauges. */
 void stats_render(struct buf *out, const struct gauges *g);
+
+/*
+ * Appends the gauge family streamer_limit{limit="…"}: the configured quotas
+ * and rate limits (message_rate, message_burst, requests_per_connection,
+ * pending_per_tenant, connections_per_user; 0 = off), so a dashboard can
+ * set streamer_rate_limited_total against them.
+ */
+void stats_render_limits(struct buf *out, const struct config *cfg);
 
 #endif

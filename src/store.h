@@ -176,6 +176,17 @@ int store_conn_list(struct store *s, const char *tenant,
 		    int (*fn)(const struct conn_record *r, void *ctx), void *ctx)
 	__attribute__((warn_unused_result));
 
+/*
+ * Counts into *n the live (unexpired at now) connections of user in tenant,
+ * other than except_id (a reconnect under the same id replaces its row),
+ * stopping at limit. For the per-user connection quota: run it in the
+ * connect's transaction, before store_conn_put, so two workers cannot both
+ * take the last place. STORE_OK or STORE_ERROR.
+ */
+int store_conn_count_user(struct store *s, const char *tenant, const char *user,
+			  const char *except_id, int64_t now, int64_t limit, int64_t *n)
+	__attribute__((warn_unused_result));
+
 /* A cheap read that proves the database answers (for /healthz). */
 int store_ping(struct store *s) __attribute__((warn_unused_result));
 

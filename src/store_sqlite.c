@@ -751,6 +751,23 @@ void store_sqlite_done(sqlite3_stmt *st)
  * SQL NULL), 'i' int64_t. Bindings are SQLITE_STATIC: every caller clears
  * them with done() before its strings go away.
  */
+int store_conn_count_user(struct store *s, const char *tenant, const char *user,
+			  const char *except_id, int64_t now, int64_t limit, int64_t *n)
+{
+	sqlite3_stmt *st = s->stmt[STMT_CONN_COUNT_USER];
+	int ret = STORE_OK;
+
+	*n = 0;
+	if (store_sqlite_bind(s, st, "ttiti", tenant, user, now, except_id, limit) != STORE_OK)
+		return STORE_ERROR;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		*n = sqlite3_column_int64(st, 0);
+	else
+		ret = store_sqlite_fail(s, "count a user's connections");
+	stmt_done(st);
+	return ret;
+}
+
 int store_sqlite_bind(struct store *s, sqlite3_stmt *st, const char *fmt, ...)
 {
 	va_list ap;

@@ -69,6 +69,10 @@
 	/* ?1 tenant_id */ \
 	X(STMT_CONN_LIST_TENANT, \
 	  "SELECT " STORE_SQL_CONN_COLUMNS " FROM connections " \
-	  "WHERE tenant_id = ?1 ORDER BY connected_at, id")
+	  "WHERE tenant_id = ?1 ORDER BY connected_at, id") \
+	/* ?1 tenant_id ?2 user_id ?3 now ?4 id left out ?5 limit: counting stops there */ \
+	X(STMT_CONN_COUNT_USER, \
+	  "SELECT count(*) FROM (SELECT 1 FROM connections WHERE tenant_id = ?1 AND user_id = ?2 " \
+	  "AND expires_at > ?3 AND id <> ?4 LIMIT ?5)")
 
 #endif

@@ -12,6 +12,8 @@ pub=
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$TMP/priv.pem" 2>/dev/null
 openssl pkey -in "$TMP/priv.pem" -pubout -out "$TMP/pub.pem"
 export STREAMER_DB="$TMP/streamer.db" STREAMER_JWT_KEY_FILE="$TMP/pub.pem" STREAMER_LOG_FILE="$TMP/worker.log"
+# One user opens all 200 connections: the per-user limit is counted (its code runs) but not reached.
+export STREAMER_MAX_CONNECTIONS_PER_USER=1000
 "$build/streamer" init-db >/dev/null || exit 1
 token=$("$build/streamer" token --key "$TMP/priv.pem" --sub vg --tenant t1 --permissions read,publish)
 

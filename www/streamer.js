@@ -28,6 +28,7 @@ const DEFAULTS = {
   refresh: true, //         with getToken: get a new token before the current one expires and hand it to the
   //                        server (auth.refresh), so the connection outlives its token; false = off
   idempotent: ['echo', 'health', 'whoami', 'subscribe', 'unsubscribe', 'request.status'], // resent when unanswered at a disconnect
+  rateLimitRetries: 8, //   times a request refused with RATE_LIMITED is sent again after the server's retry_after_ms
 };
 
 const RECONNECT_DEFAULTS = { initialDelay: 500, maxDelay: 30000, factor: 2, maxAttempts: Infinity };
@@ -121,11 +122,13 @@ export class StreamerClient extends EventTarget {
     this._gen = 0; //            connection generation, bumped on every socket
     this._tokenExp = null; //    exp (s) of the token the connection holds, when known
     this._refreshTimer = null;
+    this._rateNext = 0; //       Date.now() from which the next RATE_LIMITED resend may go
+    this._rateGap = 0; //        ms between those resends: the longest retry_after_ms of the burst
   }
 
   // ---- events -------------------------------------------------------------
 
-  /** Calls fn(detail, event) for each event of type (open, close, reconnecting, refresh, error, message, sent, state). */
+  /** Calls fn(detail, event) for each event of type (open, close, reconnecting, refresh, error, message, sent, state, ratelimited). */
   on(type, fn) {
     const wrapper = (e) => fn(e.detail, e);
     if (!this._listeners.has(fn)) this._listeners.set(fn, new Map());
@@ -594,6 +597,7 @@ export class StreamerClient extends EventTarget {
     clearTimeout(r.queueTimer);
     clearTimeout(r.pollTimer);
     clearTimeout(r.watchTimer);
+    clearTimeout(r.rateTimer);
     if (r.queued) {
       const i = this._queue.indexOf(r);
       if (i >= 0) this._queue.splice(i, 1);
@@ -601,6 +605,39 @@ export class StreamerClient extends EventTarget {
     if (r.signal && r.abort) r.signal.removeEventListener('abort', r.abort);
     if (err) r.reject(err);
     else r.resolve(value);
+  }
+
+  // A RATE_LIMITED answer means the server did not route the request (message rate,
+  // async quota, or a batch answer too large): send it again after the retry_after_ms
+  // it names, at most options.rateLimitRetries times; then the request rejects with
+  // RATE_LIMITED. retry_after_ms is the wait for one more message, so the resends of a
+  // refused burst are spaced that far apart (a queue in time, _rateNext; the longest
+  // wait of the burst, as a partly refilled bucket gives shorter ones) instead of all
+  // coming back at once to be refused again. Returns true when a resend is scheduled.
+  _backOff(r, m) {
+    if (m.error?.code !== 'RATE_LIMITED' || r.async) return false;
+    const n = (r.rateRetries || 0) + 1;
+    if (n > this.options.rateLimitRetries) return false;
+    r.rateRetries = n;
+    r.sent = false;
+    clearTimeout(r.ackTimer);
+    const wait = Math.max(1, Number(m.error?.details?.retry_after_ms) || 1000);
+    const now = Date.now();
+    if (now >= this._rateNext) this._rateGap = 0; // the resends of an earlier burst are out
+    this._rateGap = Math.max(this._rateGap, wait);
+    const at = Math.max(now + wait, this._rateNext);
+    this._rateNext = at + this._rateGap;
+    const delay = Math.min(60000, at - now + Math.random() * Math.min(wait, 20));
+    r.rateTimer = setTimeout(() => {
+      r.rateTimer = null;
+      if (this._pending.get(r.id) !== r) return;
+      if (this.state === 'open') this._transmit(r);
+      else if (r.internal) this._settle(r, new StreamerError('CONNECTION_LOST', 'The connection closed before the answer', r.id));
+      else this._enqueue(r);
+    }, delay);
+    r.rateTimer.unref?.();
+    this._emit('ratelimited', { request_id: r.id, retry: n, delay: Math.round(delay) });
+    return true;
   }
 
   _progress(r, p) {
@@ -735,6 +772,7 @@ export class StreamerClient extends EventTarget {
           clearTimeout(r.ackTimer);
           break;
         }
+        if (this._backOff(r, m)) break;
         this._settle(r, new StreamerError(m.error?.code || 'INTERNAL_ERROR', m.error?.message, r.id, m.error?.details));
         break;
       case 'acknowledgment':

@@ -107,6 +107,49 @@ ws_event c2
 check_eq "a message on an expired connection is UNAUTHORIZED" "$(m_msg 1 | jq -r .error.code)" UNAUTHORIZED
 check "and closes the client" grep -q "^CLOSE" <<<"$RESP_BODY"
 
+# --- the 1,000,000-byte answer limit of Pushpin ------------------------------
+# 20 echoes of 100,000 bytes: 2 MB of answers. Those that fit are answered,
+# the rest get a small RATE_LIMITED each (not handled: resend), in order.
+big=$(head -c 100000 /dev/zero | tr '\0' 'b')
+body_reset; ev OPEN; ws_event bt1
+body_reset
+for i in $(seq 20); do ev TEXT "{\"action\":\"echo\",\"id\":\"x$i\",\"payload\":\"$big\"}"; done
+ws_event bt1
+size=$(sed '1,/^\r$/d' "$TMP/resp" | wc -c)
+check "a batch whose answers add up to 2 MB is answered in under 1,000,000 bytes ($size)" test "$size" -lt 1000000
+check_eq "every request id of the batch gets one answer, in order" \
+	"$(for i in $(seq 20); do m_msg "$i" | jq -r .request_id; done | tr '\n' ' ')" "$(seq -f 'x%g' 20 | tr '\n' ' ')"
+answered=$(for i in $(seq 20); do m_msg "$i" | jq -r '.type'; done | grep -c '^response$')
+check "the first ones are echoed ($answered)" test "$answered" -ge 5 -a "$answered" -lt 20
+check_eq "the rest are RATE_LIMITED (batch) with a retry_after_ms" \
+	"$(for i in $(seq $((answered + 1)) 20); do m_msg "$i" | jq -r '[.error.code,.error.details.limit,(.error.details.retry_after_ms > 0)] | join(" ")'; done | sort -u)" \
+	"RATE_LIMITED batch true"
+check "a refused message was not handled: its id is in no worker log line" \
+	bash -c "! grep '\"event\":\"message\"' '$STREAMER_LOG_FILE' | grep -q '\"request_id\":\"x20\"'"
+check "the connection stays open (no CLOSE)" bash -c "! grep -qa '^CLOSE' '$TMP/resp'"
+body_reset; ev TEXT '{"action":"echo","id":"after","payload":1}'
+ws_event bt1
+check_eq "and the next batch is served" "$(m_msg 1 | jq -r .request_id)" after
+
+# When not even the small errors fit, the connection is closed (1009), never answered over the limit.
+big=$(head -c 120000 /dev/zero | tr '\0' 'c')
+body_reset; ev OPEN; ws_event bt2
+body_reset
+for i in $(seq 8); do ev TEXT "{\"action\":\"echo\",\"id\":\"y$i\",\"payload\":\"$big\"}"; done
+for i in $(seq 2000); do ev TEXT "{\"action\":\"echo\",\"id\":\"t$i\"}"; done
+ws_event bt2
+size=$(sed '1,/^\r$/d' "$TMP/resp" | wc -c)
+check_eq "a batch with too many answers is still a 200" "$RESP_STATUS" 200
+check "its answer stays under 1,000,000 bytes ($size)" test "$size" -lt 1000000
+close_content=$(sed '1,/^\r$/d' "$TMP/resp" | grep -a -A1 '^CLOSE' | tail -1 | tr -d '\r')
+check_eq "and ends with CLOSE 1009" "$(head -c 2 <<<"$close_content" | od -An -tx1 | tr -d ' \n')" 03f1
+check_eq "whose reason says why" "$(cut -c3- <<<"$close_content")" "batch answer too large; send fewer messages at once"
+check_eq "every message answered before the close has its own id, in order" \
+	"$(tr -d '\r' <<<"$RESP_BODY" | grep '^m:' | cut -c3- | jq -r .request_id | head -10 | tr '\n' ' ')" \
+	"y1 y2 y3 y4 y5 y6 y7 y8 t1 t2 "
+check_eq "the closed connection's row is removed" "$(conn_rows | jq -r 'select(.id=="bt2") | .id')" ""
+check "the close is logged" grep -q '"event":"batch_too_large"' "$STREAMER_LOG_FILE"
+
 # --- close and disconnect ---------------------------------------------------
 body_reset; printf 'CLOSE 2\r\n\003\350\r\n' >"$TMP/body"
 ws_event c1

@@ -41,6 +41,8 @@ before(async () => {
   const s = writeScripts();
   stack = await startStack({
     STREAMER_JOB_LEASE: '2',
+    // '2 processors x 100 requests' queues 100 on one connection (the default limit is 16).
+    STREAMER_MAX_REQUESTS_PER_CONNECTION: '100',
     STREAMER_JOB_TIMEOUT: '4',
     STREAMER_EXEC_ACTIONS: `x_ok=${s.ok},x_fail=${s.fail},x_slow=${s.slow}`,
     STREAMER_PLUGINS: join(BUILD, 'examples', 'plugin', 'wordcount.so'),

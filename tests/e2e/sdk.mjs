@@ -76,6 +76,36 @@ test('connect, echo: the promise resolves with the response data', { skip }, asy
   await assert.rejects(c.request('echo', 1), { code: 'NOT_CONNECTED' });
 });
 
+test('RATE_LIMITED: the SDK waits retry_after_ms and resends, so a burst over the limit still succeeds', { skip }, async () => {
+  // The stack's defaults: 50 messages/s per connection, bursts of 100.
+  const c = await sdk({}, { requestTimeout: 60_000 });
+  const refused = [];
+  c.on('message', ({ message: m }) => {
+    if (m.type === 'error' && m.error?.code === 'RATE_LIMITED') refused.push(m);
+  });
+  const n = 250;
+  const out = await Promise.all(Array.from({ length: n }, (_, i) => c.request('echo', { i })));
+  assert.deepEqual(out.map((d) => d.echo.i), Array.from({ length: n }, (_, i) => i));
+  assert.ok(refused.length > 0, 'the burst went over the server limit');
+  for (const m of refused) {
+    assert.equal(m.error.details.limit, 'message');
+    assert.ok(m.error.details.retry_after_ms > 0, JSON.stringify(m));
+  }
+  done(c);
+
+  // Without retries the refusal reaches the caller, with its details.
+  const d = await sdk({}, { rateLimitRetries: 0 });
+  const settled = await Promise.allSettled(Array.from({ length: 150 }, (_, i) => d.request('echo', { i })));
+  const rejected = settled.filter((x) => x.status === 'rejected').map((x) => x.reason);
+  assert.ok(rejected.length > 0, 'some of 150 at once were refused');
+  for (const e of rejected) {
+    assert.ok(e instanceof StreamerError);
+    assert.equal(e.code, 'RATE_LIMITED');
+    assert.ok(e.details.retry_after_ms > 0);
+  }
+  done(d);
+});
+
 test('errors reject with code, message and request_id', { skip }, async () => {
   const c = await sdk({ permissions: 'reports' });
   const err = await c.request('no.such.action', {}).then(() => null, (e) => e);

@@ -6,8 +6,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "queue.h"
 #include "store.h"
+#include "store_sqlite_int.h"
 #include "tap.h"
 
 #define LEASE 60000
@@ -363,6 +366,169 @@ static void test_concurrent_claimers_run_each_once(void)
 	teardown(s, q);
 }
 
+/* Enqueues n requests of tenant on connection conn, created at now + i, in one transaction. */
+static void enqueue_many(struct store *s, struct queue *q, const char *conn, const char *tenant,
+			 int n, int64_t now)
+{
+	char rid[32];
+
+	CHECK_INT(store_begin(s), STORE_OK);
+	for (int i = 0; i < n; i++) {
+		snprintf(rid, sizeof rid, "%s-%d", tenant, i);
+		free(enqueue(q, conn, "u", tenant, rid, now + i));
+	}
+	CHECK_INT(store_commit(s), STORE_OK);
+}
+
+/*
+ * One tenant's 10,000 queued requests do not starve another's single one:
+ * with two processors holding their claims, and with one processor that
+ * finishes each request before the next claim.
+ */
+static void test_claim_is_fair_across_tenants(void)
+{
+	struct store *s;
+	struct queue *q;
+	struct job_record r = { 0 };
+	char *b;
+
+	setup(&s, &q);
+	enqueue_many(s, q, "ca", "tenant-a", 10000, 1000);
+	b = enqueue(q, "cb", "u", "tenant-b", "only", 50000);
+	CHECK_INT(queue_claim(q, "p1", 60000, LEASE, &r), STORE_OK);
+	CHECK_STR(r.tenant_id, "tenant-a");
+	CHECK_STR(r.request_id, "tenant-a-0");
+	CHECK_INT(queue_claim(q, "p2", 60001, LEASE, &r), STORE_OK);
+	CHECK_STR(r.id, b);
+	/* Then tenant-a's in order. */
+	CHECK_INT(queue_claim(q, "p3", 60002, LEASE, &r), STORE_OK);
+	CHECK_STR(r.request_id, "tenant-a-1");
+	job_record_free(&r);
+	free(b);
+	teardown(s, q);
+
+	/* One processor, one request at a time: the tenant served longest ago goes next. */
+	setup(&s, &q);
+	enqueue_many(s, q, "ca", "tenant-a", 10000, 1000);
+	enqueue_many(s, q, "cc", "tenant-c", 3, 40000);
+	b = enqueue(q, "cb", "u", "tenant-b", "only", 50000);
+	{
+		const char *want[] = { "tenant-a", "tenant-c", "tenant-b", "tenant-a", "tenant-c",
+				       "tenant-a", "tenant-c", "tenant-a", "tenant-a" };
+
+		for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+			int64_t now = 60000 + 10 * (int64_t)i;
+
+			CHECK_INT(queue_claim(q, "p1", now, LEASE, &r), STORE_OK);
+			CHECK_STR(r.tenant_id, want[i]);
+			CHECK_INT(queue_finish(q, r.id, "p1", now + 1, QUEUE_COMPLETED, "1", NULL, NULL,
+					       KEEP), STORE_OK);
+		}
+	}
+	job_record_free(&r);
+	free(b);
+	teardown(s, q);
+}
+
+/* Requests not yet due (retry backoff) do not make their tenant win the claim. */
+static void test_fair_claim_skips_tenants_not_due(void)
+{
+	struct store *s;
+	struct queue *q;
+	struct job_record r = { 0 };
+	char *a, *b;
+
+	setup(&s, &q);
+	a = enqueue(q, "ca", "u", "tenant-a", "x", 1000);
+	b = enqueue(q, "cb", "u", "tenant-b", "y", 2000);
+	CHECK_INT(queue_claim(q, "p1", 3000, LEASE, &r), STORE_OK);
+	CHECK_STR(r.id, a);
+	CHECK_INT(queue_release(q, a, "p1", 3001, 9000), STORE_OK);
+	/* a is back, but not due before 9000; b is. */
+	CHECK_INT(queue_claim(q, "p1", 4000, LEASE, &r), STORE_OK);
+	CHECK_STR(r.id, b);
+	CHECK_INT(queue_claim(q, "p1", 5000, LEASE, &r), STORE_NOTFOUND);
+	CHECK_INT(queue_claim(q, "p1", 9000, LEASE, &r), STORE_OK);
+	CHECK_STR(r.id, a);
+	job_record_free(&r);
+	free(a);
+	free(b);
+	teardown(s, q);
+}
+
+/* The quota counts: live requests of a connection, pending of a tenant, each capped at its limit. */
+static void test_quota_counts(void)
+{
+	struct store *s;
+	struct queue *q;
+	struct job_record r = { 0 };
+	int64_t n;
+
+	setup(&s, &q);
+	enqueue_many(s, q, "c1", "t1", 5, 1000);
+	enqueue_many(s, q, "c2", "t2", 3, 1000);
+	free(enqueue(q, "c3", "u", "t1", "z", 1000));
+	CHECK_INT(queue_count_live(q, "c1", 100, &n), STORE_OK);
+	CHECK_INT(n, 5);
+	CHECK_INT(queue_count_live(q, "c1", 2, &n), STORE_OK);
+	CHECK_INT(n, 2);
+	CHECK_INT(queue_count_live(q, "nobody", 100, &n), STORE_OK);
+	CHECK_INT(n, 0);
+	CHECK_INT(queue_count_tenant_pending(q, "t1", 100, &n), STORE_OK);
+	CHECK_INT(n, 6);
+	CHECK_INT(queue_count_tenant_pending(q, "t1", 4, &n), STORE_OK);
+	CHECK_INT(n, 4);
+	/* A running request is live for its connection but no longer pending for its tenant. */
+	CHECK_INT(queue_claim(q, "p1", 2000, LEASE, &r), STORE_OK);
+	CHECK_INT(queue_count_live(q, r.connection_id, 100, &n), STORE_OK);
+	CHECK_INT(n, strcmp(r.connection_id, "c1") == 0 ? 5 : strcmp(r.connection_id, "c2") == 0 ? 3 : 1);
+	CHECK_INT(queue_count_tenant_pending(q, r.tenant_id, 100, &n), STORE_OK);
+	CHECK_INT(n, strcmp(r.tenant_id, "t1") == 0 ? 5 : 2);
+	/* A finished one is neither. */
+	CHECK_INT(queue_finish(q, r.id, "p1", 2001, QUEUE_COMPLETED, "1", NULL, NULL, KEEP), STORE_OK);
+	CHECK_INT(queue_count_live(q, r.connection_id, 100, &n), STORE_OK);
+	CHECK_INT(n, strcmp(r.connection_id, "c1") == 0 ? 4 : strcmp(r.connection_id, "c2") == 0 ? 2 : 0);
+	job_record_free(&r);
+	teardown(s, q);
+}
+
+/* The queue's statements reach requests through indexes: none scans the table. */
+static void test_statements_do_not_scan(void)
+{
+	const char *sql;
+	struct store *s;
+	struct queue *q;
+	sqlite3 *db;
+
+	setup(&s, &q);
+	enqueue_many(s, q, "ca", "tenant-a", 2000, 1000);
+	enqueue_many(s, q, "cb", "tenant-b", 10, 1000);
+	db = store_sqlite_db(s);
+	CHECK(sqlite3_exec(db, "ANALYZE", NULL, NULL, NULL) == SQLITE_OK);
+	for (size_t i = 0; (sql = queue_statement_text(i)); i++) {
+		char text[4096];
+		sqlite3_stmt *st = NULL;
+
+		/* The whole-table counts for /metrics and gc are not per-event statements. */
+		if (strstr(sql, "expires_at <= ?1") || strncmp(sql, "SELECT (SELECT count(*)", 23) == 0)
+			continue;
+		snprintf(text, sizeof text, "EXPLAIN QUERY PLAN %s", sql);
+		CHECK_INT(sqlite3_prepare_v2(db, text, -1, &st, NULL), SQLITE_OK);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			const char *detail = (const char *)sqlite3_column_text(st, 3);
+
+			if (getenv("TEST_VERBOSE"))
+				printf("# %zu: %s\n", i, detail);
+			if (strncmp(detail, "SCAN requests", 13) == 0 && !strstr(detail, "USING")) {
+				printf("# %s\n#   %s\n", sql, detail);
+				CHECK(!"a queue statement scans requests");
+			}
+		}
+		sqlite3_finalize(st);
+	}
+	teardown(s, q);
+}
+
 TAP_MAIN(
 	TAP_TEST(test_enqueue_and_read),
 	TAP_TEST(test_duplicate_live_id_is_refused),
@@ -373,4 +539,8 @@ TAP_MAIN(
 	TAP_TEST(test_own_requests_only),
 	TAP_TEST(test_release_and_gc),
 	TAP_TEST(test_concurrent_claimers_run_each_once),
+	TAP_TEST(test_claim_is_fair_across_tenants),
+	TAP_TEST(test_fair_claim_skips_tenants_not_due),
+	TAP_TEST(test_quota_counts),
+	TAP_TEST(test_statements_do_not_scan),
 )
