@@ -440,9 +440,14 @@ export function echoProblem(reply, id, payload) {
 export const uniq = (prefix) => `${prefix}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
 
 // test() whose failures carry the end of the stack's logs (the stack's
-// directory is removed at the end, so this is where they survive).
+// directory is removed at the end, so this is where they survive). A
+// processor the test started and left running (it failed before its
+// stopProcessor) is stopped when the test ends: left alive, it would run the
+// requests later tests keep pending on purpose and fail them too.
 export function stackTest(test, getStack) {
   return (name, opts, fn) => test(name, opts, async (t) => {
+    const st0 = getStack();
+    const before = new Set(st0 ? st0.processors : []);
     try {
       await fn(t);
     } catch (e) {
@@ -453,6 +458,13 @@ export function stackTest(test, getStack) {
         } catch { /* keep the original error */ }
       }
       throw e;
+    } finally {
+      const st = getStack();
+      if (st && !st.stopped) {
+        for (const p of [...st.processors]) {
+          if (!before.has(p)) await st.stopProcessor(p);
+        }
+      }
     }
   });
 }
