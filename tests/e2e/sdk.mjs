@@ -390,6 +390,66 @@ nodeTest('an unanswered heartbeat makes the client reconnect; a refused first co
   }
 });
 
+nodeTest('pushes that overtake the acknowledgment: the first counts as it, a late one is ignored, results resolve', async () => {
+  // The acknowledgment travels in the answer to the request, progress and
+  // complete through the publish API: the client may see them in any order.
+  const { WebSocketServer } = WebSocket;
+  const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise((r) => server.on('listening', r));
+  const ts = new Date().toISOString();
+  const ack = (id) => ({ type: 'acknowledgment', request_id: id, status: 'queued', message: 'Request queued for processing' });
+  const progress = (id, percentage) => ({ type: 'progress', request_id: id, percentage, message: `at ${percentage}`, timestamp: ts });
+  const complete = (id, result) => ({ type: 'complete', request_id: id, result, timestamp: ts });
+  const orders = {
+    // progress before the acknowledgment
+    progressFirst: (id) => [progress(id, 40), ack(id), progress(id, 100), complete(id, { n: 1 })],
+    // everything before it
+    completeFirst: (id) => [progress(id, 50), progress(id, 100), complete(id, { n: 2 }), ack(id)],
+    // the complete alone before it
+    bareComplete: (id) => [complete(id, { n: 3 }), ack(id)],
+    // the order of a quiet day
+    inOrder: (id) => [ack(id), progress(id, 100), complete(id, { n: 4 })],
+  };
+  server.on('connection', (ws) => ws.on('message', (data) => {
+    const m = JSON.parse(data.toString());
+    const order = orders[m.payload?.order];
+    const out = order ? order(m.id) : [{ type: 'response', request_id: m.id, success: true, data: { echo: m.payload } }];
+    for (const o of out) ws.send(JSON.stringify(o));
+  }));
+  const c = new StreamerClient(`ws://127.0.0.1:${server.address().port}/ws`, {
+    WebSocket, token: 't', heartbeat: false, reconnect: false,
+  });
+  const errors = [];
+  c.on('error', (d) => errors.push(d));
+  try {
+    await c.connect();
+    for (const [order, n] of [['progressFirst', 1], ['completeFirst', 2], ['bareComplete', 3], ['inOrder', 4]]) {
+      const seen = [];
+      const result = await c.request('job', { order }, {
+        onAck: (a) => seen.push(`ack${a.implied ? ' (implied)' : ''}`),
+        onProgress: (p) => seen.push(p.percentage),
+        timeout: 5000,
+      });
+      assert.deepEqual(result, { n }, order);
+      const expected = {
+        progressFirst: ['ack (implied)', 40, 100],
+        completeFirst: ['ack (implied)', 50, 100],
+        bareComplete: ['ack (implied)'],
+        inOrder: ['ack', 100],
+      }[order];
+      assert.deepEqual(seen, expected, order);
+    }
+    // the late acknowledgments went nowhere: the client still answers, and nothing was reported
+    assert.deepEqual((await c.request('echo', 'after')).echo, 'after');
+    assert.equal(c._pending.size, 0);
+    assert.deepEqual(errors, []);
+  } finally {
+    c.close();
+    for (const ws of server.clients) ws.terminate();
+    await new Promise((r) => server.close(r));
+  }
+});
+
 test('no worker error was logged, nothing crashed', { skip }, async () => {
   const bad = stack.workerLogLines().filter((l) => l.level === 'error' || l.level === 'unparsable');
   assert.deepEqual(bad, []);
