@@ -65,8 +65,26 @@ stop_burners() {
 	done
 	burner_pids=()
 }
-trap stop_burners EXIT
-trap 'echo; echo "flake.sh: interrupted" >&2; exit 130' INT TERM HUP
+interrupted=0
+run_pid=
+# The run in progress is a process group of its own (setsid): an interrupt
+# stops all of it (make, node, the test's stack), then the busy loops.
+stop_run() {
+	[[ -n $run_pid ]] || return 0
+	kill -TERM -- "-$run_pid" 2>/dev/null || kill -TERM "$run_pid" 2>/dev/null
+	wait "$run_pid" 2>/dev/null
+	run_pid=
+}
+trap 'stop_run; stop_burners' EXIT
+trap 'interrupted=1' INT TERM HUP
+# After an interrupt, at the end of the command it interrupted: no verdict on that run.
+check_interrupted() {
+	((interrupted)) || return 0
+	stop_run
+	stop_burners
+	echo "flake.sh: interrupted in run $i; $done_runs of $total runs had passed" >&2
+	exit 130
+}
 
 start_burners() {
 	local i
@@ -102,7 +120,20 @@ for ((i = 1; i <= total; i++)); do
 	fi
 	((i > runs)) && label="loaded x$burners"
 	t0=$SECONDS
-	if make -s -C "$builddir" --no-print-directory check TESTS="${tests[*]}" >"$builddir/flake-run.log" 2>&1; then
+	setsid make -s -C "$builddir" --no-print-directory check TESTS="${tests[*]}" \
+		>"$builddir/flake-run.log" 2>&1 </dev/null &
+	run_pid=$!
+	# wait returns early (> 128) when a trapped signal arrives; then stop the run
+	while :; do
+		wait "$run_pid"
+		rc=$?
+		((interrupted)) && break
+		((rc > 128)) && kill -0 "$run_pid" 2>/dev/null && continue
+		break
+	done
+	check_interrupted
+	run_pid=
+	if ((rc == 0)); then
 		done_runs=$i
 		echo "flake.sh: run $i/$total ($label) passed in $((SECONDS - t0)) s"
 		continue

@@ -266,7 +266,18 @@ export async function startStack(settings = {}) {
     if (FLOOR && !env.STREAMER_FCGI_BIN) {
       env.STREAMER_FCGI_BIN = process.env.STREAMER_FLOOR || join(process.env.top_builddir || join(SRC, 'build'), 'bench', 'floor');
     }
+    // An interrupt (Ctrl-C reaches stack.sh too) during the start would
+    // leave what it had started running: the exit handlers stop it.
+    const starting = {
+      stopSync() {
+        liveStacks.delete(starting);
+        run('bash', [STACK_SH, 'stop'], { env });
+        if (!process.env.STREAMER_E2E_KEEP) rmSync(varDir, { recursive: true, force: true });
+      },
+    };
+    liveStacks.add(starting);
     const r = run('bash', [STACK_SH, 'start'], { env });
+    liveStacks.delete(starting);
     if (r.status === 0) {
       const info = Object.fromEntries(run('bash', [STACK_SH, 'env'], { env }).stdout
         .split('\n').filter(Boolean).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
