@@ -413,7 +413,7 @@ test('a disconnect cancels that connection\'s pending requests', { skip }, async
   c.send({ action: 'delay', id: 'dc1', payload: { seconds: 1 } });
   assert.equal((await c.nextJson()).type, 'acknowledgment');
   await c.close();
-  const st = await waitFor(() => rows("SELECT status FROM requests WHERE request_id = 'dc1'")[0]?.status === 'CANCELLED', 5000);
+  const st = await waitFor(() => rows("SELECT status FROM requests WHERE request_id = 'dc1'")[0]?.status === 'CANCELLED', 15_000);
   assert.ok(st, 'the pending request was not cancelled');
 });
 

@@ -132,7 +132,7 @@ test('subscribe + publish: the handler gets the data; unsubscribe stops it', { s
   assert.deepEqual(sub.topics, [topic]);
   const r = await pub.publish(topic, { n: 1 });
   assert.equal(r.published, true);
-  assert.ok(await waitFor(() => got.length === 1, 5000, 20), 'the event did not arrive');
+  assert.ok(await waitFor(() => got.length === 1, 15_000, 20), 'the event did not arrive');
   assert.deepEqual(got[0].data, { n: 1 });
   assert.equal(got[0].ev.type, 'event');
   assert.equal(got[0].ev.topic, topic);
@@ -141,7 +141,7 @@ test('subscribe + publish: the handler gets the data; unsubscribe stops it', { s
   const h2 = (d) => second.push(d);
   await sub.subscribe(topic, h2);
   await pub.publish(topic, 2);
-  assert.ok(await waitFor(() => got.length === 2 && second.length === 1, 5000, 20));
+  assert.ok(await waitFor(() => got.length === 2 && second.length === 1, 15_000, 20));
   await sub.unsubscribe(topic, h2);
   await sub.unsubscribe(topic);
   assert.deepEqual(sub.topics, []);
@@ -163,13 +163,13 @@ test('timeout and AbortSignal reject, and cancel the async request on the server
     (e) => e.code === 'TIMEOUT' && e.request_id === tid);
   const took = Date.now() - t0;
   assert.ok(took >= 280 && took < 2000, `timeout after ${took} ms`);
-  assert.ok(await waitFor(async () => (await c.request('request.status', { request_id: tid })).status === 'CANCELLED', 3000));
+  assert.ok(await waitFor(async () => (await c.request('request.status', { request_id: tid })).status === 'CANCELLED', 15_000));
 
   const ac = new AbortController();
   const aid = c.nextId();
   const pending = c.request('delay', { seconds: 5 }, { signal: ac.signal, id: aid, onAck: () => ac.abort() });
   await assert.rejects(pending, (e) => e.code === 'ABORTED' && e.request_id === aid);
-  assert.ok(await waitFor(async () => (await c.request('request.status', { request_id: aid })).status === 'CANCELLED', 3000));
+  assert.ok(await waitFor(async () => (await c.request('request.status', { request_id: aid })).status === 'CANCELLED', 15_000));
 
   // an already aborted signal rejects at once, nothing is sent
   const sent = [];
@@ -200,7 +200,7 @@ test('server-side close: reconnect with a fresh token, topics resubscribed, publ
   const { connection_id: newId } = await c.request('whoami');
   assert.notEqual(newId, oldId);
   // the resubscription went out right after the open; the store has it before any publish
-  assert.ok(await waitFor(() => stack.connections().some((r) => r.id === newId), 3000));
+  assert.ok(await waitFor(() => stack.connections().some((r) => r.id === newId), 15_000));
   await waitFor(async () => {
     await pub.publish(topic, 'after');
     return got.length > 0;
@@ -238,10 +238,10 @@ test('a request the server cancelled with its connection (never started) is sent
   const c = await sdk();
   let acks = 0;
   const req = c.request('echo_async', { keep: 'me' }, { timeout: 20_000, onAck: () => { acks += 1; } });
-  assert.ok(await waitFor(() => acks === 1, 5000, 20));
+  assert.ok(await waitFor(() => acks === 1, 15_000, 20));
   await kick(c); // PENDING: the close cancels it ("connection closed before the request started")
   assert.ok(await opened(c, 2));
-  assert.ok(await waitFor(() => acks === 2, 5000, 20), 'it was not sent again');
+  assert.ok(await waitFor(() => acks === 2, 15_000, 20), 'it was not sent again');
   const p = stack.startProcessor();
   assert.deepEqual(await req, { keep: 'me' });
   done(c);
@@ -281,7 +281,7 @@ test('sends made while reconnecting wait for the connection; the wait is bounded
   };
   c.on('close', onClose);
   await kick(c);
-  assert.ok(await waitFor(() => waiting.length === 2, 5000, 10));
+  assert.ok(await waitFor(() => waiting.length === 2, 15_000, 10));
   assert.equal(c.state, 'reconnecting');
   const got = await Promise.all(waiting);
   assert.deepEqual(got.map((d) => d.echo), ['queued-1', 'queued-2']);
