@@ -13,6 +13,7 @@
 #include "log.h"
 #include "queue.h"
 #include "ratelimit.h"
+#include "util.h"
 #include "wake.h"
 
 /* Largest key file accepted; real PEM keys are a few KiB. */
@@ -81,8 +82,18 @@ fail:
 	return -1;
 }
 
+/* Frees the held ids (after they were released, or at exit). */
+static void held_clear(struct app *app)
+{
+	for (size_t i = 0; i < app->nheld; i++)
+		free(app->held[i]);
+	app->nheld = 0;
+}
+
 void app_free(struct app *app)
 {
+	held_clear(app);
+	free(app->held);
 	job_runtime_free();
 	ratelimit_close(app->ratelimit);
 	fanout_close(app->fanout);
@@ -132,8 +143,24 @@ void app_handle(struct app *app, struct request *req, struct response *resp)
 		dialect_http(app, req, resp);
 }
 
+void app_hold_job(struct app *app, char *id)
+{
+	if (app->nheld == app->held_cap) {
+		app->held_cap = app->held_cap ? app->held_cap * 2 : 8;
+		app->held = xrealloc(app->held, app->held_cap * sizeof *app->held);
+	}
+	app->held[app->nheld++] = id;
+}
+
 void app_after_response(struct app *app)
 {
+	if (app->nheld) {
+		if (queue_unhold(app->queue, (const char *const *)app->held, app->nheld,
+				 time_now_ms()) == STORE_ERROR)
+			log_msg(LOG_WARN, "job_unhold_failed", "%s; they start within %d s",
+				store_errmsg(app->store), APP_HOLD_MS / 1000);
+		held_clear(app);
+	}
 	if (!app->wake_pending)
 		return;
 	app->wake_pending = 0;

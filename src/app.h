@@ -22,7 +22,16 @@ struct app {
 	int wake_pending;        /* a request was queued: wake the processors once the answer is out */
 	int64_t health_probe_at_ms; /* when /healthz last probed the callback URL (0: never) */
 	int health_probe_rc;        /* that probe's result: 0 ok, -1 failing */
+	char **held;             /* server ids queued by the request in hand, held until its answer is out */
+	size_t nheld, held_cap;
 };
+
+/*
+ * A request queued by a worker is held (not claimable) until the answer
+ * that acknowledges it has been handed to the web server, or at most this
+ * long (a worker that died in between).
+ */
+#define APP_HOLD_MS 10000
 
 /*
  * Loads configuration, the JWT key, the store, the queue, the push client
@@ -40,9 +49,17 @@ void app_free(struct app *app);
 void app_handle(struct app *app, struct request *req, struct response *resp);
 
 /*
+ * Notes that the request in hand queued the held request id (server id,
+ * ownership taken): app_after_response releases it.
+ */
+void app_hold_job(struct app *app, char *id);
+
+/*
  * Called once the answer to a request has been handed to the web server:
- * wakes the processors when the request queued work. Waking them only now
- * keeps their first push (progress) behind the acknowledgment in the answer.
+ * makes the requests it queued claimable (app_hold_job) and wakes the
+ * processors. Holding them until now keeps a processor's first push
+ * (progress) from leaving before the acknowledgment in the answer; it cannot
+ * make the client see them in that order (see README, async requests).
  */
 void app_after_response(struct app *app);
 

@@ -103,8 +103,11 @@ static int enqueue(struct call *c, json_t **data, struct proto_error *err)
 	r.tenant_id = c->conn->tenant_id;
 	r.action = (char *)c->msg->action;
 	r.payload = payload;
+	r.run_after = c->now_ms + APP_HOLD_MS; /* claimable once the answer is out */
 	rc = queue_enqueue(c->app->queue, &r, c->now_ms);
 	free(payload);
+	if (rc != STORE_OK)
+		free(r.id);
 	if (rc == STORE_NOTFOUND) {
 		proto_error_set(err, ERR_VALIDATION,
 				"Request id '%s' is already in use by a live request on this connection; "
@@ -117,7 +120,7 @@ static int enqueue(struct call *c, json_t **data, struct proto_error *err)
 		  json_pack("{s:s,s:s,s:s,s:s,s:s}", "job_id", r.id, "request_id", c->msg->id,
 			    "connection_id", c->conn->id, "tenant", c->conn->tenant_id,
 			    "action", c->msg->action));
-	free(r.id);
+	app_hold_job(c->app, r.id);
 	c->wake = 1;
 	c->reply = json_pack("{s:s,s:s,s:s,s:s}", "type", "acknowledgment", "request_id", c->msg->id,
 			     "status", "queued", "message", "Request queued for processing");

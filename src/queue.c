@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
 #include <sqlite3.h>
 
 #include "queue.h"
@@ -23,12 +24,17 @@
  * The comment before each says what binds to its parameters.
  */
 #define QUEUE_STATEMENTS(X) \
-	/* ?1 id ?2 request_id ?3 connection_id ?4 user ?5 tenant ?6 action ?7 payload ?8 now */ \
+	/* ?1 id ?2 request_id ?3 connection_id ?4 user ?5 tenant ?6 action ?7 payload ?8 now \
+	 * ?9 run_after (held until then when later than now) */ \
 	X(Q_ENQUEUE, \
 	  "INSERT INTO requests (id, request_id, connection_id, user_id, tenant_id, action, " \
 	  "payload, status, created_at, updated_at, run_after) " \
-	  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'PENDING', ?8, ?8, ?8) " \
+	  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'PENDING', ?8, ?8, max(?8, ?9)) " \
 	  "ON CONFLICT DO NOTHING") \
+	/* ?1 JSON array of ids ?2 now */ \
+	X(Q_UNHOLD, \
+	  "UPDATE requests SET run_after = ?2 WHERE id IN (SELECT value FROM json_each(?1)) " \
+	  "AND status = 'PENDING' AND run_after > ?2") \
 	/* ?1 owner ?2 now ?3 lease_until. Fair across tenants: of the tenants with a \
 	 * due request, the one with fewest running, then the one served longest \
 	 * ago (never first), then the oldest due request; that tenant's oldest due \
@@ -271,10 +277,31 @@ int queue_enqueue(struct queue *q, struct job_record *r, int64_t now)
 		r->id = xmalloc(4 + 24 + 1);
 		snprintf(r->id, 4 + 24 + 1, "job_%s", hex);
 	}
-	if (bind(q, st, "ttttttti", r->id, r->request_id, r->connection_id, r->user_id,
-		 r->tenant_id, r->action, r->payload ? r->payload : "null", now) != STORE_OK)
+	if (bind(q, st, "tttttttii", r->id, r->request_id, r->connection_id, r->user_id,
+		 r->tenant_id, r->action, r->payload ? r->payload : "null", now,
+		 r->run_after) != STORE_OK)
 		return STORE_ERROR;
 	return run(q, Q_ENQUEUE, "enqueue a request", 0, NULL, NULL);
+}
+
+int queue_unhold(struct queue *q, const char *const *ids, size_t n, int64_t now)
+{
+	json_t *arr = json_array();
+	char *text;
+	int ret;
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, json_string(ids[i]));
+	text = json_dumps(arr, JSON_COMPACT);
+	json_decref(arr);
+	if (!text)
+		return STORE_ERROR;
+	/* bound SQLITE_STATIC: text lives until the statement has run */
+	ret = bind(q, q->stmt[Q_UNHOLD], "ti", text, now);
+	if (ret == STORE_OK)
+		ret = run(q, Q_UNHOLD, "release held requests", 0, NULL, NULL);
+	free(text);
+	return ret;
 }
 
 int queue_claim(struct queue *q, const char *owner, int64_t now, int64_t lease_ms,

@@ -60,11 +60,12 @@ void queue_close(struct queue *q);
 
 /*
  * Stores a new PENDING request (r->id is made when NULL; r's id, request_id,
- * connection_id, user_id, tenant_id, action and payload are used), runnable
- * at once. Meant to run inside the event's transaction. Returns STORE_OK,
- * STORE_NOTFOUND when the connection already has a live request with that
- * request_id (nothing stored), or STORE_ERROR. On success r->id holds the
- * server id (allocated when it was NULL).
+ * connection_id, user_id, tenant_id, action, payload and run_after are used),
+ * runnable at once, or held until r->run_after when that is later than now
+ * (see queue_unhold). Meant to run inside the event's transaction. Returns
+ * STORE_OK, STORE_NOTFOUND when the connection already has a live request
+ * with that request_id (nothing stored), or STORE_ERROR. On success r->id
+ * holds the server id (allocated when it was NULL).
  */
 int queue_enqueue(struct queue *q, struct job_record *r, int64_t now)
 	__attribute__((warn_unused_result));
@@ -79,6 +80,15 @@ int queue_count_live(struct queue *q, const char *connection_id, int64_t limit, 
 
 /* Counts a tenant's PENDING requests into *n, stopping at limit, as queue_count_live. */
 int queue_count_tenant_pending(struct queue *q, const char *tenant, int64_t limit, int64_t *n)
+	__attribute__((warn_unused_result));
+
+/*
+ * Makes the held PENDING requests among ids (n server ids, borrowed)
+ * runnable at now, in one statement; ids that are gone, running or not held
+ * are left alone. STORE_OK when one changed, STORE_NOTFOUND when none did,
+ * STORE_ERROR.
+ */
+int queue_unhold(struct queue *q, const char *const *ids, size_t n, int64_t now)
 	__attribute__((warn_unused_result));
 
 /*

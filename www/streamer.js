@@ -467,7 +467,9 @@ export class StreamerClient extends EventTarget {
    * ({code, message, request_id}).
    * @param {object} [opts]
    * @param {(p: {percentage:number,message:string,metadata?:object,timestamp?:string,polled?:boolean}) => void} [opts.onProgress]
-   * @param {(ack: object) => void} [opts.onAck]
+   * @param {(ack: object) => void} [opts.onAck]  called once when an async request is
+   *   acknowledged; when its first progress or its complete arrives before the
+   *   acknowledgment (they travel different paths), that counts as it and ack.implied is true
    * @param {number} [opts.timeout]  ms for the whole request (async ones included); an
    *   acknowledged request that times out or is aborted is cancelled on the server
    * @param {AbortSignal} [opts.signal]
@@ -677,6 +679,7 @@ export class StreamerClient extends EventTarget {
         r.resubmits = (r.resubmits || 0) + 1;
         r.orphan = false;
         r.async = false;
+        r.acked = false;
         this._transmit(r);
         return;
       }
@@ -776,14 +779,10 @@ export class StreamerClient extends EventTarget {
         this._settle(r, new StreamerError(m.error?.code || 'INTERNAL_ERROR', m.error?.message, r.id, m.error?.details));
         break;
       case 'acknowledgment':
-        r.async = true;
-        clearTimeout(r.ackTimer);
-        this._watch(r);
-        if (r.onAck) r.onAck(m);
+        this._acknowledged(r, m);
         break;
       case 'progress': {
-        r.async = true;
-        clearTimeout(r.ackTimer);
+        this._acknowledged(r, m);
         this._watch(r);
         r.lastProgress = m.percentage;
         const p = { percentage: m.percentage, message: m.message, timestamp: m.timestamp };
@@ -792,10 +791,34 @@ export class StreamerClient extends EventTarget {
         break;
       }
       case 'complete':
+        this._acknowledged(r, m);
         this._settle(r, null, m.result);
         break;
       default:
         break;
+    }
+  }
+
+  // The acknowledgment m of r, or a push (progress, complete) for r that
+  // overtook it: the acknowledgment comes in the answer to the request, the
+  // pushes from a processor through the proxy's publish API, and the two
+  // paths do not keep order. The first of them counts as the acknowledgment:
+  // onAck runs once, with the acknowledgment itself or, when a push came
+  // first, with one made here ({type, request_id, status: 'queued', implied:
+  // true}); a later acknowledgment is ignored (after the complete, r is gone).
+  _acknowledged(r, m) {
+    r.async = true;
+    clearTimeout(r.ackTimer);
+    if (r.acked) return;
+    r.acked = true;
+    if (m.type === 'acknowledgment') this._watch(r);
+    if (!r.onAck) return;
+    const ack = m.type === 'acknowledgment' ? m
+      : { type: 'acknowledgment', request_id: r.id, status: 'queued', implied: true };
+    try {
+      r.onAck(ack);
+    } catch (error) {
+      this._emit('error', { error, request_id: r.id });
     }
   }
 

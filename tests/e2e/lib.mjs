@@ -284,7 +284,18 @@ export async function startStack(settings = {}) {
     if (FLOOR && !env.STREAMER_FCGI_BIN) {
       env.STREAMER_FCGI_BIN = process.env.STREAMER_FLOOR || join(process.env.top_builddir || join(SRC, 'build'), 'bench', 'floor');
     }
+    // An interrupt (Ctrl-C reaches stack.sh too) during the start would
+    // leave what it had started running: the exit handlers stop it.
+    const starting = {
+      stopSync() {
+        liveStacks.delete(starting);
+        run('bash', [STACK_SH, 'stop'], { env });
+        if (!process.env.STREAMER_E2E_KEEP) rmSync(varDir, { recursive: true, force: true });
+      },
+    };
+    liveStacks.add(starting);
     const r = run('bash', [STACK_SH, 'start'], { env });
+    liveStacks.delete(starting);
     if (r.status === 0) {
       const info = Object.fromEntries(run('bash', [STACK_SH, 'env'], { env }).stdout
         .split('\n').filter(Boolean).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
@@ -458,9 +469,14 @@ export function echoProblem(reply, id, payload) {
 export const uniq = (prefix) => `${prefix}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
 
 // test() whose failures carry the end of the stack's logs (the stack's
-// directory is removed at the end, so this is where they survive).
+// directory is removed at the end, so this is where they survive). A
+// processor the test started and left running (it failed before its
+// stopProcessor) is stopped when the test ends: left alive, it would run the
+// requests later tests keep pending on purpose and fail them too.
 export function stackTest(test, getStack) {
   return (name, opts, fn) => test(name, opts, async (t) => {
+    const st0 = getStack();
+    const before = new Set(st0 ? st0.processors : []);
     try {
       await fn(t);
     } catch (e) {
@@ -471,6 +487,13 @@ export function stackTest(test, getStack) {
         } catch { /* keep the original error */ }
       }
       throw e;
+    } finally {
+      const st = getStack();
+      if (st && !st.stopped) {
+        for (const p of [...st.processors]) {
+          if (!before.has(p)) await st.stopProcessor(p);
+        }
+      }
     }
   });
 }

@@ -173,7 +173,7 @@ test('the 19th topic is a VALIDATION_ERROR, not a silent drop; a disconnect remo
   const count = () => Number(spawnSync('sqlite3', [stack.db, `SELECT count(*) FROM subscriptions WHERE connection_id = '${id}'`], { encoding: 'utf8' }).stdout.trim());
   assert.equal(count(), 18);
   await c.close();
-  assert.ok(await waitFor(() => count() === 0, 5000), 'subscriptions outlived the connection');
+  assert.ok(await waitFor(() => count() === 0, 15_000), 'subscriptions outlived the connection');
 });
 
 test('streamer close: the client sees the code and reason; the row is gone', { skip }, async () => {
@@ -181,11 +181,11 @@ test('streamer close: the client sees the code and reason; the row is gone', { s
   const id = await whoami(c);
   const r = await stack.cliRun(['close', id, '--code', '4001', '--reason', 'kicked by admin']);
   assert.equal(r.status, 0, r.stderr);
-  const closed = await waitFor(() => c.closed, 5000);
+  const closed = await waitFor(() => c.closed, 15_000);
   assert.ok(closed, 'the client was not closed');
   assert.equal(closed.code, 4001);
   assert.equal(closed.reason, 'kicked by admin');
-  assert.ok(await waitFor(() => !stack.connections().some((x) => x.id === id), 5000));
+  assert.ok(await waitFor(() => !stack.connections().some((x) => x.id === id), 15_000));
   const bad = await stack.cliRun(['close', id, '--code', '1006']);
   assert.equal(bad.status, 2);
 });
@@ -197,7 +197,7 @@ test('streamer gc removes expired connections and closes them at the proxy', { s
   const r = await stack.cliRun(['gc']);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /removed 1 expired connection \(1 closed at the proxy\)/);
-  const closed = await waitFor(() => c.closed, 5000);
+  const closed = await waitFor(() => c.closed, 15_000);
   assert.equal(closed?.code, 1001);
   assert.ok(!stack.connections().some((x) => x.id === id));
 });

@@ -163,7 +163,7 @@ test('subscribe + publish: the handler gets the data; unsubscribe stops it', { s
   assert.deepEqual(sub.topics, [topic]);
   const r = await pub.publish(topic, { n: 1 });
   assert.equal(r.published, true);
-  assert.ok(await waitFor(() => got.length === 1, 5000, 20), 'the event did not arrive');
+  assert.ok(await waitFor(() => got.length === 1, 15_000, 20), 'the event did not arrive');
   assert.deepEqual(got[0].data, { n: 1 });
   assert.equal(got[0].ev.type, 'event');
   assert.equal(got[0].ev.topic, topic);
@@ -172,7 +172,7 @@ test('subscribe + publish: the handler gets the data; unsubscribe stops it', { s
   const h2 = (d) => second.push(d);
   await sub.subscribe(topic, h2);
   await pub.publish(topic, 2);
-  assert.ok(await waitFor(() => got.length === 2 && second.length === 1, 5000, 20));
+  assert.ok(await waitFor(() => got.length === 2 && second.length === 1, 15_000, 20));
   await sub.unsubscribe(topic, h2);
   await sub.unsubscribe(topic);
   assert.deepEqual(sub.topics, []);
@@ -194,13 +194,13 @@ test('timeout and AbortSignal reject, and cancel the async request on the server
     (e) => e.code === 'TIMEOUT' && e.request_id === tid);
   const took = Date.now() - t0;
   assert.ok(took >= 280 && took < 2000, `timeout after ${took} ms`);
-  assert.ok(await waitFor(async () => (await c.request('request.status', { request_id: tid })).status === 'CANCELLED', 3000));
+  assert.ok(await waitFor(async () => (await c.request('request.status', { request_id: tid })).status === 'CANCELLED', 15_000));
 
   const ac = new AbortController();
   const aid = c.nextId();
   const pending = c.request('delay', { seconds: 5 }, { signal: ac.signal, id: aid, onAck: () => ac.abort() });
   await assert.rejects(pending, (e) => e.code === 'ABORTED' && e.request_id === aid);
-  assert.ok(await waitFor(async () => (await c.request('request.status', { request_id: aid })).status === 'CANCELLED', 3000));
+  assert.ok(await waitFor(async () => (await c.request('request.status', { request_id: aid })).status === 'CANCELLED', 15_000));
 
   // an already aborted signal rejects at once, nothing is sent
   const sent = [];
@@ -231,7 +231,7 @@ test('server-side close: reconnect with a fresh token, topics resubscribed, publ
   const { connection_id: newId } = await c.request('whoami');
   assert.notEqual(newId, oldId);
   // the resubscription went out right after the open; the store has it before any publish
-  assert.ok(await waitFor(() => stack.connections().some((r) => r.id === newId), 3000));
+  assert.ok(await waitFor(() => stack.connections().some((r) => r.id === newId), 15_000));
   await waitFor(async () => {
     await pub.publish(topic, 'after');
     return got.length > 0;
@@ -269,10 +269,10 @@ test('a request the server cancelled with its connection (never started) is sent
   const c = await sdk();
   let acks = 0;
   const req = c.request('echo_async', { keep: 'me' }, { timeout: 20_000, onAck: () => { acks += 1; } });
-  assert.ok(await waitFor(() => acks === 1, 5000, 20));
+  assert.ok(await waitFor(() => acks === 1, 15_000, 20));
   await kick(c); // PENDING: the close cancels it ("connection closed before the request started")
   assert.ok(await opened(c, 2));
-  assert.ok(await waitFor(() => acks === 2, 5000, 20), 'it was not sent again');
+  assert.ok(await waitFor(() => acks === 2, 15_000, 20), 'it was not sent again');
   const p = stack.startProcessor();
   assert.deepEqual(await req, { keep: 'me' });
   done(c);
@@ -312,7 +312,7 @@ test('sends made while reconnecting wait for the connection; the wait is bounded
   };
   c.on('close', onClose);
   await kick(c);
-  assert.ok(await waitFor(() => waiting.length === 2, 5000, 10));
+  assert.ok(await waitFor(() => waiting.length === 2, 15_000, 10));
   assert.equal(c.state, 'reconnecting');
   const got = await Promise.all(waiting);
   assert.deepEqual(got.map((d) => d.echo), ['queued-1', 'queued-2']);
@@ -458,6 +458,66 @@ test('without refresh the server closes at exp with 4001; the SDK reconnects wit
   assert.ok(minted.length >= 2, 'a fresh token was asked for');
   assert.equal(c.events.filter((e) => e.type === 'open').length, 2);
   done(c);
+});
+
+nodeTest('pushes that overtake the acknowledgment: the first counts as it, a late one is ignored, results resolve', async () => {
+  // The acknowledgment travels in the answer to the request, progress and
+  // complete through the publish API: the client may see them in any order.
+  const { WebSocketServer } = WebSocket;
+  const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise((r) => server.on('listening', r));
+  const ts = new Date().toISOString();
+  const ack = (id) => ({ type: 'acknowledgment', request_id: id, status: 'queued', message: 'Request queued for processing' });
+  const progress = (id, percentage) => ({ type: 'progress', request_id: id, percentage, message: `at ${percentage}`, timestamp: ts });
+  const complete = (id, result) => ({ type: 'complete', request_id: id, result, timestamp: ts });
+  const orders = {
+    // progress before the acknowledgment
+    progressFirst: (id) => [progress(id, 40), ack(id), progress(id, 100), complete(id, { n: 1 })],
+    // everything before it
+    completeFirst: (id) => [progress(id, 50), progress(id, 100), complete(id, { n: 2 }), ack(id)],
+    // the complete alone before it
+    bareComplete: (id) => [complete(id, { n: 3 }), ack(id)],
+    // the order of a quiet day
+    inOrder: (id) => [ack(id), progress(id, 100), complete(id, { n: 4 })],
+  };
+  server.on('connection', (ws) => ws.on('message', (data) => {
+    const m = JSON.parse(data.toString());
+    const order = orders[m.payload?.order];
+    const out = order ? order(m.id) : [{ type: 'response', request_id: m.id, success: true, data: { echo: m.payload } }];
+    for (const o of out) ws.send(JSON.stringify(o));
+  }));
+  const c = new StreamerClient(`ws://127.0.0.1:${server.address().port}/ws`, {
+    WebSocket, token: 't', heartbeat: false, reconnect: false,
+  });
+  const errors = [];
+  c.on('error', (d) => errors.push(d));
+  try {
+    await c.connect();
+    for (const [order, n] of [['progressFirst', 1], ['completeFirst', 2], ['bareComplete', 3], ['inOrder', 4]]) {
+      const seen = [];
+      const result = await c.request('job', { order }, {
+        onAck: (a) => seen.push(`ack${a.implied ? ' (implied)' : ''}`),
+        onProgress: (p) => seen.push(p.percentage),
+        timeout: 5000,
+      });
+      assert.deepEqual(result, { n }, order);
+      const expected = {
+        progressFirst: ['ack (implied)', 40, 100],
+        completeFirst: ['ack (implied)', 50, 100],
+        bareComplete: ['ack (implied)'],
+        inOrder: ['ack', 100],
+      }[order];
+      assert.deepEqual(seen, expected, order);
+    }
+    // the late acknowledgments went nowhere: the client still answers, and nothing was reported
+    assert.deepEqual((await c.request('echo', 'after')).echo, 'after');
+    assert.equal(c._pending.size, 0);
+    assert.deepEqual(errors, []);
+  } finally {
+    c.close();
+    for (const ws of server.clients) ws.terminate();
+    await new Promise((r) => server.close(r));
+  }
 });
 
 test('no worker error was logged, nothing crashed', { skip }, async () => {

@@ -2,7 +2,7 @@
 import { test as nodeTest, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startStack, missingPrograms, connect, connectAll, echoMsg, echoProblem, waitFor, sleep, uniq,
+  startStack, missingPrograms, connect, connectAll, echoMsg, echoProblem, waitFor, uniq,
   stackTest,
 } from './lib.mjs';
 
@@ -81,16 +81,19 @@ test('a worker killed with SIGKILL under load is restarted and clients keep work
     }
   });
 
-  await sleep(1000);
+  // Every client has had replies (however loaded the machine), then the kill.
+  assert.ok(await waitFor(() => stats.every((s) => s.before > 0 || s.failed), 30_000, 20),
+    `not every client got a reply before the kill: ${JSON.stringify(stats)}`);
   const victim = before[0];
   process.kill(victim, 'SIGKILL');
   phase = 'after';
   const restarted = await waitFor(() => {
     const now = stack.workerPids();
     return now.length === 2 && !now.includes(victim) ? now : null;
-  }, 5000);
+  }, 15_000);
   assert.ok(restarted, `multiwatch did not replace worker ${victim}: ${stack.workerPids()}`);
-  await sleep(1500);
+  // Until every surviving client has had replies since (or 30 s passed: the checks below say who did not).
+  await waitFor(() => stats.every((s) => s.after > 0 || s.failed), 30_000, 20);
   phase = 'done';
   await Promise.all(loops);
   await Promise.all(clients.map((c) => c.close()));

@@ -297,6 +297,73 @@ static void test_release_and_gc(void)
 	teardown(s, q);
 }
 
+/* A request enqueued with a later run_after is held: no claim takes it until queue_unhold (or run_after). */
+static void test_held_until_unhold(void)
+{
+	struct store *s;
+	struct queue *q;
+	struct job_record h = { 0 }, r = { 0 };
+	int was_running;
+	char *a, *b, *c, *done;
+	const char *ids[3];
+
+	setup(&s, &q);
+	h.request_id = (char *)"held";
+	h.connection_id = (char *)"c1";
+	h.user_id = (char *)"u";
+	h.tenant_id = (char *)"t";
+	h.action = (char *)"echo_async";
+	h.run_after = 1000 + 10000;
+	CHECK_INT(queue_enqueue(q, &h, 1000), STORE_OK);
+	a = h.id;
+	CHECK_INT(queue_claim(q, "p1", 1001, LEASE, &r), STORE_NOTFOUND);
+	CHECK_INT(queue_get(q, a, &r), STORE_OK);
+	CHECK_STR(r.status, QUEUE_PENDING);
+	CHECK_INT(r.run_after, 11000);
+	/* held, it can still be cancelled */
+	h.id = NULL;
+	h.request_id = (char *)"held-cancel";
+	CHECK_INT(queue_enqueue(q, &h, 1000), STORE_OK);
+	b = h.id;
+	CHECK_INT(queue_cancel(q, b, 1002, KEEP, &was_running, NULL), STORE_OK);
+	CHECK_INT(was_running, 0);
+	/* one already claimable and one finished are left alone */
+	c = enqueue(q, "c1", "u", "t", "free", 900);
+	done = enqueue(q, "c1", "u", "t", "done", 800);
+	CHECK_INT(queue_claim(q, "p0", 1003, LEASE, &r), STORE_OK);
+	CHECK_STR(r.id, done);
+	ids[0] = a;
+	ids[1] = b;
+	ids[2] = done;
+	CHECK_INT(queue_unhold(q, ids, 3, 1500), STORE_OK);
+	CHECK_INT(queue_get(q, done, &r), STORE_OK);
+	CHECK_STR(r.status, QUEUE_PROCESSING);
+	CHECK_INT(queue_get(q, b, &r), STORE_OK);
+	CHECK_STR(r.status, QUEUE_CANCELLED);
+	CHECK_INT(queue_claim(q, "p1", 1500, LEASE, &r), STORE_OK);
+	CHECK_STR(r.id, c);
+	CHECK_INT(queue_claim(q, "p1", 1500, LEASE, &r), STORE_OK);
+	CHECK_STR(r.id, a);
+	CHECK_INT(r.attempts, 1);
+	/* nothing held any more */
+	CHECK_INT(queue_unhold(q, ids, 3, 1600), STORE_NOTFOUND);
+	/* a holder that never releases (a worker that died): claimable at run_after */
+	h.id = NULL;
+	h.request_id = (char *)"orphan";
+	h.run_after = 2000 + 10000;
+	CHECK_INT(queue_enqueue(q, &h, 2000), STORE_OK);
+	CHECK_INT(queue_claim(q, "p1", 11999, LEASE, &r), STORE_NOTFOUND);
+	CHECK_INT(queue_claim(q, "p1", 12000, LEASE, &r), STORE_OK);
+	CHECK_STR(r.id, h.id);
+	job_record_free(&r);
+	free(h.id);
+	free(a);
+	free(b);
+	free(c);
+	free(done);
+	teardown(s, q);
+}
+
 /* Two processes claim and finish 200 requests at once: each runs exactly once. */
 static void test_concurrent_claimers_run_each_once(void)
 {
@@ -543,4 +610,5 @@ TAP_MAIN(
 	TAP_TEST(test_fair_claim_skips_tenants_not_due),
 	TAP_TEST(test_quota_counts),
 	TAP_TEST(test_statements_do_not_scan),
+	TAP_TEST(test_held_until_unhold),
 )
