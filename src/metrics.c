@@ -107,11 +107,7 @@ void metrics_close(void)
 
 char *metrics_default_path(const char *db_path)
 {
-	size_t n = strlen(db_path) + sizeof ".metrics";
-	char *p = xmalloc(n);
-
-	snprintf(p, n, "%s.metrics", db_path);
-	return p;
+	return xstrcat2(db_path, ".metrics");
 }
 
 static uint32_t fnv1a(const char *s, size_t n)

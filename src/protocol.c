@@ -57,21 +57,27 @@ static void utf8_trim(char *s, size_t len)
 		s[i - 1] = '\0';
 }
 
+/* Formats e->message, cutting an over-long text at a UTF-8 boundary. */
+static PRINTF_LIKE(2, 0) void set_message(struct proto_error *e, const char *fmt, va_list ap)
+{
+	int n = vsnprintf(e->message, sizeof(e->message), fmt, ap);
+
+	if (n < 0)
+		e->message[0] = '\0';
+	else if ((size_t)n >= sizeof(e->message))
+		utf8_trim(e->message, sizeof(e->message) - 1);
+}
+
 void proto_error_set(struct proto_error *e, enum err_code code, const char *fmt, ...)
 {
 	va_list ap;
-	int n;
 
 	e->code = code;
 	json_decref(e->details);
 	e->details = NULL;
 	va_start(ap, fmt);
-	n = vsnprintf(e->message, sizeof(e->message), fmt, ap);
+	set_message(e, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		e->message[0] = '\0';
-	else if ((size_t)n >= sizeof(e->message))
-		utf8_trim(e->message, sizeof(e->message) - 1);
 }
 
 void proto_error_clear(struct proto_error *e)
@@ -84,16 +90,11 @@ void proto_error_rate_limited(struct proto_error *e, const char *limit, int64_t 
 			      const char *fmt, ...)
 {
 	va_list ap;
-	int n;
 
 	proto_error_set(e, ERR_RATE_LIMITED, "%s", "");
 	va_start(ap, fmt);
-	n = vsnprintf(e->message, sizeof(e->message), fmt, ap);
+	set_message(e, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		e->message[0] = '\0';
-	else if ((size_t)n >= sizeof(e->message))
-		utf8_trim(e->message, sizeof(e->message) - 1);
 	e->details = json_pack("{s:s,s:I}", "limit", limit, "retry_after_ms",
 			       (json_int_t)(retry_after_ms < 1 ? 1 : retry_after_ms));
 }

@@ -111,11 +111,7 @@ void ratelimit_close(struct ratelimit *rl)
 
 char *ratelimit_default_path(const char *db_path)
 {
-	size_t n = strlen(db_path) + sizeof ".ratelimit";
-	char *p = xmalloc(n);
-
-	snprintf(p, n, "%s.ratelimit", db_path);
-	return p;
+	return xstrcat2(db_path, ".ratelimit");
 }
 
 static uint64_t fnv1a64(const char *s, size_t n)

@@ -64,6 +64,16 @@ char *xstrndup(const char *s, size_t n)
 	return p;
 }
 
+char *xstrcat2(const char *a, const char *b)
+{
+	size_t na = strlen(a), nb = strlen(b);
+	char *p = xmalloc(na + nb + 1);
+
+	memcpy(p, a, na);
+	memcpy(p + na, b, nb + 1);
+	return p;
+}
+
 void buf_reserve(struct buf *b, size_t extra)
 {
 	size_t need;

@@ -22,6 +22,8 @@ void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 /* Returns a new NUL-terminated copy of the first n bytes of s. Caller frees. */
 char *xstrndup(const char *s, size_t n);
+/* Returns a new string: a followed by b. Caller frees. */
+char *xstrcat2(const char *a, const char *b);
 
 /*
  * A length-carrying byte buffer. data is always NUL-terminated after len
