@@ -96,6 +96,18 @@ ws_event() {
 # The JSON of the n-th "m:" message in RESP_BODY (1-based).
 m_msg() { printf '%s\n' "$RESP_BODY" | tr -d '\r' | grep '^m:' | sed -n "${1}p" | cut -c3-; }
 
+# metric 'NAME{labels}': its value in the last /metrics answer (0 when absent).
+metric() {
+	local v
+	v=$(printf '%s\n' "$RESP_BODY" | awk -v k="$1" '$1 == k { print $2 }')
+	echo "${v:-0}"
+}
+# scrape [VAR=VALUE...]: GET /metrics (RESP_* as cgi sets them).
+scrape() {
+	body_reset
+	cgi GET /metrics "" "$@"
+}
+
 # http_connect ID TOKEN [VAR=VALUE...]: POST /api/connect on the plain dialect
 # (RESP_* as cgi sets them); on 200 remembers the connection_secret, which
 # http_msg and http_disconnect send.

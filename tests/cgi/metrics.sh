@@ -3,16 +3,6 @@
 . "$top_srcdir/tests/lib.sh"
 setup_stack
 
-# metric 'NAME{labels}': its value in the last /metrics answer (0 when absent).
-metric() {
-	local v
-	v=$(printf '%s\n' "$RESP_BODY" | awk -v k="$1" '$1 == k { print $2 }')
-	echo "${v:-0}"
-}
-scrape() {
-	body_reset
-	cgi GET /metrics "" "$@"
-}
 msg() { http_msg "$@"; }
 
 scrape

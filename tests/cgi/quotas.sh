@@ -11,17 +11,6 @@ export STREAMER_MAX_CONNECTIONS_PER_USER=2
 TOKEN=$(token quinn qt)
 WS_QUERY="Authorization=$TOKEN"
 
-# metric 'NAME{labels}': its value in the last /metrics answer (0 when absent).
-metric() {
-	local v
-	v=$(printf '%s\n' "$RESP_BODY" | awk -v k="$1" '$1 == k { print $2 }')
-	echo "${v:-0}"
-}
-scrape() {
-	body_reset
-	cgi GET /metrics ""
-}
-
 # --- message rate: burst 3, then 1 per second ----------------------------------
 body_reset; ev OPEN; ws_event rl1
 check_eq "OPEN answers 200" "$RESP_STATUS" 200
