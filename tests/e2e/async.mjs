@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync, chmodSync, existsSync, rmSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  startStack, missingPrograms, connect, connectAll, sleep, uniq, waitFor, stackTest, FLOOR, SRC,
+  startStack, missingPrograms, connect, connectAll, sleep, uniq, waitFor, stackTest, FLOOR, SRC, freePorts,
 } from './lib.mjs';
 
 const skip = missingPrograms('lighttpd') || (FLOOR && 'needs streamer-fcgi');
@@ -94,7 +94,7 @@ async function collectTimed(c, id, timeoutMs = 15_000) {
       asked = null;
       lastSeen = Date.now();
       if (['COMPLETED', 'FAILED', 'CANCELLED'].includes(m.data.status)) {
-        process.stdout.write(`# ${id}: Pushpin dropped its last pushes; request.status says ${m.data.status}\n`);
+        process.stdout.write(`# ${id}: its last pushes did not arrive; request.status says ${m.data.status}\n`);
         got.push([{ type: 'status', request_id: id, data: m.data }, Date.now()]);
       }
       continue;
@@ -492,6 +492,25 @@ test('a disconnect cancels that connection\'s pending requests', { skip }, async
   await c.close();
   const st = await waitFor(() => rows("SELECT status FROM requests WHERE request_id = 'dc1'")[0]?.status === 'CANCELLED', 15_000);
   assert.ok(st, 'the pending request was not cancelled');
+});
+
+test('every push lost (a dead callback URL): the acknowledged result is still there for request.status', { skip }, async () => {
+  // What a client relies on while pushes are best effort: nothing acknowledged is
+  // lost, and collect() (like the SDK) reads it with request.status.
+  const [dead] = await freePorts(1);
+  const p = stack.startProcessor(1, {
+    group: false,
+    env: { STREAMER_CALLBACK_URL: `http://127.0.0.1:${dead}/publish/`, STREAMER_CALLBACK_TIMEOUT: '200' },
+  });
+  const c = await connect(stack, { sub: uniq('lost') });
+  c.send({ action: 'echo_async', id: 'lost1', payload: { kept: true } });
+  const msgs = await collect(c, 'lost1');
+  assert.ok(msgs.some((m) => m.type === 'status'), `no push can have arrived: ${JSON.stringify(msgs)}`);
+  assert.deepEqual(checkFlow(msgs, 'lost1'), { kept: true });
+  await waitFor(() => stack.workerLogLines().some((l) => l.event === 'job_push_failed' && l.request_id === 'lost1'),
+    15_000);
+  await c.close();
+  await stack.stopProcessor(p);
 });
 
 test('no worker or processor error was logged, nothing crashed', { skip }, async () => {
