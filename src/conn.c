@@ -260,31 +260,34 @@ out:
 	return rc;
 }
 
-/* The reply for a message on a connection the store does not know (or that expired). */
-static json_t *gone_reply(const char *request_id)
+/* A new error message for request_id; details (may be NULL) is stolen. */
+static json_t *error_reply(const char *request_id, enum err_code code, const char *message,
+			   json_t *details)
 {
 	struct proto_error err = {0};
 	json_t *out;
 
-	proto_error_set(&err, ERR_UNAUTHORIZED, "Connection is not authenticated or has expired");
+	proto_error_set(&err, code, "%s", message);
+	err.details = details;
 	out = proto_error(request_id, &err);
 	proto_error_clear(&err);
 	return out;
 }
 
+/* The reply for a message on a connection the store does not know (or that expired). */
+static json_t *gone_reply(const char *request_id)
+{
+	return error_reply(request_id, ERR_UNAUTHORIZED,
+			   "Connection is not authenticated or has expired", NULL);
+}
+
 /* The reply for a message on a connection whose token expired: the client must refresh or reconnect. */
 static json_t *token_expired_reply(const char *request_id)
 {
-	struct proto_error err = {0};
-	json_t *out;
-
-	proto_error_set(&err, ERR_UNAUTHORIZED,
-			"Token expired: the connection is closed; reconnect with a new token "
-			"(refresh it with auth.refresh before it expires)");
-	err.details = json_pack("{s:s}", "reason", "token_expired");
-	out = proto_error(request_id, &err);
-	proto_error_clear(&err);
-	return out;
+	return error_reply(request_id, ERR_UNAUTHORIZED,
+			   "Token expired: the connection is closed; reconnect with a new token "
+			   "(refresh it with auth.refresh before it expires)",
+			   json_pack("{s:s}", "reason", "token_expired"));
 }
 
 /*
@@ -303,13 +306,7 @@ static int token_expired(struct app *app, const char *id, int64_t now)
 
 static json_t *internal_reply(const char *request_id)
 {
-	struct proto_error err = {0};
-	json_t *out;
-
-	proto_error_set(&err, ERR_INTERNAL, "Internal error; please retry");
-	out = proto_error(request_id, &err);
-	proto_error_clear(&err);
-	return out;
+	return error_reply(request_id, ERR_INTERNAL, "Internal error; please retry", NULL);
 }
 
 /* The error code of an outbound message, or "ok" for a response. Borrowed. */
