@@ -61,7 +61,9 @@ check_eq "a message with another connection's secret is 401" "$RESP_STATUS" 401
 check_eq "with an UNAUTHORIZED error carrying the request id" \
 	"$(jq -r '.error.code+" "+.request_id' <<<"$RESP_BODY")" "UNAUTHORIZED w1"
 check "and names nobody" bash -c '! grep -q carol <<<"$1"' _ "$RESP_BODY"
-cgi POST /api/message application/json HTTP_X_CONNECTION_ID=h1 HTTP_X_CONNECTION_SECRET="${SECRETS[h1]%?}0"
+# The right secret with its last digit changed (to 0, or to 1 when it was 0).
+wrong=${SECRETS[h1]%?}; [ "${SECRETS[h1]: -1}" = 0 ] && wrong+=1 || wrong+=0
+cgi POST /api/message application/json HTTP_X_CONNECTION_ID=h1 HTTP_X_CONNECTION_SECRET="$wrong"
 check_eq "a message with a wrong secret is 401" "$RESP_STATUS" 401
 check_eq "refused messages touch nothing (counter, last active)" "$(received h1)" "$before"
 
