@@ -9,7 +9,7 @@
 #include "app.h"
 #include "dialect.h"
 #include "fanout.h"
-#include "job_run.h"
+#include "request_run.h"
 #include "log.h"
 #include "queue.h"
 #include "ratelimit.h"
@@ -73,7 +73,7 @@ int app_init(struct app *app, char *err, size_t errlen)
 	}
 	if (fanout_open(&app->fanout, &app->cfg, app->store, err, errlen) < 0)
 		goto fail;
-	if (job_runtime_init(&app->cfg, err, errlen) < 0)
+	if (request_runtime_init(&app->cfg, err, errlen) < 0)
 		goto fail;
 	return 0;
 fail:
@@ -94,7 +94,7 @@ void app_free(struct app *app)
 {
 	held_clear(app);
 	free(app->held);
-	job_runtime_free();
+	request_runtime_free();
 	ratelimit_close(app->ratelimit);
 	fanout_close(app->fanout);
 	queue_close(app->queue);

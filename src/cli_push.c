@@ -9,7 +9,7 @@
 #include "cli.h"
 #include "config.h"
 #include "fanout.h"
-#include "jobs_builtin.h"
+#include "handlers_async.h"
 #include "log.h"
 #include "queue.h"
 #include "store.h"
@@ -386,7 +386,7 @@ int cli_gc(int argc, char **argv)
 		goto out;
 	}
 	/* A temporary file is only stale once no run can still be writing it. */
-	if (jobs_report_gc(p.cfg.output_dir, now - p.cfg.result_ttl * 1000,
+	if (report_gc(p.cfg.output_dir, now - p.cfg.result_ttl * 1000,
 			   now - (p.cfg.result_ttl > p.cfg.job_timeout ? p.cfg.result_ttl : p.cfg.job_timeout) * 1000,
 			   &reports, why, sizeof why) < 0) {
 		fprintf(stderr, "streamer gc: report files: %s\n", why);

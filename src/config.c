@@ -349,7 +349,7 @@ static int push_config_load(struct config *cfg, const struct file_vars *f, char 
 }
 
 /* The async request settings: plugins, exec actions, output directory, job limits. */
-static int jobs_config_load(struct config *cfg, const struct file_vars *f, char *err, size_t errlen)
+static int requests_config_load(struct config *cfg, const struct file_vars *f, char *err, size_t errlen)
 {
 	long long n;
 
@@ -521,7 +521,7 @@ int config_load(struct config *cfg, int flags, char *err, size_t errlen)
 	cfg->log_level = (enum log_level)level;
 	cfg->log_file = opt_string(&f, "STREAMER_LOG_FILE");
 
-	if (jobs_config_load(cfg, &f, err, errlen) < 0 || push_config_load(cfg, &f, err, errlen) < 0)
+	if (requests_config_load(cfg, &f, err, errlen) < 0 || push_config_load(cfg, &f, err, errlen) < 0)
 		goto fail;
 	cfg->metrics_file = opt_string(&f, "STREAMER_METRICS_FILE");
 	if (cfg->metrics_file && strcmp(cfg->metrics_file, "off") != 0 && cfg->metrics_file[0] != '/') {

@@ -9,7 +9,7 @@
 
 #include "conn.h"
 #include "fanout.h"
-#include "job_run.h"
+#include "request_run.h"
 #include "log.h"
 #include "metrics.h"
 #include "protocol.h"
@@ -468,7 +468,7 @@ out:
 	{
 		/* Only actions this process knows make a label: client input cannot grow the series. */
 		const char *action = !parsed ? "invalid"
-				     : router_find(msg.action) || job_handler(msg.action) ? msg.action
+				     : router_find(msg.action) || request_handler(msg.action) ? msg.action
 				     : "unknown";
 		const char *outcome = outcome_of(reply);
 		char labels[200];

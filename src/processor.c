@@ -18,7 +18,7 @@
 #include <jansson.h>
 
 #include "config.h"
-#include "job_run.h"
+#include "request_run.h"
 #include "log.h"
 #include "metrics.h"
 #include "fanout.h"
@@ -164,10 +164,10 @@ static int child_progress(void *arg, int pct, const char *message, json_t *metad
 }
 
 /* Runs in the forked job process: never returns. */
-static void job_child(struct slot *sl, const struct job_record *job, int64_t deadline, int fd)
+static void request_child(struct slot *sl, const struct request_record *job, int64_t deadline, int fd)
 {
-	struct job_sink sink = { child_progress, &fd };
-	struct job_input in = {
+	struct request_sink sink = { child_progress, &fd };
+	struct request_input in = {
 		.id = job->id, .request_id = job->request_id, .action = job->action,
 		.user_id = job->user_id, .tenant_id = job->tenant_id,
 		.deadline_ms = deadline, .attempt = (int)job->attempts,
@@ -183,11 +183,11 @@ static void job_child(struct slot *sl, const struct job_record *job, int64_t dea
 	if (!in.payload) {
 		snprintf(msg, sizeof msg, "The stored payload is not JSON");
 		ok = -1;
-	} else if (job_validate(job->action, in.payload, msg, sizeof msg) < 0) {
+	} else if (request_validate(job->action, in.payload, msg, sizeof msg) < 0) {
 		snprintf(code, sizeof code, "VALIDATION_ERROR");
 		ok = -1;
 	} else {
-		ok = job_run(&sl->cfg, &in, &sink, &result, code, msg, sizeof msg);
+		ok = request_run(&sl->cfg, &in, &sink, &result, code, msg, sizeof msg);
 	}
 	if (ok == 0)
 		f = json_incref(result ? result : json_null());
@@ -204,7 +204,7 @@ static void job_child(struct slot *sl, const struct job_record *job, int64_t dea
 
 struct run {
 	struct slot *sl;
-	struct job_record *job;
+	struct request_record *job;
 	int64_t lease_ms;
 	int last_pushed_pct;
 	int64_t last_push_ms;
@@ -286,7 +286,7 @@ static int on_progress(struct run *r, json_t *f)
 	return 1;
 }
 
-static void log_job(const char *event, const struct job_record *job, int64_t started,
+static void log_job(const char *event, const struct request_record *job, int64_t started,
 		    const char *code)
 {
 	log_event(code ? LOG_WARN : LOG_INFO, event,
@@ -372,7 +372,7 @@ static int64_t retry_backoff_ms(int64_t n)
 	return base * 3 / 4 + (int64_t)(rnd % (uint32_t)(base / 2 + 1));
 }
 
-static void run_job(struct slot *sl, struct job_record *job)
+static void run_job(struct slot *sl, struct request_record *job)
 {
 	struct run r = { .sl = sl, .job = job, .last_pushed_pct = -1,
 			 .lease_ms = sl->cfg.job_lease * 1000 };
@@ -403,7 +403,7 @@ static void run_job(struct slot *sl, struct job_record *job)
 		/* A job never outlives its slot: a slot killed outright takes its job along. */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		close(sv[0]);
-		job_child(sl, job, deadline, sv[1]);
+		request_child(sl, job, deadline, sv[1]);
 	}
 	close(sv[1]);
 	setpgid(pid, pid);
@@ -526,7 +526,7 @@ static int slot_open(struct slot *sl, char *err, size_t errlen)
 		snprintf(err, errlen, "STREAMER_DB: %s", store_errmsg(sl->store));
 		return -1;
 	}
-	if (job_runtime_init(&sl->cfg, err, errlen) < 0)
+	if (request_runtime_init(&sl->cfg, err, errlen) < 0)
 		return -1;
 	if (fanout_open(&sl->fanout, &sl->cfg, sl->store, err, errlen) < 0)
 		return -1;
@@ -542,7 +542,7 @@ static void slot_close(struct slot *sl)
 {
 	wake_close(&sl->wake);
 	fanout_close(sl->fanout);
-	job_runtime_free();
+	request_runtime_free();
 	queue_close(sl->q);
 	store_close(sl->store);
 	config_free(&sl->cfg);
@@ -563,7 +563,7 @@ static int slot_main(int once)
 	}
 	log_event(LOG_INFO, "processor_start", json_pack("{s:s}", "owner", sl.owner));
 	while (!stopping) {
-		struct job_record job = { 0 };
+		struct request_record job = { 0 };
 		int64_t now = time_now_ms();
 		int ret = queue_claim(sl.q, sl.owner, now, sl.cfg.job_lease * 1000, &job);
 
@@ -581,7 +581,7 @@ static int slot_main(int once)
 			} else {
 				run_job(&sl, &job);
 			}
-			job_record_free(&job);
+			request_record_free(&job);
 			continue;
 		}
 		if (ret == STORE_ERROR)

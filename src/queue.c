@@ -12,7 +12,7 @@
 #include "store_sqlite_int.h"
 #include "util.h"
 
-/* The columns of a request row, in the order job_record is read from (read_job). */
+/* The columns of a request row, in the order request_record is read from (read_job). */
 #define JOB_COLUMNS \
 	"id, request_id, connection_id, user_id, tenant_id, action, payload, status, " \
 	"attempts, progress, progress_message, progress_metadata, result, error_code, " \
@@ -146,7 +146,7 @@ struct queue {
 	sqlite3_stmt *stmt[Q_COUNT];
 };
 
-void job_record_free(struct job_record *r)
+void request_record_free(struct request_record *r)
 {
 	if (!r)
 		return;
@@ -197,7 +197,7 @@ void queue_close(struct queue *q)
 #define col_text(st, i) store_sqlite_col_text(st, i)
 
 /* Fills r from the current row of st, whose columns are JOB_COLUMNS. */
-static void read_job(sqlite3_stmt *st, struct job_record *r)
+static void read_job(sqlite3_stmt *st, struct request_record *r)
 {
 	r->id = col_text(st, 0);
 	r->request_id = col_text(st, 1);
@@ -230,10 +230,10 @@ static void read_job(sqlite3_stmt *st, struct job_record *r)
  * without rows, when a row changed; STORE_NOTFOUND otherwise.
  */
 static int run(struct queue *q, enum queue_stmt id, const char *what, int rowjob,
-	       struct job_record *out, int64_t *first)
+	       struct request_record *out, int64_t *first)
 {
 	sqlite3_stmt *st = q->stmt[id];
-	struct job_record r = { 0 };
+	struct request_record r = { 0 };
 	int found = 0, rc;
 
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -245,7 +245,7 @@ static int run(struct queue *q, enum queue_stmt id, const char *what, int rowjob
 			*first = sqlite3_column_int64(st, 0);
 	}
 	if (rc != SQLITE_DONE) {
-		job_record_free(&r);
+		request_record_free(&r);
 		done(st);
 		return store_sqlite_fail(q->store, what);
 	}
@@ -253,7 +253,7 @@ static int run(struct queue *q, enum queue_stmt id, const char *what, int rowjob
 		found = 1;
 	done(st);
 	if (found && out && rowjob) {
-		job_record_free(out);
+		request_record_free(out);
 		*out = r;
 	}
 	return found ? STORE_OK : STORE_NOTFOUND;
@@ -266,7 +266,7 @@ static int64_t add_ms(int64_t a, int64_t b)
 	return __builtin_add_overflow(a, b, &r) ? INT64_MAX : r;
 }
 
-int queue_enqueue(struct queue *q, struct job_record *r, int64_t now)
+int queue_enqueue(struct queue *q, struct request_record *r, int64_t now)
 {
 	sqlite3_stmt *st = q->stmt[Q_ENQUEUE];
 
@@ -305,7 +305,7 @@ int queue_unhold(struct queue *q, const char *const *ids, size_t n, int64_t now)
 }
 
 int queue_claim(struct queue *q, const char *owner, int64_t now, int64_t lease_ms,
-		struct job_record *out)
+		struct request_record *out)
 {
 	if (bind(q, q->stmt[Q_CLAIM], "tii", owner, now, add_ms(now, lease_ms)) != STORE_OK)
 		return STORE_ERROR;
@@ -361,14 +361,14 @@ int queue_release(struct queue *q, const char *id, const char *owner, int64_t no
 }
 
 int queue_get_own(struct queue *q, const char *tenant, const char *user,
-		  const char *request_id, struct job_record *out)
+		  const char *request_id, struct request_record *out)
 {
 	if (bind(q, q->stmt[Q_GET_OWN], "ttt", tenant, user, request_id) != STORE_OK)
 		return STORE_ERROR;
 	return run(q, Q_GET_OWN, "read a request", 1, out, NULL);
 }
 
-int queue_get(struct queue *q, const char *id, struct job_record *out)
+int queue_get(struct queue *q, const char *id, struct request_record *out)
 {
 	if (bind(q, q->stmt[Q_GET], "t", id) != STORE_OK)
 		return STORE_ERROR;
@@ -376,9 +376,9 @@ int queue_get(struct queue *q, const char *id, struct job_record *out)
 }
 
 int queue_cancel(struct queue *q, const char *id, int64_t now, int64_t keep_ms,
-		 int *was_running, struct job_record *out)
+		 int *was_running, struct request_record *out)
 {
-	struct job_record tmp = { 0 };
+	struct request_record tmp = { 0 };
 	int ret;
 
 	*was_running = 0;
@@ -391,7 +391,7 @@ int queue_cancel(struct queue *q, const char *id, int64_t now, int64_t keep_ms,
 		ret = run(q, Q_CANCEL_RUNNING, "cancel a request", 1, out ? out : &tmp, NULL);
 		*was_running = ret == STORE_OK;
 	}
-	job_record_free(&tmp);
+	request_record_free(&tmp);
 	return ret;
 }
 

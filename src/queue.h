@@ -22,8 +22,8 @@ struct queue;
 #define QUEUE_FAILED "FAILED"
 #define QUEUE_CANCELLED "CANCELLED"
 
-/* One request row. Strings are owned by the record; see job_record_free. */
-struct job_record {
+/* One request row. Strings are owned by the record; see request_record_free. */
+struct request_record {
 	char *id;                /* server id, job_<24 hex> */
 	char *request_id;        /* the client's id */
 	char *connection_id;
@@ -49,7 +49,7 @@ struct job_record {
 };
 
 /* Frees the strings of r and zeroes it. Safe on a zeroed record. */
-void job_record_free(struct job_record *r);
+void request_record_free(struct request_record *r);
 
 /* The SQL text of the queue's i-th statement, NULL past the last (for tests that EXPLAIN them). */
 const char *queue_statement_text(size_t i);
@@ -67,7 +67,7 @@ void queue_close(struct queue *q);
  * with that request_id (nothing stored), or STORE_ERROR. On success r->id
  * holds the server id (allocated when it was NULL).
  */
-int queue_enqueue(struct queue *q, struct job_record *r, int64_t now)
+int queue_enqueue(struct queue *q, struct request_record *r, int64_t now)
 	__attribute__((warn_unused_result));
 
 /*
@@ -104,7 +104,7 @@ int queue_unhold(struct queue *q, const char *const *ids, size_t n, int64_t now)
  * goes to exactly one of them.
  */
 int queue_claim(struct queue *q, const char *owner, int64_t now, int64_t lease_ms,
-		struct job_record *out) __attribute__((warn_unused_result));
+		struct request_record *out) __attribute__((warn_unused_result));
 
 /*
  * Extends the lease of a request this owner holds. STORE_NOTFOUND when the
@@ -142,11 +142,11 @@ int queue_release(struct queue *q, const char *id, const char *owner, int64_t no
 
 /* Reads the caller's own request by client id (latest first). STORE_NOTFOUND when none. */
 int queue_get_own(struct queue *q, const char *tenant, const char *user,
-		  const char *request_id, struct job_record *out)
+		  const char *request_id, struct request_record *out)
 	__attribute__((warn_unused_result));
 
 /* Reads a request by server id. STORE_NOTFOUND when absent. */
-int queue_get(struct queue *q, const char *id, struct job_record *out)
+int queue_get(struct queue *q, const char *id, struct request_record *out)
 	__attribute__((warn_unused_result));
 
 /*
@@ -156,7 +156,7 @@ int queue_get(struct queue *q, const char *id, struct job_record *out)
  * request is not live. Fills *out (when non-NULL) with the row after.
  */
 int queue_cancel(struct queue *q, const char *id, int64_t now, int64_t keep_ms,
-		 int *was_running, struct job_record *out)
+		 int *was_running, struct request_record *out)
 	__attribute__((warn_unused_result));
 
 /*

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "job_run.h"
+#include "request_run.h"
 #include "log.h"
 #include "router.h"
 #include "util.h"
@@ -41,8 +41,8 @@ json_t *router_dispatch(struct call *c)
 json_t *router_dispatch_in(const struct action *table, struct call *c)
 {
 	const struct action *a = find_in(table, c->msg->action);
-	const struct streamer_handler *h = a ? NULL : job_handler(c->msg->action);
-	const char *permission = a ? a->permission : h ? job_action_permission(c->msg->action) : NULL;
+	const struct streamer_handler *h = a ? NULL : request_handler(c->msg->action);
+	const char *permission = a ? a->permission : h ? request_action_permission(c->msg->action) : NULL;
 	struct proto_error err = {0};
 	json_t *data = NULL, *out;
 

@@ -72,7 +72,7 @@ const struct action *router_find(const char *name);
 /*
  * Routes one validated message: looks up the action (INVALID_ACTION) in the
  * table, then among the handler-ABI actions (built-in async, plugins, exec:
- * job_run.h), checks the required permission (FORBIDDEN), runs the handler
+ * request_run.h), checks the required permission (FORBIDDEN), runs the handler
  * and wraps its outcome as a response or error message carrying the request
  * id (or returns the handler's c->reply). Returns a new reference to the
  * outbound message.
@@ -86,7 +86,7 @@ json_t *router_dispatch_in(const struct action *table, struct call *c);
 extern const struct action handler_actions[];
 
 /*
- * A handler-ABI action (handlers_jobs.c): an async one is validated and
+ * A handler-ABI action (handlers_requests.c): an async one is validated and
  * queued (the reply is the acknowledgment), a sync one runs at once.
  */
 struct streamer_handler;

@@ -45,7 +45,7 @@ static void teardown(struct store *s, struct queue *q)
 static char *enqueue(struct queue *q, const char *conn, const char *user, const char *tenant,
 		     const char *rid, int64_t now)
 {
-	struct job_record r = { 0 };
+	struct request_record r = { 0 };
 	char *id;
 
 	r.request_id = (char *)rid;
@@ -64,7 +64,7 @@ static void test_enqueue_and_read(void)
 {
 	struct store *s;
 	struct queue *q;
-	struct job_record r = { 0 };
+	struct request_record r = { 0 };
 	char *id;
 
 	setup(&s, &q);
@@ -78,7 +78,7 @@ static void test_enqueue_and_read(void)
 	CHECK_INT(r.attempts, 0);
 	CHECK_INT(r.created_at, 1000);
 	CHECK(r.result == NULL && r.error_code == NULL);
-	job_record_free(&r);
+	request_record_free(&r);
 	CHECK_INT(queue_get(q, "job_nope", &r), STORE_NOTFOUND);
 	free(id);
 	teardown(s, q);
@@ -88,7 +88,7 @@ static void test_duplicate_live_id_is_refused(void)
 {
 	struct store *s;
 	struct queue *q;
-	struct job_record r = { 0 };
+	struct request_record r = { 0 };
 	char *id;
 
 	setup(&s, &q);
@@ -107,7 +107,7 @@ static void test_duplicate_live_id_is_refused(void)
 	CHECK_INT(queue_claim(q, "p1", 2000, LEASE, &r), STORE_OK);
 	CHECK_STR(r.id, id);
 	CHECK_INT(queue_finish(q, id, "p1", 2001, QUEUE_COMPLETED, "1", NULL, NULL, KEEP), STORE_OK);
-	job_record_free(&r);
+	request_record_free(&r);
 	free(enqueue(q, "c1", "alice", "acme", "dup", 2002));
 	free(id);
 	teardown(s, q);
@@ -117,7 +117,7 @@ static void test_claim_order_and_lease(void)
 {
 	struct store *s;
 	struct queue *q;
-	struct job_record r = { 0 };
+	struct request_record r = { 0 };
 	char *a, *b;
 
 	setup(&s, &q);
@@ -143,13 +143,13 @@ static void test_claim_order_and_lease(void)
 	CHECK_INT(queue_progress(q, a, "p1", 3000 + LEASE, LEASE, 50, "x", NULL, NULL), STORE_NOTFOUND);
 	CHECK_INT(queue_finish(q, a, "p3", 3000 + LEASE, QUEUE_COMPLETED, "{\"ok\":1}", NULL, NULL,
 			       KEEP), STORE_OK);
-	job_record_free(&r);
+	request_record_free(&r);
 	CHECK_INT(queue_get(q, a, &r), STORE_OK);
 	CHECK_STR(r.status, QUEUE_COMPLETED);
 	CHECK_STR(r.result, "{\"ok\":1}");
 	CHECK_INT(r.progress, 100);
 	CHECK_INT(r.finished_at, 3000 + LEASE);
-	job_record_free(&r);
+	request_record_free(&r);
 	free(a);
 	free(b);
 	teardown(s, q);
@@ -159,7 +159,7 @@ static void test_renew_keeps_the_lease(void)
 {
 	struct store *s;
 	struct queue *q;
-	struct job_record r = { 0 };
+	struct request_record r = { 0 };
 	int cancel = -1;
 	char *a;
 
@@ -170,7 +170,7 @@ static void test_renew_keeps_the_lease(void)
 	CHECK_INT(cancel, 0);
 	CHECK_INT(queue_claim(q, "p2", 1120, 100, &r), STORE_NOTFOUND);
 	CHECK_INT(queue_renew(q, a, "p2", 1120, 100, &cancel), STORE_NOTFOUND);
-	job_record_free(&r);
+	request_record_free(&r);
 	free(a);
 	teardown(s, q);
 }
@@ -179,7 +179,7 @@ static void test_progress_and_cancel_running(void)
 {
 	struct store *s;
 	struct queue *q;
-	struct job_record r = { 0 };
+	struct request_record r = { 0 };
 	int cancel = -1, running = -1;
 	char *a;
 
@@ -189,7 +189,7 @@ static void test_progress_and_cancel_running(void)
 	CHECK_INT(queue_progress(q, a, "p1", 1100, LEASE, 40, "reading", "{\"rows\":4}", &cancel),
 		  STORE_OK);
 	CHECK_INT(cancel, 0);
-	job_record_free(&r);
+	request_record_free(&r);
 	CHECK_INT(queue_get(q, a, &r), STORE_OK);
 	CHECK_INT(r.progress, 40);
 	CHECK_STR(r.progress_message, "reading");
@@ -203,7 +203,7 @@ static void test_progress_and_cancel_running(void)
 	CHECK_INT(queue_finish(q, a, "p1", 1301, QUEUE_CANCELLED, NULL, "CANCELLED", "Cancelled",
 			       KEEP), STORE_OK);
 	CHECK_INT(queue_cancel(q, a, 1400, KEEP, &running, NULL), STORE_NOTFOUND);
-	job_record_free(&r);
+	request_record_free(&r);
 	free(a);
 	teardown(s, q);
 }
@@ -212,7 +212,7 @@ static void test_cancel_pending_and_by_connection(void)
 {
 	struct store *s;
 	struct queue *q;
-	struct job_record r = { 0 };
+	struct request_record r = { 0 };
 	int running = -1, n = -1;
 	char *a, *b, *c, *d;
 
@@ -225,7 +225,7 @@ static void test_cancel_pending_and_by_connection(void)
 	CHECK_INT(running, 0);
 	CHECK_STR(r.status, QUEUE_CANCELLED);
 	CHECK_STR(r.error_code, "CANCELLED");
-	job_record_free(&r);
+	request_record_free(&r);
 	/* b runs; the disconnect of c1 cancels c only. */
 	CHECK_INT(queue_claim(q, "p1", 1200, LEASE, &r), STORE_OK);
 	CHECK_STR(r.id, b);
@@ -239,7 +239,7 @@ static void test_cancel_pending_and_by_connection(void)
 	CHECK_STR(r.status, QUEUE_PENDING);
 	CHECK_INT(queue_cancel_connection(q, "c9", 1300, KEEP, &n), STORE_OK);
 	CHECK_INT(n, 0);
-	job_record_free(&r);
+	request_record_free(&r);
 	free(a);
 	free(b);
 	free(c);
@@ -251,7 +251,7 @@ static void test_own_requests_only(void)
 {
 	struct store *s;
 	struct queue *q;
-	struct job_record r = { 0 };
+	struct request_record r = { 0 };
 	char *a;
 
 	setup(&s, &q);
@@ -261,7 +261,7 @@ static void test_own_requests_only(void)
 	CHECK_INT(queue_get_own(q, "other", "alice", "r1", &r), STORE_NOTFOUND);
 	CHECK_INT(queue_get_own(q, "acme", "bob", "r1", &r), STORE_NOTFOUND);
 	CHECK_INT(queue_get_own(q, "acme", "alice", "r2", &r), STORE_NOTFOUND);
-	job_record_free(&r);
+	request_record_free(&r);
 	free(a);
 	teardown(s, q);
 }
@@ -270,7 +270,7 @@ static void test_release_and_gc(void)
 {
 	struct store *s;
 	struct queue *q;
-	struct job_record r = { 0 };
+	struct request_record r = { 0 };
 	int64_t pending, processing;
 	int n = -1;
 	char *a;
@@ -292,7 +292,7 @@ static void test_release_and_gc(void)
 	CHECK_INT(queue_gc(q, 6000 + KEEP, &n), STORE_OK);
 	CHECK_INT(n, 1);
 	CHECK_INT(queue_get(q, a, &r), STORE_NOTFOUND);
-	job_record_free(&r);
+	request_record_free(&r);
 	free(a);
 	teardown(s, q);
 }
@@ -302,7 +302,7 @@ static void test_held_until_unhold(void)
 {
 	struct store *s;
 	struct queue *q;
-	struct job_record h = { 0 }, r = { 0 };
+	struct request_record h = { 0 }, r = { 0 };
 	int was_running;
 	char *a, *b, *c, *done;
 	const char *ids[3];
@@ -355,7 +355,7 @@ static void test_held_until_unhold(void)
 	CHECK_INT(queue_claim(q, "p1", 11999, LEASE, &r), STORE_NOTFOUND);
 	CHECK_INT(queue_claim(q, "p1", 12000, LEASE, &r), STORE_OK);
 	CHECK_STR(r.id, h.id);
-	job_record_free(&r);
+	request_record_free(&r);
 	free(h.id);
 	free(a);
 	free(b);
@@ -369,7 +369,7 @@ static void test_concurrent_claimers_run_each_once(void)
 {
 	struct store *s;
 	struct queue *q;
-	struct job_record r = { 0 };
+	struct request_record r = { 0 };
 	pid_t kids[2];
 	char rid[32];
 	int status;
@@ -402,7 +402,7 @@ static void test_concurrent_claimers_run_each_once(void)
 						       NULL, KEEP), STORE_OK);
 			}
 			CHECK_INT(ret, STORE_NOTFOUND);
-			job_record_free(&r);
+			request_record_free(&r);
 			queue_close(q);
 			store_close(s);
 			_exit(0);
@@ -428,7 +428,7 @@ static void test_concurrent_claimers_run_each_once(void)
 			CHECK_STR(r.status, QUEUE_COMPLETED);
 			CHECK_INT(r.attempts, 1);
 		}
-		job_record_free(&r);
+		request_record_free(&r);
 	}
 	teardown(s, q);
 }
@@ -456,7 +456,7 @@ static void test_claim_is_fair_across_tenants(void)
 {
 	struct store *s;
 	struct queue *q;
-	struct job_record r = { 0 };
+	struct request_record r = { 0 };
 	char *b;
 
 	setup(&s, &q);
@@ -470,7 +470,7 @@ static void test_claim_is_fair_across_tenants(void)
 	/* Then tenant-a's in order. */
 	CHECK_INT(queue_claim(q, "p3", 60002, LEASE, &r), STORE_OK);
 	CHECK_STR(r.request_id, "tenant-a-1");
-	job_record_free(&r);
+	request_record_free(&r);
 	free(b);
 	teardown(s, q);
 
@@ -492,7 +492,7 @@ static void test_claim_is_fair_across_tenants(void)
 					       KEEP), STORE_OK);
 		}
 	}
-	job_record_free(&r);
+	request_record_free(&r);
 	free(b);
 	teardown(s, q);
 }
@@ -502,7 +502,7 @@ static void test_fair_claim_skips_tenants_not_due(void)
 {
 	struct store *s;
 	struct queue *q;
-	struct job_record r = { 0 };
+	struct request_record r = { 0 };
 	char *a, *b;
 
 	setup(&s, &q);
@@ -517,7 +517,7 @@ static void test_fair_claim_skips_tenants_not_due(void)
 	CHECK_INT(queue_claim(q, "p1", 5000, LEASE, &r), STORE_NOTFOUND);
 	CHECK_INT(queue_claim(q, "p1", 9000, LEASE, &r), STORE_OK);
 	CHECK_STR(r.id, a);
-	job_record_free(&r);
+	request_record_free(&r);
 	free(a);
 	free(b);
 	teardown(s, q);
@@ -528,7 +528,7 @@ static void test_quota_counts(void)
 {
 	struct store *s;
 	struct queue *q;
-	struct job_record r = { 0 };
+	struct request_record r = { 0 };
 	int64_t n;
 
 	setup(&s, &q);
@@ -555,7 +555,7 @@ static void test_quota_counts(void)
 	CHECK_INT(queue_finish(q, r.id, "p1", 2001, QUEUE_COMPLETED, "1", NULL, NULL, KEEP), STORE_OK);
 	CHECK_INT(queue_count_live(q, r.connection_id, 100, &n), STORE_OK);
 	CHECK_INT(n, strcmp(r.connection_id, "c1") == 0 ? 4 : strcmp(r.connection_id, "c2") == 0 ? 2 : 0);
-	job_record_free(&r);
+	request_record_free(&r);
 	teardown(s, q);
 }
 

@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "config.h"
-#include "job_run.h"
+#include "request_run.h"
 #include "protocol.h"
 #include "router.h"
 #include "store.h"
@@ -110,7 +110,7 @@ static void test_report_permission(void)
 	char err[256];
 	json_t *m;
 
-	CHECK_STR(job_action_permission("generate_report"), "reports");
+	CHECK_STR(request_action_permission("generate_report"), "reports");
 	m = run("{\"action\":\"generate_report\",\"id\":\"g\",\"payload\":{}}", "[\"read\"]");
 	CHECK_STR(code_of(m), "FORBIDDEN");
 	CHECK(strstr(json_string_value(json_object_get(json_object_get(m, "error"), "message")),
@@ -119,16 +119,16 @@ static void test_report_permission(void)
 	json_decref(m);
 
 	cfg.report_permission = "analytics";
-	CHECK_INT(job_runtime_init(&cfg, err, sizeof err), 0);
-	CHECK_STR(job_action_permission("generate_report"), "analytics");
+	CHECK_INT(request_runtime_init(&cfg, err, sizeof err), 0);
+	CHECK_STR(request_action_permission("generate_report"), "analytics");
 	m = run("{\"action\":\"generate_report\",\"id\":\"g\",\"payload\":{}}", "[\"reports\"]");
 	CHECK_STR(code_of(m), "FORBIDDEN");
 	json_decref(m);
 	cfg.report_permission = NULL;
-	CHECK_INT(job_runtime_init(&cfg, err, sizeof err), 0);
-	CHECK(job_action_permission("generate_report") == NULL);
-	CHECK(job_action_permission("delay") == NULL); /* others keep their own */
-	job_runtime_free();
+	CHECK_INT(request_runtime_init(&cfg, err, sizeof err), 0);
+	CHECK(request_action_permission("generate_report") == NULL);
+	CHECK(request_action_permission("delay") == NULL); /* others keep their own */
+	request_runtime_free();
 }
 
 TAP_MAIN(TAP_TEST(test_unknown_action), TAP_TEST(test_permission_required),

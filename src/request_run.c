@@ -1,4 +1,4 @@
-/* job_run.c - the registry of handler-ABI actions (built-in, plugins, exec) and how a processor's job process runs one. */
+/* request_run.c - the registry of handler-ABI actions (built-in, plugins, exec) and how a processor's job process runs one. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,8 +7,8 @@
 
 #include "config.h"
 #include "exec_handler.h"
-#include "job_run.h"
-#include "jobs_builtin.h"
+#include "request_run.h"
+#include "handlers_async.h"
 #include "log.h"
 #include "plugin.h"
 #include "router.h"
@@ -16,7 +16,7 @@
 #include "store_sqlite_int.h"
 #include "util.h"
 
-/* Process state, made once by job_runtime_init. */
+/* Process state, made once by request_runtime_init. */
 static struct plugin_set *plugins;
 static struct exec_actions *execs;
 /* generate_report's permission (STREAMER_REPORT_PERMISSION): owned copy, NULL = none; the default until init. */
@@ -29,7 +29,7 @@ static const char *taken_by_builtin(void *arg, const char *name)
 	(void)arg;
 	if (router_find(name))
 		return "a built-in action";
-	if (jobs_builtin_find(name))
+	if (handlers_async_find(name))
 		return "a built-in async action";
 	return NULL;
 }
@@ -43,21 +43,21 @@ static const char *taken_by_any(void *arg, const char *name)
 	return t;
 }
 
-int job_runtime_init(const struct config *cfg, char *err, size_t errlen)
+int request_runtime_init(const struct config *cfg, char *err, size_t errlen)
 {
-	job_runtime_free();
+	request_runtime_free();
 	report_permission = cfg->report_permission ? xstrdup(cfg->report_permission) : NULL;
 	report_permission_set = 1;
 	if (plugin_set_load(&plugins, cfg->plugins, taken_by_builtin, NULL, err, errlen) < 0)
 		return -1;
 	if (exec_actions_load(&execs, cfg->exec_actions, NULL, taken_by_any, NULL, err, errlen) < 0) {
-		job_runtime_free();
+		request_runtime_free();
 		return -1;
 	}
 	return 0;
 }
 
-void job_runtime_free(void)
+void request_runtime_free(void)
 {
 	exec_actions_free(execs);
 	execs = NULL;
@@ -68,9 +68,9 @@ void job_runtime_free(void)
 	report_permission_set = 0;
 }
 
-const struct streamer_handler *job_handler(const char *action)
+const struct streamer_handler *request_handler(const char *action)
 {
-	const struct streamer_handler *h = jobs_builtin_find(action);
+	const struct streamer_handler *h = handlers_async_find(action);
 
 	if (!h)
 		h = plugin_set_find(plugins, action);
@@ -79,18 +79,18 @@ const struct streamer_handler *job_handler(const char *action)
 	return h;
 }
 
-int job_action_is_async(const char *action)
+int request_action_is_async(const char *action)
 {
-	const struct streamer_handler *h = job_handler(action);
+	const struct streamer_handler *h = request_handler(action);
 
 	return h && (h->flags & STREAMER_HANDLER_ASYNC);
 }
 
-const char *job_action_permission(const char *action)
+const char *request_action_permission(const char *action)
 {
-	const struct streamer_handler *h = job_handler(action);
+	const struct streamer_handler *h = request_handler(action);
 
-	if (h && h == jobs_builtin_find("generate_report"))
+	if (h && h == handlers_async_find("generate_report"))
 		return report_permission_set ? report_permission : JOBS_REPORT_PERMISSION_DEFAULT;
 	return h ? h->permission : NULL;
 }
@@ -112,9 +112,9 @@ static void take_error(const struct streamer_error *e, const char *fallback, cha
 	snprintf(msg, msglen, "%s", e->message[0] ? e->message : "The handler failed");
 }
 
-int job_validate(const char *action, json_t *payload, char *msg, size_t msglen)
+int request_validate(const char *action, json_t *payload, char *msg, size_t msglen)
 {
-	const struct streamer_handler *h = job_handler(action);
+	const struct streamer_handler *h = request_handler(action);
 	struct streamer_error e;
 	char code[32];
 
@@ -150,7 +150,7 @@ static const char *text(sqlite3_stmt *st, int i)
 }
 
 static int store_activity(void *src, const char *tenant, int64_t from_ms, int64_t until_ms,
-			  jobs_row_fn emit, void *emit_arg, char *err, size_t errlen)
+			  activity_row_fn emit, void *emit_arg, char *err, size_t errlen)
 {
 	const struct config *cfg = src;
 	struct store *s = NULL;
@@ -167,7 +167,7 @@ static int store_activity(void *src, const char *tenant, int64_t from_ms, int64_
 		goto out;
 	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct jobs_activity_row row = {
+		struct activity_row row = {
 			.at_ms = sqlite3_column_int64(st, 0), .kind = text(st, 1),
 			.tenant_id = text(st, 2), .id = text(st, 3), .user_id = text(st, 4),
 			.action = text(st, 5), .status = text(st, 6),
@@ -198,8 +198,8 @@ out:
 
 struct host_ctx {
 	struct streamer_ctx ctx; /* first: the ABI hands this pointer back */
-	struct jobs_host jobs;
-	const struct job_sink *sink;
+	struct async_host jobs;
+	const struct request_sink *sink;
 	int stopped;
 };
 
@@ -222,10 +222,10 @@ static int ctx_is_cancelled(struct streamer_ctx *ctx)
 	return ((struct host_ctx *)ctx)->stopped;
 }
 
-int job_run(const struct config *cfg, const struct job_input *in, const struct job_sink *sink,
+int request_run(const struct config *cfg, const struct request_input *in, const struct request_sink *sink,
 	    json_t **result, char code[32], char *msg, size_t msglen)
 {
-	const struct streamer_handler *h = job_handler(in->action);
+	const struct streamer_handler *h = request_handler(in->action);
 	struct host_ctx hc;
 	struct streamer_error e;
 

@@ -1,11 +1,11 @@
-/* handlers_jobs.c - async requests from the worker's side: queue handler-ABI actions, run sync ones, request.status and request.cancel. */
+/* handlers_requests.c - async requests from the worker's side: queue handler-ABI actions, run sync ones, request.status and request.cancel. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "app.h"
 #include "handlers.h"
-#include "job_run.h"
+#include "request_run.h"
 #include "log.h"
 #include "metrics.h"
 #include "queue.h"
@@ -82,12 +82,12 @@ static int over_quota(struct call *c, struct proto_error *err)
 /* Queues an async request: validated here with the processor's very validator. */
 static int enqueue(struct call *c, json_t **data, struct proto_error *err)
 {
-	struct job_record r = { 0 };
+	struct request_record r = { 0 };
 	char msg[1600];
 	char *payload;
 	int rc;
 
-	if (job_validate(c->msg->action, c->msg->payload, msg, sizeof msg) < 0) {
+	if (request_validate(c->msg->action, c->msg->payload, msg, sizeof msg) < 0) {
 		proto_error_set(err, ERR_VALIDATION, "%s", msg);
 		return -1;
 	}
@@ -131,7 +131,7 @@ static int enqueue(struct call *c, json_t **data, struct proto_error *err)
 /* Runs a sync handler-ABI action while the client waits (its progress reports are ignored). */
 static int run_now(struct call *c, json_t **data, struct proto_error *err)
 {
-	struct job_input in = {
+	struct request_input in = {
 		.id = "", .request_id = c->msg->id, .action = c->msg->action,
 		.user_id = c->conn->user_id, .tenant_id = c->conn->tenant_id,
 		.payload = c->msg->payload,
@@ -139,11 +139,11 @@ static int run_now(struct call *c, json_t **data, struct proto_error *err)
 	};
 	char code[32], msg[1600];
 
-	if (job_validate(c->msg->action, c->msg->payload, msg, sizeof msg) < 0) {
+	if (request_validate(c->msg->action, c->msg->payload, msg, sizeof msg) < 0) {
 		proto_error_set(err, ERR_VALIDATION, "%s", msg);
 		return -1;
 	}
-	if (job_run(&c->app->cfg, &in, NULL, data, code, msg, sizeof msg) < 0) {
+	if (request_run(&c->app->cfg, &in, NULL, data, code, msg, sizeof msg) < 0) {
 		proto_error_set(err, code_of(code), "%s", msg);
 		return -1;
 	}
@@ -175,7 +175,7 @@ static void put_time(json_t *o, const char *key, int64_t ms)
 }
 
 /* What request.status and request.cancel say about a request. New reference. */
-static json_t *describe(const struct job_record *r)
+static json_t *describe(const struct request_record *r)
 {
 	json_t *o = json_pack("{s:s,s:s,s:s,s:I,s:I}", "request_id", r->request_id, "action",
 			      r->action, "status", r->status, "progress", (json_int_t)r->progress,
@@ -199,7 +199,7 @@ static json_t *describe(const struct job_record *r)
 }
 
 /* The caller's own request named by payload.request_id (same user and tenant); err set when none. */
-static int own_request(struct call *c, struct job_record *r, struct proto_error *err)
+static int own_request(struct call *c, struct request_record *r, struct proto_error *err)
 {
 	const char *rid = payload_string(c, "request_id", PROTO_ID_MAX, err);
 	int rc;
@@ -219,18 +219,18 @@ static int own_request(struct call *c, struct job_record *r, struct proto_error 
 
 int action_request_status(struct call *c, json_t **data, struct proto_error *err)
 {
-	struct job_record r = { 0 };
+	struct request_record r = { 0 };
 
 	if (own_request(c, &r, err) < 0)
 		return -1;
 	*data = describe(&r);
-	job_record_free(&r);
+	request_record_free(&r);
 	return 0;
 }
 
 int action_request_cancel(struct call *c, json_t **data, struct proto_error *err)
 {
-	struct job_record r = { 0 }, after = { 0 };
+	struct request_record r = { 0 }, after = { 0 };
 	int was_running = 0, rc;
 
 	if (own_request(c, &r, err) < 0)
@@ -241,11 +241,11 @@ int action_request_cancel(struct call *c, json_t **data, struct proto_error *err
 		/* finished already: nothing to cancel; say how it ended */
 		*data = describe(&r);
 		json_object_set_new(*data, "cancelled", json_false());
-		job_record_free(&r);
+		request_record_free(&r);
 		return 0;
 	}
 	if (rc != STORE_OK) {
-		job_record_free(&r);
+		request_record_free(&r);
 		return internal(err);
 	}
 	*data = describe(&after);
@@ -266,7 +266,7 @@ int action_request_cancel(struct call *c, json_t **data, struct proto_error *err
 			  json_pack("{s:s,s:s,s:s}", "job_id", after.id, "request_id",
 				    after.request_id, "tenant", after.tenant_id));
 	}
-	job_record_free(&after);
-	job_record_free(&r);
+	request_record_free(&after);
+	request_record_free(&r);
 	return 0;
 }

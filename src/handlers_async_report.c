@@ -1,4 +1,4 @@
-/* jobs_report.c - the generate_report action: a tenant's activity between two dates, written as CSV or JSON under the output directory. */
+/* handlers_async_report.c - the generate_report action: a tenant's activity between two dates, written as CSV or JSON under the output directory. */
 #include "autoconfig.h"
 
 #include <dirent.h>
@@ -12,7 +12,7 @@
 
 #include <openssl/evp.h>
 
-#include "jobs_builtin_int.h"
+#include "handlers_async_int.h"
 
 #define DAY_MS 86400000LL
 /* Hex digits of the tenant key in report names. */
@@ -70,24 +70,24 @@ static int report_parse(json_t *payload, struct report_req *r, struct streamer_e
 	int64_t *days[] = { &r->start_day, &r->end_day };
 	const char **strs[] = { &r->start, &r->end };
 
-	if (jb_need_object(payload, "payload", err) < 0 || jb_only_keys(payload, "", keys, err) < 0)
+	if (ha_need_object(payload, "payload", err) < 0 || ha_only_keys(payload, "", keys, err) < 0)
 		return -1;
 	for (int i = 0; i < 2; i++) {
 		json_t *v = json_object_get(payload, dates[i]);
 
 		if (!v)
-			return jb_invalid(err, dates[i], "is required");
+			return ha_invalid(err, dates[i], "is required");
 		if (!json_is_string(v) ||
 		    parse_date(json_string_value(v), json_string_length(v), days[i]) < 0)
-			return jb_invalid(err, dates[i], "expected a calendar date as YYYY-MM-DD (1970 or later)");
+			return ha_invalid(err, dates[i], "expected a calendar date as YYYY-MM-DD (1970 or later)");
 		*strs[i] = json_string_value(v);
 	}
 	if (r->end_day < r->start_day)
-		return jb_invalid(err, "end_date", "must not be before start_date");
+		return ha_invalid(err, "end_date", "must not be before start_date");
 	if (r->end_day - r->start_day + 1 > REPORT_MAX_DAYS)
-		return jb_invalid(err, "end_date", "the report would span %lld days, at most %d are allowed",
+		return ha_invalid(err, "end_date", "the report would span %lld days, at most %d are allowed",
 				  (long long)(r->end_day - r->start_day + 1), REPORT_MAX_DAYS);
-	return jb_choice(payload, "", "format", formats, "json", &r->format, err);
+	return ha_choice(payload, "", "format", formats, "json", &r->format, err);
 }
 
 int generate_report_validate(json_t *payload, struct streamer_error *err)
@@ -148,7 +148,7 @@ static void count_in(json_t *map, const char *key)
 	json_object_set_new(map, key, json_integer(v ? json_integer_value(v) + 1 : 1));
 }
 
-static int emit_row(void *arg, const struct jobs_activity_row *row)
+static int emit_row(void *arg, const struct activity_row *row)
 {
 	struct writer *w = arg;
 	const char *id;
@@ -376,7 +376,7 @@ static int check_quota(struct streamer_ctx *ctx, int64_t quota, struct streamer_
 			     (long long)used, (long long)quota);
 }
 
-int jobs_report_gc(const char *dir, int64_t before_ms, int64_t tmp_before_ms, int *removed,
+int report_gc(const char *dir, int64_t before_ms, int64_t tmp_before_ms, int *removed,
 		   char *err, size_t errlen)
 {
 	struct dirent *e;
@@ -423,7 +423,7 @@ int jobs_report_gc(const char *dir, int64_t before_ms, int64_t tmp_before_ms, in
 int generate_report_run(struct streamer_ctx *ctx, json_t *payload, json_t **result,
 			struct streamer_error *err)
 {
-	const struct jobs_host *host = ctx->host;
+	const struct async_host *host = ctx->host;
 	struct report_req req;
 	struct writer w = { .ctx = ctx, .req = &req, .err = err, .last_pct = 5 };
 	struct buf name = { 0 }, path = { 0 }, tmp = { 0 };
@@ -437,7 +437,7 @@ int generate_report_run(struct streamer_ctx *ctx, json_t *payload, json_t **resu
 		return streamer_fail(err, STREAMER_E_FAILED, NULL, "Reports are not available here (no activity source)");
 	if (!ctx->output_dir || ctx->output_dir[0] != '/')
 		return streamer_fail(err, STREAMER_E_FAILED, NULL, "Reports are not available here (no output directory)");
-	if (jb_progress(ctx, 0, "Collecting activity", err) < 0)
+	if (ha_progress(ctx, 0, "Collecting activity", err) < 0)
 		return -1;
 	if (mkdir_p(ctx->output_dir) < 0)
 		return streamer_fail(err, STREAMER_E_FAILED, NULL, "Could not create the report directory: %s",
@@ -488,7 +488,7 @@ int generate_report_run(struct streamer_ctx *ctx, json_t *payload, json_t **resu
 	if (w.stop == 2)
 		goto out;
 	if (w.stop == 1 || streamer_should_stop(ctx)) {
-		jb_stopped(ctx, err);
+		ha_stopped(ctx, err);
 		goto out;
 	}
 	if (src < 0) {
@@ -496,7 +496,7 @@ int generate_report_run(struct streamer_ctx *ctx, json_t *payload, json_t **resu
 			      why[0] ? why : "unknown error");
 		goto out;
 	}
-	if (jb_progress(ctx, 95, "Writing the report", err) < 0)
+	if (ha_progress(ctx, 95, "Writing the report", err) < 0)
 		goto out;
 	if (!w.csv) {
 		json_t *sum = json_pack("{s:I,s:I,s:I,s:O,s:O,s:O}", "rows", (json_int_t)w.rows,

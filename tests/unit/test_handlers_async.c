@@ -1,4 +1,4 @@
-/* test_jobs_builtin.c - unit tests for the built-in async actions: validation (many invalid payloads), process_data, generate_report, delay, echo_async. */
+/* test_handlers_async.c - unit tests for the built-in async actions: validation (many invalid payloads), process_data, generate_report, delay, echo_async. */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,8 +7,8 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "job_run.h"
-#include "jobs_builtin.h"
+#include "request_run.h"
+#include "handlers_async.h"
 #include "tap.h"
 #include "test_ctx.h"
 #include "util.h"
@@ -29,7 +29,7 @@ static json_t *parse(const char *text)
 /* Validates text with action's validate; returns its return value, err filled. */
 static int validate(const char *action, const char *text, struct streamer_error *err)
 {
-	const struct streamer_handler *h = jobs_builtin_find(action);
+	const struct streamer_handler *h = handlers_async_find(action);
 	json_t *p = text ? parse(text) : NULL;
 	int rc;
 
@@ -72,7 +72,7 @@ static void check_bad(const char *action, const struct bad *cases, size_t n)
 static int run(const char *action, const char *text, struct tctx *t, json_t **result,
 	       struct streamer_error *err)
 {
-	const struct streamer_handler *h = jobs_builtin_find(action);
+	const struct streamer_handler *h = handlers_async_find(action);
 	json_t *p = text ? parse(text) : NULL, *copy = p ? json_deep_copy(p) : NULL;
 	int rc;
 
@@ -134,20 +134,20 @@ static void test_table(void)
 	size_t n = 0;
 
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
-		const struct streamer_handler *h = jobs_builtin_find(names[i]);
+		const struct streamer_handler *h = handlers_async_find(names[i]);
 
 		CHECK(h != NULL);
 		CHECK_STR(h->name, names[i]);
 		CHECK(h->flags & STREAMER_HANDLER_ASYNC);
 		CHECK(h->run != NULL);
 	}
-	for (const struct streamer_handler *h = jobs_builtin_handlers; h->name; h++)
+	for (const struct streamer_handler *h = handlers_async_table; h->name; h++)
 		n++;
 	CHECK_INT(n, 4);
-	CHECK(jobs_builtin_find("echo") == NULL);
-	CHECK(jobs_builtin_find("") == NULL);
-	CHECK(jobs_builtin_find(NULL) == NULL);
-	CHECK(jobs_builtin_find("PROCESS_DATA") == NULL);
+	CHECK(handlers_async_find("echo") == NULL);
+	CHECK(handlers_async_find("") == NULL);
+	CHECK(handlers_async_find(NULL) == NULL);
+	CHECK(handlers_async_find("PROCESS_DATA") == NULL);
 }
 
 /* ---- process_data: validation ----------------------------------------------------------- */
@@ -620,7 +620,7 @@ static void test_report_valid(void)
 
 /* A fake activity source: a table of rows; counts calls; optional failure. */
 struct fake_src {
-	const struct jobs_activity_row *rows;
+	const struct activity_row *rows;
 	size_t n;
 	int fail;
 	size_t repeat;        /* emit the table this many times (at increasing times) */
@@ -629,7 +629,7 @@ struct fake_src {
 };
 
 static int fake_activity(void *src, const char *tenant, int64_t from_ms, int64_t until_ms,
-			 jobs_row_fn emit, void *emit_arg, char *err, size_t errlen)
+			 activity_row_fn emit, void *emit_arg, char *err, size_t errlen)
 {
 	struct fake_src *f = src;
 
@@ -642,7 +642,7 @@ static int fake_activity(void *src, const char *tenant, int64_t from_ms, int64_t
 	}
 	for (size_t k = 0; k < (f->repeat ? f->repeat : 1); k++) {
 		for (size_t i = 0; i < f->n; i++) {
-			struct jobs_activity_row r = f->rows[i];
+			struct activity_row r = f->rows[i];
 
 			r.at_ms += (int64_t)k;
 			if (emit(emit_arg, &r) != 0)
@@ -656,7 +656,7 @@ static int fake_activity(void *src, const char *tenant, int64_t from_ms, int64_t
 #define T0 1709251200000LL
 #define DAY 86400000LL
 
-static const struct jobs_activity_row rows[] = {
+static const struct activity_row rows[] = {
 	{ T0 - 1, "request", "acme", "too-early", "alice", "delay", "COMPLETED", 5 },
 	{ T0, "connection", "acme", "c1", "alice", NULL, NULL, 60000 },
 	{ T0 + 1000, "request", "acme", "r,1", "alice", "process_data", "COMPLETED", 12 },
@@ -713,7 +713,7 @@ static void rm_report(char *dir)
 static json_t *report(const char *payload, struct fake_src *src, char **dir_out, struct tctx *t,
 		      struct streamer_error *err, int expect)
 {
-	static struct jobs_host host;
+	static struct async_host host;
 	char *dir = make_tmpdir();
 	struct buf out = { 0 };
 	json_t *r = NULL;
@@ -854,7 +854,7 @@ static void test_report_json(void)
 static void test_report_unique_names(void)
 {
 	struct fake_src src = { rows, ARRAY_SIZE(rows), 0, 0, 0, 0, "" };
-	static struct jobs_host host = { fake_activity, NULL, NULL, 0 };
+	static struct async_host host = { fake_activity, NULL, NULL, 0 };
 	struct tctx t;
 	struct streamer_error err;
 	char *dir = make_tmpdir();
@@ -905,7 +905,7 @@ static void put_file(const char *dir, const char *name, size_t size)
 static void test_report_quota(void)
 {
 	struct fake_src src = { rows, ARRAY_SIZE(rows), 0, 0, 0, 0, "" };
-	static struct jobs_host host = { fake_activity, NULL, NULL, 0 };
+	static struct async_host host = { fake_activity, NULL, NULL, 0 };
 	struct tctx t;
 	struct streamer_error err;
 	char *dir = make_tmpdir();
@@ -948,7 +948,7 @@ static void test_report_quota(void)
 	free(dir);
 }
 
-/* jobs_report_gc deletes old report files and dead temporaries, nothing else. */
+/* report_gc deletes old report files and dead temporaries, nothing else. */
 static void test_report_gc(void)
 {
 	char *dir = make_tmpdir();
@@ -965,18 +965,18 @@ static void test_report_gc(void)
 	buf_printf(&link, "%s/report-link.csv", dir);
 	CHECK_INT(symlink("keep.txt", link.data), 0);
 	/* Nothing is old enough yet. */
-	CHECK_INT(jobs_report_gc(dir, time_now_ms() - 60000, time_now_ms() - 60000, &n, why, sizeof why), 0);
+	CHECK_INT(report_gc(dir, time_now_ms() - 60000, time_now_ms() - 60000, &n, why, sizeof why), 0);
 	CHECK_INT(n, 0);
 	CHECK_INT(count_files(dir), 6);
 	/* Reports older than the cut, but temporaries younger than theirs. */
-	CHECK_INT(jobs_report_gc(dir, time_now_ms() + 60000, time_now_ms() - 60000, &n, why, sizeof why), 0);
+	CHECK_INT(report_gc(dir, time_now_ms() + 60000, time_now_ms() - 60000, &n, why, sizeof why), 0);
 	CHECK_INT(n, 2);
 	CHECK_INT(count_files(dir), 4);
-	CHECK_INT(jobs_report_gc(dir, time_now_ms() + 60000, time_now_ms() + 60000, &n, why, sizeof why), 0);
+	CHECK_INT(report_gc(dir, time_now_ms() + 60000, time_now_ms() + 60000, &n, why, sizeof why), 0);
 	CHECK_INT(n, 1);
 	CHECK_INT(count_files(dir), 3); /* keep.txt, sub, the link */
 	/* A missing directory has nothing to delete. */
-	CHECK_INT(jobs_report_gc("/nonexistent/streamer-reports", time_now_ms(), time_now_ms(), &n, why, sizeof why), 0);
+	CHECK_INT(report_gc("/nonexistent/streamer-reports", time_now_ms(), time_now_ms(), &n, why, sizeof why), 0);
 	CHECK_INT(n, 0);
 	buf_free(&p);
 	buf_free(&link);
@@ -987,7 +987,7 @@ static void test_report_gc(void)
 static void test_report_failures(void)
 {
 	struct fake_src src = { rows, ARRAY_SIZE(rows), 1, 0, 0, 0, "" };
-	static struct jobs_host host = { fake_activity, NULL, NULL, 0 };
+	static struct async_host host = { fake_activity, NULL, NULL, 0 };
 	struct tctx t;
 	struct streamer_error err;
 	char *dir = make_tmpdir();
@@ -1158,7 +1158,7 @@ static void test_echo_async(void)
 	tctx_init(&t, "echo_async");
 	CHECK_INT(run("echo_async", NULL, &t, &r, &err), 0);
 	CHECK(r == NULL); /* null */
-	CHECK(jobs_builtin_find("echo_async")->validate == NULL);
+	CHECK(handlers_async_find("echo_async")->validate == NULL);
 }
 
 /* generate_report's database failure reaches the client without the database's path (that is logged). */
@@ -1174,11 +1174,11 @@ static int sink_progress(void *arg, int pct, const char *message, json_t *metada
 static void test_report_database_error_is_generic(void)
 {
 	struct config cfg = { 0 };
-	struct job_sink sink = { .progress = sink_progress };
+	struct request_sink sink = { .progress = sink_progress };
 	char out[] = "/tmp/streamer-test-report-XXXXXX", code[32] = "", msg[512] = "";
 	json_t *payload = json_loads("{\"start_date\":\"2024-01-01\",\"end_date\":\"2024-01-02\"}", 0, NULL);
 	json_t *result = NULL;
-	struct job_input in = {
+	struct request_input in = {
 		.id = "j1", .request_id = "r1", .action = "generate_report", .user_id = "alice",
 		.tenant_id = "acme", .payload = payload, .deadline_ms = time_now_ms() + 60000,
 		.attempt = 1,
@@ -1189,7 +1189,7 @@ static void test_report_database_error_is_generic(void)
 	cfg.db_path = (char *)"/nonexistent/secret-dir/streamer.db";
 	cfg.output_dir = out;
 	cfg.busy_timeout_ms = 100;
-	CHECK_INT(job_run(&cfg, &in, &sink, &result, code, msg, sizeof msg), -1);
+	CHECK_INT(request_run(&cfg, &in, &sink, &result, code, msg, sizeof msg), -1);
 	CHECK_STR(code, "PROCESSING_FAILED");
 	if (strstr(msg, "secret-dir") || !strstr(msg, "the database is unavailable"))
 		printf("# message: %s\n", msg);

@@ -1,4 +1,4 @@
-/* jobs_data.c - the process_data action: filter, transform, aggregate, sort and deduplicate an inline list of items. */
+/* handlers_async_data.c - the process_data action: filter, transform, aggregate, sort and deduplicate an inline list of items. */
 #include "autoconfig.h"
 
 #include <math.h>
@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "jobs_builtin_int.h"
+#include "handlers_async_int.h"
 
 /*
  * Semantics. A missing field reads as null. Numbers compare by value (1 ==
@@ -64,16 +64,16 @@ static int field_name(json_t *obj, const char *prefix, const char *key, int requ
 	json_t *v = json_object_get(obj, key);
 	char path[STREAMER_ERROR_FIELD_MAX];
 
-	jb_path(path, sizeof path, prefix, key);
+	ha_path(path, sizeof path, prefix, key);
 	*out = NULL;
 	if (!v) {
 		if (required)
-			return jb_invalid(err, path, "is required");
+			return ha_invalid(err, path, "is required");
 		return 0;
 	}
 	if (!json_is_string(v) || json_string_length(v) < 1 ||
 	    json_string_length(v) > PROCESS_DATA_MAX_FIELD)
-		return jb_invalid(err, path, "expected a field name (a string of 1 to %d bytes)",
+		return ha_invalid(err, path, "expected a field name (a string of 1 to %d bytes)",
 				  PROCESS_DATA_MAX_FIELD);
 	*out = json_string_value(v);
 	return 0;
@@ -85,16 +85,16 @@ static int parse_filter(json_t *o, const char *p, struct op *op, struct streamer
 	static const char *const ops[] = { "eq", "ne", "gt", "gte", "lt", "lte", "contains", NULL };
 	char path[STREAMER_ERROR_FIELD_MAX];
 
-	if (jb_only_keys(o, p, keys, err) < 0 || field_name(o, p, "field", 1, &op->field, err) < 0 ||
-	    jb_choice(o, p, "op", ops, NULL, &op->op, err) < 0)
+	if (ha_only_keys(o, p, keys, err) < 0 || field_name(o, p, "field", 1, &op->field, err) < 0 ||
+	    ha_choice(o, p, "op", ops, NULL, &op->op, err) < 0)
 		return -1;
 	op->value = json_object_get(o, "value");
-	jb_path(path, sizeof path, p, "value");
+	ha_path(path, sizeof path, p, "value");
 	if (!op->value)
-		return jb_invalid(err, path, "is required");
+		return ha_invalid(err, path, "is required");
 	if (op->op[0] == 'g' || op->op[0] == 'l') {
 		if (!json_is_number(op->value) && !json_is_string(op->value))
-			return jb_invalid(err, path, "%s compares with a number or a string", op->op);
+			return ha_invalid(err, path, "%s compares with a number or a string", op->op);
 	}
 	return 0;
 }
@@ -106,21 +106,21 @@ static int parse_transform(json_t *o, const char *p, struct op *op, struct strea
 					   NULL };
 	char path[STREAMER_ERROR_FIELD_MAX];
 
-	if (jb_only_keys(o, p, keys, err) < 0 || field_name(o, p, "field", 1, &op->field, err) < 0 ||
-	    jb_choice(o, p, "op", ops, NULL, &op->op, err) < 0)
+	if (ha_only_keys(o, p, keys, err) < 0 || field_name(o, p, "field", 1, &op->field, err) < 0 ||
+	    ha_choice(o, p, "op", ops, NULL, &op->op, err) < 0)
 		return -1;
 	op->value = json_object_get(o, "value");
-	jb_path(path, sizeof path, p, "value");
+	ha_path(path, sizeof path, p, "value");
 	if (strcmp(op->op, "multiply") == 0 || strcmp(op->op, "add") == 0) {
 		if (!json_is_number(op->value))
-			return jb_invalid(err, path, "%s needs a number", op->op);
+			return ha_invalid(err, path, "%s needs a number", op->op);
 	} else if (strcmp(op->op, "round") == 0) {
 		if (op->value && (!json_is_integer(op->value) || json_integer_value(op->value) < 0 ||
 				  json_integer_value(op->value) > 10))
-			return jb_invalid(err, path, "round takes a number of decimals from 0 to 10");
+			return ha_invalid(err, path, "round takes a number of decimals from 0 to 10");
 		op->decimals = op->value ? (int)json_integer_value(op->value) : 0;
 	} else if (op->value) {
-		return jb_invalid(err, path, "%s takes no value", op->op);
+		return ha_invalid(err, path, "%s takes no value", op->op);
 	}
 	return 0;
 }
@@ -130,7 +130,7 @@ static int parse_aggregate(json_t *o, const char *p, struct op *op, struct strea
 	static const char *const keys[] = { "type", "field", "fn", "group_by", NULL };
 	static const char *const fns[] = { "count", "sum", "avg", "min", "max", NULL };
 
-	if (jb_only_keys(o, p, keys, err) < 0 || jb_choice(o, p, "fn", fns, NULL, &op->fn, err) < 0 ||
+	if (ha_only_keys(o, p, keys, err) < 0 || ha_choice(o, p, "fn", fns, NULL, &op->fn, err) < 0 ||
 	    field_name(o, p, "field", strcmp(op->fn, "count") != 0, &op->field, err) < 0 ||
 	    field_name(o, p, "group_by", 0, &op->group_by, err) < 0)
 		return -1;
@@ -143,8 +143,8 @@ static int parse_sort(json_t *o, const char *p, struct op *op, struct streamer_e
 	static const char *const orders[] = { "asc", "desc", NULL };
 	const char *order;
 
-	if (jb_only_keys(o, p, keys, err) < 0 || field_name(o, p, "field", 1, &op->field, err) < 0 ||
-	    jb_choice(o, p, "order", orders, "asc", &order, err) < 0)
+	if (ha_only_keys(o, p, keys, err) < 0 || field_name(o, p, "field", 1, &op->field, err) < 0 ||
+	    ha_choice(o, p, "order", orders, "asc", &order, err) < 0)
 		return -1;
 	op->desc = strcmp(order, "desc") == 0;
 	return 0;
@@ -157,22 +157,22 @@ static int parse_dedup(json_t *o, const char *p, struct op *op, struct streamer_
 	size_t i;
 	json_t *f;
 
-	if (jb_only_keys(o, p, keys, err) < 0)
+	if (ha_only_keys(o, p, keys, err) < 0)
 		return -1;
 	op->fields = json_object_get(o, "fields");
-	jb_path(path, sizeof path, p, "fields");
+	ha_path(path, sizeof path, p, "fields");
 	if (!op->fields)
 		return 0;
 	if (!json_is_array(op->fields) || json_array_size(op->fields) < 1 ||
 	    json_array_size(op->fields) > 20)
-		return jb_invalid(err, path, "expected an array of 1 to 20 field names");
+		return ha_invalid(err, path, "expected an array of 1 to 20 field names");
 	json_array_foreach(op->fields, i, f) {
 		if (!json_is_string(f) || json_string_length(f) < 1 ||
 		    json_string_length(f) > PROCESS_DATA_MAX_FIELD) {
 			char ip[STREAMER_ERROR_FIELD_MAX + 24];
 
 			snprintf(ip, sizeof ip, "%s[%zu]", path, i);
-			return jb_invalid(err, ip, "expected a field name (a string of 1 to %d bytes)",
+			return ha_invalid(err, ip, "expected a field name (a string of 1 to %d bytes)",
 					  PROCESS_DATA_MAX_FIELD);
 		}
 	}
@@ -186,30 +186,30 @@ static int plan_parse(json_t *payload, struct plan *pl, struct streamer_error *e
 	size_t i;
 
 	memset(pl, 0, sizeof *pl);
-	if (jb_need_object(payload, "payload", err) < 0 || jb_only_keys(payload, "", keys, err) < 0)
+	if (ha_need_object(payload, "payload", err) < 0 || ha_only_keys(payload, "", keys, err) < 0)
 		return -1;
 	pl->items = json_object_get(payload, "items");
 	if (!pl->items)
-		return jb_invalid(err, "items", "is required");
+		return ha_invalid(err, "items", "is required");
 	if (!json_is_array(pl->items))
-		return jb_invalid(err, "items", "must be an array of objects");
+		return ha_invalid(err, "items", "must be an array of objects");
 	if (json_array_size(pl->items) > PROCESS_DATA_MAX_ITEMS)
-		return jb_invalid(err, "items", "holds %zu items, at most %d are allowed",
+		return ha_invalid(err, "items", "holds %zu items, at most %d are allowed",
 				  json_array_size(pl->items), PROCESS_DATA_MAX_ITEMS);
 	json_array_foreach(pl->items, i, v) {
 		if (!json_is_object(v)) {
 			char path[32];
 
 			snprintf(path, sizeof path, "items[%zu]", i);
-			return jb_invalid(err, path, "must be an object");
+			return ha_invalid(err, path, "must be an object");
 		}
 	}
 	ops = json_object_get(payload, "operations");
 	if (!ops)
-		return jb_invalid(err, "operations", "is required");
+		return ha_invalid(err, "operations", "is required");
 	if (!json_is_array(ops) || json_array_size(ops) < 1 ||
 	    json_array_size(ops) > PROCESS_DATA_MAX_OPS)
-		return jb_invalid(err, "operations", "expected an array of 1 to %d operations",
+		return ha_invalid(err, "operations", "expected an array of 1 to %d operations",
 				  PROCESS_DATA_MAX_OPS);
 	json_array_foreach(ops, i, v) {
 		struct op *op = &pl->ops[i];
@@ -218,8 +218,8 @@ static int plan_parse(json_t *payload, struct plan *pl, struct streamer_error *e
 		int rc;
 
 		snprintf(p, sizeof p, "operations[%zu]", i);
-		if (jb_need_object(v, p, err) < 0 ||
-		    jb_choice(v, p, "type", op_type_names, NULL, &type, err) < 0)
+		if (ha_need_object(v, p, err) < 0 ||
+		    ha_choice(v, p, "type", op_type_names, NULL, &type, err) < 0)
 			return -1;
 		for (op->type = OP_FILTER; strcmp(op_type_names[op->type], type) != 0; op->type++)
 			;
@@ -661,7 +661,7 @@ int process_data_run(struct streamer_ctx *ctx, json_t *payload, json_t **result,
 		char msg[64];
 
 		snprintf(msg, sizeof msg, "%s (%zu of %zu)", op_type_names[op->type], i + 1, pl.nops);
-		if (jb_progress(ctx, (int)(i * 100 / pl.nops), msg, err) < 0) {
+		if (ha_progress(ctx, (int)(i * 100 / pl.nops), msg, err) < 0) {
 			json_decref(st);
 			json_decref(opstats);
 			json_decref(data);

@@ -1,6 +1,6 @@
-/* jobs_builtin.h - the built-in async actions (process_data, generate_report, delay, echo_async) as handler-ABI handlers. */
-#ifndef STREAMER_JOBS_BUILTIN_H
-#define STREAMER_JOBS_BUILTIN_H
+/* handlers_async.h - the built-in async actions (process_data, generate_report, delay, echo_async) as handler-ABI handlers. */
+#ifndef STREAMER_HANDLERS_ASYNC_H
+#define STREAMER_HANDLERS_ASYNC_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -12,7 +12,7 @@
  * before it queues a request and by the processor before it runs it, and a
  * run function that gets a struct streamer_ctx like any plugin. None of them
  * touches the store: generate_report reads the tenant's activity through a
- * callback the host supplies in ctx->host (a struct jobs_host, or NULL when
+ * callback the host supplies in ctx->host (a struct async_host, or NULL when
  * the host has none, and then generate_report fails cleanly).
  *
  * Payloads (every field optional unless said otherwise; unknown fields are
@@ -29,7 +29,7 @@
  *    "fn": count|sum|avg|min|max} -> one row per group
  *   {"type":"sort", "field", "order": asc|desc (default asc)} (stable)
  *   {"type":"deduplicate", "fields"?: [name, ...]} (keeps first occurrences)
- *   -> {"data": [...], "stats": {...}}. Semantics in jobs_data.c.
+ *   -> {"data": [...], "stats": {...}}. Semantics in handlers_async_data.c.
  * generate_report {"start_date": "YYYY-MM-DD", "end_date": "YYYY-MM-DD"
  *   (both required, real calendar dates, end >= start, at most
  *   REPORT_MAX_DAYS days inclusive), "format": "csv"|"json" (default json)}
@@ -60,15 +60,15 @@
 #define DELAY_MAX_STEPS 100
 
 /* The built-in async handlers, terminated by an entry whose name is NULL. */
-extern const struct streamer_handler jobs_builtin_handlers[];
+extern const struct streamer_handler handlers_async_table[];
 
 /* The built-in handler of action name, or NULL. */
-const struct streamer_handler *jobs_builtin_find(const char *name);
+const struct streamer_handler *handlers_async_find(const char *name);
 
 /* ---- what generate_report reads ------------------------------------------- */
 
 /* One event of a tenant's activity. Strings borrowed for the duration of the callback. */
-struct jobs_activity_row {
+struct activity_row {
 	int64_t at_ms;        /* when: a connection's connect time, a request's creation time */
 	const char *kind;     /* "connection" or "request" */
 	const char *tenant_id;/* must be the report's tenant (checked: a mismatch fails the report) */
@@ -80,20 +80,20 @@ struct jobs_activity_row {
 };
 
 /* Receives one row; returns 0 to go on, non-zero to stop the listing. */
-typedef int (*jobs_row_fn)(void *arg, const struct jobs_activity_row *row);
+typedef int (*activity_row_fn)(void *arg, const struct activity_row *row);
 
 /*
  * Lists the activity of tenant_id with from_ms <= at_ms < until_ms in
  * ascending at_ms order, calling emit for each row. Returns 0 when done or
  * when emit asked to stop, or -1 with a reason in err.
  */
-typedef int (*jobs_activity_fn)(void *src, const char *tenant_id, int64_t from_ms,
-				int64_t until_ms, jobs_row_fn emit, void *emit_arg, char *err,
+typedef int (*activity_fn)(void *src, const char *tenant_id, int64_t from_ms,
+				int64_t until_ms, activity_row_fn emit, void *emit_arg, char *err,
 				size_t errlen);
 
 /* What the host lends the built-in handlers, as ctx->host. */
-struct jobs_host {
-	jobs_activity_fn activity;   /* NULL: generate_report fails ("no activity source") */
+struct async_host {
+	activity_fn activity;   /* NULL: generate_report fails ("no activity source") */
 	void *activity_src;
 	const char *url_prefix;      /* prefix of report download URLs; NULL = "/reports/" */
 	int64_t report_quota_bytes;  /* report bytes a tenant may have stored (0 = no cap) */
@@ -111,7 +111,7 @@ struct jobs_host {
  * in *removed, or -1 with a reason in err (*removed then counts what was
  * deleted before the failure).
  */
-int jobs_report_gc(const char *dir, int64_t before_ms, int64_t tmp_before_ms, int *removed,
+int report_gc(const char *dir, int64_t before_ms, int64_t tmp_before_ms, int *removed,
 		   char *err, size_t errlen);
 
 #endif

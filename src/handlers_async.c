@@ -1,4 +1,4 @@
-/* jobs_builtin.c - the table of built-in async actions, their shared payload checks, delay and echo_async. */
+/* handlers_async.c - the table of built-in async actions, their shared payload checks, delay and echo_async. */
 #include "autoconfig.h"
 
 #include <math.h>
@@ -7,11 +7,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "jobs_builtin_int.h"
+#include "handlers_async_int.h"
 
 /* ---- shared payload checks ------------------------------------------------------ */
 
-int jb_invalid(struct streamer_error *err, const char *field, const char *fmt, ...)
+int ha_invalid(struct streamer_error *err, const char *field, const char *fmt, ...)
 {
 	char msg[STREAMER_ERROR_MESSAGE_MAX - STREAMER_ERROR_FIELD_MAX - 4];
 	va_list ap;
@@ -22,19 +22,19 @@ int jb_invalid(struct streamer_error *err, const char *field, const char *fmt, .
 	return streamer_fail(err, STREAMER_E_VALIDATION, field, "%s: %s", field, msg);
 }
 
-void jb_path(char *out, size_t outlen, const char *prefix, const char *key)
+void ha_path(char *out, size_t outlen, const char *prefix, const char *key)
 {
 	snprintf(out, outlen, "%s%s%s", prefix, *prefix ? "." : "", key);
 }
 
-int jb_need_object(json_t *v, const char *field, struct streamer_error *err)
+int ha_need_object(json_t *v, const char *field, struct streamer_error *err)
 {
 	if (!json_is_object(v))
-		return jb_invalid(err, field, "must be an object");
+		return ha_invalid(err, field, "must be an object");
 	return 0;
 }
 
-int jb_only_keys(json_t *obj, const char *prefix, const char *const *allowed,
+int ha_only_keys(json_t *obj, const char *prefix, const char *const *allowed,
 		 struct streamer_error *err)
 {
 	const char *key;
@@ -55,23 +55,23 @@ int jb_only_keys(json_t *obj, const char *prefix, const char *const *allowed,
 			/* a client's key may be long: name at most 64 bytes of it, whole characters */
 			snprintf(path, sizeof path, "%s%s%.64s", prefix, *prefix ? "." : "", key);
 			streamer_utf8_trim(path);
-			return jb_invalid(err, path, "unknown field (expected %s)", list);
+			return ha_invalid(err, path, "unknown field (expected %s)", list);
 		}
 	}
 	return 0;
 }
 
-int jb_choice(json_t *obj, const char *prefix, const char *key, const char *const *choices,
+int ha_choice(json_t *obj, const char *prefix, const char *key, const char *const *choices,
 	      const char *def, const char **out, struct streamer_error *err)
 {
 	json_t *v = json_object_get(obj, key);
 	char path[STREAMER_ERROR_FIELD_MAX], list[256] = "";
 	const char *s;
 
-	jb_path(path, sizeof path, prefix, key);
+	ha_path(path, sizeof path, prefix, key);
 	if (!v) {
 		if (!def)
-			return jb_invalid(err, path, "is required");
+			return ha_invalid(err, path, "is required");
 		*out = def;
 		return 0;
 	}
@@ -85,20 +85,20 @@ int jb_choice(json_t *obj, const char *prefix, const char *key, const char *cons
 	for (const char *const *c = choices; *c; c++)
 		snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s",
 			 c == choices ? "" : ", ", *c);
-	return jb_invalid(err, path, "expected one of %s", list);
+	return ha_invalid(err, path, "expected one of %s", list);
 }
 
-int jb_stopped(struct streamer_ctx *ctx, struct streamer_error *err)
+int ha_stopped(struct streamer_ctx *ctx, struct streamer_error *err)
 {
 	if (!ctx->is_cancelled(ctx) && ctx->deadline_ms > 0 && streamer_now_ms() >= ctx->deadline_ms)
 		return streamer_fail(err, STREAMER_E_TIMEOUT, NULL, "The request ran past its deadline");
 	return streamer_fail(err, STREAMER_E_CANCELLED, NULL, "Cancelled");
 }
 
-int jb_progress(struct streamer_ctx *ctx, int pct, const char *message, struct streamer_error *err)
+int ha_progress(struct streamer_ctx *ctx, int pct, const char *message, struct streamer_error *err)
 {
 	if (!ctx->progress(ctx, pct, message, NULL) || streamer_should_stop(ctx))
-		return jb_stopped(ctx, err);
+		return ha_stopped(ctx, err);
 	return 0;
 }
 
@@ -126,13 +126,13 @@ static int delay_parse(json_t *payload, double *seconds, int *steps, struct stre
 	*steps = 10;
 	if (!payload || json_is_null(payload))
 		return 0;
-	if (jb_need_object(payload, "payload", err) < 0 || jb_only_keys(payload, "", keys, err) < 0)
+	if (ha_need_object(payload, "payload", err) < 0 || ha_only_keys(payload, "", keys, err) < 0)
 		return -1;
 	v = json_object_get(payload, "seconds");
 	if (v) {
 		if (!json_is_number(v) || json_number_value(v) < 0 ||
 		    json_number_value(v) > DELAY_MAX_SECONDS)
-			return jb_invalid(err, "seconds", "expected a number from 0 to %d",
+			return ha_invalid(err, "seconds", "expected a number from 0 to %d",
 					  DELAY_MAX_SECONDS);
 		*seconds = json_number_value(v);
 	}
@@ -140,7 +140,7 @@ static int delay_parse(json_t *payload, double *seconds, int *steps, struct stre
 	if (v) {
 		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
 		    json_integer_value(v) > DELAY_MAX_STEPS)
-			return jb_invalid(err, "steps", "expected an integer from 1 to %d",
+			return ha_invalid(err, "steps", "expected an integer from 1 to %d",
 					  DELAY_MAX_STEPS);
 		*steps = (int)json_integer_value(v);
 	}
@@ -171,14 +171,14 @@ static int delay_run(struct streamer_ctx *ctx, json_t *payload, json_t **result,
 		int64_t step_end = started + total_ms * (step + 1) / steps;
 
 		snprintf(msg, sizeof msg, "Step %d of %d", step + 1, steps);
-		if (jb_progress(ctx, step * 100 / steps, msg, err) < 0)
+		if (ha_progress(ctx, step * 100 / steps, msg, err) < 0)
 			return -1;
 		for (;;) {
 			int64_t now = streamer_now_ms(), left = step_end - now;
 			struct timespec ts;
 
 			if (streamer_should_stop(ctx))
-				return jb_stopped(ctx, err);
+				return ha_stopped(ctx, err);
 			if (left <= 0)
 				break;
 			if (left > DELAY_SLICE_MS)
@@ -197,7 +197,7 @@ static int delay_run(struct streamer_ctx *ctx, json_t *payload, json_t **result,
 
 /* ---- the table ---------------------------------------------------------------------- */
 
-const struct streamer_handler jobs_builtin_handlers[] = {
+const struct streamer_handler handlers_async_table[] = {
 	{ .name = "process_data", .flags = STREAMER_HANDLER_ASYNC,
 	  .validate = process_data_validate, .run = process_data_run },
 	{ .name = "generate_report", .flags = STREAMER_HANDLER_ASYNC,
@@ -209,11 +209,11 @@ const struct streamer_handler jobs_builtin_handlers[] = {
 	{ .name = NULL },
 };
 
-const struct streamer_handler *jobs_builtin_find(const char *name)
+const struct streamer_handler *handlers_async_find(const char *name)
 {
 	if (!name)
 		return NULL;
-	for (const struct streamer_handler *h = jobs_builtin_handlers; h->name; h++)
+	for (const struct streamer_handler *h = handlers_async_table; h->name; h++)
 		if (strcmp(h->name, name) == 0)
 			return h;
 	return NULL;
