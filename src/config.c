@@ -14,57 +14,6 @@
 #include "ratelimit.h"
 #include "util.h"
 
-#ifndef STREAMER_LOCALSTATEDIR
-#define STREAMER_LOCALSTATEDIR "/var"
-#endif
-
-const struct config_var config_vars[] = {
-	{ "STREAMER_CONFIG", "", "optional KEY=VALUE file read at start; the environment wins" },
-	{ "STREAMER_DB", STREAMER_LOCALSTATEDIR "/lib/streamer/streamer.db", "SQLite database file (WAL mode), shared by all workers" },
-	{ "STREAMER_DB_GROUP", "", "group (name or number) that may read the database: `streamer init-db` creates it 0640 with this group; empty = 0600" },
-	{ "STREAMER_DB_BUSY_TIMEOUT", "5000", "milliseconds to wait for a database lock (0-600000)" },
-	{ "STREAMER_JWT_ALG", "RS256", "pinned JWT algorithm: RS256 RS384 RS512 ES256 ES384 HS256 HS384 HS512" },
-	{ "STREAMER_JWT_KEY_FILE", "", "PEM public key (RS/ES) or shared secret file (HS); required by the worker" },
-	{ "STREAMER_JWT_ISSUER", "", "required iss claim; empty = not checked" },
-	{ "STREAMER_JWT_AUDIENCE", "", "required aud claim; empty = not checked" },
-	{ "STREAMER_JWT_LEEWAY", "60", "clock skew allowed for exp/nbf/iat, seconds (0-3600)" },
-	{ "STREAMER_ALLOWED_TENANTS", "", "comma-separated tenant ids allowed to connect; empty = all" },
-	{ "STREAMER_GRIP_KEY", "", "Pushpin sig_key; when set every websocket-events request needs a valid Grip-Sig" },
-	{ "STREAMER_CONNECTION_TTL", "86400", "seconds a connection lives without activity (60-31536000)" },
-	{ "STREAMER_MAX_MESSAGE_BYTES", "131072", "largest client message, bytes (64-1000000)" },
-	{ "STREAMER_MAX_BODY_BYTES", "4194304", "largest request body, bytes (>= message size + 64)" },
-	{ "STREAMER_KEEPALIVE_INTERVAL", "60", "seconds between Pushpin keep-alives (0 = off, or 20-3600)" },
-	{ "STREAMER_LOG_LEVEL", "info", "debug, info, warn or error" },
-	{ "STREAMER_LOG_FILE", "", "append JSON log lines here; empty = stderr" },
-	{ "STREAMER_PLUGINS", "", "comma-separated absolute paths of handler plugins (.so) to load" },
-	{ "STREAMER_EXEC_ACTIONS", "", "comma-separated name=/absolute/command async actions run per request" },
-	{ "STREAMER_OUTPUT_DIR", STREAMER_LOCALSTATEDIR "/lib/streamer/reports", "absolute directory async actions write files (reports) into" },
-	{ "STREAMER_JOB_LEASE", "60", "seconds a processor holds a request without renewing its lease (1-3600)" },
-	{ "STREAMER_JOB_MAX_ATTEMPTS", "3", "runs of one async request at most, counting retries after crashes (1-100)" },
-	{ "STREAMER_JOB_TIMEOUT", "900", "seconds an async request may run before it fails with TIMEOUT (1-86400)" },
-	{ "STREAMER_RESULT_TTL", "604800", "seconds a finished async request and its result are kept, and report files (60-31536000)" },
-	{ "STREAMER_REPORT_PERMISSION", "reports", "permission generate_report requires; empty = any authenticated client" },
-	{ "STREAMER_REPORT_QUOTA_BYTES", "1073741824", "report bytes one tenant may have stored in STREAMER_OUTPUT_DIR before generate_report answers RATE_LIMITED (0 = no cap)" },
-	{ "STREAMER_CALLBACK_URL", "", "where pushes go: Pushpin's publish endpoint (http://127.0.0.1:5561/publish/) or an API Gateway stage URL; empty = no pushes" },
-	{ "STREAMER_CALLBACK_STYLE", "pushpin", "pushpin (publish API) or apigw (POST/DELETE @connections/{id})" },
-	{ "STREAMER_CALLBACK_CONNECT_TIMEOUT", "1000", "milliseconds to connect to the callback URL (10-60000)" },
-	{ "STREAMER_CALLBACK_TIMEOUT", "5000", "milliseconds one push may take in all, retries and backoff included (100-60000)" },
-	{ "STREAMER_CALLBACK_BREAKER_RESET", "30", "seconds an open circuit breaker waits before one trial push (1-3600)" },
-	{ "STREAMER_AWS_REGION", "", "apigw style: region for SigV4 signing; empty = requests are not signed" },
-	{ "STREAMER_AWS_ACCESS_KEY_ID", "", "apigw style: access key for SigV4 (required with STREAMER_AWS_REGION)" },
-	{ "STREAMER_AWS_SECRET_ACCESS_KEY", "", "apigw style: secret key for SigV4 (required with STREAMER_AWS_REGION)" },
-	{ "STREAMER_AWS_SESSION_TOKEN", "", "apigw style: session token of temporary credentials, if any" },
-	{ "STREAMER_METRICS_FILE", "", "shared metrics file of every process on the host; empty = <STREAMER_DB>.metrics, off = no metrics" },
-	{ "STREAMER_METRICS_TOKEN", "", "when set, GET /metrics needs Authorization: Bearer <this>; when empty, loopback peers only" },
-	{ "STREAMER_RATE_LIMIT", "50", "messages per second one connection may send, refilled continuously (0 = off, up to 1000000)" },
-	{ "STREAMER_RATE_BURST", "100", "messages one connection may send at once before the rate applies (1-1000000)" },
-	{ "STREAMER_RATELIMIT_FILE", "", "shared table of the message rate limiter of every worker on the host; empty = <STREAMER_DB>.ratelimit, off = no message rate limit" },
-	{ "STREAMER_MAX_REQUESTS_PER_CONNECTION", "16", "live (pending or running) async requests per connection (0 = no limit, up to 1000000)" },
-	{ "STREAMER_MAX_PENDING_PER_TENANT", "1000", "pending async requests per tenant (0 = no limit, up to 100000000)" },
-	{ "STREAMER_MAX_CONNECTIONS_PER_USER", "100", "live connections per user of a tenant (0 = no limit, up to 1000000)" },
-	{ NULL, NULL, NULL },
-};
-
 /* KEY=VALUE pairs read from STREAMER_CONFIG. */
 struct file_vars {
 	char **keys;
@@ -81,14 +30,6 @@ static void file_vars_free(struct file_vars *f)
 	free(f->keys);
 	free(f->values);
 	memset(f, 0, sizeof(*f));
-}
-
-static int known_var(const char *name)
-{
-	for (const struct config_var *v = config_vars; v->name; v++)
-		if (strcmp(v->name, name) == 0)
-			return 1;
-	return 0;
 }
 
 static char *trim(char *s)
@@ -139,7 +80,7 @@ static int file_vars_read(struct file_vars *f, const char *path, char *err, size
 			value[vlen - 1] = '\0';
 			value++;
 		}
-		if (!known_var(key) || strcmp(key, "STREAMER_CONFIG") == 0) {
+		if (!config_var_find(key) || strcmp(key, "STREAMER_CONFIG") == 0) {
 			rc = err_printf(err, errlen, "STREAMER_CONFIG: %s line %d: unknown variable %s", path, lineno, key);
 			break;
 		}
@@ -154,19 +95,17 @@ static int file_vars_read(struct file_vars *f, const char *path, char *err, size
 }
 
 /*
- * Settings that are secrets (or may hold one: a URL with user:password@).
- * config_load removes them from the environment, so that no child process
- * (exec handlers, shells) inherits them and /proc/PID/environ does not show
- * them; their values are kept here, so a later config_load in the same
- * process (or a forked child) still sees what the environment said.
+ * The values of the settings flagged CONFIG_SECRET (secrets, or may hold
+ * one: a URL with user:password@), by index in config_vars. config_load
+ * removes them from the environment, so that no child process (exec
+ * handlers, shells) inherits them and /proc/PID/environ does not show them;
+ * their values are kept here, so a later config_load in the same process
+ * (or a forked child) still sees what the environment said.
  */
-static const char *const secret_vars[] = {
-	"STREAMER_GRIP_KEY", "STREAMER_METRICS_TOKEN", "STREAMER_AWS_ACCESS_KEY_ID",
-	"STREAMER_AWS_SECRET_ACCESS_KEY", "STREAMER_AWS_SESSION_TOKEN", "STREAMER_CALLBACK_URL",
-	"STREAMER_CONFIG",
-};
-static char *secret_values[ARRAY_SIZE(secret_vars)];
-static int secret_taken[ARRAY_SIZE(secret_vars)];
+static struct secret {
+	char *value; /* owned */
+	int taken;
+} *secrets; /* config_var_count entries, allocated by the first scrub_secrets */
 
 extern char **environ;
 
@@ -212,22 +151,27 @@ static void scrub_secrets(void)
 	uintptr_t start = 0, end = 0;
 	int known = env_block(&start, &end) == 0;
 
-	for (size_t i = 0; i < ARRAY_SIZE(secret_vars); i++) {
-		size_t n = strlen(secret_vars[i]);
+	if (!secrets)
+		secrets = xcalloc(config_var_count, sizeof(*secrets));
+	for (size_t i = 0; i < config_var_count; i++) {
+		const char *name = config_vars[i].name;
+		size_t n = strlen(name);
 
+		if (!(config_vars[i].flags & CONFIG_SECRET))
+			continue;
 		for (char **e = environ; e && *e; e++) {
 			char *v = *e + n + 1;
 
-			if (strncmp(*e, secret_vars[i], n) != 0 || (*e)[n] != '=')
+			if (strncmp(*e, name, n) != 0 || (*e)[n] != '=')
 				continue;
-			free(secret_values[i]);
-			secret_values[i] = xstrdup(v);
-			secret_taken[i] = 1;
+			free(secrets[i].value);
+			secrets[i].value = xstrdup(v);
+			secrets[i].taken = 1;
 			/* Only the kernel's block: setenv's own copies belong to libc. */
 			if (known && (uintptr_t)v >= start && (uintptr_t)v < end)
 				explicit_bzero(v, strlen(v));
 		}
-		unsetenv(secret_vars[i]);
+		unsetenv(name);
 	}
 }
 
@@ -238,9 +182,9 @@ static const char *env_value(const char *name)
 
 	if (v)
 		return v;
-	for (size_t i = 0; i < ARRAY_SIZE(secret_vars); i++)
-		if (secret_taken[i] && strcmp(secret_vars[i], name) == 0)
-			return secret_values[i];
+	for (size_t i = 0; secrets && i < config_var_count; i++)
+		if (secrets[i].taken && strcmp(config_vars[i].name, name) == 0)
+			return secrets[i].value;
 	return NULL;
 }
 
@@ -248,16 +192,15 @@ static const char *env_value(const char *name)
 static const char *raw(const struct file_vars *f, const char *name)
 {
 	const char *v = env_value(name);
+	const struct config_var *d;
 
 	if (v)
 		return v;
 	for (size_t i = f->count; i > 0; i--)
 		if (strcmp(f->keys[i - 1], name) == 0)
 			return f->values[i - 1];
-	for (const struct config_var *d = config_vars; d->name; d++)
-		if (strcmp(d->name, name) == 0)
-			return d->def;
-	return "";
+	d = config_var_find(name);
+	return d ? d->def : "";
 }
 
 /* A copy of the value, or NULL when it is empty. */
@@ -268,8 +211,9 @@ static char *opt_string(const struct file_vars *f, const char *name)
 	return *v ? xstrdup(v) : NULL;
 }
 
-static int get_int(const struct file_vars *f, const char *name, long long min,
-		   long long max, long long *out, char *err, size_t errlen)
+/* Reads name as an integer from min to max into out; or returns -1 with the reason in err. */
+static int get_int_range(const struct file_vars *f, const char *name, long long min,
+			 long long max, long long *out, char *err, size_t errlen)
 {
 	const char *v = raw(f, name);
 	char *end;
@@ -283,6 +227,29 @@ static int get_int(const struct file_vars *f, const char *name, long long min,
 			    name, min, max, v);
 	*out = n;
 	return 0;
+}
+
+/* The CONFIG_INT entry named name: a name missing from the table is a bug here. */
+static const struct config_var *int_var(const char *name)
+{
+	const struct config_var *v = config_var_find(name);
+
+	if (!v || v->kind != CONFIG_INT)
+		abort();
+	return v;
+}
+
+/*
+ * Reads the CONFIG_INT variable name within its table bounds: from min to
+ * max, or from 0 when 0 has a meaning (zero). The values between 0 and min
+ * are the caller's to refuse, with its own reason (none has one but
+ * STREAMER_KEEPALIVE_INTERVAL, where min is 1 elsewhere).
+ */
+static int get_int(const struct file_vars *f, const char *name, long long *out, char *err, size_t errlen)
+{
+	const struct config_var *v = int_var(name);
+
+	return get_int_range(f, name, v->zero ? 0 : v->min, v->max, out, err, errlen);
 }
 
 static char **split_list(const char *s)
@@ -327,13 +294,13 @@ static int push_config_load(struct config *cfg, const struct file_vars *f, char 
 		cfg->callback_style = CALLBACK_APIGW;
 	else
 		return err_printf(err, errlen, "STREAMER_CALLBACK_STYLE: expected pushpin or apigw, got '%s'", style);
-	if (get_int(f, "STREAMER_CALLBACK_CONNECT_TIMEOUT", 10, 60000, &n, err, errlen) < 0)
+	if (get_int(f, "STREAMER_CALLBACK_CONNECT_TIMEOUT", &n, err, errlen) < 0)
 		return -1;
 	cfg->callback_connect_timeout_ms = n;
-	if (get_int(f, "STREAMER_CALLBACK_TIMEOUT", 100, 60000, &n, err, errlen) < 0)
+	if (get_int(f, "STREAMER_CALLBACK_TIMEOUT", &n, err, errlen) < 0)
 		return -1;
 	cfg->callback_timeout_ms = n;
-	if (get_int(f, "STREAMER_CALLBACK_BREAKER_RESET", 1, 3600, &n, err, errlen) < 0)
+	if (get_int(f, "STREAMER_CALLBACK_BREAKER_RESET", &n, err, errlen) < 0)
 		return -1;
 	cfg->callback_breaker_reset = n;
 	cfg->aws_region = opt_string(f, "STREAMER_AWS_REGION");
@@ -368,16 +335,16 @@ static int requests_config_load(struct config *cfg, const struct file_vars *f, c
 	if (!cfg->output_dir || cfg->output_dir[0] != '/')
 		return err_printf(err, errlen, "STREAMER_OUTPUT_DIR: must be an absolute directory path, got '%s'",
 			    raw(f, "STREAMER_OUTPUT_DIR"));
-	if (get_int(f, "STREAMER_JOB_LEASE", 1, 3600, &n, err, errlen) < 0)
+	if (get_int(f, "STREAMER_JOB_LEASE", &n, err, errlen) < 0)
 		return -1;
 	cfg->job_lease = n;
-	if (get_int(f, "STREAMER_JOB_MAX_ATTEMPTS", 1, 100, &n, err, errlen) < 0)
+	if (get_int(f, "STREAMER_JOB_MAX_ATTEMPTS", &n, err, errlen) < 0)
 		return -1;
 	cfg->job_max_attempts = n;
-	if (get_int(f, "STREAMER_JOB_TIMEOUT", 1, 86400, &n, err, errlen) < 0)
+	if (get_int(f, "STREAMER_JOB_TIMEOUT", &n, err, errlen) < 0)
 		return -1;
 	cfg->job_timeout = n;
-	if (get_int(f, "STREAMER_RESULT_TTL", 60, 31536000, &n, err, errlen) < 0)
+	if (get_int(f, "STREAMER_RESULT_TTL", &n, err, errlen) < 0)
 		return -1;
 	cfg->result_ttl = n;
 	cfg->report_permission = opt_string(f, "STREAMER_REPORT_PERMISSION");
@@ -385,7 +352,7 @@ static int requests_config_load(struct config *cfg, const struct file_vars *f, c
 	    !str_is_token(cfg->report_permission, strlen(cfg->report_permission), 128, "._:-"))
 		return err_printf(err, errlen, "STREAMER_REPORT_PERMISSION: expected a permission name ([A-Za-z0-9._:-]{1,128}) or empty, got '%s'",
 			    cfg->report_permission);
-	if (get_int(f, "STREAMER_REPORT_QUOTA_BYTES", 0, INT64_C(1) << 50, &n, err, errlen) < 0)
+	if (get_int(f, "STREAMER_REPORT_QUOTA_BYTES", &n, err, errlen) < 0)
 		return -1;
 	cfg->report_quota_bytes = n;
 	return 0;
@@ -420,23 +387,23 @@ static int limits_config_load(struct config *cfg, const struct file_vars *f, cha
 {
 	long long n;
 
-	if (get_int(f, "STREAMER_RATE_LIMIT", 0, 1000000, &n, err, errlen) < 0)
+	if (get_int(f, "STREAMER_RATE_LIMIT", &n, err, errlen) < 0)
 		return -1;
 	cfg->rate_limit = n;
-	if (get_int(f, "STREAMER_RATE_BURST", 1, 1000000, &n, err, errlen) < 0)
+	if (get_int(f, "STREAMER_RATE_BURST", &n, err, errlen) < 0)
 		return -1;
 	cfg->rate_burst = n;
 	cfg->ratelimit_file = opt_string(f, "STREAMER_RATELIMIT_FILE");
 	if (cfg->ratelimit_file && strcmp(cfg->ratelimit_file, "off") != 0 && cfg->ratelimit_file[0] != '/')
 		return err_printf(err, errlen, "STREAMER_RATELIMIT_FILE: expected an absolute path or off, got '%s'",
 			    cfg->ratelimit_file);
-	if (get_int(f, "STREAMER_MAX_REQUESTS_PER_CONNECTION", 0, 1000000, &n, err, errlen) < 0)
+	if (get_int(f, "STREAMER_MAX_REQUESTS_PER_CONNECTION", &n, err, errlen) < 0)
 		return -1;
 	cfg->max_requests_per_connection = n;
-	if (get_int(f, "STREAMER_MAX_PENDING_PER_TENANT", 0, 100000000, &n, err, errlen) < 0)
+	if (get_int(f, "STREAMER_MAX_PENDING_PER_TENANT", &n, err, errlen) < 0)
 		return -1;
 	cfg->max_pending_per_tenant = n;
-	if (get_int(f, "STREAMER_MAX_CONNECTIONS_PER_USER", 0, 1000000, &n, err, errlen) < 0)
+	if (get_int(f, "STREAMER_MAX_CONNECTIONS_PER_USER", &n, err, errlen) < 0)
 		return -1;
 	cfg->max_connections_per_user = n;
 	return 0;
@@ -468,7 +435,7 @@ int config_load(struct config *cfg, int flags, char *err, size_t errlen)
 	}
 	if (db_group_load(cfg, raw(&f, "STREAMER_DB_GROUP"), err, errlen) < 0)
 		goto fail;
-	if (get_int(&f, "STREAMER_DB_BUSY_TIMEOUT", 0, 600000, &n, err, errlen) < 0)
+	if (get_int(&f, "STREAMER_DB_BUSY_TIMEOUT", &n, err, errlen) < 0)
 		goto fail;
 	cfg->busy_timeout_ms = (int)n;
 
@@ -486,28 +453,29 @@ int config_load(struct config *cfg, int flags, char *err, size_t errlen)
 	}
 	cfg->jwt_issuer = opt_string(&f, "STREAMER_JWT_ISSUER");
 	cfg->jwt_audience = opt_string(&f, "STREAMER_JWT_AUDIENCE");
-	if (get_int(&f, "STREAMER_JWT_LEEWAY", 0, 3600, &n, err, errlen) < 0)
+	if (get_int(&f, "STREAMER_JWT_LEEWAY", &n, err, errlen) < 0)
 		goto fail;
 	cfg->jwt_leeway = n;
 
 	cfg->allowed_tenants = split_list(raw(&f, "STREAMER_ALLOWED_TENANTS"));
 	cfg->grip_key = opt_string(&f, "STREAMER_GRIP_KEY");
 
-	if (get_int(&f, "STREAMER_CONNECTION_TTL", 60, 31536000, &n, err, errlen) < 0)
+	if (get_int(&f, "STREAMER_CONNECTION_TTL", &n, err, errlen) < 0)
 		goto fail;
 	cfg->connection_ttl = n;
-	/* Pushpin refuses response bodies over 1,000,000 bytes. */
-	if (get_int(&f, "STREAMER_MAX_MESSAGE_BYTES", 64, 1000000, &n, err, errlen) < 0)
+	if (get_int(&f, "STREAMER_MAX_MESSAGE_BYTES", &n, err, errlen) < 0)
 		goto fail;
 	cfg->max_message_bytes = (size_t)n;
-	if (get_int(&f, "STREAMER_MAX_BODY_BYTES", (long long)cfg->max_message_bytes + 64,
-		    1LL << 30, &n, err, errlen) < 0)
+	/* A body holds a whole message and the dialect's framing. */
+	if (get_int_range(&f, "STREAMER_MAX_BODY_BYTES", (long long)cfg->max_message_bytes + 64,
+			  int_var("STREAMER_MAX_BODY_BYTES")->max, &n, err, errlen) < 0)
 		goto fail;
 	cfg->max_body_bytes = (size_t)n;
-	if (get_int(&f, "STREAMER_KEEPALIVE_INTERVAL", 0, 3600, &n, err, errlen) < 0)
+	if (get_int(&f, "STREAMER_KEEPALIVE_INTERVAL", &n, err, errlen) < 0)
 		goto fail;
-	if (n > 0 && n < 20) {
-		err_printf(err, errlen, "STREAMER_KEEPALIVE_INTERVAL: Pushpin needs 0 (off) or at least 20 seconds, got '%lld'", n);
+	if (n > 0 && n < int_var("STREAMER_KEEPALIVE_INTERVAL")->min) {
+		err_printf(err, errlen, "STREAMER_KEEPALIVE_INTERVAL: Pushpin needs 0 (off) or at least %lld seconds, got '%lld'",
+			   int_var("STREAMER_KEEPALIVE_INTERVAL")->min, n);
 		goto fail;
 	}
 	cfg->keepalive_interval = (int)n;

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "auth.h"
 #include "log.h"
@@ -69,9 +70,9 @@ struct config {
  * Side effects on the whole process, first thing, whatever the outcome: it
  * becomes non-dumpable (prctl PR_SET_DUMPABLE 0: no core dumps, and other
  * processes of the same user, such as exec handlers, cannot read its memory
- * or /proc/PID/environ), and the secret settings (STREAMER_GRIP_KEY,
- * STREAMER_METRICS_TOKEN, STREAMER_AWS_*_KEY*, STREAMER_AWS_SESSION_TOKEN,
- * STREAMER_CALLBACK_URL, STREAMER_CONFIG) are wiped from the environment, so
+ * or /proc/PID/environ), and the secret settings (the config_vars entries
+ * flagged CONFIG_SECRET: keys, tokens, the callback URL, which may hold a
+ * password, and STREAMER_CONFIG) are wiped from the environment, so
  * children never inherit them. Later calls in the process, and in forked
  * children, still see the values the environment had.
  */
@@ -103,15 +104,64 @@ struct ratelimit *config_ratelimit_open(const struct config *cfg, char *err, siz
 /* Returns 1 when tenant is allowed by STREAMER_ALLOWED_TENANTS. */
 int config_tenant_allowed(const struct config *cfg, const char *tenant);
 
+/* What a variable holds: how config_load reads it and how --help shows it. */
+enum config_kind {
+	CONFIG_TEXT,   /* a string (a path, a URL, a name); empty = not set */
+	CONFIG_INT,    /* a decimal integer within the entry's bounds */
+	CONFIG_LIST,   /* comma-separated items, blanks around them ignored */
+	CONFIG_CHOICE, /* one word of a fixed set, named in the help */
+};
+
+/* config_var.flags */
+#define CONFIG_SECRET 1    /* wiped from the environment by config_load (see there) */
+#define CONFIG_PROCESSOR 2 /* a setting of the processor: listed by `streamer processor --help` */
+
 /*
- * The table of recognised variables with default and meaning, for --help
- * and the README. Terminated by an entry whose name is NULL.
+ * One recognised variable. The single source of each setting's name,
+ * default, bounds and help: config_load reads the bounds from here, --help
+ * (config_usage) prints the help with the bounds rendered from the numbers,
+ * and a unit test checks README.md's configuration table against it.
+ *
+ * CONFIG_INT bounds: a value is accepted within [min, max]; when zero is
+ * set, 0 is accepted too and means what zero says. Rendered as "(min-max)",
+ * "(0 = zero, up to max)" when min is 1, "(0 = zero, or min-max)" otherwise;
+ * bounds, when set, is shown instead (for a bound that depends on another
+ * variable, or a max that is only a sanity cap).
  */
 struct config_var {
 	const char *name;
-	const char *def;
-	const char *help;
+	const char *def;  /* the default, "" = empty */
+	const char *help; /* the meaning, without the bounds */
+	enum config_kind kind;
+	long long min, max;
+	const char *zero;
+	const char *bounds;
+	unsigned flags;   /* CONFIG_SECRET, CONFIG_PROCESSOR */
 };
+
+/*
+ * The table (src/config_vars.c), in the order --help lists it: config_var_count
+ * entries, then one whose name is NULL.
+ */
 extern const struct config_var config_vars[];
+extern const size_t config_var_count;
+
+/* The entry named name, or NULL when no such variable exists. */
+const struct config_var *config_var_find(const char *name);
+
+/*
+ * Writes a CONFIG_INT entry's bounds as --help shows them ("(1-3600)")
+ * into buf (len bytes, truncated); "" for other kinds. Returns buf.
+ */
+const char *config_var_bounds(const struct config_var *v, char *buf, size_t len);
+
+/* Prints the table as --help lists it: "  NAME  help (bounds) [default]" lines. */
+void config_usage(FILE *to);
+
+/*
+ * Prints before, the names of the variables with flag joined by ", ", then
+ * after, as one paragraph wrapped at 72 columns (for a command's --help).
+ */
+void config_usage_names(FILE *to, unsigned flag, const char *before, const char *after);
 
 #endif

@@ -239,9 +239,7 @@ static void usage(FILE *to)
 		"  -V, --version       show the version\n"
 		"\n"
 		"Configuration comes from the environment (or STREAMER_CONFIG=FILE):\n");
-	for (const struct config_var *v = config_vars; v->name; v++)
-		fprintf(to, "  %-28s %s%s%s%s\n", v->name, v->help, *v->def ? " [" : "",
-			v->def, *v->def ? "]" : "");
+	config_usage(to);
 }
 
 int main(int argc, char **argv)

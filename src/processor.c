@@ -616,11 +616,11 @@ static void usage(FILE *to)
 		"progress and results through STREAMER_CALLBACK_URL.\n\n"
 		"  -c, --concurrency N  requests run at once (processes), 1-256 (default 1)\n"
 		"      --once           run what is queued now, then exit\n"
-		"  -h, --help           this text\n\n"
-		"SIGTERM or SIGINT: running requests are stopped and handed back to the\n"
-		"queue for another processor. Settings: STREAMER_JOB_LEASE,\n"
-		"STREAMER_JOB_MAX_ATTEMPTS, STREAMER_JOB_TIMEOUT, STREAMER_RESULT_TTL and\n"
-		"the rest of 'streamer-fcgi --help'.\n");
+		"  -h, --help           this text\n\n");
+	config_usage_names(to, CONFIG_PROCESSOR,
+			   "SIGTERM or SIGINT: running requests are stopped and handed back to the "
+			   "queue for another processor. Settings: ",
+			   " and the rest of 'streamer-fcgi --help'.");
 }
 
 int processor_main(int argc, char **argv)
