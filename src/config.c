@@ -241,9 +241,10 @@ static const struct config_var *int_var(const char *name)
 
 /*
  * Reads the CONFIG_INT variable name within its table bounds: from min to
- * max, or from 0 when 0 has a meaning (zero). The values between 0 and min
- * are the caller's to refuse, with its own reason (none has one but
- * STREAMER_KEEPALIVE_INTERVAL, where min is 1 elsewhere).
+ * max, or from 0 when 0 has a meaning (zero). Values between 0 and such a
+ * min are the caller's to refuse, with its own reason: only
+ * STREAMER_KEEPALIVE_INTERVAL has that gap (test_config_vars checks that
+ * every gap is refused).
  */
 static int get_int(const struct file_vars *f, const char *name, long long *out, char *err, size_t errlen)
 {
@@ -413,7 +414,7 @@ int config_load(struct config *cfg, int flags, char *err, size_t errlen)
 {
 	struct file_vars f = {0};
 	const char *path;
-	long long n;
+	long long n, pushpin_min;
 	int alg, level;
 
 	memset(cfg, 0, sizeof(*cfg));
@@ -473,9 +474,10 @@ int config_load(struct config *cfg, int flags, char *err, size_t errlen)
 	cfg->max_body_bytes = (size_t)n;
 	if (get_int(&f, "STREAMER_KEEPALIVE_INTERVAL", &n, err, errlen) < 0)
 		goto fail;
-	if (n > 0 && n < int_var("STREAMER_KEEPALIVE_INTERVAL")->min) {
+	pushpin_min = int_var("STREAMER_KEEPALIVE_INTERVAL")->min;
+	if (n > 0 && n < pushpin_min) {
 		err_printf(err, errlen, "STREAMER_KEEPALIVE_INTERVAL: Pushpin needs 0 (off) or at least %lld seconds, got '%lld'",
-			   int_var("STREAMER_KEEPALIVE_INTERVAL")->min, n);
+			   pushpin_min, n);
 		goto fail;
 	}
 	cfg->keepalive_interval = (int)n;
