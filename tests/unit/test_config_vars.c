@@ -111,6 +111,25 @@ static void test_bounds_rendering(void)
 	CHECK_INT(config_vars[config_var_count].name == NULL, 1);
 }
 
+/* streamer-fcgi --help: one line a variable, bounds after the help, the default last. */
+static void test_usage_lines(void)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	int lines = 0;
+
+	config_usage(f);
+	fclose(f);
+	CHECK(strstr(text, "\n  STREAMER_JOB_LEASE           seconds a processor holds a request without "
+			   "renewing its lease (1-3600) [60]\n") != NULL);
+	CHECK(strstr(text, "\n  STREAMER_JWT_ISSUER          required iss claim; empty = not checked\n") != NULL);
+	for (const char *p = text; *p; p++)
+		lines += *p == '\n';
+	CHECK_INT(lines, config_var_count);
+	free(text);
+}
+
 /* The processor's --help paragraph: its settings from the table, wrapped at 72 columns. */
 static void test_usage_names(void)
 {
@@ -233,4 +252,5 @@ static void test_readme_agrees(void)
 }
 
 TAP_MAIN(TAP_TEST(test_int_bounds_are_the_tables), TAP_TEST(test_secret_flags),
-	 TAP_TEST(test_bounds_rendering), TAP_TEST(test_usage_names), TAP_TEST(test_readme_agrees))
+	 TAP_TEST(test_bounds_rendering), TAP_TEST(test_usage_lines),
+	 TAP_TEST(test_usage_names), TAP_TEST(test_readme_agrees))
