@@ -211,31 +211,6 @@ struct run {
 	int cancel;
 };
 
-static json_t *progress_msg(const char *request_id, int pct, const char *message, json_t *metadata)
-{
-	char ts[32];
-
-	time_rfc3339(time_now_ms(), ts);
-	return json_pack("{s:s,s:s,s:i,s:s,s:s,s:O*}", "type", "progress", "request_id", request_id,
-			 "percentage", pct, "message", message ? message : "", "timestamp", ts,
-			 "metadata", metadata);
-}
-
-static json_t *complete_msg(const char *request_id, json_t *result)
-{
-	char ts[32];
-
-	time_rfc3339(time_now_ms(), ts);
-	return json_pack("{s:s,s:s,s:O,s:s}", "type", "complete", "request_id", request_id,
-			 "result", result, "timestamp", ts);
-}
-
-static json_t *error_msg(const char *request_id, const char *code, const char *message)
-{
-	return json_pack("{s:s,s:s,s:{s:s,s:s}}", "type", "error", "request_id", request_id,
-			 "error", "code", code, "message", message);
-}
-
 /* Pushes msg (stolen) to the request's connection; failures are logged, never fatal. */
 static void deliver(struct run *r, json_t *msg)
 {
@@ -280,7 +255,8 @@ static int on_progress(struct run *r, json_t *f)
 		r->cancel = 1;
 		return 0;
 	}
-	deliver(r, progress_msg(r->job->request_id, pct, message, json_is_object(meta) ? meta : NULL));
+	deliver(r, proto_progress(r->job->request_id, pct, message, json_is_object(meta) ? meta : NULL,
+				  time_now_ms()));
 	r->last_pushed_pct = pct;
 	r->last_push_ms = now;
 	return 1;
@@ -330,10 +306,11 @@ static void finish(struct run *r, json_t *result, const char *code, const char *
 		metrics_observe("streamer_job_run_seconds", labels, (time_now_ms() - started) * 1000);
 	}
 	if (!code) {
-		deliver(r, progress_msg(r->job->request_id, 100, "Completed", NULL));
-		deliver(r, complete_msg(r->job->request_id, result));
+		deliver(r, proto_progress(r->job->request_id, 100, "Completed", NULL, time_now_ms()));
+		deliver(r, proto_complete(r->job->request_id, json_incref(result), time_now_ms()));
 	} else {
-		deliver(r, error_msg(r->job->request_id, code, message));
+		deliver(r, proto_error_text(r->job->request_id,
+					    err_code_of_handler(code, ERR_PROCESSING_FAILED), message));
 	}
 }
 
