@@ -113,7 +113,7 @@ static int serve_cgi(void)
 		 * it goes to the web server's error log (stderr) and our log only.
 		 */
 		startup_failed(err);
-		response_error(&resp, 500, "INTERNAL_ERROR",
+		response_error(&resp, ERR_INTERNAL,
 			       "The server is misconfigured; the reason is in its error log");
 		rc = 1;
 	} else {
