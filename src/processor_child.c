@@ -60,6 +60,7 @@ char frame_recv(int fd, json_t **j)
 	return *j ? (char)hdr[0] : 0;
 }
 
+/* The handler's progress: a 'P' frame, then the slot's answer (1 to go on, 0 to stop). */
 static int child_progress(void *arg, int pct, const char *message, json_t *metadata)
 {
 	int fd = *(int *)arg;
