@@ -130,11 +130,11 @@ void app_handle(struct app *app, struct request *req, struct response *resp)
 			  json_pack("{s:s,s:s,s:s?,s:s}", "method", req->method, "path", req->path,
 				    "source", req->remote_addr,
 				    "reason", req->grip_sig ? "invalid" : "missing"));
-		response_error(resp, 401, "UNAUTHORIZED", "Missing or invalid Grip-Sig");
+		response_error(resp, ERR_UNAUTHORIZED, "Missing or invalid Grip-Sig");
 		return;
 	}
 	if (req->body_too_large) {
-		response_error(resp, 413, "PAYLOAD_TOO_LARGE", "Request body too large");
+		response_error(resp, ERR_PAYLOAD_TOO_LARGE, "Request body too large");
 		return;
 	}
 	if (wse)

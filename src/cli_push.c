@@ -11,6 +11,7 @@
 #include "fanout.h"
 #include "handlers_async.h"
 #include "log.h"
+#include "protocol.h"
 #include "queue.h"
 #include "store.h"
 #include "subs.h"
@@ -189,7 +190,7 @@ int cli_broadcast(int argc, char **argv)
 	const char *tenant = NULL, *topic = NULL, *db = NULL;
 	struct fanout_result res = { 0 };
 	struct pusher p;
-	char why[512] = "", what[400], ts[32];
+	char why[512] = "", what[400];
 	json_t *msg;
 	int c, rc;
 
@@ -217,11 +218,8 @@ int cli_broadcast(int argc, char **argv)
 		return rc;
 	if (!(msg = message_arg("broadcast", argv[optind])))
 		return 1;
-	if (topic) {
-		time_rfc3339(time_now_ms(), ts);
-		msg = json_pack("{s:s,s:s,s:o,s:s}", "type", "event", "topic", topic, "data", msg,
-				"timestamp", ts);
-	}
+	if (topic)
+		msg = proto_event(topic, msg, time_now_ms());
 	if (pusher_open(&p, "broadcast", db, 1) != 0) {
 		json_decref(msg);
 		return 1;

@@ -130,9 +130,8 @@ enum auth_error conn_verify_token(const struct app *app, const char *token,
 	return auth_verify(&policy, token, strlen(token), who);
 }
 
-static void reject(struct conn_reject *rej, int status, const char *code, const char *message)
+static void reject(struct conn_reject *rej, enum err_code code, const char *message)
 {
-	rej->status = status;
 	rej->code = code;
 	snprintf(rej->message, sizeof(rej->message), "%s", message);
 }
@@ -167,21 +166,22 @@ int conn_open(struct app *app, const struct request *req, const char *id, const 
 	e = token ? conn_verify_token(app, token, &who) : AUTH_MISSING;
 	free(token);
 	if (e != AUTH_OK) {
-		reject(rej, 401, "UNAUTHORIZED", auth_error_message(e));
+		reject(rej, ERR_UNAUTHORIZED, auth_error_message(e));
 		log_event(LOG_WARN, "connect_rejected",
 			  json_pack("{s:s,s:s,s:s,s:i,s:s?}", "connection_id", id,
 				    "outcome", "UNAUTHORIZED", "reason", auth_error_label(e),
-				    "status", 401, "source", req->remote_addr));
+				    "status", http_status_of(ERR_UNAUTHORIZED), "source", req->remote_addr));
 		count1("streamer_auth_failures_total", "reason", auth_error_label(e));
 		observe_event("open", time_mono_us() - start);
 		return -1;
 	}
 	if (!config_tenant_allowed(&app->cfg, who.tenant)) {
-		reject(rej, 403, "FORBIDDEN", "Tenant not allowed");
+		reject(rej, ERR_FORBIDDEN, "Tenant not allowed");
 		log_event(LOG_WARN, "connect_rejected",
 			  json_pack("{s:s,s:s,s:s,s:s,s:s,s:i}", "connection_id", id,
 				    "user", who.sub, "tenant", who.tenant, "outcome", "FORBIDDEN",
-				    "reason", "tenant_not_allowed", "status", 403));
+				    "reason", "tenant_not_allowed",
+				    "status", http_status_of(ERR_FORBIDDEN)));
 		count1("streamer_auth_failures_total", "reason", "tenant_not_allowed");
 		observe_event("open", time_mono_us() - start);
 		goto out;
@@ -215,11 +215,12 @@ int conn_open(struct app *app, const struct request *req, const char *id, const 
 	}
 	if (full > 0) {
 		store_rollback(app->store);
-		reject(rej, 429, "RATE_LIMITED", "Too many connections for this user");
+		reject(rej, ERR_RATE_LIMITED, "Too many connections for this user");
 		log_event(LOG_WARN, "connect_rejected",
 			  json_pack("{s:s,s:s,s:s,s:s,s:s,s:i}", "connection_id", id, "user", who.sub,
 				    "tenant", who.tenant, "outcome", "RATE_LIMITED",
-				    "reason", "connections_per_user", "status", 429));
+				    "reason", "connections_per_user",
+				    "status", http_status_of(ERR_RATE_LIMITED)));
 		count1("streamer_rate_limited_total", "limit", "connections");
 		conn_record_free(rec);
 		observe_event("open", time_mono_us() - start);
@@ -228,11 +229,12 @@ int conn_open(struct app *app, const struct request *req, const char *id, const 
 	if (put == STORE_CONFLICT) {
 		/* A live connection of someone else (or of the other dialect) holds the id: never take it over. */
 		store_rollback(app->store);
-		reject(rej, 409, "CONFLICT", "Connection id is in use by another connection");
+		reject(rej, ERR_HTTP_CONFLICT, "Connection id is in use by another connection");
 		log_event(LOG_WARN, "connect_rejected",
 			  json_pack("{s:s,s:s,s:s,s:s,s:s,s:i,s:s?}", "connection_id", id,
 				    "user", who.sub, "tenant", who.tenant, "outcome", "CONFLICT",
-				    "reason", "id_in_use", "status", 409, "source", rec->source_addr));
+				    "reason", "id_in_use", "status", http_status_of(ERR_HTTP_CONFLICT),
+				    "source", rec->source_addr));
 		count1("streamer_auth_failures_total", "reason", "id_in_use");
 		observe_event("open", time_mono_us() - start);
 		conn_record_free(rec);
@@ -244,7 +246,7 @@ int conn_open(struct app *app, const struct request *req, const char *id, const 
 				    "error", store_errmsg(app->store)));
 		store_rollback(app->store);
 		conn_record_free(rec);
-		reject(rej, 500, "INTERNAL_ERROR", "Failed to establish connection");
+		reject(rej, ERR_INTERNAL, "Failed to establish connection");
 		goto out;
 	}
 	metrics_add("streamer_connections_opened_total", NULL, 1);

@@ -7,6 +7,7 @@
 #include <jansson.h>
 
 #include "app.h"
+#include "protocol.h"
 #include "store.h"
 
 /*
@@ -37,10 +38,9 @@ int64_t conn_token_limit_ms(int64_t exp, int64_t leeway);
 enum auth_error conn_verify_token(const struct app *app, const char *token,
 				  struct auth_identity *who) __attribute__((warn_unused_result));
 
-/* How an open was refused: the HTTP status and the {"error","code"} body. */
+/* How an open was refused: the code (whose HTTP status is http_status_of) and the message. */
 struct conn_reject {
-	int status;
-	const char *code;
+	enum err_code code;
 	char message[160];
 };
 
@@ -53,7 +53,7 @@ struct conn_reject {
  * FORBIDDEN for a disallowed tenant, 409 CONFLICT when the id is live and
  * belongs to another user, tenant or dialect — the row is then left alone —,
  * 429 RATE_LIMITED when the user already holds STREAMER_MAX_CONNECTIONS_PER_USER
- * live connections, 500 INTERNAL_ERROR). Logs one line either way, never the
+ * live connections, 500 INTERNAL_ERROR; the statuses of http_status_of). Logs one line either way, never the
  * token or secret.
  */
 int conn_open(struct app *app, const struct request *req, const char *id, const char *secret,

@@ -85,8 +85,9 @@ static void healthz(struct app *app, struct response *resp)
 		response_json(resp, 200, json_pack("{s:s,s:s,s:o}", "status", "ok", "version",
 						   PACKAGE_VERSION, "checks", checks));
 	} else {
-		response_json(resp, 503, json_pack("{s:s,s:s,s:o,s:o}", "status", "failing", "version",
-						   PACKAGE_VERSION, "failing", failing, "checks", checks));
+		response_json(resp, http_status_of(ERR_HTTP_UNAVAILABLE),
+			      json_pack("{s:s,s:s,s:o,s:o}", "status", "failing", "version",
+					PACKAGE_VERSION, "failing", failing, "checks", checks));
 	}
 }
 
@@ -119,7 +120,7 @@ static void metrics_endpoint(struct app *app, struct request *req, struct respon
 	const char *tok = app->cfg.metrics_token;
 
 	if (!tok && (!peer_is_loopback(req) || req->grip_sig || req->forwarded_for)) {
-		response_error(resp, 403, "FORBIDDEN",
+		response_error(resp, ERR_FORBIDDEN,
 			       "GET /metrics is served to loopback only; set STREAMER_METRICS_TOKEN to scrape from elsewhere");
 		return;
 	}
@@ -129,12 +130,12 @@ static void metrics_endpoint(struct app *app, struct request *req, struct respon
 		if (!auth || strncasecmp(auth, "Bearer ", 7) != 0 ||
 		    !ct_equal(auth + 7, strlen(auth + 7), tok, strlen(tok))) {
 			response_header(resp, "WWW-Authenticate", "Bearer realm=\"metrics\"");
-			response_error(resp, 401, "UNAUTHORIZED", "GET /metrics needs the metrics bearer token");
+			response_error(resp, ERR_UNAUTHORIZED, "GET /metrics needs the metrics bearer token");
 			return;
 		}
 	}
 	if (stats_gauges(app->store, time_now_ms(), &g) != STORE_OK) {
-		response_error(resp, 503, "INTERNAL_ERROR", "The database does not answer");
+		response_error(resp, ERR_HTTP_UNAVAILABLE, "The database does not answer");
 		return;
 	}
 	resp->status = 200;
@@ -176,19 +177,19 @@ void dialect_http(struct app *app, struct request *req, struct response *resp)
 	 * (/public/../metrics) gets a plain request through anyway.
 	 */
 	if (req->grip_sig && !(get && segment_is(req->path, "healthz"))) {
-		response_error(resp, 404, "NOT_FOUND", "Not found");
+		response_error(resp, ERR_NOT_FOUND, "Not found");
 		return;
 	}
 	if (segment_is(req->path, "healthz")) {
 		if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0)
-			response_error(resp, 405, "VALIDATION_ERROR", "Use GET for healthz");
+			response_error(resp, ERR_HTTP_METHOD, "Use GET for healthz");
 		else
 			healthz(app, resp);
 		return;
 	}
 	if (segment_is(req->path, "metrics")) {
 		if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0)
-			response_error(resp, 405, "VALIDATION_ERROR", "Use GET for metrics");
+			response_error(resp, ERR_HTTP_METHOD, "Use GET for metrics");
 		else
 			metrics_endpoint(app, req, resp);
 		return;
@@ -200,25 +201,25 @@ void dialect_http(struct app *app, struct request *req, struct response *resp)
 	else if (segment_is(req->path, "disconnect"))
 		what = DISCONNECT;
 	else {
-		response_error(resp, 404, "NOT_FOUND", "Not found: use POST …/connect, …/message, …/disconnect or GET …/healthz");
+		response_error(resp, ERR_NOT_FOUND, "Not found: use POST …/connect, …/message, …/disconnect or GET …/healthz");
 		return;
 	}
 	if (!post) {
-		response_error(resp, 405, "VALIDATION_ERROR", "Use POST");
+		response_error(resp, ERR_HTTP_METHOD, "Use POST");
 		return;
 	}
 	if (!id) {
-		response_error(resp, 400, "VALIDATION_ERROR", "Missing X-Connection-Id header");
+		response_error(resp, ERR_VALIDATION, "Missing X-Connection-Id header");
 		return;
 	}
 	if (!conn_id_valid(id)) {
-		response_error(resp, 400, "VALIDATION_ERROR",
+		response_error(resp, ERR_VALIDATION,
 			       "Invalid X-Connection-Id: use 1 to 128 characters of [A-Za-z0-9._:-]");
 		return;
 	}
 
 	if (what != CONNECT && !req->x_connection_secret) {
-		response_error(resp, 401, "UNAUTHORIZED",
+		response_error(resp, ERR_UNAUTHORIZED,
 			       "Missing X-Connection-Secret header (the connection_secret that connect returned)");
 		return;
 	}
@@ -232,7 +233,7 @@ void dialect_http(struct app *app, struct request *req, struct response *resp)
 		/* The id alone proves nothing: message and disconnect must show this secret. */
 		secret_new(secret);
 		if (conn_open(app, req, id, secret, &rec, &rej) < 0) {
-			response_error(resp, rej.status, rej.code, rej.message);
+			response_error(resp, rej.code, rej.message);
 			return;
 		}
 		response_json(resp, 200, json_pack("{s:s,s:s,s:s,s:s,s:s}", "message", "Connected successfully",
@@ -247,7 +248,7 @@ void dialect_http(struct app *app, struct request *req, struct response *resp)
 
 		conn_message(app, id, req->x_connection_secret, req->body.data ? req->body.data : "",
 			     req->body.len, &r);
-		ndjson(resp, r.gone ? 401 : 200, r.messages);
+		ndjson(resp, r.gone ? http_status_of(ERR_UNAUTHORIZED) : 200, r.messages);
 		conn_reply_free(&r);
 		return;
 	}
@@ -255,9 +256,9 @@ void dialect_http(struct app *app, struct request *req, struct response *resp)
 		int rc = conn_close(app, id, req->x_connection_secret, "http", -1);
 
 		if (rc > 0)
-			response_error(resp, 401, "UNAUTHORIZED", "Unknown connection or wrong X-Connection-Secret");
+			response_error(resp, ERR_UNAUTHORIZED, "Unknown connection or wrong X-Connection-Secret");
 		else if (rc < 0)
-			response_error(resp, 500, "INTERNAL_ERROR", "Failed to disconnect; please retry");
+			response_error(resp, ERR_INTERNAL, "Failed to disconnect; please retry");
 		else
 			response_json(resp, 200, json_pack("{s:s}", "message", "Disconnected successfully"));
 		return;

@@ -112,7 +112,7 @@ static void bad_request(struct response *resp, const char *why)
 	char msg[200];
 
 	snprintf(msg, sizeof(msg), "Malformed websocket-events request: %s", why);
-	response_error(resp, 400, "VALIDATION_ERROR", msg);
+	response_error(resp, ERR_VALIDATION, msg);
 }
 
 void dialect_ws(struct app *app, struct request *req, struct response *resp)
@@ -126,7 +126,7 @@ void dialect_ws(struct app *app, struct request *req, struct response *resp)
 	size_t i;
 
 	if (strcmp(req->method, "POST") != 0) {
-		response_error(resp, 405, "VALIDATION_ERROR", "websocket-events requests must be POST");
+		response_error(resp, ERR_HTTP_METHOD, "websocket-events requests must be POST");
 		return;
 	}
 	if (!conn_id_valid(id)) {
@@ -163,7 +163,7 @@ void dialect_ws(struct app *app, struct request *req, struct response *resp)
 
 			if (conn_open(app, req, id, NULL, &rec, &rej) < 0) {
 				/* The refusal is the client's handshake answer: drop anything built so far. */
-				response_error(resp, rej.status, rej.code, rej.message);
+				response_error(resp, rej.code, rej.message);
 				goto out;
 			}
 			wse_put(&out, WSE_OPEN);

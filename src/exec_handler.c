@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "exec_handler.h"
+#include "proc.h"
 #include "protocol.h"
 #include "util.h"
 
@@ -276,38 +277,11 @@ static void reap(struct run *r)
 	}
 }
 
-/* Waits up to ms for the program to exit. */
-static void wait_exit(struct run *r, int ms)
-{
-	int64_t until = time_now_ms() + ms;
-
-	while (!has_exited(r)) {
-		int64_t left = until - time_now_ms();
-
-		if (left <= 0)
-			return;
-		if (r->pidfd >= 0) {
-			struct pollfd p = { .fd = r->pidfd, .events = POLLIN };
-
-			if (poll(&p, 1, (int)left) > 0)
-				r->exited = 1;
-		} else {
-			struct timespec ts = { 0, (left < EXIT_CHECK_MS ? left : EXIT_CHECK_MS) * 1000000L };
-
-			nanosleep(&ts, NULL);
-		}
-	}
-}
-
 /* Stops the whole process group: SIGTERM, SIGKILL after the grace time; then reaps the program. */
 static void stop_group(struct run *r)
 {
-	if (!has_exited(r)) {
-		kill(-r->pid, SIGTERM);
-		wait_exit(r, r->opt->kill_grace_ms);
-	}
-	kill(-r->pid, SIGKILL);
-	reap(r);
+	r->status = proc_stop_group(r->pid, r->pidfd, r->opt->kill_grace_ms);
+	r->reaped = 1;
 }
 
 static void stop(struct run *r, const char *code, const char *msg)

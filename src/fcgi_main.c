@@ -83,20 +83,6 @@ static size_t cgi_read(void *ctx, char *p, size_t n)
 	return fread(p, 1, n, (FILE *)ctx);
 }
 
-static void write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-}
-
 static int serve_cgi(void)
 {
 	struct app app;
@@ -113,7 +99,7 @@ static int serve_cgi(void)
 		 * it goes to the web server's error log (stderr) and our log only.
 		 */
 		startup_failed(err);
-		response_error(&resp, 500, "INTERNAL_ERROR",
+		response_error(&resp, ERR_INTERNAL,
 			       "The server is misconfigured; the reason is in its error log");
 		rc = 1;
 	} else {
@@ -122,13 +108,13 @@ static int serve_cgi(void)
 		app_handle(&app, &req, &resp);
 		request_free(&req);
 		response_render(&resp, &out);
-		write_all(STDOUT_FILENO, out.data, out.len);
+		(void)write_all(STDOUT_FILENO, out.data, out.len); /* the server is gone: nothing to tell */
 		app_after_response(&app);
 		app_free(&app);
 	}
 	if (rc) {
 		response_render(&resp, &out);
-		write_all(STDOUT_FILENO, out.data, out.len);
+		(void)write_all(STDOUT_FILENO, out.data, out.len);
 	}
 	buf_free(&out);
 	response_free(&resp);

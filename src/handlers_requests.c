@@ -8,6 +8,7 @@
 #include "request_run.h"
 #include "log.h"
 #include "metrics.h"
+#include "protocol.h"
 #include "queue.h"
 #include "util.h"
 
@@ -17,24 +18,6 @@ static int internal(struct proto_error *err)
 {
 	proto_error_set(err, ERR_INTERNAL, "Internal error; please retry");
 	return -1;
-}
-
-/* Maps a handler's error code to the protocol's (unknown codes are PROCESSING_FAILED). */
-static enum err_code code_of(const char *code)
-{
-	static const struct {
-		const char *name;
-		enum err_code code;
-	} map[] = {
-		{ STREAMER_E_VALIDATION, ERR_VALIDATION }, { STREAMER_E_NOT_FOUND, ERR_NOT_FOUND },
-		{ STREAMER_E_FORBIDDEN, ERR_FORBIDDEN },   { STREAMER_E_TIMEOUT, ERR_TIMEOUT },
-		{ STREAMER_E_CANCELLED, ERR_CANCELLED },
-	};
-
-	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-		if (strcmp(code, map[i].name) == 0)
-			return map[i].code;
-	return ERR_PROCESSING_FAILED;
 }
 
 /* How long a client refused by an async quota waits before it resends. */
@@ -122,8 +105,7 @@ static int enqueue(struct call *c, json_t **data, struct proto_error *err)
 			    "action", c->msg->action));
 	app_hold_job(c->app, r.id);
 	c->wake = 1;
-	c->reply = json_pack("{s:s,s:s,s:s,s:s}", "type", "acknowledgment", "request_id", c->msg->id,
-			     "status", "queued", "message", "Request queued for processing");
+	c->reply = proto_acknowledgment(c->msg->id, "queued", "Request queued for processing");
 	*data = NULL;
 	return 0;
 }
@@ -144,7 +126,7 @@ static int run_now(struct call *c, json_t **data, struct proto_error *err)
 		return -1;
 	}
 	if (request_run(&c->app->cfg, &in, NULL, data, code, msg, sizeof msg) < 0) {
-		proto_error_set(err, code_of(code), "%s", msg);
+		proto_error_set(err, err_code_of_sync_handler(code), "%s", msg);
 		return -1;
 	}
 	return 0;

@@ -5,6 +5,7 @@
 #include "app.h"
 #include "fanout.h"
 #include "handlers.h"
+#include "protocol.h"
 #include "subs.h"
 #include "util.h"
 
@@ -81,7 +82,6 @@ int action_publish(struct call *c, json_t **data, struct proto_error *err)
 {
 	const char *topic = topic_of(c, err);
 	json_t *event;
-	char ts[32];
 
 	if (!topic)
 		return -1;
@@ -89,9 +89,7 @@ int action_publish(struct call *c, json_t **data, struct proto_error *err)
 		proto_error_set(err, ERR_VALIDATION, "payload.data is required (any JSON value)");
 		return -1;
 	}
-	time_rfc3339(c->now_ms, ts);
-	event = json_pack("{s:s,s:s,s:O,s:s}", "type", "event", "topic", topic, "data",
-			  json_object_get(c->msg->payload, "data"), "timestamp", ts);
+	event = proto_event(topic, json_incref(json_object_get(c->msg->payload, "data")), c->now_ms);
 	/* Only the publisher's own tenant: the tenant comes from its token, never the payload. */
 	call_push_add(c, FANOUT_TOPIC, c->conn->tenant_id, topic, event, 1);
 	*data = json_pack("{s:s,s:b}", "topic", topic, "published", 1);

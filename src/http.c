@@ -99,9 +99,10 @@ void response_json(struct response *r, int status, json_t *body)
 	free(text);
 }
 
-void response_error(struct response *r, int status, const char *code, const char *message)
+void response_error(struct response *r, enum err_code code, const char *message)
 {
-	response_json(r, status, json_pack("{s:s,s:s}", "error", message, "code", code));
+	response_json(r, http_status_of(code),
+		      json_pack("{s:s,s:s}", "error", message, "code", err_code_name(code)));
 }
 
 void response_render(const struct response *r, struct buf *out)

@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 
+#include "protocol.h"
 #include "util.h"
 
 /*
@@ -50,8 +51,11 @@ struct response {
 void response_header(struct response *r, const char *name, const char *value);
 /* Sets status, application/json and the compact dump of body (stolen). */
 void response_json(struct response *r, int status, json_t *body);
-/* Sets status and the JSON body {"error": message, "code": code}. */
-void response_error(struct response *r, int status, const char *code, const char *message);
+/*
+ * A refusal: the status http_status_of(code) and the JSON body
+ * {"error": message, "code": err_code_name(code)}.
+ */
+void response_error(struct response *r, enum err_code code, const char *message);
 /* Renders the CGI response ("Status:", headers, blank line, body) into out. */
 void response_render(const struct response *r, struct buf *out);
 void response_free(struct response *r);

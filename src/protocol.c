@@ -1,5 +1,6 @@
 /* protocol.c - the client JSON protocol: validate inbound messages, build outbound ones. */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,25 +8,59 @@
 #include "protocol.h"
 #include "util.h"
 
-static const char *const code_names[] = {
-	[ERR_VALIDATION] = "VALIDATION_ERROR",
-	[ERR_INVALID_ACTION] = "INVALID_ACTION",
-	[ERR_UNAUTHORIZED] = "UNAUTHORIZED",
-	[ERR_FORBIDDEN] = "FORBIDDEN",
-	[ERR_NOT_FOUND] = "NOT_FOUND",
-	[ERR_PAYLOAD_TOO_LARGE] = "PAYLOAD_TOO_LARGE",
-	[ERR_RATE_LIMITED] = "RATE_LIMITED",
-	[ERR_TIMEOUT] = "TIMEOUT",
-	[ERR_PROCESSING_FAILED] = "PROCESSING_FAILED",
-	[ERR_CANCELLED] = "CANCELLED",
-	[ERR_INTERNAL] = "INTERNAL_ERROR",
+/*
+ * Each code once: its name on the wire, the HTTP status of a refusal that
+ * carries it, and whether a handler may give it (STREAMER_E_* of
+ * <streamer/handler.h>).
+ */
+static const struct {
+	const char *name;
+	int http_status;
+	bool handler;
+} codes[] = {
+	[ERR_VALIDATION] = { "VALIDATION_ERROR", 400, true },
+	[ERR_INVALID_ACTION] = { "INVALID_ACTION", 400, false },
+	[ERR_UNAUTHORIZED] = { "UNAUTHORIZED", 401, false },
+	[ERR_FORBIDDEN] = { "FORBIDDEN", 403, true },
+	[ERR_NOT_FOUND] = { "NOT_FOUND", 404, true },
+	[ERR_PAYLOAD_TOO_LARGE] = { "PAYLOAD_TOO_LARGE", 413, false },
+	[ERR_RATE_LIMITED] = { "RATE_LIMITED", 429, true },
+	[ERR_TIMEOUT] = { "TIMEOUT", 504, true },
+	[ERR_PROCESSING_FAILED] = { "PROCESSING_FAILED", 500, true },
+	[ERR_CANCELLED] = { "CANCELLED", 409, true },
+	[ERR_INTERNAL] = { "INTERNAL_ERROR", 500, false },
+	[ERR_HTTP_METHOD] = { "VALIDATION_ERROR", 405, false },
+	[ERR_HTTP_CONFLICT] = { "CONFLICT", 409, false },
+	[ERR_HTTP_UNAVAILABLE] = { "INTERNAL_ERROR", 503, false },
 };
 
 const char *err_code_name(enum err_code code)
 {
-	if ((size_t)code < ARRAY_SIZE(code_names) && code_names[code])
-		return code_names[code];
+	if ((size_t)code < ARRAY_SIZE(codes) && codes[code].name)
+		return codes[code].name;
 	return "INTERNAL_ERROR";
+}
+
+int http_status_of(enum err_code code)
+{
+	if ((size_t)code < ARRAY_SIZE(codes) && codes[code].http_status)
+		return codes[code].http_status;
+	return 500;
+}
+
+enum err_code err_code_of_handler(const char *code, enum err_code fallback)
+{
+	for (size_t i = 0; code && i < ARRAY_SIZE(codes); i++)
+		if (codes[i].handler && strcmp(code, codes[i].name) == 0)
+			return (enum err_code)i;
+	return fallback;
+}
+
+enum err_code err_code_of_sync_handler(const char *code)
+{
+	enum err_code c = err_code_of_handler(code, ERR_PROCESSING_FAILED);
+
+	return c == ERR_RATE_LIMITED ? ERR_PROCESSING_FAILED : c;
 }
 
 /* Length of the UTF-8 sequence a lead byte starts, 0 for a continuation or invalid byte. */
@@ -212,7 +247,9 @@ fail:
 	return NULL;
 }
 
-json_t *proto_error(const char *request_id, const struct proto_error *err)
+/* {"type":"error","request_id":…,"error":{"code","message"[,"details"]}}; details borrowed. */
+static json_t *error_msg(const char *request_id, enum err_code code, const char *message,
+			 json_t *details)
 {
 	json_t *m = start("error", request_id);
 	json_t *e = json_object();
@@ -221,14 +258,14 @@ json_t *proto_error(const char *request_id, const struct proto_error *err)
 	if (!m || !e)
 		goto fail;
 	/* A message formatted from bad input may not be UTF-8: fall back to the code. */
-	text = json_string(err->message);
+	text = json_string(message);
 	if (!text)
-		text = json_string(err_code_name(err->code));
-	if (json_object_set_new(e, "code", json_string(err_code_name(err->code))) < 0 ||
+		text = json_string(err_code_name(code));
+	if (json_object_set_new(e, "code", json_string(err_code_name(code))) < 0 ||
 	    json_object_set_new(e, "message", text) < 0)
 		goto fail;
-	/* Our own reference: err keeps its own until proto_error_clear. */
-	if (err->details && json_object_set(e, "details", err->details) < 0)
+	/* Our own reference: the caller keeps its own. */
+	if (details && json_object_set(e, "details", details) < 0)
 		goto fail;
 	if (json_object_set_new(m, "error", e) < 0) {
 		e = NULL; /* consumed */
@@ -239,6 +276,78 @@ fail:
 	json_decref(e);
 	json_decref(m);
 	return NULL;
+}
+
+json_t *proto_error(const char *request_id, const struct proto_error *err)
+{
+	return error_msg(request_id, err->code, err->message, err->details);
+}
+
+json_t *proto_error_text(const char *request_id, enum err_code code, const char *message)
+{
+	return error_msg(request_id, code, message, NULL);
+}
+
+/* Sets m[key] to value (stolen); on failure frees m and returns NULL, else returns m. */
+static json_t *put(json_t *m, const char *key, json_t *value)
+{
+	if (!m) {
+		json_decref(value);
+		return NULL;
+	}
+	if (!value || json_object_set_new(m, key, value) < 0) {
+		json_decref(m);
+		return NULL;
+	}
+	return m;
+}
+
+/* Sets m["timestamp"] to at_ms as RFC 3339. */
+static json_t *put_time(json_t *m, int64_t at_ms)
+{
+	char ts[32];
+
+	time_rfc3339(at_ms, ts);
+	return put(m, "timestamp", json_string(ts));
+}
+
+json_t *proto_acknowledgment(const char *request_id, const char *status, const char *message)
+{
+	json_t *m = start("acknowledgment", request_id);
+
+	m = put(m, "status", json_string(status));
+	return put(m, "message", json_string(message));
+}
+
+json_t *proto_progress(const char *request_id, int pct, const char *message, json_t *metadata,
+		       int64_t at_ms)
+{
+	json_t *m = start("progress", request_id);
+
+	m = put(m, "percentage", json_integer(pct));
+	m = put(m, "message", json_string(message ? message : ""));
+	m = put_time(m, at_ms);
+	if (metadata)
+		m = put(m, "metadata", json_incref(metadata));
+	return m;
+}
+
+json_t *proto_complete(const char *request_id, json_t *result, int64_t at_ms)
+{
+	json_t *m = start("complete", request_id);
+
+	m = put(m, "result", result ? result : json_null());
+	return put_time(m, at_ms);
+}
+
+json_t *proto_event(const char *topic, json_t *data, int64_t at_ms)
+{
+	json_t *m = json_object();
+
+	m = put(m, "type", json_string("event"));
+	m = put(m, "topic", json_string(topic));
+	m = put(m, "data", data ? data : json_null());
+	return put_time(m, at_ms);
 }
 
 json_t *proto_pong(void)

@@ -19,10 +19,41 @@ enum err_code {
 	ERR_PROCESSING_FAILED,
 	ERR_CANCELLED,
 	ERR_INTERNAL,
+	/*
+	 * Refusals of the HTTP layer only (never in a message): a wrong method
+	 * (405, VALIDATION_ERROR), a connection id held by another (409,
+	 * CONFLICT), the store not answering a probe (503, INTERNAL_ERROR).
+	 */
+	ERR_HTTP_METHOD,
+	ERR_HTTP_CONFLICT,
+	ERR_HTTP_UNAVAILABLE,
 };
 
-/* "VALIDATION_ERROR", … */
+/* "VALIDATION_ERROR", …; "INTERNAL_ERROR" for a value outside the enum. */
 const char *err_code_name(enum err_code code);
+
+/*
+ * The HTTP status of a refusal carrying code: the one place it is decided
+ * (400 VALIDATION_ERROR, 401 UNAUTHORIZED, 403 FORBIDDEN, 404 NOT_FOUND,
+ * 405, 409, 413 PAYLOAD_TOO_LARGE, 429 RATE_LIMITED, 500 INTERNAL_ERROR and
+ * PROCESSING_FAILED, 503; 500 for a value outside the enum).
+ */
+int http_status_of(enum err_code code);
+
+/*
+ * The protocol code for a handler's error code: the code of that name when
+ * the handler ABI defines it (STREAMER_E_* of <streamer/handler.h>), else
+ * fallback (also for NULL). The one mapping of handler codes.
+ */
+enum err_code err_code_of_handler(const char *code, enum err_code fallback);
+
+/*
+ * As err_code_of_handler with fallback PROCESSING_FAILED, for an error a
+ * sync handler answers in the reply: RATE_LIMITED becomes PROCESSING_FAILED
+ * there, since clients resend a RATE_LIMITED after details.retry_after_ms,
+ * which a handler's error does not carry.
+ */
+enum err_code err_code_of_sync_handler(const char *code);
 
 #define PROTO_ACTION_MAX 64
 #define PROTO_ID_MAX 128
@@ -86,6 +117,24 @@ void client_msg_free(struct client_msg *msg);
 json_t *proto_response(const char *request_id, json_t *data /* stolen, NULL = null */);
 /* err->details, when set, is shared: the message takes its own reference. */
 json_t *proto_error(const char *request_id, const struct proto_error *err);
+/* An error without details whose message is not cut to struct proto_error's size. */
+json_t *proto_error_text(const char *request_id, enum err_code code, const char *message);
+/* {"type":"acknowledgment","request_id","status","message"}: an async request accepted. */
+json_t *proto_acknowledgment(const char *request_id, const char *status, const char *message);
+/*
+ * {"type":"progress","request_id","percentage","message","timestamp"[,"metadata"]}:
+ * message NULL is written as ""; metadata borrowed, NULL leaves the key out;
+ * timestamp is at_ms (wall clock) in RFC 3339.
+ */
+json_t *proto_progress(const char *request_id, int pct, const char *message, json_t *metadata,
+		       int64_t at_ms);
+/* {"type":"complete","request_id","result","timestamp"}: result stolen, NULL = null. */
+json_t *proto_complete(const char *request_id, json_t *result, int64_t at_ms);
+/*
+ * {"type":"event","topic","data","timestamp"}: a message published to a
+ * topic (no request_id). data stolen, NULL = null.
+ */
+json_t *proto_event(const char *topic, json_t *data, int64_t at_ms);
 json_t *proto_pong(void);
 
 /*

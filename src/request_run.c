@@ -11,6 +11,7 @@
 #include "handlers_async.h"
 #include "log.h"
 #include "plugin.h"
+#include "protocol.h"
 #include "router.h"
 #include "store.h"
 #include "store_sqlite_int.h"
@@ -95,20 +96,11 @@ const char *request_action_permission(const char *action)
 	return h ? h->permission : NULL;
 }
 
-/* Copies a handler's error into code/msg, mapping codes the protocol does not know. */
-static void take_error(const struct streamer_error *e, const char *fallback, char code[32],
+/* Copies a handler's error into code/msg, mapping codes the protocol does not know to fallback. */
+static void take_error(const struct streamer_error *e, enum err_code fallback, char code[32],
 		       char *msg, size_t msglen)
 {
-	static const char *const known[] = {
-		STREAMER_E_VALIDATION, STREAMER_E_NOT_FOUND, STREAMER_E_FORBIDDEN,
-		STREAMER_E_FAILED, STREAMER_E_TIMEOUT, STREAMER_E_CANCELLED, STREAMER_E_RATE_LIMITED,
-	};
-	const char *c = fallback;
-
-	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
-		if (strcmp(e->code, known[i]) == 0)
-			c = known[i];
-	snprintf(code, 32, "%s", c);
+	snprintf(code, 32, "%s", err_code_name(err_code_of_handler(e->code, fallback)));
 	snprintf(msg, msglen, "%s", e->message[0] ? e->message : "The handler failed");
 }
 
@@ -127,7 +119,7 @@ int request_validate(const char *action, json_t *payload, char *msg, size_t msgl
 	memset(&e, 0, sizeof e);
 	if (h->validate(payload, &e) == 0)
 		return 0;
-	take_error(&e, STREAMER_E_VALIDATION, code, msg, msglen);
+	take_error(&e, ERR_VALIDATION, code, msg, msglen);
 	return -1;
 }
 
@@ -264,6 +256,6 @@ int request_run(const struct config *cfg, const struct request_input *in, const 
 	*result = NULL;
 	if (hc.stopped)
 		snprintf(e.code, sizeof e.code, "%s", STREAMER_E_CANCELLED);
-	take_error(&e, STREAMER_E_FAILED, code, msg, msglen);
+	take_error(&e, ERR_PROCESSING_FAILED, code, msg, msglen);
 	return -1;
 }

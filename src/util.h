@@ -47,6 +47,17 @@ void buf_free(struct buf *b);
 /* Hands the storage to the caller (never NULL) and leaves b empty. */
 char *buf_detach(struct buf *b);
 
+/*
+ * Writes all n bytes of p to fd, again after EINTR and short writes.
+ * Returns 0, or -1 (errno set) when a write fails.
+ */
+int write_all(int fd, const void *p, size_t n);
+/*
+ * Reads exactly n bytes from fd into p, again after EINTR and short reads.
+ * Returns 0, or -1 on an error or end of file before n bytes.
+ */
+int read_all(int fd, void *p, size_t n);
+
 /* Wall clock in milliseconds since the Unix epoch. */
 int64_t time_now_ms(void);
 /* Monotonic clock in microseconds (arbitrary origin), for durations and deadlines. */

@@ -440,6 +440,162 @@ static void test_error_message_not_utf8(void)
 	      "\"message\":\"INVALID_ACTION\"}}");
 }
 
+/* 2023-11-14T22:13:20.123Z */
+#define AT_MS 1700000000123LL
+#define AT "2023-11-14T22:13:20.123Z"
+
+static void test_error_text(void)
+{
+	char big[600];
+
+	DUMPS(proto_error_text("r1", ERR_TIMEOUT, "too slow"),
+	      "{\"type\":\"error\",\"request_id\":\"r1\",\"error\":{\"code\":\"TIMEOUT\","
+	      "\"message\":\"too slow\"}}");
+	/* Not cut to struct proto_error's 255 bytes: the processor's messages are longer. */
+	memset(big, 'm', 500);
+	big[500] = '\0';
+	{
+		json_t *m = proto_error_text(NULL, ERR_PROCESSING_FAILED, big);
+
+		CHECK(json_is_null(json_object_get(m, "request_id")));
+		CHECK_STR(json_string_value(json_object_get(json_object_get(m, "error"), "message")), big);
+		json_decref(m);
+	}
+}
+
+static void test_acknowledgment(void)
+{
+	DUMPS(proto_acknowledgment("r1", "queued", "Request queued for processing"),
+	      "{\"type\":\"acknowledgment\",\"request_id\":\"r1\",\"status\":\"queued\","
+	      "\"message\":\"Request queued for processing\"}");
+}
+
+static void test_progress(void)
+{
+	json_t *meta = json_pack("{s:i}", "step", 2);
+
+	DUMPS(proto_progress("r1", 40, "Working", meta, AT_MS),
+	      "{\"type\":\"progress\",\"request_id\":\"r1\",\"percentage\":40,\"message\":\"Working\","
+	      "\"timestamp\":\"" AT "\",\"metadata\":{\"step\":2}}");
+	CHECK_INT(meta->refcount, 1); /* borrowed */
+	json_decref(meta);
+	DUMPS(proto_progress("r1", 100, NULL, NULL, AT_MS),
+	      "{\"type\":\"progress\",\"request_id\":\"r1\",\"percentage\":100,\"message\":\"\","
+	      "\"timestamp\":\"" AT "\"}");
+	CHECK(proto_progress("r1", 1, "\xff", NULL, AT_MS) == NULL);
+}
+
+static void test_complete(void)
+{
+	DUMPS(proto_complete("r1", json_pack("{s:[i,i]}", "rows", 1, 2), AT_MS),
+	      "{\"type\":\"complete\",\"request_id\":\"r1\",\"result\":{\"rows\":[1,2]},"
+	      "\"timestamp\":\"" AT "\"}");
+	DUMPS(proto_complete("r1", NULL, AT_MS),
+	      "{\"type\":\"complete\",\"request_id\":\"r1\",\"result\":null,\"timestamp\":\"" AT "\"}");
+}
+
+static void test_event(void)
+{
+	DUMPS(proto_event("news.eu", json_pack("{s:s}", "headline", "x"), AT_MS),
+	      "{\"type\":\"event\",\"topic\":\"news.eu\",\"data\":{\"headline\":\"x\"},"
+	      "\"timestamp\":\"" AT "\"}");
+	DUMPS(proto_event("t", json_integer(7), AT_MS),
+	      "{\"type\":\"event\",\"topic\":\"t\",\"data\":7,\"timestamp\":\"" AT "\"}");
+	DUMPS(proto_event("t", NULL, AT_MS),
+	      "{\"type\":\"event\",\"topic\":\"t\",\"data\":null,\"timestamp\":\"" AT "\"}");
+}
+
+/* The builders write what the hand-built json_pack messages they replace wrote, byte for byte. */
+static void test_builders_match_former_packs(void)
+{
+	json_t *meta = json_pack("{s:s}", "k", "v"), *data = json_pack("[i]", 1);
+	char *want, *got;
+
+#define SAME(built, packed) do { \
+	json_t *b_ = (built), *p_ = (packed); \
+	got = proto_dump(b_); \
+	want = proto_dump(p_); \
+	CHECK_STR(got, want); \
+	free(got); \
+	free(want); \
+	json_decref(b_); \
+	json_decref(p_); \
+} while (0)
+	SAME(proto_progress("r", 5, "m", meta, AT_MS),
+	     json_pack("{s:s,s:s,s:i,s:s,s:s,s:O*}", "type", "progress", "request_id", "r",
+		       "percentage", 5, "message", "m", "timestamp", AT, "metadata", meta));
+	SAME(proto_progress("r", 100, "Completed", NULL, AT_MS),
+	     json_pack("{s:s,s:s,s:i,s:s,s:s,s:O*}", "type", "progress", "request_id", "r",
+		       "percentage", 100, "message", "Completed", "timestamp", AT, "metadata", NULL));
+	SAME(proto_complete("r", json_incref(data), AT_MS),
+	     json_pack("{s:s,s:s,s:O,s:s}", "type", "complete", "request_id", "r", "result", data,
+		       "timestamp", AT));
+	SAME(proto_error_text("r", ERR_CANCELLED, "Cancelled by the client"),
+	     json_pack("{s:s,s:s,s:{s:s,s:s}}", "type", "error", "request_id", "r", "error", "code",
+		       "CANCELLED", "message", "Cancelled by the client"));
+	SAME(proto_acknowledgment("r", "queued", "q"),
+	     json_pack("{s:s,s:s,s:s,s:s}", "type", "acknowledgment", "request_id", "r", "status",
+		       "queued", "message", "q"));
+	SAME(proto_event("t", json_incref(data), AT_MS),
+	     json_pack("{s:s,s:s,s:O,s:s}", "type", "event", "topic", "t", "data", data,
+		       "timestamp", AT));
+#undef SAME
+	json_decref(meta);
+	json_decref(data);
+}
+
+/* Every refusal's HTTP status comes from its code; the bodies keep the codes clients know. */
+static void test_http_status_of(void)
+{
+	static const struct {
+		enum err_code code;
+		int status;
+		const char *name;
+	} want[] = {
+		{ ERR_VALIDATION, 400, "VALIDATION_ERROR" },
+		{ ERR_UNAUTHORIZED, 401, "UNAUTHORIZED" },
+		{ ERR_FORBIDDEN, 403, "FORBIDDEN" },
+		{ ERR_NOT_FOUND, 404, "NOT_FOUND" },
+		{ ERR_HTTP_METHOD, 405, "VALIDATION_ERROR" },
+		{ ERR_HTTP_CONFLICT, 409, "CONFLICT" },
+		{ ERR_PAYLOAD_TOO_LARGE, 413, "PAYLOAD_TOO_LARGE" },
+		{ ERR_RATE_LIMITED, 429, "RATE_LIMITED" },
+		{ ERR_INTERNAL, 500, "INTERNAL_ERROR" },
+		{ ERR_PROCESSING_FAILED, 500, "PROCESSING_FAILED" },
+		{ ERR_HTTP_UNAVAILABLE, 503, "INTERNAL_ERROR" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(want); i++) {
+		CHECK_INT(http_status_of(want[i].code), want[i].status);
+		CHECK_STR(err_code_name(want[i].code), want[i].name);
+	}
+	CHECK_INT(http_status_of((enum err_code)42), 500);
+}
+
+/* A handler's codes: those of the handler ABI pass, any other is the fallback. */
+static void test_err_code_of_handler(void)
+{
+	static const char *const passed[] = {
+		"VALIDATION_ERROR", "NOT_FOUND", "FORBIDDEN", "PROCESSING_FAILED", "TIMEOUT",
+		"CANCELLED", "RATE_LIMITED",
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(passed); i++)
+		CHECK_STR(err_code_name(err_code_of_handler(passed[i], ERR_VALIDATION)), passed[i]);
+	CHECK_INT(err_code_of_handler("INTERNAL_ERROR", ERR_PROCESSING_FAILED), ERR_PROCESSING_FAILED);
+	CHECK_INT(err_code_of_handler("UNAUTHORIZED", ERR_VALIDATION), ERR_VALIDATION);
+	CHECK_INT(err_code_of_handler("CONFLICT", ERR_PROCESSING_FAILED), ERR_PROCESSING_FAILED);
+	CHECK_INT(err_code_of_handler("", ERR_VALIDATION), ERR_VALIDATION);
+	CHECK_INT(err_code_of_handler("not_found", ERR_PROCESSING_FAILED), ERR_PROCESSING_FAILED);
+	CHECK_INT(err_code_of_handler(NULL, ERR_PROCESSING_FAILED), ERR_PROCESSING_FAILED);
+
+	/* In a sync reply RATE_LIMITED (which clients resend) is PROCESSING_FAILED. */
+	CHECK_INT(err_code_of_sync_handler("RATE_LIMITED"), ERR_PROCESSING_FAILED);
+	CHECK_INT(err_code_of_sync_handler("NOT_FOUND"), ERR_NOT_FOUND);
+	CHECK_INT(err_code_of_sync_handler("CANCELLED"), ERR_CANCELLED);
+	CHECK_INT(err_code_of_sync_handler("whatever"), ERR_PROCESSING_FAILED);
+}
+
 TAP_MAIN(
 	TAP_TEST(test_code_names),
 	TAP_TEST(test_valid_message),
@@ -460,4 +616,12 @@ TAP_MAIN(
 	TAP_TEST(test_dump_keeps_utf8),
 	TAP_TEST(test_error_set_truncates_at_utf8),
 	TAP_TEST(test_error_message_not_utf8),
+	TAP_TEST(test_error_text),
+	TAP_TEST(test_acknowledgment),
+	TAP_TEST(test_progress),
+	TAP_TEST(test_complete),
+	TAP_TEST(test_event),
+	TAP_TEST(test_builders_match_former_packs),
+	TAP_TEST(test_http_status_of),
+	TAP_TEST(test_err_code_of_handler),
 )

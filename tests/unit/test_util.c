@@ -1,12 +1,15 @@
-/* test_util.c - unit tests for util.c: buffers, URL decoding, query parameters, tokens, time, randomness, files. */
+/* test_util.c - unit tests for util.c (buffers, URL decoding, query parameters, tokens, time, randomness, files, whole reads and writes) and proc.c. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
+#include "proc.h"
 #include "tap.h"
 #include "util.h"
 
@@ -446,7 +449,96 @@ static void test_redact_credentials(void)
 	redacts("no url here, just text @ and ? and &", "no url here, just text @ and ? and &");
 }
 
+/* More than a pipe holds: the writer is held up and both sides see short transfers. */
+static void test_write_read_all(void)
+{
+	enum { N = 300000 };
+	char *out = xmalloc(N), *in = xmalloc(N + 1);
+	int fds[2];
+	pid_t pid;
+
+	for (size_t i = 0; i < N; i++)
+		out[i] = (char)(i * 7 + i / 251);
+	CHECK_INT(pipe(fds), 0);
+	pid = fork();
+	if (pid == 0) {
+		close(fds[0]);
+		_exit(write_all(fds[1], out, N) == 0 ? 0 : 1);
+	}
+	close(fds[1]);
+	CHECK_INT(read_all(fds[0], in, N), 0);
+	CHECK(memcmp(in, out, N) == 0);
+	CHECK_INT(read_all(fds[0], in, 1), -1); /* end of file */
+	close(fds[0]);
+	{
+		int status = -1;
+
+		CHECK(waitpid(pid, &status, 0) == pid);
+		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+
+	/* Nobody reads: the write fails (SIGPIPE ignored here). */
+	signal(SIGPIPE, SIG_IGN);
+	CHECK_INT(pipe(fds), 0);
+	close(fds[0]);
+	CHECK_INT(write_all(fds[1], out, 10), -1);
+	CHECK_INT(errno, EPIPE);
+	close(fds[1]);
+	free(out);
+	free(in);
+}
+
+/* A child in its own group that sleeps; ignore_term makes it outlast SIGTERM. */
+static pid_t sleeper(int ignore_term)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		setpgid(0, 0);
+		if (ignore_term)
+			signal(SIGTERM, SIG_IGN);
+		for (;;)
+			pause();
+	}
+	setpgid(pid, pid);
+	return pid;
+}
+
+static void test_proc_stop_group(void)
+{
+	int64_t t0;
+	int status;
+	pid_t pid;
+
+	/* SIGTERM is enough: no wait for the grace time. */
+	pid = sleeper(0);
+	t0 = time_now_ms();
+	status = proc_stop_group(pid, -1, 5000);
+	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
+	CHECK(time_now_ms() - t0 < 2000);
+
+	/* SIGTERM ignored: SIGKILL once the grace time is over. */
+	pid = sleeper(1);
+	usleep(50000); /* let it ignore SIGTERM before it is sent */
+	t0 = time_now_ms();
+	status = proc_stop_group(pid, -1, 200);
+	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	CHECK(time_now_ms() - t0 >= 200);
+
+	/* Exited already: its status, reaped. */
+	pid = fork();
+	if (pid == 0)
+		_exit(3);
+	setpgid(pid, pid);
+	usleep(50000);
+	status = proc_stop_group(pid, -1, 1000);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 3);
+	CHECK_INT(waitpid(pid, NULL, WNOHANG), -1); /* reaped */
+}
+
 TAP_MAIN(
+	TAP_TEST(test_write_read_all),
+	TAP_TEST(test_proc_stop_group),
 	TAP_TEST(test_utf8_repair),
 	TAP_TEST(test_redact_credentials),
 	TAP_TEST(test_buf_append_grows),
