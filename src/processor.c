@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 
+#include "actions.h"
 #include "config.h"
 #include "request_run.h"
 #include "log.h"
@@ -170,6 +171,7 @@ static void request_child(struct slot *sl, const struct request_record *job, int
 	struct request_input in = {
 		.id = job->id, .request_id = job->request_id, .action = job->action,
 		.user_id = job->user_id, .tenant_id = job->tenant_id,
+		.handler = actions_handler(job->action),
 		.deadline_ms = deadline, .attempt = (int)job->attempts,
 	};
 	json_t *result = NULL, *f;
@@ -183,7 +185,7 @@ static void request_child(struct slot *sl, const struct request_record *job, int
 	if (!in.payload) {
 		snprintf(msg, sizeof msg, "The stored payload is not JSON");
 		ok = -1;
-	} else if (request_validate(job->action, in.payload, msg, sizeof msg) < 0) {
+	} else if (request_validate(&in, msg, sizeof msg) < 0) {
 		snprintf(code, sizeof code, "VALIDATION_ERROR");
 		ok = -1;
 	} else {
@@ -526,7 +528,7 @@ static int slot_open(struct slot *sl, char *err, size_t errlen)
 		snprintf(err, errlen, "STREAMER_DB: %s", store_errmsg(sl->store));
 		return -1;
 	}
-	if (request_runtime_init(&sl->cfg, err, errlen) < 0)
+	if (actions_load(&sl->cfg, err, errlen) < 0)
 		return -1;
 	if (fanout_open(&sl->fanout, &sl->cfg, sl->store, err, errlen) < 0)
 		return -1;
@@ -542,7 +544,7 @@ static void slot_close(struct slot *sl)
 {
 	wake_close(&sl->wake);
 	fanout_close(sl->fanout);
-	request_runtime_free();
+	actions_free();
 	queue_close(sl->q);
 	store_close(sl->store);
 	config_free(&sl->cfg);
