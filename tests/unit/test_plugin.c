@@ -85,11 +85,8 @@ static void test_wordcount_loads(void)
 	char err[512];
 
 	CHECK_INT(plugin_set_load(&ps, paths, NULL, NULL, err, sizeof err), 0);
-	CHECK_INT(plugin_set_count(ps), 1);
 	h = plugin_set_find(ps, "wordcount");
 	CHECK(h != NULL);
-	CHECK(h == plugin_set_handler(ps, 0));
-	CHECK_STR(plugin_set_origin(ps, 0), paths[0]);
 	CHECK_STR(h->name, "wordcount");
 	CHECK(h->flags & STREAMER_HANDLER_ASYNC);
 	CHECK(h->permission == NULL);
@@ -210,8 +207,8 @@ static void test_two_plugins(void)
 	close(fd);
 	setenv("FIXTURE_FINI_FILE", fini, 1);
 	CHECK_INT(plugin_set_load(&ps, paths, NULL, NULL, e, sizeof e), 0);
-	CHECK_INT(plugin_set_count(ps), 3);
-	CHECK_STR(plugin_set_origin(ps, 2), paths[1]);
+	CHECK(plugin_set_find(ps, "wordcount") != NULL);
+	CHECK(plugin_set_find(ps, "fx.upper") != NULL);
 	h = plugin_set_find(ps, "fx.fail");
 	CHECK(h != NULL);
 	CHECK_INT(h->flags, 0);
@@ -246,14 +243,14 @@ static void test_empty(void)
 	char e[64];
 
 	CHECK_INT(plugin_set_load(&ps, NULL, NULL, NULL, e, sizeof e), 0);
-	CHECK_INT(plugin_set_count(ps), 0);
+	CHECK(ps != NULL);
 	CHECK(plugin_set_find(ps, "wordcount") == NULL);
 	plugin_set_free(ps);
 	CHECK_INT(plugin_set_load(&ps, none, NULL, NULL, e, sizeof e), 0);
-	CHECK_INT(plugin_set_count(ps), 0);
+	CHECK(ps != NULL);
+	CHECK(plugin_set_find(ps, "wordcount") == NULL);
 	plugin_set_free(ps);
 	plugin_set_free(NULL);
-	CHECK_INT(plugin_set_count(NULL), 0);
 	CHECK(plugin_set_find(NULL, "x") == NULL);
 }
 
