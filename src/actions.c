@@ -106,7 +106,6 @@ int actions_find(const char *name, struct action *out)
 	}
 	if (a.handler) {
 		a.name = a.handler->name;
-		a.async = (a.handler->flags & STREAMER_HANDLER_ASYNC) != 0;
 		a.permission = a.handler->permission;
 		if (a.kind == ACTION_BUILTIN_ASYNC && strcmp(a.name, "generate_report") == 0)
 			a.permission = report_permission_set ? report_permission

@@ -22,9 +22,8 @@ struct action {
 	const char *name;
 	enum action_kind kind;
 	const char *permission; /* required permission, NULL = any authenticated client */
-	int async;              /* queued for a processor (the handler's STREAMER_HANDLER_ASYNC) */
 	action_fn fn;           /* ACTION_BUILTIN: its handler; NULL otherwise */
-	const struct streamer_handler *handler; /* the others: validate and run; NULL for ACTION_BUILTIN */
+	const struct streamer_handler *handler; /* the others: validate, run and flags (STREAMER_HANDLER_ASYNC: queued for a processor); NULL for ACTION_BUILTIN */
 };
 
 /*

@@ -4,7 +4,7 @@
 
 #include "call.h"
 
-struct action;
+struct streamer_handler;
 
 /*
  * The string member key of the message's payload object, borrowed, or NULL
@@ -29,12 +29,12 @@ int action_request_cancel(struct call *c, json_t **data, struct proto_error *err
 int action_auth_refresh(struct call *c, json_t **data, struct proto_error *err); /* handlers_auth.c */
 
 /*
- * Runs a handler-ABI action a (handlers_requests.c; an action_fn contract):
- * validates the payload with the handler's validate (VALIDATION_ERROR), then
- * queues an async one (the reply is the acknowledgment) or runs a sync one
- * at once.
+ * Runs the message's action with its handler-ABI handler h
+ * (handlers_requests.c; an action_fn contract): validates the payload with
+ * h's validate (VALIDATION_ERROR), then queues an async one (the reply is
+ * the acknowledgment) or runs a sync one at once.
  */
-int handler_abi_call(struct call *c, const struct action *a, json_t **data,
+int handler_abi_call(struct call *c, const struct streamer_handler *h, json_t **data,
 		     struct proto_error *err);
 
 #endif

@@ -3,7 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "actions.h"
 #include "app.h"
 #include "handlers.h"
 #include "request_run.h"
@@ -124,11 +123,11 @@ static int enqueue(struct call *c, json_t **data, struct proto_error *err)
 	return 0;
 }
 
-/* Runs a sync handler-ABI action a (its payload validated) while the client waits (its progress reports are ignored). */
-static int run_now(struct call *c, const struct action *a, json_t **data, struct proto_error *err)
+/* Runs a sync handler-ABI action of h (its payload validated) while the client waits (its progress reports are ignored). */
+static int run_now(struct call *c, const struct streamer_handler *h, json_t **data, struct proto_error *err)
 {
 	struct request_input in = {
-		.id = "", .request_id = c->msg->id, .action = c->msg->action, .handler = a->handler,
+		.id = "", .request_id = c->msg->id, .action = c->msg->action, .handler = h,
 		.user_id = c->conn->user_id, .tenant_id = c->conn->tenant_id,
 		.payload = c->msg->payload,
 		.deadline_ms = time_now_ms() + c->app->cfg.job_timeout * 1000, .attempt = 1,
@@ -142,12 +141,12 @@ static int run_now(struct call *c, const struct action *a, json_t **data, struct
 	return 0;
 }
 
-int handler_abi_call(struct call *c, const struct action *a, json_t **data,
+int handler_abi_call(struct call *c, const struct streamer_handler *h, json_t **data,
 		     struct proto_error *err)
 {
 	/* the processor's very validator: what is queued will pass it again */
 	const struct request_input in = {
-		.action = c->msg->action, .handler = a->handler, .payload = c->msg->payload,
+		.action = c->msg->action, .handler = h, .payload = c->msg->payload,
 	};
 	char msg[1600];
 
@@ -155,7 +154,7 @@ int handler_abi_call(struct call *c, const struct action *a, json_t **data,
 		proto_error_set(err, ERR_VALIDATION, "%s", msg);
 		return -1;
 	}
-	return a->async ? enqueue(c, data, err) : run_now(c, a, data, err);
+	return (h->flags & STREAMER_HANDLER_ASYNC) ? enqueue(c, data, err) : run_now(c, h, data, err);
 }
 
 /* JSON text from the store as a value (a null when it does not parse). New reference. */

@@ -31,7 +31,7 @@ json_t *router_dispatch(struct call *c)
 				c->msg->action, a.permission);
 		goto error;
 	}
-	if ((a.fn ? a.fn(c, &data, &err) : handler_abi_call(c, &a, &data, &err)) < 0)
+	if ((a.fn ? a.fn(c, &data, &err) : handler_abi_call(c, a.handler, &data, &err)) < 0)
 		goto error;
 	if (c->reply) {
 		json_decref(data);

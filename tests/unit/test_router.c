@@ -95,7 +95,7 @@ static void test_registry(void)
 		CHECK_INT(actions_find(sync[i], &a), 1);
 		CHECK_STR(a.name, sync[i]);
 		CHECK_INT(a.kind, ACTION_BUILTIN);
-		CHECK(a.fn != NULL && a.handler == NULL && !a.async);
+		CHECK(a.fn != NULL && a.handler == NULL);
 		CHECK(actions_handler(sync[i]) == NULL);
 		CHECK((a.permission != NULL) == (strcmp(sync[i], "publish") == 0));
 	}
@@ -103,7 +103,7 @@ static void test_registry(void)
 	CHECK_STR(a.permission, "publish");
 	CHECK_INT(actions_find("delay", &a), 1);
 	CHECK_INT(a.kind, ACTION_BUILTIN_ASYNC);
-	CHECK(a.fn == NULL && a.handler != NULL && a.async);
+	CHECK(a.fn == NULL && a.handler != NULL && (a.handler->flags & STREAMER_HANDLER_ASYNC));
 	CHECK(a.handler == actions_handler("delay"));
 	CHECK_STR(a.handler->name, "delay");
 	CHECK_INT(actions_find("ech", &a), 0);
@@ -126,7 +126,8 @@ static void test_exec_actions(void)
 	CHECK_INT(actions_load(&cfg, err, sizeof err), 0);
 	CHECK_INT(actions_find("x.true", &a), 1);
 	CHECK_INT(a.kind, ACTION_EXEC);
-	CHECK(a.async && a.permission == NULL && a.handler == actions_handler("x.true"));
+	CHECK(a.permission == NULL && a.handler == actions_handler("x.true"));
+	CHECK(a.handler->flags & STREAMER_HANDLER_ASYNC);
 	cfg.exec_actions = clash1;
 	CHECK_INT(actions_load(&cfg, err, sizeof err), -1);
 	CHECK_STR(err, "STREAMER_EXEC_ACTIONS: action 'echo' is already a built-in action");
