@@ -89,10 +89,11 @@ void actions_free(void)
 int actions_find(const char *name, struct action *out)
 {
 	const struct builtin *b = builtin_find(name);
-	struct action a = { .name = name };
+	struct action a = { 0 };
 
 	if (b) {
 		a.kind = ACTION_BUILTIN;
+		a.name = b->name;
 		a.fn = b->fn;
 		a.permission = b->permission;
 	} else if ((a.handler = handlers_async_find(name)) != NULL) {
@@ -110,8 +111,6 @@ int actions_find(const char *name, struct action *out)
 		if (a.kind == ACTION_BUILTIN_ASYNC && strcmp(a.name, "generate_report") == 0)
 			a.permission = report_permission_set ? report_permission
 							     : JOBS_REPORT_PERMISSION_DEFAULT;
-	} else {
-		a.name = b->name;
 	}
 	if (out)
 		*out = a;
