@@ -6,10 +6,10 @@
 #include <strings.h>
 #include <time.h>
 
+#include "actions.h"
 #include "app.h"
 #include "dialect.h"
 #include "fanout.h"
-#include "request_run.h"
 #include "log.h"
 #include "queue.h"
 #include "ratelimit.h"
@@ -73,7 +73,7 @@ int app_init(struct app *app, char *err, size_t errlen)
 	}
 	if (fanout_open(&app->fanout, &app->cfg, app->store, err, errlen) < 0)
 		goto fail;
-	if (request_runtime_init(&app->cfg, err, errlen) < 0)
+	if (actions_load(&app->cfg, err, errlen) < 0)
 		goto fail;
 	return 0;
 fail:
@@ -94,7 +94,7 @@ void app_free(struct app *app)
 {
 	held_clear(app);
 	free(app->held);
-	request_runtime_free();
+	actions_free();
 	ratelimit_close(app->ratelimit);
 	fanout_close(app->fanout);
 	queue_close(app->queue);

@@ -7,9 +7,10 @@
 #include <strings.h>
 #include <time.h>
 
+#include "actions.h"
+#include "call.h"
 #include "conn.h"
 #include "fanout.h"
-#include "request_run.h"
 #include "log.h"
 #include "metrics.h"
 #include "protocol.h"
@@ -470,7 +471,7 @@ out:
 	{
 		/* Only actions this process knows make a label: client input cannot grow the series. */
 		const char *action = !parsed ? "invalid"
-				     : router_find(msg.action) || request_handler(msg.action) ? msg.action
+				     : actions_find(msg.action, NULL) ? msg.action
 				     : "unknown";
 		const char *outcome = outcome_of(reply);
 		char labels[200];

@@ -752,18 +752,3 @@ const struct streamer_handler *exec_actions_find(const struct exec_actions *ea, 
 			return &ea->handlers[i];
 	return NULL;
 }
-
-size_t exec_actions_count(const struct exec_actions *ea)
-{
-	return ea ? ea->n : 0;
-}
-
-const struct streamer_handler *exec_actions_handler(const struct exec_actions *ea, size_t i)
-{
-	return &ea->handlers[i];
-}
-
-const char *exec_handler_path(const struct streamer_handler *h)
-{
-	return ((const struct exec_action *)h->data)->path;
-}

@@ -77,11 +77,4 @@ void exec_actions_free(struct exec_actions *ea);
 /* The handler of action name, or NULL. Lives as long as ea; ea may be NULL. */
 const struct streamer_handler *exec_actions_find(const struct exec_actions *ea, const char *name);
 
-/* How many actions ea holds (0 for NULL), and the i-th (i < count). */
-size_t exec_actions_count(const struct exec_actions *ea);
-const struct streamer_handler *exec_actions_handler(const struct exec_actions *ea, size_t i);
-
-/* The program of an exec action's handler (borrowed). */
-const char *exec_handler_path(const struct streamer_handler *h);
-
 #endif

@@ -1,8 +1,10 @@
-/* handlers.h - the built-in client actions beyond handlers.c: topics (subscribe, unsubscribe, publish), requests (request.status, request.cancel, handler-ABI actions) and auth.refresh. */
+/* handlers.h - the built-in client actions: echo, health, whoami (handlers.c), topics (subscribe, unsubscribe, publish), requests (request.status, request.cancel, handler-ABI actions) and auth.refresh. */
 #ifndef STREAMER_HANDLERS_H
 #define STREAMER_HANDLERS_H
 
-#include "router.h"
+#include "call.h"
+
+struct streamer_handler;
 
 /*
  * The string member key of the message's payload object, borrowed, or NULL
@@ -15,12 +17,24 @@ const char *payload_string(struct call *c, const char *key, size_t max, struct p
 /* At most this many topics per connection: Pushpin allows 20 subscriptions, two are the connection's own and its tenant's. */
 #define TOPICS_PER_CONNECTION 18
 
-/* Action functions (action_fn contracts, router.h). */
+/* The built-in sync actions (action_fn contracts, call.h), listed in the registry (actions.c). */
+int action_echo(struct call *c, json_t **data, struct proto_error *err);
+int action_health(struct call *c, json_t **data, struct proto_error *err);
+int action_whoami(struct call *c, json_t **data, struct proto_error *err);
 int action_subscribe(struct call *c, json_t **data, struct proto_error *err);
 int action_unsubscribe(struct call *c, json_t **data, struct proto_error *err);
 int action_publish(struct call *c, json_t **data, struct proto_error *err);
 int action_request_status(struct call *c, json_t **data, struct proto_error *err);
 int action_request_cancel(struct call *c, json_t **data, struct proto_error *err);
 int action_auth_refresh(struct call *c, json_t **data, struct proto_error *err); /* handlers_auth.c */
+
+/*
+ * Runs the message's action with its handler-ABI handler h
+ * (handlers_requests.c; an action_fn contract): validates the payload with
+ * h's validate (VALIDATION_ERROR), then queues an async one (the reply is
+ * the acknowledgment) or runs a sync one at once.
+ */
+int handler_abi_call(struct call *c, const struct streamer_handler *h, json_t **data,
+		     struct proto_error *err);
 
 #endif

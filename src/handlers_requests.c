@@ -62,18 +62,13 @@ static int over_quota(struct call *c, struct proto_error *err)
 	return 0;
 }
 
-/* Queues an async request: validated here with the processor's very validator. */
+/* Queues an async request (its payload validated). */
 static int enqueue(struct call *c, json_t **data, struct proto_error *err)
 {
 	struct request_record r = { 0 };
-	char msg[1600];
 	char *payload;
 	int rc;
 
-	if (request_validate(c->msg->action, c->msg->payload, msg, sizeof msg) < 0) {
-		proto_error_set(err, ERR_VALIDATION, "%s", msg);
-		return -1;
-	}
 	if (over_quota(c, err) < 0)
 		return -1;
 	payload = c->msg->payload ? json_dumps(c->msg->payload, JSON_COMPACT | JSON_ENCODE_ANY)
@@ -110,21 +105,17 @@ static int enqueue(struct call *c, json_t **data, struct proto_error *err)
 	return 0;
 }
 
-/* Runs a sync handler-ABI action while the client waits (its progress reports are ignored). */
-static int run_now(struct call *c, json_t **data, struct proto_error *err)
+/* Runs a sync handler-ABI action of h (its payload validated) while the client waits (its progress reports are ignored). */
+static int run_now(struct call *c, const struct streamer_handler *h, json_t **data, struct proto_error *err)
 {
 	struct request_input in = {
-		.id = "", .request_id = c->msg->id, .action = c->msg->action,
+		.id = "", .request_id = c->msg->id, .action = c->msg->action, .handler = h,
 		.user_id = c->conn->user_id, .tenant_id = c->conn->tenant_id,
 		.payload = c->msg->payload,
 		.deadline_ms = time_now_ms() + c->app->cfg.job_timeout * 1000, .attempt = 1,
 	};
 	char code[32], msg[1600];
 
-	if (request_validate(c->msg->action, c->msg->payload, msg, sizeof msg) < 0) {
-		proto_error_set(err, ERR_VALIDATION, "%s", msg);
-		return -1;
-	}
 	if (request_run(&c->app->cfg, &in, NULL, data, code, msg, sizeof msg) < 0) {
 		proto_error_set(err, err_code_of_sync_handler(code), "%s", msg);
 		return -1;
@@ -135,7 +126,17 @@ static int run_now(struct call *c, json_t **data, struct proto_error *err)
 int handler_abi_call(struct call *c, const struct streamer_handler *h, json_t **data,
 		     struct proto_error *err)
 {
-	return (h->flags & STREAMER_HANDLER_ASYNC) ? enqueue(c, data, err) : run_now(c, data, err);
+	/* the processor's very validator: what is queued will pass it again */
+	const struct request_input in = {
+		.action = c->msg->action, .handler = h, .payload = c->msg->payload,
+	};
+	char msg[1600];
+
+	if (request_validate(&in, msg, sizeof msg) < 0) {
+		proto_error_set(err, ERR_VALIDATION, "%s", msg);
+		return -1;
+	}
+	return (h->flags & STREAMER_HANDLER_ASYNC) ? enqueue(c, data, err) : run_now(c, h, data, err);
 }
 
 /* JSON text from the store as a value (a null when it does not parse). New reference. */

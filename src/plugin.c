@@ -175,18 +175,3 @@ const struct streamer_handler *plugin_set_find(const struct plugin_set *ps, cons
 			return ps->entries[i].h;
 	return NULL;
 }
-
-size_t plugin_set_count(const struct plugin_set *ps)
-{
-	return ps ? ps->nentries : 0;
-}
-
-const struct streamer_handler *plugin_set_handler(const struct plugin_set *ps, size_t i)
-{
-	return ps->entries[i].h;
-}
-
-const char *plugin_set_origin(const struct plugin_set *ps, size_t i)
-{
-	return ps->plugins[ps->entries[i].plugin].path;
-}

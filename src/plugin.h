@@ -38,11 +38,4 @@ void plugin_set_free(struct plugin_set *ps);
 /* The handler of action name, or NULL. The pointer lives as long as ps. ps may be NULL. */
 const struct streamer_handler *plugin_set_find(const struct plugin_set *ps, const char *name);
 
-/* How many handlers the set holds (0 for NULL), and the i-th of them (i < count). */
-size_t plugin_set_count(const struct plugin_set *ps);
-const struct streamer_handler *plugin_set_handler(const struct plugin_set *ps, size_t i);
-
-/* The file the i-th handler came from (borrowed, lives as long as ps). */
-const char *plugin_set_origin(const struct plugin_set *ps, size_t i);
-
 #endif

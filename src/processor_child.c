@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+#include "actions.h"
 #include "processor_int.h"
 #include "queue.h"
 #include "request_run.h"
@@ -81,6 +82,7 @@ void processor_child(const struct config *cfg, const struct request_record *job,
 	struct request_input in = {
 		.id = job->id, .request_id = job->request_id, .action = job->action,
 		.user_id = job->user_id, .tenant_id = job->tenant_id,
+		.handler = actions_handler(job->action),
 		.deadline_ms = deadline, .attempt = (int)job->attempts,
 	};
 	json_t *result = NULL, *f;
@@ -94,7 +96,7 @@ void processor_child(const struct config *cfg, const struct request_record *job,
 	if (!in.payload) {
 		snprintf(msg, sizeof msg, "The stored payload is not JSON");
 		ok = -1;
-	} else if (request_validate(job->action, in.payload, msg, sizeof msg) < 0) {
+	} else if (request_validate(&in, msg, sizeof msg) < 0) {
 		snprintf(code, sizeof code, "VALIDATION_ERROR");
 		ok = -1;
 	} else {

@@ -15,6 +15,7 @@
 
 #include <jansson.h>
 
+#include "actions.h"
 #include "config.h"
 #include "request_run.h"
 #include "log.h"
@@ -358,7 +359,7 @@ int slot_open(struct slot *sl, char *err, size_t errlen)
 		snprintf(err, errlen, "STREAMER_DB: %s", store_errmsg(sl->store));
 		return -1;
 	}
-	if (request_runtime_init(&sl->cfg, err, errlen) < 0)
+	if (actions_load(&sl->cfg, err, errlen) < 0)
 		return -1;
 	if (fanout_open(&sl->fanout, &sl->cfg, sl->store, err, errlen) < 0)
 		return -1;
@@ -374,7 +375,7 @@ void slot_close(struct slot *sl)
 {
 	wake_close(&sl->wake);
 	fanout_close(sl->fanout);
-	request_runtime_free();
+	actions_free();
 	queue_close(sl->q);
 	store_close(sl->store);
 	config_free(&sl->cfg);

@@ -1,4 +1,4 @@
-/* request_run.c - the registry of handler-ABI actions (built-in, plugins, exec) and how a processor's job process runs one. */
+/* request_run.c - how a handler-ABI action (built-in async, plugin, exec) is validated and run in the host. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,95 +6,13 @@
 #include <sqlite3.h>
 
 #include "config.h"
-#include "exec_handler.h"
 #include "request_run.h"
 #include "handlers_async.h"
 #include "log.h"
-#include "plugin.h"
 #include "protocol.h"
-#include "router.h"
 #include "store.h"
 #include "store_sqlite_int.h"
 #include "util.h"
-
-/* Process state, made once by request_runtime_init. */
-static struct plugin_set *plugins;
-static struct exec_actions *execs;
-/* generate_report's permission (STREAMER_REPORT_PERMISSION): owned copy, NULL = none; the default until init. */
-static char *report_permission;
-static int report_permission_set;
-
-/* Who owns name already, for the load-time clash checks (NULL = free). */
-static const char *taken_by_builtin(void *arg, const char *name)
-{
-	(void)arg;
-	if (router_find(name))
-		return "a built-in action";
-	if (handlers_async_find(name))
-		return "a built-in async action";
-	return NULL;
-}
-
-static const char *taken_by_any(void *arg, const char *name)
-{
-	const char *t = taken_by_builtin(arg, name);
-
-	if (!t && plugin_set_find(plugins, name))
-		return "a plugin of STREAMER_PLUGINS";
-	return t;
-}
-
-int request_runtime_init(const struct config *cfg, char *err, size_t errlen)
-{
-	request_runtime_free();
-	report_permission = cfg->report_permission ? xstrdup(cfg->report_permission) : NULL;
-	report_permission_set = 1;
-	if (plugin_set_load(&plugins, cfg->plugins, taken_by_builtin, NULL, err, errlen) < 0)
-		return -1;
-	if (exec_actions_load(&execs, cfg->exec_actions, NULL, taken_by_any, NULL, err, errlen) < 0) {
-		request_runtime_free();
-		return -1;
-	}
-	return 0;
-}
-
-void request_runtime_free(void)
-{
-	exec_actions_free(execs);
-	execs = NULL;
-	plugin_set_free(plugins);
-	plugins = NULL;
-	free(report_permission);
-	report_permission = NULL;
-	report_permission_set = 0;
-}
-
-const struct streamer_handler *request_handler(const char *action)
-{
-	const struct streamer_handler *h = handlers_async_find(action);
-
-	if (!h)
-		h = plugin_set_find(plugins, action);
-	if (!h)
-		h = exec_actions_find(execs, action);
-	return h;
-}
-
-int request_action_is_async(const char *action)
-{
-	const struct streamer_handler *h = request_handler(action);
-
-	return h && (h->flags & STREAMER_HANDLER_ASYNC);
-}
-
-const char *request_action_permission(const char *action)
-{
-	const struct streamer_handler *h = request_handler(action);
-
-	if (h && h == handlers_async_find("generate_report"))
-		return report_permission_set ? report_permission : JOBS_REPORT_PERMISSION_DEFAULT;
-	return h ? h->permission : NULL;
-}
 
 /* Copies a handler's error into code/msg, mapping codes the protocol does not know to fallback. */
 static void take_error(const struct streamer_error *e, enum err_code fallback, char code[32],
@@ -104,20 +22,20 @@ static void take_error(const struct streamer_error *e, enum err_code fallback, c
 	snprintf(msg, msglen, "%s", e->message[0] ? e->message : "The handler failed");
 }
 
-int request_validate(const char *action, json_t *payload, char *msg, size_t msglen)
+int request_validate(const struct request_input *in, char *msg, size_t msglen)
 {
-	const struct streamer_handler *h = request_handler(action);
+	const struct streamer_handler *h = in->handler;
 	struct streamer_error e;
 	char code[32];
 
 	if (!h) {
-		snprintf(msg, msglen, "Unknown action: %s", action);
+		snprintf(msg, msglen, "Unknown action: %s", in->action);
 		return -1;
 	}
 	if (!h->validate)
 		return 0;
 	memset(&e, 0, sizeof e);
-	if (h->validate(payload, &e) == 0)
+	if (h->validate(in->payload, &e) == 0)
 		return 0;
 	take_error(&e, ERR_VALIDATION, code, msg, msglen);
 	return -1;
@@ -217,7 +135,7 @@ static int ctx_is_cancelled(struct streamer_ctx *ctx)
 int request_run(const struct config *cfg, const struct request_input *in, const struct request_sink *sink,
 	    json_t **result, char code[32], char *msg, size_t msglen)
 {
-	const struct streamer_handler *h = request_handler(in->action);
+	const struct streamer_handler *h = in->handler;
 	struct host_ctx hc;
 	struct streamer_error e;
 

@@ -7,6 +7,7 @@
 #include <jansson.h>
 
 struct config;
+struct streamer_handler;
 
 /* What a running job may call back: progress (returns 1 to go on, 0 when the request was cancelled). */
 struct request_sink {
@@ -19,6 +20,7 @@ struct request_input {
 	const char *id;         /* server id */
 	const char *request_id;
 	const char *action;
+	const struct streamer_handler *handler; /* action's (actions_handler), NULL when this process has none */
 	const char *user_id;
 	const char *tenant_id;
 	json_t *payload;        /* borrowed */
@@ -27,37 +29,17 @@ struct request_input {
 };
 
 /*
- * Loads what the async actions need once per process (plugins, exec
- * actions) from cfg. Returns 0, or -1 with a one-line reason in err naming
- * the variable at fault.
+ * Validates in->payload with in->handler's validate (the same function the
+ * worker runs before it queues an async request and the processor again
+ * before the handler); only in->action, in->handler and in->payload are
+ * read. Returns 0, or -1 with a message for the client in msg ("Unknown
+ * action: <action>" when in->handler is NULL).
  */
-int request_runtime_init(const struct config *cfg, char *err, size_t errlen);
-void request_runtime_free(void);
-
-struct streamer_handler;
-
-/* The handler-ABI handler of action (built-in async, plugin, exec), or NULL. */
-const struct streamer_handler *request_handler(const char *action);
-
-/* 1 when action is an async action (built-in, plugin or exec), else 0. */
-int request_action_is_async(const char *action);
+int request_validate(const struct request_input *in, char *msg, size_t msglen);
 
 /*
- * The permission action requires, or NULL for any authenticated client.
- * generate_report's is STREAMER_REPORT_PERMISSION (as loaded by
- * request_runtime_init; JOBS_REPORT_PERMISSION_DEFAULT before).
- */
-const char *request_action_permission(const char *action);
-
-/*
- * Validates payload for async action (the same function the processor runs
- * again before the handler). Returns 0, or -1 with a message for the client
- * in msg.
- */
-int request_validate(const char *action, json_t *payload, char *msg, size_t msglen);
-
-/*
- * Runs the job in the calling process (the processor's job child). On
+ * Runs the job in the calling process (the processor's job child) with
+ * in->handler (NULL: PROCESSING_FAILED naming the settings to check). On
  * success returns 0 and a new reference in *result. On failure returns -1
  * with code (an error code of the protocol: PROCESSING_FAILED,
  * VALIDATION_ERROR, CANCELLED, TIMEOUT, RATE_LIMITED and the others of

@@ -1,96 +1,19 @@
-/* router.h - the one table of client actions and the checks applied before any handler runs. */
+/* router.h - dispatching one client message: the registry's lookup, then the checks applied before any handler runs. */
 #ifndef STREAMER_ROUTER_H
 #define STREAMER_ROUTER_H
 
-#include <stdint.h>
-
 #include <jansson.h>
 
-#include "fanout.h"
-#include "protocol.h"
-
-struct app;
-struct conn_record;
-
-/* A push a handler asks for, made after the event's transaction commits. */
-struct call_push {
-	enum fanout_kind kind;
-	char *tenant, *name, *text;  /* owned */
-	int required;                /* 1: when it fails, the reply becomes an error */
-	struct call_push *next;
-};
+#include "call.h"
 
 /*
- * What a handler sees: process state, the caller's connection and its
- * message (all borrowed), and what it may add beyond its response.
- * Handlers run inside the event's store transaction: they must not make
- * network calls (they queue pushes with call_push_add instead).
- */
-struct call {
-	struct app *app;
-	const struct conn_record *conn;
-	const struct client_msg *msg;
-	json_t *permissions; /* the connection's permissions array (borrowed) */
-	int64_t now_ms;
-
-	/* filled by handlers, released by call_release */
-	json_t *reply;       /* a whole outbound message sent instead of the response, or NULL */
-	json_t *also;        /* more outbound messages sent after the reply (array), or NULL */
-	json_t *controls;    /* GRIP control messages for the caller's connection (array), or NULL */
-	struct call_push *pushes;
-	int wake;            /* a request was queued: wake the processors after the commit */
-};
-
-/* Sends msg (stolen) after the reply in the same answer. */
-void call_also(struct call *c, json_t *msg);
-/* Adds a GRIP control message {"type": type, "channel": channel} for the caller's connection. */
-void call_control(struct call *c, const char *type, const char *channel);
-/* Queues a push of msg (stolen) to a target, made after the commit; see struct call_push. */
-void call_push_add(struct call *c, enum fanout_kind kind, const char *tenant, const char *name,
-		   json_t *msg, int required);
-/* Releases what handlers added (reply, also, controls, pushes). */
-void call_release(struct call *c);
-
-/*
- * A handler either sets *data to a new reference (the response's data; NULL
- * means JSON null) and returns 0, or fills err and returns -1.
- */
-typedef int (*action_fn)(struct call *c, json_t **data, struct proto_error *err);
-
-#define ACTION_ASYNC 0x1 /* queued for a processor (from the async issue on) */
-
-struct action {
-	const char *name;
-	action_fn fn;
-	unsigned flags;
-	const char *permission; /* required permission, NULL = any authenticated client */
-};
-
-/* Finds an action by name; NULL when there is none. */
-const struct action *router_find(const char *name);
-
-/*
- * Routes one validated message: looks up the action (INVALID_ACTION) in the
- * table, then among the handler-ABI actions (built-in async, plugins, exec:
- * request_run.h), checks the required permission (FORBIDDEN), runs the handler
- * and wraps its outcome as a response or error message carrying the request
- * id (or returns the handler's c->reply). Returns a new reference to the
- * outbound message.
+ * Routes one validated message: looks up the action in the registry
+ * (actions.h; INVALID_ACTION "Unknown action: <name>"), checks the required
+ * permission (FORBIDDEN), runs the action (a built-in sync action's handler,
+ * or handler_abi_call for the others) and wraps its outcome as a response or
+ * error message carrying the request id (or returns the handler's c->reply).
+ * Returns a new reference to the outbound message.
  */
 json_t *router_dispatch(struct call *c);
-
-/* router_dispatch over another table (ending with a NULL name); for tests. */
-json_t *router_dispatch_in(const struct action *table, struct call *c);
-
-/* The built-in actions, defined in handlers.c. */
-extern const struct action handler_actions[];
-
-/*
- * A handler-ABI action (handlers_requests.c): an async one is validated and
- * queued (the reply is the acknowledgment), a sync one runs at once.
- */
-struct streamer_handler;
-int handler_abi_call(struct call *c, const struct streamer_handler *h, json_t **data,
-		     struct proto_error *err);
 
 #endif

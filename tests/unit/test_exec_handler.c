@@ -600,14 +600,13 @@ static void test_actions_load(void)
 
 		CHECK_INT(exec_actions_load(&ea, specs, NULL, taken, NULL, e, sizeof e), 0);
 	}
-	CHECK_INT(exec_actions_count(ea), 2);
 	h = exec_actions_find(ea, "report.pdf");
-	CHECK(h == exec_actions_handler(ea, 0));
+	CHECK(h != NULL);
+	CHECK(exec_actions_find(ea, "x") != NULL);
 	CHECK_STR(h->name, "report.pdf");
 	CHECK(h->flags & STREAMER_HANDLER_ASYNC);
 	CHECK(h->validate == NULL);
 	CHECK(h->permission == NULL);
-	CHECK_STR(exec_handler_path(h), s);
 	CHECK(exec_actions_find(ea, "report") == NULL);
 	CHECK(exec_actions_find(NULL, "x") == NULL);
 	/* the handler runs its command */
@@ -622,7 +621,8 @@ static void test_actions_load(void)
 
 	/* none */
 	CHECK_INT(exec_actions_load(&ea, NULL, NULL, NULL, NULL, e, sizeof e), 0);
-	CHECK_INT(exec_actions_count(ea), 0);
+	CHECK(ea != NULL);
+	CHECK(exec_actions_find(ea, "x") == NULL);
 	exec_actions_free(ea);
 	exec_actions_free(NULL);
 

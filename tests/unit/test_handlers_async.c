@@ -1179,7 +1179,8 @@ static void test_report_database_error_is_generic(void)
 	json_t *payload = json_loads("{\"start_date\":\"2024-01-01\",\"end_date\":\"2024-01-02\"}", 0, NULL);
 	json_t *result = NULL;
 	struct request_input in = {
-		.id = "j1", .request_id = "r1", .action = "generate_report", .user_id = "alice",
+		.id = "j1", .request_id = "r1", .action = "generate_report",
+		.handler = handlers_async_find("generate_report"), .user_id = "alice",
 		.tenant_id = "acme", .payload = payload, .deadline_ms = time_now_ms() + 60000,
 		.attempt = 1,
 	};
