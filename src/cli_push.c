@@ -7,6 +7,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "cli_opt.h"
 #include "config.h"
 #include "fanout.h"
 #include "handlers_async.h"

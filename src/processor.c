@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 
+#include "cli_opt.h"
 #include "config.h"
 #include "request_run.h"
 #include "log.h"
@@ -637,7 +638,8 @@ int processor_main(int argc, char **argv)
 	pid_t *kids;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":c:h", opts, NULL)) != -1) {
 		char *end;
 
 		switch (c) {
@@ -656,8 +658,7 @@ int processor_main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		default:
-			usage(stderr);
-			return 2;
+			return cli_bad_option("processor", c, argv);
 		}
 	}
 	if (optind != argc) {
