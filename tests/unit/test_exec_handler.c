@@ -15,9 +15,11 @@
 #include "config.h"
 #include "exec_handler.h"
 #include "tap.h"
+#include "tmpdir.h"
 #include "test_ctx.h"
 #include "util.h"
 
+/* Under /tmp, not $TMPDIR: the paths of its scripts go into short fixed buffers. */
 static char dir[64];
 
 /* Writes an executable /bin/sh script called name into the test directory; returns its path (static). */
@@ -28,11 +30,9 @@ static const char *script(const char *name, const char *body)
 	char *p = path[next++ % 8];
 	FILE *f;
 
-	if (!dir[0]) {
-		snprintf(dir, sizeof dir, "/tmp/streamer-test-exec-XXXXXX");
-		CHECK(mkdtemp(dir) != NULL);
-	}
-	snprintf(p, 128, "%s/%s", dir, name);
+	if (!dir[0])
+		tmpdir_make_in(dir, sizeof dir, "/tmp", "streamer-test-exec");
+	snprintf(p, sizeof path[0], "%s/%s", dir, name);
 	f = fopen(p, "w");
 	CHECK(f != NULL);
 	fprintf(f, "#!/bin/sh\n%s\n", body);
@@ -43,12 +43,7 @@ static const char *script(const char *name, const char *body)
 
 static void cleanup(void)
 {
-	char cmd[128];
-
-	if (!dir[0])
-		return;
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
+	if (dir[0] && tmpdir_remove(dir) != 0)
 		printf("# could not remove %s\n", dir);
 }
 
