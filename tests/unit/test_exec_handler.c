@@ -61,21 +61,6 @@ static int run(const char *path, const struct exec_options *opt, struct tctx *t,
 	return rc;
 }
 
-static void check_json(json_t *got, const char *expected)
-{
-	json_t *e = json_loads(expected, JSON_DECODE_ANY, NULL);
-
-	CHECK(e != NULL);
-	if (!json_equal(got, e)) {
-		char *g = got ? json_dumps(got, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-
-		printf("# got      %.300s\n# expected %s\n", g ? g : "(null)", expected);
-		free(g);
-		CHECK(0);
-	}
-	json_decref(e);
-}
-
 static int count_fds(void)
 {
 	DIR *d = opendir("/proc/self/fd");

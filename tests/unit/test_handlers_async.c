@@ -113,20 +113,6 @@ static json_t *pd(const char *text, json_t **stats)
 	return data;
 }
 
-static void check_json(json_t *got, const char *expected)
-{
-	json_t *e = parse(expected);
-
-	if (!json_equal(got, e)) {
-		char *g = json_dumps(got, JSON_COMPACT | JSON_ENCODE_ANY);
-
-		printf("# got      %s\n# expected %s\n", g, expected);
-		free(g);
-		CHECK(0);
-	}
-	json_decref(e);
-}
-
 /* ---- the table ---------------------------------------------------------------------------- */
 
 static void test_table(void)
