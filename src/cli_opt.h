@@ -12,13 +12,18 @@
 #define CLI_EXIT_USAGE 2
 
 /*
- * Reports getopt_long's failure c (':' a missing value, '?' an unknown
- * option) of command cmd ("gc") on stderr as
- *   streamer CMD: option '--db' needs a value
- *   streamer CMD: unknown option '--nope' (or '-x')
+ * Reports a usage error of command cmd ("gc") on stderr as
+ *   streamer CMD: <fmt, ...>
  *   Try 'streamer CMD --help'.
- * reading optind, optopt and argv as getopt_long left them. Returns
- * CLI_EXIT_USAGE.
+ * and returns CLI_EXIT_USAGE.
+ */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * Reports getopt_long's failure c (':' a missing value, '?' an unknown
+ * option) of command cmd with cli_usage_error: "option '--db' needs a
+ * value", "unknown option '--nope'" (or '-x'), reading optind, optopt and
+ * argv as getopt_long left them. Returns CLI_EXIT_USAGE.
  */
 int cli_bad_option(const char *cmd, int c, char **argv);
 
