@@ -16,11 +16,13 @@
  *   (benmcollins/libjwt#6, 2016), RS/HS confusion in jwt_decode (#200, 2024),
  *   jwt_decode_2's key callback skipped for "none" (fixed in 2.1.1, 2024),
  *   and the HMAC compared with strcmp (CVE-2024-25189, the deb12u1 patch).
- *   The key-provider and algorithm-checking APIs of 2.x/3.x are not in
- *   Debian 12, and we do not want to vendor a JOSE library.
- * - Every failure is one errno (EINVAL), so AUTH_ALG, AUTH_SIGNATURE and
- *   AUTH_MALFORMED, which the client message and the auth metric label tell
- *   apart, could not be told apart.
+ *   The key-provider callback (jwt_decode_2) and 3.x's checker, which pins
+ *   the algorithm, came after 1.10.2, and we do not want to vendor a JOSE
+ *   library.
+ * - A malformed token and a bad signature both come back as EINVAL (and a
+ *   foreign algorithm only shows after the fact), so AUTH_MALFORMED,
+ *   AUTH_ALG and AUTH_SIGNATURE, which the client message and the auth
+ *   metric label tell apart, could not be told apart.
  * - The PEM is parsed again on every decode; here it is parsed once
  *   (auth_key_load) and the worker refuses to start on a bad key.
  * - Strictness we want is not available: duplicate JSON keys, "crit",
