@@ -11,7 +11,13 @@ struct fanout;
 struct queue;
 struct ratelimit;
 
-/* Built once per process by app_init, read-only while serving. */
+/*
+ * Built once per process by app_init. cfg and key are read-only while
+ * serving; the fields from wake_pending on are written while serving:
+ * wake_pending and held by the request in hand (app_after_response resets
+ * them), the health probe's time and result by /healthz (a cache kept
+ * across requests).
+ */
 struct app {
 	struct config cfg;
 	struct auth_key *key;

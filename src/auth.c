@@ -1,4 +1,40 @@
 /* auth.c - JWT (JWS compact) verification with a pinned algorithm and a key parsed once, and Pushpin's Grip-Sig. */
+
+/*
+ * Why verification is written here on OpenSSL while `streamer token`
+ * (cli_token.c) mints with libjwt. The worker reads every token from the
+ * network; the library that parses it decides what an attacker can try.
+ * libjwt on our target, Debian 12, is 1.10.2 (libjwt0 1.10.2-1+deb12u1), and
+ * there:
+ * - jwt_decode(&jwt, token, key, key_len) takes the algorithm from the
+ *   token's own header and has no parameter to pin one. Pinning means
+ *   calling jwt_get_alg() after the signature was already checked with the
+ *   attacker's choice, and the key is bytes of any kind: an RS256 public key
+ *   PEM given to it is a valid HS256 secret, so an HS256 token MACed with
+ *   the public key passes unless every caller remembers that check. This
+ *   family has hit libjwt itself: "alg":"none" accepted with a key given
+ *   (benmcollins/libjwt#6, 2016), RS/HS confusion in jwt_decode (#200, 2024),
+ *   jwt_decode_2's key callback skipped for "none" (fixed in 2.1.1, 2024),
+ *   and the HMAC compared with strcmp (CVE-2024-25189, the deb12u1 patch).
+ *   The key-provider callback (jwt_decode_2) and 3.x's checker, which pins
+ *   the algorithm, came after 1.10.2, and we do not want to vendor a JOSE
+ *   library.
+ * - A malformed token and a bad signature both come back as EINVAL (and a
+ *   foreign algorithm only shows after the fact), so AUTH_MALFORMED,
+ *   AUTH_ALG and AUTH_SIGNATURE, which the client message and the auth
+ *   metric label tell apart, could not be told apart.
+ * - The PEM is parsed again on every decode; here it is parsed once
+ *   (auth_key_load) and the worker refuses to start on a bad key.
+ * - Strictness we want is not available: duplicate JSON keys, "crit",
+ *   non-canonical base64url, "typ", the RSA size and EC curve of the key.
+ * Here the algorithm is fixed by configuration before the token is read: the
+ * header's "alg" must equal it (jws_check_header) and the key object carries
+ * its algorithm (key->alg), so no header can make a public key act as an HMAC
+ * secret. The cost is a few hundred lines on OpenSSL's EVP API (which
+ * libjwt calls too), tested by test_auth.c, also against libjwt's tokens.
+ * Minting stays on libjwt: a signer chooses its own algorithm, reads no
+ * untrusted input, and the worker does not link libjwt at all.
+ */
 #include <limits.h>
 #include <math.h>
 #include <stdbool.h>

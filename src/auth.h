@@ -26,7 +26,8 @@ enum auth_error {
 	AUTH_NOT_YET,      /* nbf - leeway > now */
 	AUTH_IAT_FUTURE,   /* iat - leeway > now */
 	AUTH_NO_SUB,       /* sub missing, not a string, empty or over 256 bytes */
-	AUTH_NO_TENANT,    /* tenant_id missing, not a string, empty, over 128 bytes or not [A-Za-z0-9._:@-] */
+	AUTH_NO_TENANT,    /* tenant_id missing, not a string, empty, over 128 bytes or not
+			      [A-Za-z0-9._@-] (no ':': it separates the parts of channel names) */
 	AUTH_ISSUER,       /* iss differs from the configured issuer */
 	AUTH_AUDIENCE,     /* aud (string or array) lacks the configured audience */
 	AUTH_PERMISSIONS,  /* permissions present but not an array of strings */

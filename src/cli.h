@@ -17,10 +17,4 @@ int cli_broadcast(int argc, char **argv);
 int cli_close(int argc, char **argv);
 int cli_gc(int argc, char **argv);
 
-/*
- * Reports a getopt_long failure (optstring starting with ':', opterr 0) of
- * command cmd on stderr and returns the usage exit status, 2.
- */
-int cli_bad_option(const char *cmd, int c, char **argv);
-
 #endif

@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "cli_opt.h"
 #include "config.h"
 #include "store.h"
 #include "util.h"
@@ -53,24 +54,6 @@ out:
 	free(path);
 	config_free(&cfg);
 	return ret;
-}
-
-/*
- * Reports a getopt_long failure (optstring starts with ':', opterr is 0)
- * and returns the usage exit status.
- */
-int cli_bad_option(const char *cmd, int c, char **argv)
-{
-	const char *arg = optind > 0 ? argv[optind - 1] : "";
-
-	if (c == ':')
-		fprintf(stderr, "streamer %s: option '%s' needs a value\n", cmd, arg);
-	else if (optopt)
-		fprintf(stderr, "streamer %s: unknown option '-%c'\n", cmd, optopt);
-	else
-		fprintf(stderr, "streamer %s: unknown option '%s'\n", cmd, arg);
-	fprintf(stderr, "Try 'streamer %s --help'.\n", cmd);
-	return 2;
 }
 
 /* Fails when stdout could not be written (a full disk, a closed pipe). */

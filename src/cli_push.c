@@ -7,6 +7,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "cli_opt.h"
 #include "config.h"
 #include "fanout.h"
 #include "handlers_async.h"
@@ -76,9 +77,7 @@ static int need_one_message(const char *cmd, int argc)
 {
 	if (optind == argc - 1)
 		return 0;
-	fprintf(stderr, "streamer %s: expected exactly one JSON message argument\n"
-		"Try 'streamer %s --help'.\n", cmd, cmd);
-	return 2;
+	return cli_usage_error(cmd, "expected exactly one JSON message argument");
 }
 
 static int report(const char *cmd, int rc, const struct fanout_result *res, const char *what,

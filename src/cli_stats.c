@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "cli_opt.h"
 #include "config.h"
 #include "metrics.h"
 #include "stats.h"
@@ -51,12 +52,13 @@ int cli_stats(int argc, char **argv)
 	int c, json = 0, ret = 1;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j': json = 1; break;
 		case 'd': db = optarg; break;
 		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		default: return cli_bad_option("stats", c, argv);
 		}
 	}
 	if (optind != argc) {

@@ -11,6 +11,7 @@
 
 #include "auth.h"
 #include "cli.h"
+#include "cli_opt.h"
 #include "util.h"
 
 #define KEY_MAX (64 * 1024)
@@ -104,7 +105,8 @@ int cli_token(int argc, char **argv)
 	time_t now = time(NULL);
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "k:s:t:p:a:h", opts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":k:s:t:p:a:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'k': keyfile = optarg; break;
 		case 's': sub = optarg; break;
@@ -130,8 +132,7 @@ int cli_token(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		default:
-			usage(stderr);
-			return 2;
+			return cli_bad_option("token", c, argv);
 		}
 	}
 	if (!keyfile || !sub || !tenant || optind != argc) {

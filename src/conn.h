@@ -95,7 +95,8 @@ int conn_keepalive(struct app *app, const char *id);
  * Removes the connection and its dependent rows (subscriptions), cancels its
  * still-pending async requests and logs one disconnect line
  * with duration and counters. reason is a short label ("close",
- * "disconnect", "http"). With secret NULL (WebSocket dialect) it succeeds
+ * "disconnect", "http"); code is the WebSocket close code the line records
+ * (negative: none). With secret NULL (WebSocket dialect) it succeeds
  * for an unknown id. With a secret (plain dialect) the row must exist and
  * hold that secret, else nothing changes and it returns 1. Returns 0 when
  * done, -1 on a store error (logged). A database that stays busy

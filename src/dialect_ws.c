@@ -10,7 +10,10 @@
 #include "metrics.h"
 #include "wse.h"
 
-/* Pushpin refuses response bodies over this many bytes (PROTOCOLS.md). */
+/*
+ * Pushpin drops the connection when a response body exceeds this many bytes
+ * (RESPONSE_BODY_MAX in Pushpin's src/proxy/websocketoverhttp.cpp).
+ */
 #define PUSHPIN_MAX_BODY 1000000
 /* WebSocket close code for a policy violation: used for unauthenticated connections. */
 #define CLOSE_POLICY 1008

@@ -1,4 +1,4 @@
-/* http.h - the HTTP request a worker receives and the response it writes; HTTP status is decided here and in app.c only. */
+/* http.h - the HTTP request a worker receives and the response it writes (its status is chosen by the caller). */
 #ifndef STREAMER_HTTP_H
 #define STREAMER_HTTP_H
 

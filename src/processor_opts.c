@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "cli_opt.h"
 #include "config.h"
 #include "processor_int.h"
 
@@ -38,7 +39,8 @@ int processor_opts_parse(int argc, char **argv, struct processor_opts *o)
 	o->concurrency = 1;
 	o->once = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":c:h", opts, NULL)) != -1) {
 		char *end;
 
 		switch (c) {
@@ -57,8 +59,7 @@ int processor_opts_parse(int argc, char **argv, struct processor_opts *o)
 			usage(stdout);
 			return 0;
 		default:
-			usage(stderr);
-			return 2;
+			return cli_bad_option("processor", c, argv);
 		}
 	}
 	if (optind != argc) {

@@ -1,4 +1,4 @@
-/* store_sqlite_int.h - what the SQLite store shares with its other parts (store_queue.c); not a public interface. */
+/* store_sqlite_int.h - what the SQLite store shares with its other parts (queue.c, subs.c, stats.c, request_run.c); not a public interface. */
 #ifndef STREAMER_STORE_SQLITE_INT_H
 #define STREAMER_STORE_SQLITE_INT_H
 

@@ -1,4 +1,4 @@
-/* util.h - allocation that aborts on OOM, growable byte buffers, time and randomness. */
+/* util.h - allocation that aborts on OOM, byte buffers, time, randomness, and string, URL, UTF-8 and file helpers. */
 #ifndef STREAMER_UTIL_H
 #define STREAMER_UTIL_H
 
@@ -84,7 +84,11 @@ void strvec_free(struct strvec *sv);
 /* Writes a printf-style message into err (errlen bytes, truncated) and returns -1: `return err_printf(...)`. */
 int err_printf(char *err, size_t errlen, const char *fmt, ...) PRINTF_LIKE(3, 4);
 
-/* Compares two byte strings in time independent of where they differ. */
+/*
+ * True when the byte strings are equal. Strings of different lengths are
+ * unequal at once (a length is not a secret); equal lengths are compared in
+ * time independent of where they differ.
+ */
 bool ct_equal(const void *a, size_t alen, const void *b, size_t blen);
 
 /* True when every byte of s[0..n) is in [A-Za-z0-9] or in extra, and 1 <= n <= max. */

@@ -16,8 +16,9 @@ struct wake {
 };
 
 /*
- * Binds a new wake socket for this process in the directory of db_path
- * (creating it, mode 0770). Returns 0, or -1 with a reason in err.
+ * Binds a new wake socket for this process in the directory
+ * "<db_path>.wake" (creating it, mode 0770). Returns 0, or -1 with a reason
+ * in err.
  */
 int wake_listen(struct wake *w, const char *db_path, char *err, size_t errlen);
 

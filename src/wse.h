@@ -33,7 +33,8 @@ struct wse_event {
 };
 
 /*
- * Parses a whole body of concatenated events (PROTOCOLS.md): "NAME\r\n" or
+ * Parses a whole body of concatenated events, as Pushpin documents them
+ * (https://pushpin.org/docs/protocols/websocket-over-http/): "NAME\r\n" or
  * "NAME <hex>\r\n<bytes>\r\n", names case-sensitive, one space, 1 to 16 hex
  * digits of either case. body need not be NUL-terminated; nothing past
  * body[len) is read, in time linear in len. An empty body gives zero events.

@@ -12,6 +12,13 @@ check "streamer --version prints the version" grep -Eq '^streamer [0-9]+\.[0-9]+
 check_eq "an unknown command exits 2" "$?" 2
 "$STREAMER_CLI" >/dev/null 2>&1
 check_eq "no command exits 2" "$?" 2
+for cmd in init-db token connections stats send broadcast close gc processor; do
+	"$STREAMER_CLI" $cmd --no-such-option >/dev/null 2>"$TMP/err"
+	check_eq "streamer $cmd: an unknown option exits 2" "$?" 2
+	check_eq "streamer $cmd: an unknown option is named, with where to look" "$(cat "$TMP/err")" \
+		"streamer $cmd: unknown option '--no-such-option'"$'\n'"Try 'streamer $cmd --help'."
+done
+check_contains "a missing value is named" "$("$STREAMER_CLI" token --key 2>&1)" "streamer token: option '--key' needs a value"
 check "streamer-fcgi --help lists the configuration" grep -q STREAMER_JWT_KEY_FILE <<<"$("$STREAMER_FCGI" --help)"
 check "streamer-fcgi --version" grep -Eq '^streamer-fcgi [0-9.]+$' <<<"$("$STREAMER_FCGI" --version)"
 

@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   startStack, missingPrograms, needsWorker, Client, connect, echoMsg, echoProblem, waitFor, uniq,
-  stackTest,
+  stackTest, checkBearerHeader,
 } from './lib.mjs';
 
 const skip = missingPrograms('apache');
@@ -50,15 +50,7 @@ test('through Apache: a refused handshake keeps its status and JSON body', { ski
 });
 
 test('through Apache: a token in an Authorization: Bearer header opens the WebSocket', { skip: skip || needsWorker }, async () => {
-  const sub = uniq('bearer');
-  const c = await new Client(stack.wsUrl, { headers: { Authorization: `Bearer ${stack.token({ sub, tenant: 'acme' })}` } }).open();
-  c.send(echoMsg('b1', { bearer: true }));
-  assert.equal(echoProblem(await c.next(), 'b1', { bearer: true }), null);
-  assert.equal(stack.rowsFor(sub).length, 1);
-  await c.close();
-  // And without any token the handshake is refused.
-  const e = await new Client(stack.wsUrl).open().then(() => null, (err) => err);
-  assert.equal(e?.status, 401, `no token: ${e}`);
+  await checkBearerHeader(stack);
 });
 
 test('through Apache: a POST without Grip-Sig is refused with 401', { skip: skip || needsWorker }, async () => {

@@ -1,4 +1,5 @@
 // lib.mjs - shared helpers for the end-to-end tests: a private stack on free ports (via stack.sh), tokens, WebSocket clients, store queries.
+import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHmac, generateKeyPairSync, sign as rsaSign } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, chmodSync } from 'node:fs';
@@ -464,6 +465,20 @@ export function echoProblem(reply, id, payload) {
   if (m.data.action !== 'echo') return `data.action ${m.data.action}`;
   if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/.test(m.data.received_at || '')) return `received_at ${m.data.received_at}`;
   return null;
+}
+
+// A token in an Authorization: Bearer header (tenant acme) opens the
+// WebSocket, echoes and stores one row; without any token the handshake is 401.
+export async function checkBearerHeader(stack) {
+  const sub = uniq('bearer');
+  const c = await new Client(stack.wsUrl, { headers: { Authorization: `Bearer ${stack.token({ sub, tenant: 'acme' })}` } }).open();
+  c.send(echoMsg('b1', { bearer: true }));
+  assert.equal(echoProblem(await c.next(), 'b1', { bearer: true }), null);
+  assert.equal(stack.rowsFor(sub).length, 1);
+  await c.close();
+  // And without any token the handshake is refused.
+  const e = await new Client(stack.wsUrl).open().then(() => null, (err) => err);
+  assert.equal(e?.status, 401, `no token: ${e}`);
 }
 
 export const uniq = (prefix) => `${prefix}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;

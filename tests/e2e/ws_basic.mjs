@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import {
   startStack, missingPrograms, needsWorker, Client, connect, echoMsg, echoProblem,
   rs256, strangerPrivateKey, waitFor, uniq,
-  stackTest,
+  stackTest, checkBearerHeader,
 } from './lib.mjs';
 import { readFileSync } from 'node:fs';
 
@@ -96,15 +96,7 @@ test('a tenant outside STREAMER_ALLOWED_TENANTS is refused with 403 and a JSON b
 });
 
 test('lighttpd: a token in an Authorization: Bearer header opens the WebSocket', { skip: skip || needsWorker }, async () => {
-  const sub = uniq('bearer');
-  const c = await new Client(stack.wsUrl, { headers: { Authorization: `Bearer ${stack.token({ sub, tenant: 'acme' })}` } }).open();
-  c.send(echoMsg('b1', { bearer: true }));
-  assert.equal(echoProblem(await c.next(), 'b1', { bearer: true }), null);
-  assert.equal(stack.rowsFor(sub).length, 1);
-  await c.close();
-  // And without any token the handshake is refused.
-  const e = await new Client(stack.wsUrl).open().then(() => null, (err) => err);
-  assert.equal(e?.status, 401, `no token: ${e}`);
+  await checkBearerHeader(stack);
 });
 
 test('a client close removes the connection row', { skip: skip || needsWorker }, async () => {

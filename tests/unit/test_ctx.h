@@ -1,11 +1,14 @@
-/* test_ctx.h - a struct streamer_ctx for unit tests of handlers: records progress calls, stops on demand. */
+/* test_ctx.h - for unit tests of handlers: a struct streamer_ctx that records progress calls and stops on demand, and a check of their JSON results. */
 #ifndef STREAMER_TEST_CTX_H
 #define STREAMER_TEST_CTX_H
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <streamer/handler.h>
+
+#include "tap.h"
 
 #define TCTX_MAX_CALLS 256
 
@@ -64,6 +67,25 @@ static inline void tctx_init(struct tctx *t, const char *action)
 	t->ctx.attempt = 1;
 	t->ctx.progress = tctx_progress;
 	t->ctx.is_cancelled = tctx_is_cancelled;
+}
+
+/* Fails the test unless got (borrowed; may be NULL) equals the JSON text expected, printing both. */
+static inline void check_json(json_t *got, const char *expected)
+{
+	json_error_t jerr;
+	json_t *e = json_loads(expected, JSON_DECODE_ANY, &jerr);
+
+	if (!e)
+		printf("# bad test JSON: %s: %s\n", expected, jerr.text);
+	CHECK(e != NULL);
+	if (!json_equal(got, e)) {
+		char *g = got ? json_dumps(got, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+
+		printf("# got      %.300s\n# expected %s\n", g ? g : "(null)", expected);
+		free(g);
+		CHECK(0);
+	}
+	json_decref(e);
 }
 
 #endif

@@ -15,9 +15,11 @@
 #include "config.h"
 #include "exec_handler.h"
 #include "tap.h"
+#include "tmpdir.h"
 #include "test_ctx.h"
 #include "util.h"
 
+/* Under /tmp, not $TMPDIR: the paths of its scripts go into short fixed buffers. */
 static char dir[64];
 
 /* Writes an executable /bin/sh script called name into the test directory; returns its path (static). */
@@ -28,11 +30,9 @@ static const char *script(const char *name, const char *body)
 	char *p = path[next++ % 8];
 	FILE *f;
 
-	if (!dir[0]) {
-		snprintf(dir, sizeof dir, "/tmp/streamer-test-exec-XXXXXX");
-		CHECK(mkdtemp(dir) != NULL);
-	}
-	snprintf(p, 128, "%s/%s", dir, name);
+	if (!dir[0])
+		tmpdir_make_in(dir, sizeof dir, "/tmp", "streamer-test-exec");
+	snprintf(p, sizeof path[0], "%s/%s", dir, name);
 	f = fopen(p, "w");
 	CHECK(f != NULL);
 	fprintf(f, "#!/bin/sh\n%s\n", body);
@@ -43,12 +43,7 @@ static const char *script(const char *name, const char *body)
 
 static void cleanup(void)
 {
-	char cmd[128];
-
-	if (!dir[0])
-		return;
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
+	if (dir[0] && tmpdir_remove(dir) != 0)
 		printf("# could not remove %s\n", dir);
 }
 
@@ -64,21 +59,6 @@ static int run(const char *path, const struct exec_options *opt, struct tctx *t,
 	rc = exec_run(path, opt, &t->ctx, p, result, err);
 	json_decref(p);
 	return rc;
-}
-
-static void check_json(json_t *got, const char *expected)
-{
-	json_t *e = json_loads(expected, JSON_DECODE_ANY, NULL);
-
-	CHECK(e != NULL);
-	if (!json_equal(got, e)) {
-		char *g = got ? json_dumps(got, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-
-		printf("# got      %.300s\n# expected %s\n", g ? g : "(null)", expected);
-		free(g);
-		CHECK(0);
-	}
-	json_decref(e);
 }
 
 static int count_fds(void)

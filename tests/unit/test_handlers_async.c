@@ -10,6 +10,7 @@
 #include "request_run.h"
 #include "handlers_async.h"
 #include "tap.h"
+#include "tmpdir.h"
 #include "test_ctx.h"
 #include "util.h"
 
@@ -110,20 +111,6 @@ static json_t *pd(const char *text, json_t **stats)
 		*stats = json_incref(json_object_get(r, "stats"));
 	json_decref(r);
 	return data;
-}
-
-static void check_json(json_t *got, const char *expected)
-{
-	json_t *e = parse(expected);
-
-	if (!json_equal(got, e)) {
-		char *g = json_dumps(got, JSON_COMPACT | JSON_ENCODE_ANY);
-
-		printf("# got      %s\n# expected %s\n", g, expected);
-		free(g);
-		CHECK(0);
-	}
-	json_decref(e);
 }
 
 /* ---- the table ---------------------------------------------------------------------------- */
@@ -668,9 +655,9 @@ static const struct activity_row rows[] = {
 
 static char *make_tmpdir(void)
 {
-	char *d = xstrdup("/tmp/streamer-test-report-XXXXXX");
+	char *d = xmalloc(TMPDIR_MAX);
 
-	CHECK(mkdtemp(d) != NULL);
+	tmpdir_make(d, TMPDIR_MAX, "streamer-test-report");
 	return d;
 }
 
@@ -691,10 +678,7 @@ static int count_files(const char *dir)
 
 static void rm_rf(const char *dir)
 {
-	char cmd[512];
-
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	CHECK_INT(system(cmd), 0);
+	CHECK_INT(tmpdir_remove(dir), 0);
 }
 
 /* Removes the whole temporary directory behind a report() directory ("<tmp>/out/reports"). */
@@ -1175,7 +1159,7 @@ static void test_report_database_error_is_generic(void)
 {
 	struct config cfg = { 0 };
 	struct request_sink sink = { .progress = sink_progress };
-	char out[] = "/tmp/streamer-test-report-XXXXXX", code[32] = "", msg[512] = "";
+	char out[TMPDIR_MAX], code[32] = "", msg[512] = "";
 	json_t *payload = json_loads("{\"start_date\":\"2024-01-01\",\"end_date\":\"2024-01-02\"}", 0, NULL);
 	json_t *result = NULL;
 	struct request_input in = {
@@ -1186,7 +1170,7 @@ static void test_report_database_error_is_generic(void)
 	};
 
 	CHECK(payload != NULL);
-	CHECK(mkdtemp(out) != NULL);
+	tmpdir_make(out, sizeof out, "streamer-test-report");
 	cfg.db_path = (char *)"/nonexistent/secret-dir/streamer.db";
 	cfg.output_dir = out;
 	cfg.busy_timeout_ms = 100;

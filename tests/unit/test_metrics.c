@@ -7,29 +7,25 @@
 
 #include "metrics.h"
 #include "tap.h"
+#include "tmpdir.h"
 #include "util.h"
 
-static char path[4200];
+static char path[TMPDIR_MAX + 16];
 
 static void setup(void)
 {
-	char dir[4096], err[256];
-	const char *base = getenv("TMPDIR");
+	char dir[TMPDIR_MAX], err[256];
 
-	snprintf(dir, sizeof dir, "%s/test_metrics.XXXXXX", base && *base ? base : "/tmp");
-	CHECK(mkdtemp(dir) != NULL);
+	tmpdir_make(dir, sizeof dir, "test_metrics");
 	snprintf(path, sizeof path, "%s/m.metrics", dir);
 	CHECK(metrics_open(path, err, sizeof err) == 0);
 }
 
 static void teardown(void)
 {
-	char cmd[4400];
-
 	metrics_close();
 	*strrchr(path, '/') = '\0';
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", path);
-	CHECK(system(cmd) == 0);
+	CHECK(tmpdir_remove(path) == 0);
 }
 
 static char *render(void)

@@ -62,21 +62,6 @@ static json_t *run(const struct streamer_handler *h, struct tctx *t, const char 
 	return r;
 }
 
-static void check_json(json_t *got, const char *expected)
-{
-	json_t *e = json_loads(expected, JSON_DECODE_ANY, NULL);
-
-	CHECK(e != NULL);
-	if (!json_equal(got, e)) {
-		char *g = got ? json_dumps(got, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-
-		printf("# got      %s\n# expected %s\n", g ? g : "(null)", expected);
-		free(g);
-		CHECK(0);
-	}
-	json_decref(e);
-}
-
 /* ---- the example plugin -------------------------------------------------------------- */
 
 static void test_wordcount_loads(void)

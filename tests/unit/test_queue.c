@@ -12,19 +12,18 @@
 #include "store.h"
 #include "store_sqlite_int.h"
 #include "tap.h"
+#include "tmpdir.h"
 
 #define LEASE 60000
 #define KEEP 1000
 
-static char dir[4096], dbpath[4200];
+static char dir[TMPDIR_MAX], dbpath[TMPDIR_MAX + 8];
 
 static void setup(struct store **s, struct queue **q)
 {
 	char err[512];
-	const char *base = getenv("TMPDIR");
 
-	snprintf(dir, sizeof dir, "%s/test_queue.XXXXXX", base && *base ? base : "/tmp");
-	CHECK(mkdtemp(dir) != NULL);
+	tmpdir_make(dir, sizeof dir, "test_queue");
 	snprintf(dbpath, sizeof dbpath, "%s/q.db", dir);
 	CHECK(store_open(s, dbpath, 5000, STORE_OPEN_CREATE, err, sizeof err) == 0);
 	*q = queue_open(*s);
@@ -33,12 +32,9 @@ static void setup(struct store **s, struct queue **q)
 
 static void teardown(struct store *s, struct queue *q)
 {
-	char cmd[4300];
-
 	queue_close(q);
 	store_close(s);
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	CHECK(system(cmd) == 0);
+	CHECK(tmpdir_remove(dir) == 0);
 }
 
 /* Enqueues one request of conn/user/tenant with client id rid; returns the server id (caller frees). */

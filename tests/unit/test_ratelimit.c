@@ -8,20 +8,19 @@
 
 #include "ratelimit.h"
 #include "tap.h"
+#include "tmpdir.h"
 #include "util.h"
 
 #define SEC 1000000LL
 
-static char path[4200];
+static char path[TMPDIR_MAX + 16];
 
 static struct ratelimit *setup(void)
 {
-	char dir[4096], err[256];
-	const char *base = getenv("TMPDIR");
+	char dir[TMPDIR_MAX], err[256];
 	struct ratelimit *rl;
 
-	snprintf(dir, sizeof dir, "%s/test_ratelimit.XXXXXX", base && *base ? base : "/tmp");
-	CHECK(mkdtemp(dir) != NULL);
+	tmpdir_make(dir, sizeof dir, "test_ratelimit");
 	snprintf(path, sizeof path, "%s/t.ratelimit", dir);
 	rl = ratelimit_open(path, err, sizeof err);
 	CHECK(rl != NULL);
@@ -30,12 +29,9 @@ static struct ratelimit *setup(void)
 
 static void teardown(struct ratelimit *rl)
 {
-	char cmd[4400];
-
 	ratelimit_close(rl);
 	*strrchr(path, '/') = '\0';
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", path);
-	CHECK(system(cmd) == 0);
+	CHECK(tmpdir_remove(path) == 0);
 }
 
 static int64_t take(struct ratelimit *rl, const char *id, int64_t rate, int64_t burst, int64_t now)

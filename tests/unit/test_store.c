@@ -1,5 +1,4 @@
 /* test_store.c - the SQLite connection store: schema, WAL, every call, transactions, concurrency, query plans. */
-#include <dirent.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,25 +13,21 @@
 #include "store.h"
 #include "store_sqlite_sql.h"
 #include "tap.h"
+#include "tmpdir.h"
 
 #define TTL 60000
 
 /* A fresh directory per test holding the database file; removed by tmp_done. */
 struct tmp {
-	char dir[4096];
-	char db[4200];
+	char dir[TMPDIR_MAX];
+	char db[TMPDIR_MAX + 16];
 };
 
 static void tmp_init(struct tmp *t)
 {
-	const char *base = getenv("TMPDIR");
 	int n;
 
-	if (!base || !*base)
-		base = "/tmp";
-	n = snprintf(t->dir, sizeof t->dir, "%s/test_store.XXXXXX", base);
-	CHECK(n > 0 && (size_t)n < sizeof t->dir);
-	CHECK(mkdtemp(t->dir) != NULL);
+	tmpdir_make(t->dir, sizeof t->dir, "test_store");
 	n = snprintf(t->db, sizeof t->db, "%s/streamer.db", t->dir);
 	CHECK(n > 0 && (size_t)n < sizeof t->db);
 }
@@ -40,20 +35,7 @@ static void tmp_init(struct tmp *t)
 /* Removes the directory and the files in it (database, -wal, -shm). */
 static void tmp_done(struct tmp *t)
 {
-	DIR *d = opendir(t->dir);
-	struct dirent *e;
-
-	CHECK(d != NULL);
-	while ((e = readdir(d))) {
-		char path[4400];
-
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		snprintf(path, sizeof path, "%s/%s", t->dir, e->d_name);
-		CHECK(unlink(path) == 0);
-	}
-	closedir(d);
-	CHECK(rmdir(t->dir) == 0);
+	CHECK(tmpdir_remove(t->dir) == 0);
 }
 
 static struct store *open_ok(const char *path, int busy_ms)

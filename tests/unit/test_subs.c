@@ -8,18 +8,17 @@
 #include "store.h"
 #include "subs.h"
 #include "tap.h"
+#include "tmpdir.h"
 
 #define NOW 1700000000000LL
 
-static char dir[4096], dbpath[4200];
+static char dir[TMPDIR_MAX], dbpath[TMPDIR_MAX + 8];
 
 static void setup(struct store **s, struct subs **u)
 {
 	char err[512];
-	const char *base = getenv("TMPDIR");
 
-	snprintf(dir, sizeof dir, "%s/test_subs.XXXXXX", base && *base ? base : "/tmp");
-	CHECK(mkdtemp(dir) != NULL);
+	tmpdir_make(dir, sizeof dir, "test_subs");
 	snprintf(dbpath, sizeof dbpath, "%s/s.db", dir);
 	CHECK(store_open(s, dbpath, 5000, STORE_OPEN_CREATE, err, sizeof err) == 0);
 	*u = subs_open(*s);
@@ -28,12 +27,9 @@ static void setup(struct store **s, struct subs **u)
 
 static void teardown(struct store *s, struct subs *u)
 {
-	char cmd[4300];
-
 	subs_close(u);
 	store_close(s);
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	CHECK(system(cmd) == 0);
+	CHECK(tmpdir_remove(dir) == 0);
 }
 
 static void put(struct store *s, const char *id, const char *user, const char *tenant,

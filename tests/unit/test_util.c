@@ -177,26 +177,24 @@ static void test_url_decode_malformed(void)
 	CHECK(url_decode("a\0b", 3, &n) == NULL);
 }
 
+/* query_param(q, name) is want (a string, freed here). */
+static void check_param(const char *q, const char *name, const char *want)
+{
+	char *v = query_param(q, name);
+
+	CHECK_STR(v, want);
+	free(v);
+}
+
 static void test_query_param(void)
 {
 	static const char q[] = "a=1&bb=two&Authorization=tok%2Bx%20y&empty=&flag&last=z";
-	char *v;
 
-	v = query_param(q, "a");
-	CHECK_STR(v, "1");
-	free(v);
-	v = query_param(q, "bb");
-	CHECK_STR(v, "two");
-	free(v);
-	v = query_param(q, "Authorization");
-	CHECK_STR(v, "tok+x y");
-	free(v);
-	v = query_param(q, "empty");
-	CHECK_STR(v, "");
-	free(v);
-	v = query_param(q, "last");
-	CHECK_STR(v, "z");
-	free(v);
+	check_param(q, "a", "1");
+	check_param(q, "bb", "two");
+	check_param(q, "Authorization", "tok+x y");
+	check_param(q, "empty", "");
+	check_param(q, "last", "z");
 
 	CHECK(query_param(q, "b") == NULL);      /* prefix of "bb" */
 	CHECK(query_param(q, "flag") == NULL);   /* no value */
@@ -208,18 +206,10 @@ static void test_query_param(void)
 	CHECK(query_param(NULL, "a") == NULL);
 	CHECK(query_param("a=%zz", "a") == NULL);
 
-	v = query_param("Authorizationx=1&Authorization=2", "Authorization");
-	CHECK_STR(v, "2");
-	free(v);
-	v = query_param("a=1&a=2", "a"); /* the first one wins */
-	CHECK_STR(v, "1");
-	free(v);
-	v = query_param("&&a=1&", "a");
-	CHECK_STR(v, "1");
-	free(v);
-	v = query_param("a==1", "a");
-	CHECK_STR(v, "=1");
-	free(v);
+	check_param("Authorizationx=1&Authorization=2", "Authorization", "2");
+	check_param("a=1&a=2", "a", "1"); /* the first one wins */
+	check_param("&&a=1&", "a", "1");
+	check_param("a==1", "a", "=1");
 }
 
 static void test_str_is_token(void)
