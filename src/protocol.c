@@ -350,17 +350,6 @@ json_t *proto_event(const char *topic, json_t *data, int64_t at_ms)
 	return put_time(m, at_ms);
 }
 
-json_t *proto_pong(void)
-{
-	json_t *m = json_object();
-
-	if (m && json_object_set_new(m, "type", json_string("pong")) < 0) {
-		json_decref(m);
-		return NULL;
-	}
-	return m;
-}
-
 char *proto_dump(const json_t *msg)
 {
 	if (!msg)

@@ -135,7 +135,6 @@ json_t *proto_complete(const char *request_id, json_t *result, int64_t at_ms);
  * topic (no request_id). data stolen, NULL = null.
  */
 json_t *proto_event(const char *topic, json_t *data, int64_t at_ms);
-json_t *proto_pong(void);
 
 /*
  * Serialises msg compactly, keys in insertion order, UTF-8 kept as is. New

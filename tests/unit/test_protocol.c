@@ -380,11 +380,6 @@ static void test_details_references(void)
 	proto_error_clear(&err);
 }
 
-static void test_pong(void)
-{
-	DUMPS(proto_pong(), "{\"type\":\"pong\"}");
-}
-
 static void test_dump_keeps_utf8(void)
 {
 	DUMPS(proto_response("r/1", json_string("h\xc3\xa9llo \xe2\x82\xac a/b")),
@@ -612,7 +607,6 @@ TAP_MAIN(
 	TAP_TEST(test_response),
 	TAP_TEST(test_error),
 	TAP_TEST(test_details_references),
-	TAP_TEST(test_pong),
 	TAP_TEST(test_dump_keeps_utf8),
 	TAP_TEST(test_error_set_truncates_at_utf8),
 	TAP_TEST(test_error_message_not_utf8),
