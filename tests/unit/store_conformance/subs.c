@@ -1,4 +1,4 @@
-/* test_subs.c - topic subscriptions and push-target lookups: limit, idempotence, cascade with the connection, tenant isolation, expiry. */
+/* subs.c - store conformance, topic subscriptions and push-target lookups: limit, idempotence, cascade with the connection, tenant isolation, expiry. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,34 +6,23 @@
 #include <unistd.h>
 
 #include "store.h"
+#include "conformance.h"
 #include "subs.h"
-#include "tap.h"
 
 #define NOW 1700000000000LL
 
-static char dir[4096], dbpath[4200];
-
 static void setup(struct store **s, struct subs **u)
 {
-	char err[512];
-	const char *base = getenv("TMPDIR");
-
-	snprintf(dir, sizeof dir, "%s/test_subs.XXXXXX", base && *base ? base : "/tmp");
-	CHECK(mkdtemp(dir) != NULL);
-	snprintf(dbpath, sizeof dbpath, "%s/s.db", dir);
-	CHECK(store_open(s, dbpath, 5000, STORE_OPEN_CREATE, err, sizeof err) == 0);
+	conf_setup();
+	*s = conf_open();
 	*u = subs_open(*s);
 	CHECK(*u != NULL);
 }
 
 static void teardown(struct store *s, struct subs *u)
 {
-	char cmd[4300];
-
 	subs_close(u);
-	store_close(s);
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	CHECK(system(cmd) == 0);
+	conf_teardown(s);
 }
 
 static void put(struct store *s, const char *id, const char *user, const char *tenant,
