@@ -65,32 +65,42 @@ int queue_unhold(struct queue *q, const char *const *ids, size_t n, int64_t now)
 	return q->store->ops->queue_unhold(q->store, ids, n, now);
 }
 
-int queue_claim(struct queue *q, const char *owner, int64_t now, int64_t lease_ms, struct request_record *out)
+int queue_claim(struct queue *q, const char *owner, int64_t now, int64_t lease_ms,
+		struct request_record *out)
 {
 	return q->store->ops->queue_claim(q->store, owner, now, lease_ms, out);
 }
 
-int queue_renew(struct queue *q, const char *id, const char *owner, int64_t now, int64_t lease_ms, int *cancel)
+int queue_renew(struct queue *q, const char *id, const char *owner, int64_t now,
+		int64_t lease_ms, int *cancel)
 {
 	return q->store->ops->queue_renew(q->store, id, owner, now, lease_ms, cancel);
 }
 
-int queue_progress(struct queue *q, const char *id, const char *owner, int64_t now, int64_t lease_ms, int pct, const char *message, const char *metadata, int *cancel)
+int queue_progress(struct queue *q, const char *id, const char *owner, int64_t now,
+		   int64_t lease_ms, int pct, const char *message, const char *metadata,
+		   int *cancel)
 {
-	return q->store->ops->queue_progress(q->store, id, owner, now, lease_ms, pct, message, metadata, cancel);
+	return q->store->ops->queue_progress(q->store, id, owner, now, lease_ms, pct, message,
+					     metadata, cancel);
 }
 
-int queue_finish(struct queue *q, const char *id, const char *owner, int64_t now, const char *status, const char *result, const char *code, const char *message, int64_t keep_ms)
+int queue_finish(struct queue *q, const char *id, const char *owner, int64_t now,
+		 const char *status, const char *result, const char *code, const char *message,
+		 int64_t keep_ms)
 {
-	return q->store->ops->queue_finish(q->store, id, owner, now, status, result, code, message, keep_ms);
+	return q->store->ops->queue_finish(q->store, id, owner, now, status, result, code, message,
+					   keep_ms);
 }
 
-int queue_release(struct queue *q, const char *id, const char *owner, int64_t now, int64_t run_after)
+int queue_release(struct queue *q, const char *id, const char *owner, int64_t now,
+		  int64_t run_after)
 {
 	return q->store->ops->queue_release(q->store, id, owner, now, run_after);
 }
 
-int queue_get_own(struct queue *q, const char *tenant, const char *user, const char *request_id, struct request_record *out)
+int queue_get_own(struct queue *q, const char *tenant, const char *user,
+		  const char *request_id, struct request_record *out)
 {
 	return q->store->ops->queue_get_own(q->store, tenant, user, request_id, out);
 }
@@ -100,12 +110,14 @@ int queue_get(struct queue *q, const char *id, struct request_record *out)
 	return q->store->ops->queue_get(q->store, id, out);
 }
 
-int queue_cancel(struct queue *q, const char *id, int64_t now, int64_t keep_ms, int *was_running, struct request_record *out)
+int queue_cancel(struct queue *q, const char *id, int64_t now, int64_t keep_ms,
+		 int *was_running, struct request_record *out)
 {
 	return q->store->ops->queue_cancel(q->store, id, now, keep_ms, was_running, out);
 }
 
-int queue_cancel_connection(struct queue *q, const char *connection_id, int64_t now, int64_t keep_ms, int *n)
+int queue_cancel_connection(struct queue *q, const char *connection_id, int64_t now,
+			    int64_t keep_ms, int *n)
 {
 	return q->store->ops->queue_cancel_connection(q->store, connection_id, now, keep_ms, n);
 }

@@ -54,6 +54,15 @@ const struct store_ops *store_engine_of(const char *url, const char **target, ch
 	return NULL;
 }
 
+const char *store_url_file(const char *url)
+{
+	char err[300];
+	const char *target;
+	const struct store_ops *ops = store_engine_of(url, &target, err, sizeof err);
+
+	return ops && ops->local_file ? target : url;
+}
+
 int store_create(const char *url, long long gid, char *err, size_t errlen)
 {
 	const char *target;
@@ -99,17 +108,42 @@ const char *store_errmsg(struct store *s)
 	return s ? s->ops->errmsg(s) : "";
 }
 
+/* sql/ numbers the migrations once for every engine: the first engine knows the newest. */
 int store_schema_latest(void)
 {
 	return engines[0]->schema_latest();
 }
 
-int store_check(struct store *s) { return s->ops->check(s); }
-int store_schema_version(struct store *s) { return s->ops->schema_version(s); }
-int store_begin(struct store *s) { return s->ops->begin(s); }
-int store_commit(struct store *s) { return s->ops->commit(s); }
-void store_rollback(struct store *s) { s->ops->rollback(s); }
-int store_ping(struct store *s) { return s->ops->ping(s); }
+int store_check(struct store *s)
+{
+	return s->ops->check(s);
+}
+
+int store_schema_version(struct store *s)
+{
+	return s->ops->schema_version(s);
+}
+
+int store_begin(struct store *s)
+{
+	return s->ops->begin(s);
+}
+
+int store_commit(struct store *s)
+{
+	return s->ops->commit(s);
+}
+
+void store_rollback(struct store *s)
+{
+	s->ops->rollback(s);
+}
+
+int store_ping(struct store *s)
+{
+	return s->ops->ping(s);
+}
+
 
 int store_conn_put(struct store *s, const struct conn_record *r)
 {
@@ -183,7 +217,23 @@ int store_wake_listen(struct store *s, char *err, size_t errlen)
 	return s->ops->wake_listen(s, err, errlen);
 }
 
-int store_wake_fd(struct store *s) { return s->ops->wake_fd(s); }
-void store_wake_drain(struct store *s) { s->ops->wake_drain(s); }
-void store_wake_notify(struct store *s) { s->ops->wake_notify(s); }
-void store_wake_close(struct store *s) { s->ops->wake_close(s); }
+int store_wake_fd(struct store *s)
+{
+	return s->ops->wake_fd(s);
+}
+
+void store_wake_drain(struct store *s)
+{
+	s->ops->wake_drain(s);
+}
+
+void store_wake_notify(struct store *s)
+{
+	s->ops->wake_notify(s);
+}
+
+void store_wake_close(struct store *s)
+{
+	s->ops->wake_close(s);
+}
+

@@ -98,6 +98,14 @@ const struct store_ops *store_engine_of(const char *url, const char **target, ch
 					size_t errlen);
 
 /*
+ * The local file the store at url lives in (borrowed from url): the path of
+ * "sqlite:<path>" or of a plain path. The host's shared files (metrics,
+ * rate limits) go beside it. url itself when its engine keeps no local
+ * file or is unknown.
+ */
+const char *store_url_file(const char *url);
+
+/*
  * Creates an empty database at url when none exists. For SQLite: the file,
  * mode 0600, or 0640 owned by group gid when gid >= 0 (SQLite later gives
  * -wal and -shm the database's mode), never following a symbolic link.

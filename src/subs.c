@@ -36,7 +36,8 @@ int subs_collect(void *strvec, const char *connection_id)
 	return 0;
 }
 
-int subs_add(struct subs *u, const char *connection_id, const char *tenant, const char *topic, int max, int64_t now, enum subs_add_result *result)
+int subs_add(struct subs *u, const char *connection_id, const char *tenant, const char *topic,
+	     int max, int64_t now, enum subs_add_result *result)
 {
 	return u->store->ops->subs_add(u->store, connection_id, tenant, topic, max, now, result);
 }
@@ -51,17 +52,20 @@ int subs_count(struct subs *u, const char *connection_id, int *n)
 	return u->store->ops->subs_count(u->store, connection_id, n);
 }
 
-int subs_topic_members(struct subs *u, const char *tenant, const char *topic, int64_t now, subs_id_fn fn, void *arg)
+int subs_topic_members(struct subs *u, const char *tenant, const char *topic, int64_t now,
+		       subs_id_fn fn, void *arg)
 {
 	return u->store->ops->subs_topic_members(u->store, tenant, topic, now, fn, arg);
 }
 
-int subs_user_connections(struct subs *u, const char *tenant, const char *user, int64_t now, subs_id_fn fn, void *arg)
+int subs_user_connections(struct subs *u, const char *tenant, const char *user, int64_t now,
+			  subs_id_fn fn, void *arg)
 {
 	return u->store->ops->subs_user_connections(u->store, tenant, user, now, fn, arg);
 }
 
-int subs_tenant_connections(struct subs *u, const char *tenant, int64_t now, subs_id_fn fn, void *arg)
+int subs_tenant_connections(struct subs *u, const char *tenant, int64_t now, subs_id_fn fn,
+			    void *arg)
 {
 	return u->store->ops->subs_tenant_connections(u->store, tenant, now, fn, arg);
 }

@@ -670,6 +670,10 @@ static void test_engine_urls(void)
 	snprintf(url, sizeof url, "sqlite:%s/missing.db", t.dir);
 	CHECK_INT(store_open(&s, url, NULL, 0, err, sizeof err), -1);
 	CHECK(strstr(err, "missing.db does not exist") != NULL);
+	/* The host's shared files go beside the database file, whichever way it is named. */
+	CHECK_STR(store_url_file("sqlite:/var/lib/s.db"), "/var/lib/s.db");
+	CHECK_STR(store_url_file("/var/lib/s.db"), "/var/lib/s.db");
+	CHECK_STR(store_url_file("postgresql://h/db"), "postgresql://h/db");
 	tmp_done(&t);
 }
 

@@ -73,14 +73,32 @@ int sqlite_bind(struct sqlite_store *s, sqlite3_stmt *st, const char *fmt, ...);
 /* Column i of the current row as a new string (NULL for SQL NULL). Aborts when out of memory. */
 char *sqlite_col_text(sqlite3_stmt *st, int i);
 
-/* migrate.c: store_create for a file, the embedded migrations, the schema's versions. */
-int sqlite_create_file(const char *path, long long gid, char *err, size_t errlen);
-int sqlite_migrate(struct sqlite_store *s);
-int sqlite_schema_latest(void);
-int sqlite_pragma_text(struct sqlite_store *s, const char *sql, char *out, size_t outlen);
-int sqlite_exec(struct sqlite_store *s, const char *sql, const char *what);
+/* ---- migrate.c: the file and its schema -------------------------------------------- */
 
-/* The ops of each part, with the contracts of the public functions of the same name. */
+/* store_create for a file path: the contract of store_create in store.h. */
+int sqlite_create_file(const char *path, long long gid, char *err, size_t errlen);
+
+/*
+ * Applies every embedded migration newer than the database, one
+ * transaction each (several processes starting at once apply each step
+ * exactly once). Returns 0, or -1 with the error recorded on s.
+ */
+int sqlite_migrate(struct sqlite_store *s);
+
+/* The newest schema version of the embedded migrations. */
+int sqlite_schema_latest(void);
+
+/*
+ * One-off SQL of opening (pragmas, migrations), never per call: runs sql, or
+ * the first row's first column as text into out (outlen bytes). Each
+ * returns 0, or -1 with the error recorded on s (for the operation what).
+ */
+int sqlite_exec(struct sqlite_store *s, const char *sql, const char *what);
+int sqlite_pragma_text(struct sqlite_store *s, const char *sql, char *out, size_t outlen);
+
+/* ---- the ops of queue.c, subs.c, report.c and wake.c -------------------------------- */
+
+/* Each with the contract of the public function of the same name without "sqlite_". */
 int sqlite_queue_enqueue(struct store *h, struct request_record *r, int64_t now);
 int sqlite_queue_count_live(struct store *h, const char *connection_id, int64_t limit,
 			    int64_t *n);

@@ -167,7 +167,8 @@ static int run_exec(struct sqlite_store *s, enum sqlite_stmt id, const char *wha
  * Returns STORE_OK and fills *out (when non-NULL) if there was a row,
  * STORE_NOTFOUND if there was none.
  */
-static int run_one(struct sqlite_store *s, enum sqlite_stmt id, const char *what, struct conn_record *out)
+static int run_one(struct sqlite_store *s, enum sqlite_stmt id, const char *what,
+		   struct conn_record *out)
 {
 	sqlite3_stmt *st = s->stmt[id];
 	struct conn_record r = { 0 };
@@ -640,6 +641,7 @@ static int sqlite_claims_plain(const char *url)
 const struct store_ops store_sqlite_ops = {
 	.name = "sqlite",
 	.claims_plain = sqlite_claims_plain,
+	.local_file = 1,
 	.create = sqlite_create_file,
 	.open = sqlite_open,
 	.close = sqlite_close,

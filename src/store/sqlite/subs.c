@@ -20,7 +20,8 @@ static int step_one(struct sqlite_store *u, sqlite3_stmt *st, const char *what, 
 	return ret;
 }
 
-int sqlite_subs_add(struct store *h, const char *connection_id, const char *tenant, const char *topic,
+int sqlite_subs_add(struct store *h, const char *connection_id, const char *tenant,
+		    const char *topic,
 	     int max, int64_t now, enum subs_add_result *result)
 {
 	struct sqlite_store *u = sq(h);
@@ -70,7 +71,8 @@ int sqlite_subs_count(struct store *h, const char *connection_id, int *n)
 }
 
 /* Runs a bound statement whose column 0 is a connection id, calling fn per row. */
-static int walk(struct sqlite_store *u, sqlite3_stmt *st, const char *what, subs_id_fn fn, void *arg)
+static int walk(struct sqlite_store *u, sqlite3_stmt *st, const char *what, subs_id_fn fn,
+		void *arg)
 {
 	int rc;
 
@@ -118,7 +120,8 @@ int sqlite_subs_tenant_connections(struct store *h, const char *tenant, int64_t 
 	return walk(u, u->stmt[S_TENANT], "listing a tenant's connections", fn, arg);
 }
 
-int sqlite_subs_expired_connections(struct store *h, int64_t now, int limit, subs_id_fn fn, void *arg)
+int sqlite_subs_expired_connections(struct store *h, int64_t now, int limit, subs_id_fn fn,
+				    void *arg)
 {
 	struct sqlite_store *u = sq(h);
 	if (sqlite_bind(u, u->stmt[S_EXPIRED], "ii", now, (int64_t)limit) != STORE_OK)
