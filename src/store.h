@@ -22,21 +22,26 @@
  * and releases them with conn_record_free. A lock held by another process
  * beyond the busy timeout gives STORE_ERROR with "is busy" in store_errmsg.
  *
- * Transactions. Every call outside store_begin … store_commit is atomic on
- * its own. These groups are run inside one store_begin transaction by their
- * callers and stay atomic whatever the engine (an engine must give
- * store_begin a write lock or serializable isolation over all three
- * sections):
- *  - connect: store_conn_count_user + store_conn_put (the per-user quota);
- *  - enqueue: queue_count_live + queue_count_tenant_pending + queue_enqueue
- *    (the quotas), with the event's store_conn_touch;
- *  - subscribe: subs_add (its count and insert) with the event's touch;
- *  - disconnect: queue_cancel_connection + store_conn_delete (which deletes
- *    the connection's subscriptions with it);
- *  - single calls that are one statement/transaction by contract:
- *    store_conn_put (the conflict check and the insert), queue_claim (each
- *    row goes to exactly one claimer), queue_cancel, store_gauges (one read
- *    snapshot of the three counts).
+ * Transactions. Every call outside store_begin … store_commit commits on
+ * its own. The callers run these groups in one store_begin transaction, and
+ * they must stay atomic whatever the engine (store_begin takes the write
+ * lock on SQLite; another engine needs serializable isolation, or a lock,
+ * over connections, requests and subscriptions together):
+ *  - connect (conn.c): store_conn_count_user + store_conn_put, so two
+ *    workers cannot both take a user's last connection place;
+ *  - one client message (conn.c): store_conn_secret (plain HTTP dialect) +
+ *    store_conn_touch + what its handler does (queue_count_live +
+ *    queue_count_tenant_pending + queue_enqueue, or subs_add / subs_remove,
+ *    or queue_get_own / queue_cancel) + store_conn_add_sent: a message is
+ *    counted, answered and its effects stored all or nothing;
+ *  - disconnect (conn.c, and cli_push.c's forget): store_conn_secret +
+ *    store_conn_delete (its subscriptions go with it) +
+ *    queue_cancel_connection.
+ * Single calls that are atomic by contract: store_conn_put (the conflict
+ * check and the insert), queue_claim (each row to exactly one claimer),
+ * store_gauges (one snapshot of the three counts). subs_add counts then
+ * inserts and queue_cancel tries PENDING then PROCESSING: only the caller's
+ * transaction makes those one step.
  */
 enum {
 	STORE_OK = 0,

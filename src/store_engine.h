@@ -24,7 +24,7 @@ struct store {
  * (store_<member> of store.h, or queue_<x>/subs_<x> for the members so
  * prefixed) with the same contract, taking the engine's handle where the
  * public one takes a struct queue or struct subs (those are views of the
- * store handle, see queue_open and subs_open). Every member is required.
+ * store handle, see queue_open and subs_open). Every member but claims_plain is required.
  */
 struct store_ops {
 	const char *name;   /* "sqlite": the URL scheme that selects it */

@@ -19,9 +19,9 @@ int sqlite_exec(struct sqlite_store *s, const char *sql, const char *what)
 		int code = sqlite3_errcode(s->db) & 0xff;
 
 		sqlite_set_error(s, "database %s%s: %s: %s", s->path,
-			  code == SQLITE_BUSY || code == SQLITE_LOCKED
-			  ? " is busy (still locked after the busy timeout)" : "",
-			  what, msg ? msg : sqlite3_errmsg(s->db));
+				 code == SQLITE_BUSY || code == SQLITE_LOCKED
+				 ? " is busy (still locked after the busy timeout)" : "",
+				 what, msg ? msg : sqlite3_errmsg(s->db));
 		sqlite3_free(msg);
 		return -1;
 	}
@@ -77,7 +77,7 @@ int sqlite_schema_latest(void)
 static int schema_too_new(struct sqlite_store *s, int v)
 {
 	sqlite_set_error(s, "database %s: database schema version %d is newer than this build (%d)",
-		  s->path, v, sqlite_schema_latest());
+			 s->path, v, sqlite_schema_latest());
 	return -1;
 }
 

@@ -1,13 +1,11 @@
 /* store.c - the SQLite engine: one database in WAL mode shared by every process on the host; opening, errors, transactions, connections, the ops table. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "log.h"
 #include "sqlite_int.h"
@@ -22,7 +20,6 @@ static const char *const stmt_sql[STMT_COUNT] = {
 
 /* How often the store looks whether its file was deleted or replaced (one stat()). */
 #define STORE_CHECK_INTERVAL_US (2 * 1000000)
-
 
 void sqlite_set_error(struct sqlite_store *s, const char *fmt, ...)
 {
@@ -58,7 +55,7 @@ int sqlite_fail(struct sqlite_store *s, const char *what)
 		return STORE_ERROR;
 	if (code == SQLITE_BUSY || code == SQLITE_LOCKED)
 		sqlite_set_error(s, "database %s is busy: %s: still locked after the busy timeout (%s)",
-			  s->path, what, sqlite3_errmsg(s->db));
+				 s->path, what, sqlite3_errmsg(s->db));
 	else
 		sqlite_set_error(s, "database %s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
 	return STORE_ERROR;
@@ -95,8 +92,8 @@ int sqlite_check_file(struct sqlite_store *s, int force)
 			    "restart the workers and processors"));
 moved:
 	sqlite_set_error(s, "database %s was deleted or replaced while this process had it open; "
-		  "restart the process (run 'streamer init-db' first if the file is missing)",
-		  s->path);
+			 "restart the process (run 'streamer init-db' first if the file is missing)",
+			 s->path);
 	return STORE_ERROR;
 }
 
@@ -216,12 +213,12 @@ static int prepare_all(struct sqlite_store *s)
 		if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
 				       &s->stmt[i], &tail) != SQLITE_OK) {
 			sqlite_set_error(s, "database %s: preparing \"%s\": %s", s->path, stmt_sql[i],
-				  sqlite3_errmsg(s->db));
+					 sqlite3_errmsg(s->db));
 			return -1;
 		}
 		if (tail && *tail) {
 			sqlite_set_error(s, "database %s: \"%s\" is more than one statement", s->path,
-				  stmt_sql[i]);
+					 stmt_sql[i]);
 			return -1;
 		}
 	}
@@ -261,7 +258,7 @@ static int sqlite_open(struct store **out, const char *path, const struct store_
 		}
 	} else if (stat(path, &sb) != 0) {
 		sqlite_set_error(s, "database %s %s; create it with 'streamer init-db'", path,
-			  errno == ENOENT ? "does not exist" : strerror(errno));
+				 errno == ENOENT ? "does not exist" : strerror(errno));
 		goto out;
 	}
 	/* Never SQLITE_OPEN_CREATE for a file: only sqlite_create_file makes one. */
@@ -269,7 +266,7 @@ static int sqlite_open(struct store **out, const char *path, const struct store_
 			     (memory ? SQLITE_OPEN_CREATE : 0), NULL);
 	if (rc != SQLITE_OK) {
 		sqlite_set_error(s, "cannot open database %s: %s", path,
-			  s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+				 s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
 		goto out;
 	}
 	/* Set first: switching to WAL and migrating may wait for other processes. */
@@ -292,7 +289,7 @@ static int sqlite_open(struct store **out, const char *path, const struct store_
 	}
 	if (strcasecmp(mode, "wal") != 0) {
 		sqlite_set_error(s, "database %s cannot use WAL mode (journal_mode is \"%s\"); "
-			  "it must be a local file on a filesystem with shared memory", path, mode);
+				 "it must be a local file on a filesystem with shared memory", path, mode);
 		goto out;
 	}
 	if (sqlite_exec(s, "PRAGMA synchronous=NORMAL", "setting synchronous") < 0 ||
