@@ -14,7 +14,6 @@
 #include "queue.h"
 #include "ratelimit.h"
 #include "util.h"
-#include "wake.h"
 
 /* Largest key file accepted; real PEM keys are a few KiB. */
 #define KEY_FILE_MAX (64 * 1024)
@@ -60,8 +59,9 @@ int app_init(struct app *app, char *err, size_t errlen)
 	key = NULL;
 	{
 		char why[300];
-		if (store_open(&app->store, app->cfg.db_path, app->cfg.busy_timeout_ms, 0,
-			       why, sizeof(why)) < 0) {
+		struct store_options opt = { .busy_timeout_ms = app->cfg.busy_timeout_ms };
+
+		if (store_open(&app->store, app->cfg.db_path, &opt, 0, why, sizeof(why)) < 0) {
 			snprintf(err, errlen, "STREAMER_DB: %s", why);
 			goto fail;
 		}
@@ -164,5 +164,5 @@ void app_after_response(struct app *app)
 	if (!app->wake_pending)
 		return;
 	app->wake_pending = 0;
-	wake_all(app->cfg.db_path);
+	store_wake_notify(app->store);
 }

@@ -39,11 +39,12 @@ static int open_store(const char *cmd, const char *db_opt, int create, struct st
 		return 1; /* config_load left cfg freed */
 	}
 	path = xstrdup(db_opt ? db_opt : cfg.db_path);
-	if (create && store_create_file(path, cfg.db_gid, err, sizeof err) < 0) {
+	if (create && store_create(path, cfg.db_gid, err, sizeof err) < 0) {
 		fprintf(stderr, "streamer %s: %s\n", cmd, err);
 		goto out;
 	}
-	if (store_open(out, path, cfg.busy_timeout_ms, 0, err, sizeof err) != 0) {
+	if (store_open(out, path, &(struct store_options){ .busy_timeout_ms = cfg.busy_timeout_ms },
+		       0, err, sizeof err) != 0) {
 		fprintf(stderr, "streamer %s: %s\n", cmd, err);
 		goto out;
 	}

@@ -51,7 +51,8 @@ static int pusher_open(struct pusher *p, const char *cmd, const char *db, int ne
 		pusher_close(p);
 		return 1;
 	}
-	if (store_open(&p->store, db ? db : p->cfg.db_path, p->cfg.busy_timeout_ms, 0, err,
+	if (store_open(&p->store, db ? db : p->cfg.db_path,
+		       &(struct store_options){ .busy_timeout_ms = p->cfg.busy_timeout_ms }, 0, err,
 		       sizeof err) != 0 ||
 	    fanout_open(&p->fanout, &p->cfg, p->store, err, sizeof err) != 0) {
 		fprintf(stderr, "streamer %s: %s\n", cmd, err);

@@ -71,7 +71,8 @@ int cli_stats(int argc, char **argv)
 	}
 	if (!db)
 		db = cfg.db_path;
-	if (store_open(&s, db, cfg.busy_timeout_ms, 0, err, sizeof err) < 0) {
+	if (store_open(&s, db, &(struct store_options){ .busy_timeout_ms = cfg.busy_timeout_ms }, 0,
+		       err, sizeof err) < 0) {
 		fprintf(stderr, "streamer stats: %s\n", err);
 		goto out;
 	}

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "metrics.h"
+#include "store.h"
 #include "util.h"
 
 #define MAGIC "STRMET01"
@@ -107,7 +108,7 @@ void metrics_close(void)
 
 char *metrics_default_path(const char *db_path)
 {
-	return xstrcat2(db_path, ".metrics");
+	return xstrcat2(store_url_file(db_path), ".metrics");
 }
 
 static uint32_t fnv1a(const char *s, size_t n)

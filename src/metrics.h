@@ -31,7 +31,7 @@
 int metrics_open(const char *path, char *err, size_t errlen);
 void metrics_close(void);
 
-/* The default metrics file for a database path: "<db>.metrics" (caller frees). */
+/* The default metrics file for a STREAMER_DB value: "<db file>.metrics" (store_url_file; caller frees). */
 char *metrics_default_path(const char *db_path);
 
 /*

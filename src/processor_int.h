@@ -8,7 +8,6 @@
 #include <jansson.h>
 
 #include "config.h"
-#include "wake.h"
 
 struct fanout;
 struct queue;
@@ -62,7 +61,6 @@ struct slot {
 	struct store *store;
 	struct queue *q;
 	struct fanout *fanout;
-	struct wake wake;
 	char owner[96];
 };
 

@@ -27,7 +27,6 @@
 #include "queue.h"
 #include "store.h"
 #include "util.h"
-#include "wake.h"
 
 /* How often an idle processor looks at the queue without a wake-up. */
 #define IDLE_POLL_MS 2000
@@ -333,10 +332,9 @@ static void run_job(struct slot *sl, struct request_record *job)
 
 int slot_open(struct slot *sl, char *err, size_t errlen)
 {
-	char why[512], host[64] = "host";
+	char why[512], host[64] = "host", tag[9];
 
 	memset(sl, 0, sizeof *sl);
-	sl->wake.fd = -1;
 	if (config_load(&sl->cfg, 0, err, errlen) < 0)
 		return -1;
 	if (log_init(sl->cfg.log_level, sl->cfg.log_file) < 0) {
@@ -350,7 +348,9 @@ int slot_open(struct slot *sl, char *err, size_t errlen)
 		if (config_metrics_open(&sl->cfg, mwhy, sizeof mwhy) < 0)
 			log_msg(LOG_WARN, "metrics_unavailable", "%s", mwhy);
 	}
-	if (store_open(&sl->store, sl->cfg.db_path, sl->cfg.busy_timeout_ms, 0, why, sizeof why) < 0) {
+	struct store_options opt = { .busy_timeout_ms = sl->cfg.busy_timeout_ms };
+
+	if (store_open(&sl->store, sl->cfg.db_path, &opt, 0, why, sizeof why) < 0) {
 		snprintf(err, errlen, "STREAMER_DB: %.400s", why);
 		return -1;
 	}
@@ -363,17 +363,18 @@ int slot_open(struct slot *sl, char *err, size_t errlen)
 		return -1;
 	if (fanout_open(&sl->fanout, &sl->cfg, sl->store, err, errlen) < 0)
 		return -1;
-	if (wake_listen(&sl->wake, sl->cfg.db_path, err, errlen) < 0)
+	if (store_wake_listen(sl->store, err, errlen) < 0)
 		return -1;
 	gethostname(host, sizeof host - 1);
-	snprintf(sl->owner, sizeof sl->owner, "%s:%ld:%.8s", host, (long)getpid(),
-		 sl->wake.path + strlen(sl->wake.path) - 13);
+	random_hex(tag, 4);
+	snprintf(sl->owner, sizeof sl->owner, "%s:%ld:%.8s", host, (long)getpid(), tag);
 	return 0;
 }
 
 void slot_close(struct slot *sl)
 {
-	wake_close(&sl->wake);
+	if (sl->store)
+		store_wake_close(sl->store);
 	fanout_close(sl->fanout);
 	actions_free();
 	queue_close(sl->q);
@@ -428,10 +429,10 @@ int slot_main(int once)
 			next_gc = now + 60000;
 		}
 		{
-			struct pollfd p = { .fd = sl.wake.fd, .events = POLLIN };
+			struct pollfd p = { .fd = store_wake_fd(sl.store), .events = POLLIN };
 
 			if (poll(&p, 1, ret == STORE_ERROR ? 1000 : IDLE_POLL_MS) > 0)
-				wake_drain(&sl.wake);
+				store_wake_drain(sl.store);
 		}
 	}
 	log_event(LOG_INFO, "processor_stop", json_pack("{s:s}", "owner", sl.owner));

@@ -1,4 +1,4 @@
-/* queue.h - the durable queue of async requests in the store: enqueue, atomic claim with a lease, progress, results, cancellation. */
+/* queue.h - the store interface's request queue section: enqueue, atomic claim with a lease, progress, results, cancellation. */
 #ifndef STREAMER_QUEUE_H
 #define STREAMER_QUEUE_H
 
@@ -51,10 +51,11 @@ struct request_record {
 /* Frees the strings of r and zeroes it. Safe on a zeroed record. */
 void request_record_free(struct request_record *r);
 
-/* The SQL text of the queue's i-th statement, NULL past the last (for tests that EXPLAIN them). */
-const char *queue_statement_text(size_t i);
-
-/* Prepares the queue's statements on s. Returns NULL with store_errmsg(s) set on failure. */
+/*
+ * The queue view of store s (the engine prepared its statements in
+ * store_open), for the callers that hold a queue handle. Returns NULL with
+ * store_errmsg(s) set on failure. queue_close frees only the view.
+ */
 struct queue *queue_open(struct store *s);
 void queue_close(struct queue *q);
 

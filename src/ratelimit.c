@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "ratelimit.h"
+#include "store.h"
 #include "util.h"
 
 #define MAGIC "STRRL001"
@@ -111,7 +112,7 @@ void ratelimit_close(struct ratelimit *rl)
 
 char *ratelimit_default_path(const char *db_path)
 {
-	return xstrcat2(db_path, ".ratelimit");
+	return xstrcat2(store_url_file(db_path), ".ratelimit");
 }
 
 static uint64_t fnv1a64(const char *s, size_t n)

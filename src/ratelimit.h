@@ -40,7 +40,7 @@ struct ratelimit *ratelimit_open(const char *path, char *err, size_t errlen)
 /* Unmaps the table. Safe on NULL. */
 void ratelimit_close(struct ratelimit *rl);
 
-/* The default table file for a database path: "<db>.ratelimit" (caller frees). */
+/* The default table file for a STREAMER_DB value: "<db file>.ratelimit" (store_url_file; caller frees). */
 char *ratelimit_default_path(const char *db_path);
 
 /*

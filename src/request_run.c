@@ -3,15 +3,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
 #include "config.h"
 #include "request_run.h"
 #include "handlers_async.h"
 #include "log.h"
 #include "protocol.h"
 #include "store.h"
-#include "store_sqlite_int.h"
 #include "util.h"
 
 /* Copies a handler's error into code/msg, mapping codes the protocol does not know to fallback. */
@@ -43,57 +40,41 @@ int request_validate(const struct request_input *in, char *msg, size_t msglen)
 
 /* ---- generate_report's activity source: the store, opened by the job process -------- */
 
-static const char ACTIVITY_SQL[] =
-	/* A connection's id is its owner's credential: it never leaves the store here. */
-	"SELECT connected_at, 'connection', tenant_id, NULL, user_id, NULL, NULL, "
-	"last_active_at - connected_at FROM connections "
-	"WHERE tenant_id = ?1 AND connected_at >= ?2 AND connected_at < ?3 "
-	"UNION ALL "
-	"SELECT created_at, 'request', tenant_id, request_id, user_id, action, status, "
-	"CASE WHEN finished_at IS NOT NULL AND started_at IS NOT NULL "
-	"THEN finished_at - started_at ELSE -1 END FROM requests "
-	"WHERE tenant_id = ?1 AND created_at >= ?2 AND created_at < ?3 ORDER BY 1";
+/* Hands one store row to generate_report's emit as the activity_row it reads. */
+struct activity_emit {
+	activity_row_fn emit;
+	void *arg;
+};
 
-static const char *text(sqlite3_stmt *st, int i)
+static int activity_row_of(void *arg, const struct store_activity_row *r)
 {
-	return (const char *)sqlite3_column_text(st, i);
+	const struct activity_emit *a = arg;
+	struct activity_row row = {
+		.at_ms = r->at_ms, .kind = r->kind, .tenant_id = r->tenant_id, .id = r->id,
+		.user_id = r->user_id, .action = r->action, .status = r->status,
+		.duration_ms = r->duration_ms,
+	};
+
+	return a->emit(a->arg, &row);
 }
 
-static int store_activity(void *src, const char *tenant, int64_t from_ms, int64_t until_ms,
-			  activity_row_fn emit, void *emit_arg, char *err, size_t errlen)
+static int report_activity(void *src, const char *tenant, int64_t from_ms, int64_t until_ms,
+			   activity_row_fn emit, void *emit_arg, char *err, size_t errlen)
 {
 	const struct config *cfg = src;
+	struct store_options opt = { .busy_timeout_ms = cfg->busy_timeout_ms };
+	struct activity_emit a = { emit, emit_arg };
 	struct store *s = NULL;
-	sqlite3_stmt *st = NULL;
-	int ret = -1, rc;
+	int ret = -1;
 
-	if (store_open(&s, cfg->db_path, cfg->busy_timeout_ms, 0, err, errlen) < 0)
+	if (store_open(&s, cfg->db_path, &opt, 0, err, errlen) < 0)
 		goto out;
-	if (sqlite3_prepare_v2(store_sqlite_db(s), ACTIVITY_SQL, -1, &st, NULL) != SQLITE_OK ||
-	    sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 2, from_ms) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 3, until_ms) != SQLITE_OK) {
-		snprintf(err, errlen, "reading activity: %s", sqlite3_errmsg(store_sqlite_db(s)));
-		goto out;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct activity_row row = {
-			.at_ms = sqlite3_column_int64(st, 0), .kind = text(st, 1),
-			.tenant_id = text(st, 2), .id = text(st, 3), .user_id = text(st, 4),
-			.action = text(st, 5), .status = text(st, 6),
-			.duration_ms = sqlite3_column_int64(st, 7),
-		};
-
-		if (emit(emit_arg, &row) != 0)
-			break;
-	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		snprintf(err, errlen, "reading activity: %s", sqlite3_errmsg(store_sqlite_db(s)));
+	if (store_activity(s, tenant, from_ms, until_ms, activity_row_of, &a) != STORE_OK) {
+		snprintf(err, errlen, "%s", store_errmsg(s));
 		goto out;
 	}
 	ret = 0;
 out:
-	sqlite3_finalize(st);
 	store_close(s);
 	if (ret < 0) {
 		/* The reason names the database file: for the log, not for the client's error. */
@@ -149,7 +130,7 @@ int request_run(const struct config *cfg, const struct request_input *in, const 
 	memset(&hc, 0, sizeof hc);
 	memset(&e, 0, sizeof e);
 	hc.sink = sink;
-	hc.jobs.activity = store_activity;
+	hc.jobs.activity = report_activity;
 	hc.jobs.activity_src = (void *)cfg;
 	hc.jobs.url_prefix = NULL; /* "/reports/": the web server serves STREAMER_OUTPUT_DIR there */
 	hc.jobs.report_quota_bytes = cfg->report_quota_bytes;

@@ -1,38 +1,14 @@
 /* stats.c - gauges from the store and the full Prometheus exposition (see stats.h). */
 #include <string.h>
 
-#include <sqlite3.h>
-
 #include "config.h"
 #include "metrics.h"
 #include "stats.h"
 #include "store.h"
-#include "store_sqlite_int.h"
-
-/* One read transaction over the three counts; the indexes make each a range count. */
-static const char GAUGES_SQL[] =
-	"SELECT (SELECT count(*) FROM connections WHERE expires_at > ?1), "
-	"(SELECT count(*) FROM requests WHERE status = 'PENDING'), "
-	"(SELECT count(*) FROM requests WHERE status = 'PROCESSING')";
 
 int stats_gauges(struct store *s, int64_t now_ms, struct gauges *g)
 {
-	sqlite3 *db = store_sqlite_db(s);
-	sqlite3_stmt *st = NULL;
-	int ret = STORE_OK;
-
-	g->connections_active = g->jobs_pending = g->jobs_running = 0;
-	/* Prepared per call: /metrics is scraped every few seconds, not per event. */
-	if (sqlite3_prepare_v2(db, GAUGES_SQL, -1, &st, NULL) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 1, now_ms) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
-		ret = store_sqlite_fail(s, "reading the gauges");
-	} else {
-		g->connections_active = sqlite3_column_int64(st, 0);
-		g->jobs_pending = sqlite3_column_int64(st, 1);
-		g->jobs_running = sqlite3_column_int64(st, 2);
-	}
-	sqlite3_finalize(st);
-	return ret;
+	return store_gauges(s, now_ms, &g->connections_active, &g->jobs_pending, &g->jobs_running);
 }
 
 static void gauge(struct buf *out, const char *name, const char *help, int64_t v)

@@ -1,4 +1,4 @@
-/* store.h - the connection store interface; src/store_sqlite.c implements it on SQLite (WAL). */
+/* store.h - the store interface: opening an engine by URL, transactions, connections, gauges, report activity, processor wake-ups. */
 #ifndef STREAMER_STORE_H
 #define STREAMER_STORE_H
 
@@ -6,8 +6,13 @@
 #include <stdint.h>
 
 /*
- * Everything the workers and the CLI keep goes through this interface, so a
- * shared database engine can replace SQLite later without touching callers.
+ * Everything the workers, the processors and the CLI keep goes through this
+ * interface and its two sections queue.h (the request queue) and subs.h
+ * (topic subscriptions). An engine implements it in its own folder,
+ * src/store/<engine>/, behind one struct store_ops (store_engine.h); the
+ * functions here only dispatch through the handle's ops. STREAMER_DB picks
+ * the engine at run time (see store_open). No engine type shows here.
+ *
  * Functions return STORE_OK, STORE_NOTFOUND or STORE_ERROR (details in
  * store_errmsg), store_conn_put also STORE_CONFLICT. Times are milliseconds since the epoch.
  *
@@ -16,6 +21,27 @@
  * overwrite it (free what it held first); the caller then owns the strings
  * and releases them with conn_record_free. A lock held by another process
  * beyond the busy timeout gives STORE_ERROR with "is busy" in store_errmsg.
+ *
+ * Transactions. Every call outside store_begin … store_commit commits on
+ * its own. The callers run these groups in one store_begin transaction, and
+ * they must stay atomic whatever the engine (store_begin takes the write
+ * lock on SQLite; another engine needs serializable isolation, or a lock,
+ * over connections, requests and subscriptions together):
+ *  - connect (conn.c): store_conn_count_user + store_conn_put, so two
+ *    workers cannot both take a user's last connection place;
+ *  - one client message (conn.c): store_conn_secret (plain HTTP dialect) +
+ *    store_conn_touch + what its handler does (queue_count_live +
+ *    queue_count_tenant_pending + queue_enqueue, or subs_add / subs_remove,
+ *    or queue_get_own / queue_cancel) + store_conn_add_sent: a message is
+ *    counted, answered and its effects stored all or nothing;
+ *  - disconnect (conn.c, and cli_push.c's forget): store_conn_secret +
+ *    store_conn_delete (its subscriptions go with it) +
+ *    queue_cancel_connection.
+ * Single calls that are atomic by contract: store_conn_put (the conflict
+ * check and the insert), queue_claim (each row to exactly one claimer),
+ * store_gauges (one snapshot of the three counts). subs_add counts then
+ * inserts and queue_cancel tries PENDING then PROCESSING: only the caller's
+ * transaction makes those one step.
  */
 enum {
 	STORE_OK = 0,
@@ -52,29 +78,61 @@ struct conn_record {
 void conn_record_free(struct conn_record *r);
 
 /* store_open flags. */
-#define STORE_OPEN_CREATE 0x1  /* create a missing file (store_create_file, no group); `streamer init-db` only */
+#define STORE_OPEN_CREATE 0x1  /* create a missing database (as store_create, no group); `streamer init-db` only */
 
 /*
- * Creates an empty database file at path when none exists: mode 0600, or
- * 0640 owned by group gid when gid >= 0 (SQLite later gives -wal and -shm
- * the database's mode). Never follows a symbolic link. Returns 1 when it
- * created the file, 0 when one existed, or -1 with a reason in err.
+ * Engine settings, each used by the engines it names and ignored by the
+ * others. They are options rather than part of the URL because they come
+ * from their own configuration variables (STREAMER_DB_BUSY_TIMEOUT), checked
+ * with bounds by config.c, and the URL stays the one thing that names where
+ * the data is; a NULL options pointer means the defaults.
  */
-int store_create_file(const char *path, long long gid, char *err, size_t errlen)
+struct store_options {
+	int busy_timeout_ms; /* SQLite: how long a call waits for another process's lock (default 5000) */
+};
+
+/*
+ * The store URL: "sqlite:<path>" or a plain path (SQLite, the file at path,
+ * exactly as before URLs existed); "postgresql://…" and any other
+ * "<scheme>://…" give "no store engine for …" until an engine serves it.
+ * Returns the engine's ops and sets *target to what follows the scheme (the
+ * path for SQLite, borrowed from url), or NULL with a reason in err.
+ */
+struct store_ops;
+const struct store_ops *store_engine_of(const char *url, const char **target, char *err,
+					size_t errlen);
+
+/*
+ * The local file the store at url lives in (borrowed from url): the path of
+ * "sqlite:<path>" or of a plain path. The host's shared files (metrics,
+ * rate limits) go beside it. url itself when its engine keeps no local
+ * file or is unknown.
+ */
+const char *store_url_file(const char *url);
+
+/*
+ * Creates an empty database at url when none exists. For SQLite: the file,
+ * mode 0600, or 0640 owned by group gid when gid >= 0 (SQLite later gives
+ * -wal and -shm the database's mode), never following a symbolic link.
+ * Returns 1 when it created it, 0 when one existed, or -1 with a reason in err.
+ */
+int store_create(const char *url, long long gid, char *err, size_t errlen)
 	__attribute__((warn_unused_result));
 
 /*
- * Opens the database at path, puts it in WAL mode, sets the busy timeout,
- * applies pending migrations from sql/ (embedded at build time) and prepares
- * every statement. Call once per process. A missing file is an error naming
- * it and `streamer init-db`, unless flags has STORE_OPEN_CREATE. Returns 0
- * and a new handle, or -1 with a reason in err.
+ * Opens the store at url (see store_engine_of) with the engine settings in
+ * opt (NULL = defaults), applies pending migrations (embedded at build
+ * time) and prepares every statement. For SQLite the file is put in WAL
+ * mode. Call once per process. A missing database is an error naming it and
+ * `streamer init-db`, unless flags has STORE_OPEN_CREATE. Returns 0 and a
+ * new handle, or -1 with a reason in err.
  */
-int store_open(struct store **out, const char *path, int busy_timeout_ms, int flags,
+int store_open(struct store **out, const char *url, const struct store_options *opt, int flags,
 	       char *err, size_t errlen) __attribute__((warn_unused_result));
 
 /*
- * Whether path still names the file this handle opened: a database deleted
+ * Whether the store is still the one this handle opened. SQLite: whether
+ * the path still names the file this handle opened: a database deleted
  * or replaced under a running process is detected (one stat() at most every
  * 2 s; every store call does this, and every store error checks at once).
  * From then on every call fails with STORE_ERROR and a store_errmsg naming
@@ -84,7 +142,11 @@ int store_open(struct store **out, const char *path, int busy_timeout_ms, int fl
 int store_check(struct store *s) __attribute__((warn_unused_result));
 void store_close(struct store *s);
 
-/* The schema version (PRAGMA user_version) the open database is at, and the newest this build knows. */
+/*
+ * The schema version the open database is at (SQLite: PRAGMA user_version;
+ * -1 on error), and the newest this build knows (the migrations in sql/,
+ * numbered the same for every engine).
+ */
 int store_schema_version(struct store *s);
 int store_schema_latest(void);
 
@@ -92,8 +154,8 @@ int store_schema_latest(void);
 const char *store_errmsg(struct store *s);
 
 /*
- * One write transaction (BEGIN IMMEDIATE … COMMIT): begin waits up to the
- * busy timeout for the write lock. When commit fails the transaction is still
+ * One write transaction (SQLite: BEGIN IMMEDIATE … COMMIT): begin waits up
+ * to the busy timeout for the write lock. When commit fails the transaction is still
  * open: call store_rollback. Rollback is safe when none is open. Calls
  * outside a transaction each commit on their own.
  */
@@ -189,5 +251,52 @@ int store_conn_count_user(struct store *s, const char *tenant, const char *user,
 
 /* A cheap read that proves the database answers (for /healthz). */
 int store_ping(struct store *s) __attribute__((warn_unused_result));
+
+/*
+ * The gauges, read in one snapshot: connections not expired at now,
+ * requests PENDING, requests PROCESSING. STORE_OK or STORE_ERROR.
+ */
+int store_gauges(struct store *s, int64_t now, int64_t *connections_active,
+		 int64_t *requests_pending, int64_t *requests_running)
+	__attribute__((warn_unused_result));
+
+/* One event of a tenant's activity (for generate_report). Strings borrowed for the callback. */
+struct store_activity_row {
+	int64_t at_ms;         /* a connection's connect time, a request's creation time */
+	const char *kind;      /* "connection" or "request" */
+	const char *tenant_id;
+	const char *id;        /* the request's client id; NULL for connections (their id is a credential) */
+	const char *user_id;
+	const char *action;    /* requests only, else NULL */
+	const char *status;    /* requests only, else NULL */
+	int64_t duration_ms;   /* requests: run time or -1; connections: last_active_at - connected_at */
+};
+
+/*
+ * Calls fn for each connection and request of tenant with from_ms <= at_ms
+ * < until_ms, in ascending at_ms; fn returning non-zero stops the walk (not
+ * an error). fn must not call back into s. STORE_OK or STORE_ERROR.
+ */
+int store_activity(struct store *s, const char *tenant, int64_t from_ms, int64_t until_ms,
+		   int (*fn)(void *arg, const struct store_activity_row *row), void *arg)
+	__attribute__((warn_unused_result));
+
+/*
+ * Processor wake-ups. A worker that queued a request calls store_wake_notify
+ * after its answer is out; an idle processor calls store_wake_listen once,
+ * polls store_wake_fd for POLLIN and then store_wake_drain. A lost wake-up
+ * costs only latency: processors also poll the queue every few seconds.
+ * SQLite: one unix datagram socket per listener in "<database>.wake/"
+ * (mode 0770), sockets of dead processors removed by the next notify.
+ *
+ * store_wake_listen returns 0, or -1 with a reason in err. store_wake_fd is
+ * -1 when not listening. store_wake_notify never blocks and ignores errors.
+ * store_wake_close stops listening (store_close does it too).
+ */
+int store_wake_listen(struct store *s, char *err, size_t errlen);
+int store_wake_fd(struct store *s);
+void store_wake_drain(struct store *s);
+void store_wake_notify(struct store *s);
+void store_wake_close(struct store *s);
 
 #endif

@@ -1,4 +1,4 @@
-/* subs.h - topic subscriptions and push-target lookups on the SQLite store (sql/004_subscriptions.sql). */
+/* subs.h - the store interface's subscriptions section: topic subscriptions and push-target lookups. */
 #ifndef STREAMER_SUBS_H
 #define STREAMER_SUBS_H
 
@@ -18,7 +18,11 @@ struct subs;
 #define SUBS_TOPIC_MAX 128
 int subs_topic_valid(const char *topic);
 
-/* Prepares the statements on s (after store_open). NULL with the reason in store_errmsg(s). */
+/*
+ * The subscriptions view of store s (after store_open; the engine prepared
+ * the statements there). NULL with the reason in store_errmsg(s).
+ * subs_close frees only the view.
+ */
 struct subs *subs_open(struct store *s);
 void subs_close(struct subs *u);
 

@@ -1,4 +1,4 @@
-/* test_queue.c - the durable request queue: enqueue, claim with leases, progress, finish, cancel, expiry, concurrent claimers. */
+/* queue.c - store conformance, the request queue: enqueue, claim with leases, progress, finish, cancel, expiry, concurrent claimers. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,26 +6,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
 #include "queue.h"
 #include "store.h"
-#include "store_sqlite_int.h"
-#include "tap.h"
-#include "tmpdir.h"
+#include "conformance.h"
 
 #define LEASE 60000
 #define KEEP 1000
 
-static char dir[TMPDIR_MAX], dbpath[TMPDIR_MAX + 8];
-
 static void setup(struct store **s, struct queue **q)
 {
-	char err[512];
-
-	tmpdir_make(dir, sizeof dir, "test_queue");
-	snprintf(dbpath, sizeof dbpath, "%s/q.db", dir);
-	CHECK(store_open(s, dbpath, 5000, STORE_OPEN_CREATE, err, sizeof err) == 0);
+	conf_setup();
+	*s = conf_open();
 	*q = queue_open(*s);
 	CHECK(*q != NULL);
 }
@@ -33,8 +24,7 @@ static void setup(struct store **s, struct queue **q)
 static void teardown(struct store *s, struct queue *q)
 {
 	queue_close(q);
-	store_close(s);
-	CHECK(tmpdir_remove(dir) == 0);
+	conf_teardown(s);
 }
 
 /* Enqueues one request of conn/user/tenant with client id rid; returns the server id (caller frees). */
@@ -383,11 +373,11 @@ static void test_concurrent_claimers_run_each_once(void)
 		kids[k] = fork();
 		CHECK(kids[k] >= 0);
 		if (kids[k] == 0) {
-			char err[512], owner[16];
+			char owner[16];
 			int ret;
 
 			snprintf(owner, sizeof owner, "p%d", k);
-			CHECK(store_open(&s, dbpath, 10000, STORE_OPEN_CREATE, err, sizeof err) == 0);
+			s = conf_open();
 			q = queue_open(s);
 			CHECK(q != NULL);
 			while ((ret = queue_claim(q, owner, 10000, LEASE, &r)) == STORE_OK) {
@@ -409,10 +399,9 @@ static void test_concurrent_claimers_run_each_once(void)
 		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	}
 	{
-		char err[512];
 		int64_t pending, processing;
 
-		CHECK(store_open(&s, dbpath, 5000, STORE_OPEN_CREATE, err, sizeof err) == 0);
+		s = conf_open();
 		q = queue_open(s);
 		CHECK(q != NULL);
 		CHECK_INT(queue_counts(q, &pending, &processing), STORE_OK);
@@ -555,43 +544,6 @@ static void test_quota_counts(void)
 	teardown(s, q);
 }
 
-/* The queue's statements reach requests through indexes: none scans the table. */
-static void test_statements_do_not_scan(void)
-{
-	const char *sql;
-	struct store *s;
-	struct queue *q;
-	sqlite3 *db;
-
-	setup(&s, &q);
-	enqueue_many(s, q, "ca", "tenant-a", 2000, 1000);
-	enqueue_many(s, q, "cb", "tenant-b", 10, 1000);
-	db = store_sqlite_db(s);
-	CHECK(sqlite3_exec(db, "ANALYZE", NULL, NULL, NULL) == SQLITE_OK);
-	for (size_t i = 0; (sql = queue_statement_text(i)); i++) {
-		char text[4096];
-		sqlite3_stmt *st = NULL;
-
-		/* The whole-table counts for /metrics and gc are not per-event statements. */
-		if (strstr(sql, "expires_at <= ?1") || strncmp(sql, "SELECT (SELECT count(*)", 23) == 0)
-			continue;
-		snprintf(text, sizeof text, "EXPLAIN QUERY PLAN %s", sql);
-		CHECK_INT(sqlite3_prepare_v2(db, text, -1, &st, NULL), SQLITE_OK);
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			const char *detail = (const char *)sqlite3_column_text(st, 3);
-
-			if (getenv("TEST_VERBOSE"))
-				printf("# %zu: %s\n", i, detail);
-			if (strncmp(detail, "SCAN requests", 13) == 0 && !strstr(detail, "USING")) {
-				printf("# %s\n#   %s\n", sql, detail);
-				CHECK(!"a queue statement scans requests");
-			}
-		}
-		sqlite3_finalize(st);
-	}
-	teardown(s, q);
-}
-
 TAP_MAIN(
 	TAP_TEST(test_enqueue_and_read),
 	TAP_TEST(test_duplicate_live_id_is_refused),
@@ -605,6 +557,5 @@ TAP_MAIN(
 	TAP_TEST(test_claim_is_fair_across_tenants),
 	TAP_TEST(test_fair_claim_skips_tenants_not_due),
 	TAP_TEST(test_quota_counts),
-	TAP_TEST(test_statements_do_not_scan),
 	TAP_TEST(test_held_until_unhold),
 )

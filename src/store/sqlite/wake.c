@@ -1,4 +1,4 @@
-/* wake.c - wake-up datagrams from workers to idle processors (see wake.h). */
+/* wake.c - the SQLite engine's processor wake-ups: unix datagram sockets in "<database>.wake/" (see store_wake_listen in store.h). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -9,8 +9,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "util.h"
-#include "wake.h"
+#include "sqlite_int.h"
 
 /* Writes "<db_path>.wake" into out; returns -1 when it does not fit. */
 static int wake_dir(const char *db_path, char *out, size_t len)
@@ -20,14 +19,20 @@ static int wake_dir(const char *db_path, char *out, size_t len)
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
-int wake_listen(struct wake *w, const char *db_path, char *err, size_t errlen)
+/*
+ * Each waiting processor binds a datagram socket in "<database>.wake/"; a
+ * worker that queues a request sends one byte to every socket there.
+ * Sockets of processors that died are removed by the next sender.
+ */
+int sqlite_wake_listen(struct store *h, char *err, size_t errlen)
 {
+	struct sqlite_store *s = sq(h);
+	const char *db_path = s->path;
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char dir[sizeof sa.sun_path], hex[9];
-	int n;
+	int fd, n;
 
-	w->fd = -1;
-	w->path[0] = '\0';
+	sqlite_wake_close(h);
 	if (wake_dir(db_path, dir, sizeof dir) < 0) {
 		snprintf(err, errlen, "database path %s is too long for a wake-up socket", db_path);
 		return -1;
@@ -42,38 +47,46 @@ int wake_listen(struct wake *w, const char *db_path, char *err, size_t errlen)
 		snprintf(err, errlen, "wake-up socket path in %s is too long", dir);
 		return -1;
 	}
-	w->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (w->fd < 0 || bind(w->fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
 		snprintf(err, errlen, "cannot bind %s: %s", sa.sun_path, strerror(errno));
-		if (w->fd >= 0)
-			close(w->fd);
-		w->fd = -1;
+		if (fd >= 0)
+			close(fd);
 		return -1;
 	}
-	memcpy(w->path, sa.sun_path, sizeof w->path);
+	s->wake_fd = fd;
+	memcpy(s->wake_path, sa.sun_path, sizeof s->wake_path);
 	return 0;
 }
 
-void wake_close(struct wake *w)
+int sqlite_wake_fd(struct store *h)
 {
-	if (w->fd >= 0)
-		close(w->fd);
-	if (w->path[0])
-		unlink(w->path);
-	w->fd = -1;
-	w->path[0] = '\0';
+	return sq(h)->wake_fd;
 }
 
-void wake_drain(struct wake *w)
+void sqlite_wake_close(struct store *h)
+{
+	struct sqlite_store *s = sq(h);
+
+	if (s->wake_fd >= 0)
+		close(s->wake_fd);
+	if (s->wake_path[0])
+		unlink(s->wake_path);
+	s->wake_fd = -1;
+	s->wake_path[0] = '\0';
+}
+
+void sqlite_wake_drain(struct store *h)
 {
 	char b[64];
 
-	while (recv(w->fd, b, sizeof b, 0) > 0)
+	while (sq(h)->wake_fd >= 0 && recv(sq(h)->wake_fd, b, sizeof b, 0) > 0)
 		;
 }
 
-void wake_all(const char *db_path)
+void sqlite_wake_notify(struct store *h)
 {
+	const char *db_path = sq(h)->path;
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char dir[sizeof sa.sun_path];
 	struct dirent *e;

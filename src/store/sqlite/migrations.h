@@ -1,6 +1,6 @@
-/* store_sql.h - the schema and migrations embedded from sql/ at build time. */
-#ifndef STREAMER_STORE_SQL_H
-#define STREAMER_STORE_SQL_H
+/* migrations.h - the SQLite engine's schema and migrations, embedded from sql/ at build time (sql/embed.sh writes store/sqlite/sql_embedded.c). */
+#ifndef STREAMER_STORE_SQLITE_MIGRATIONS_H
+#define STREAMER_STORE_SQLITE_MIGRATIONS_H
 
 /* One step of the schema: applying sql moves PRAGMA user_version to version. */
 struct store_migration {

@@ -1,58 +1,27 @@
-/* store_sqlite.c - the connection store on one SQLite database in WAL mode, shared by every process on the host. */
+/* store.c - the SQLite engine: one database in WAL mode shared by every process on the host; opening, errors, transactions, connections, the ops table. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <unistd.h>
-
-#include <sqlite3.h>
 
 #include "log.h"
-#include "store.h"
-#include "store_sql.h"
-#include "store_sqlite_int.h"
-#include "store_sqlite_sql.h"
-#include "util.h"
-
-enum stmt_id {
-#define X(name, sql) name,
-	STORE_SQL_STATEMENTS(X)
-#undef X
-	STMT_COUNT
-};
+#include "sqlite_int.h"
 
 static const char *const stmt_sql[STMT_COUNT] = {
 #define X(name, sql) [name] = sql,
 	STORE_SQL_STATEMENTS(X)
+	QUEUE_SQL_STATEMENTS(X)
+	SUBS_SQL_STATEMENTS(X)
 #undef X
-};
-
-/*
- * One handle per process, used by one thread at a time (the connection is
- * opened with SQLITE_OPEN_NOMUTEX). Every statement is prepared once in
- * store_open; each call binds, steps, then resets and clears its statement
- * before returning, so no statement stays active between calls.
- */
-struct store {
-	sqlite3 *db;
-	char *path;
-	sqlite3_stmt *stmt[STMT_COUNT];
-	struct buf errmsg;     /* the last error, "" when none yet */
-	int64_t next_check_us; /* monotonic time of the next check that the file is still ours */
-	int moved;             /* the path no longer names the open file: every call fails */
 };
 
 /* How often the store looks whether its file was deleted or replaced (one stat()). */
 #define STORE_CHECK_INTERVAL_US (2 * 1000000)
 
-static void set_error(struct store *s, const char *fmt, ...) PRINTF_LIKE(2, 3);
-static int check_file(struct store *s, int force);
-
-static void set_error(struct store *s, const char *fmt, ...)
+void sqlite_set_error(struct sqlite_store *s, const char *fmt, ...)
 {
 	va_list ap;
 	char *text;
@@ -77,18 +46,18 @@ static void set_error(struct store *s, const char *fmt, ...)
  * STORE_ERROR. A lock still held by another process once the busy timeout
  * has run out says so plainly: that is an overload, not a broken database.
  */
-static int db_error(struct store *s, const char *what)
+int sqlite_fail(struct sqlite_store *s, const char *what)
 {
 	int code = sqlite3_errcode(s->db) & 0xff;
 
 	/* An error may come from a file deleted or replaced under us: say that instead. */
-	if (check_file(s, 1) != STORE_OK)
+	if (sqlite_check_file(s, 1) != STORE_OK)
 		return STORE_ERROR;
 	if (code == SQLITE_BUSY || code == SQLITE_LOCKED)
-		set_error(s, "database %s is busy: %s: still locked after the busy timeout (%s)",
-			  s->path, what, sqlite3_errmsg(s->db));
+		sqlite_set_error(s, "database %s is busy: %s: still locked after the busy timeout (%s)",
+				 s->path, what, sqlite3_errmsg(s->db));
 	else
-		set_error(s, "database %s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
+		sqlite_set_error(s, "database %s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
 	return STORE_ERROR;
 }
 
@@ -99,7 +68,7 @@ static int db_error(struct store *s, const char *what)
  * the handle stays failed: writes would go to an unlinked file that no
  * other process sees. The first detection is logged as an error.
  */
-static int check_file(struct store *s, int force)
+int sqlite_check_file(struct sqlite_store *s, int force)
 {
 	int64_t now;
 	int moved = 0;
@@ -122,19 +91,18 @@ static int check_file(struct store *s, int force)
 			    "refuses to use it: restore the file or run 'streamer init-db', then "
 			    "restart the workers and processors"));
 moved:
-	set_error(s, "database %s was deleted or replaced while this process had it open; "
-		  "restart the process (run 'streamer init-db' first if the file is missing)",
-		  s->path);
+	sqlite_set_error(s, "database %s was deleted or replaced while this process had it open; "
+			 "restart the process (run 'streamer init-db' first if the file is missing)",
+			 s->path);
 	return STORE_ERROR;
 }
 
-int store_check(struct store *s)
+static int sqlite_check(struct store *h)
 {
-	return check_file(s, 0);
+	return sqlite_check_file(sq(h), 0);
 }
 
-/* Makes st ready for its next use; also right after an error. */
-static void stmt_done(sqlite3_stmt *st)
+void sqlite_done(sqlite3_stmt *st)
 {
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
@@ -179,29 +147,15 @@ static void read_row(sqlite3_stmt *st, struct conn_record *r)
 	r->token_expires_at = sqlite3_column_int64(st, 11); /* NULL reads as 0: no limit */
 }
 
-void conn_record_free(struct conn_record *r)
-{
-	if (!r)
-		return;
-	free(r->id);
-	free(r->user_id);
-	free(r->tenant_id);
-	free(r->permissions);
-	free(r->user_agent);
-	free(r->source_addr);
-	free(r->secret_hash);
-	memset(r, 0, sizeof *r);
-}
-
 /* Runs bound statement id, which returns no rows, to completion. */
-static int run_exec(struct store *s, enum stmt_id id, const char *what)
+static int run_exec(struct sqlite_store *s, enum sqlite_stmt id, const char *what)
 {
 	sqlite3_stmt *st = s->stmt[id];
 	int ret = STORE_OK;
 
 	if (sqlite3_step(st) != SQLITE_DONE)
-		ret = db_error(s, what);
-	stmt_done(st);
+		ret = sqlite_fail(s, what);
+	sqlite_done(st);
 	return ret;
 }
 
@@ -210,14 +164,15 @@ static int run_exec(struct store *s, enum stmt_id id, const char *what)
  * Returns STORE_OK and fills *out (when non-NULL) if there was a row,
  * STORE_NOTFOUND if there was none.
  */
-static int run_one(struct store *s, enum stmt_id id, const char *what, struct conn_record *out)
+static int run_one(struct sqlite_store *s, enum sqlite_stmt id, const char *what,
+		   struct conn_record *out)
 {
 	sqlite3_stmt *st = s->stmt[id];
 	struct conn_record r = { 0 };
 	int ret = STORE_ERROR;
 	int rc;
 
-	if (check_file(s, 0) != STORE_OK)
+	if (sqlite_check_file(s, 0) != STORE_OK)
 		goto out;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE) {
@@ -225,14 +180,14 @@ static int run_one(struct store *s, enum stmt_id id, const char *what, struct co
 		goto out;
 	}
 	if (rc != SQLITE_ROW) {
-		ret = db_error(s, what);
+		ret = sqlite_fail(s, what);
 		goto out;
 	}
 	if (out)
 		read_row(st, &r);
 	/* Step to the end: a write's RETURNING row comes before its commit. */
 	if (sqlite3_step(st) != SQLITE_DONE) {
-		ret = db_error(s, what);
+		ret = sqlite_fail(s, what);
 		goto out;
 	}
 	if (out) {
@@ -242,184 +197,41 @@ static int run_one(struct store *s, enum stmt_id id, const char *what, struct co
 	ret = STORE_OK;
 out:
 	conn_record_free(&r);
-	stmt_done(st);
+	sqlite_done(st);
 	return ret;
 }
 
-/* Runs one-off SQL of store_open (pragmas, migrations); never used per call. */
-static int exec_sql(struct store *s, const char *sql, const char *what)
-{
-	char *msg = NULL;
-
-	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		int code = sqlite3_errcode(s->db) & 0xff;
-
-		set_error(s, "database %s%s: %s: %s", s->path,
-			  code == SQLITE_BUSY || code == SQLITE_LOCKED
-			  ? " is busy (still locked after the busy timeout)" : "",
-			  what, msg ? msg : sqlite3_errmsg(s->db));
-		sqlite3_free(msg);
-		return -1;
-	}
-	return 0;
-}
-
 /*
- * Runs a one-row pragma of store_open and copies its first column as text
- * into out (outlen bytes). Returns 0, or -1 with the error recorded.
+ * Prepares every statement of the engine (connections, queue,
+ * subscriptions) once, for the life of the handle: the one place that does.
  */
-static int pragma_text(struct store *s, const char *sql, char *out, size_t outlen)
-{
-	sqlite3_stmt *st = NULL;
-	const unsigned char *t;
-	int ret = -1;
-
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-		db_error(s, sql);
-		goto out;
-	}
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		db_error(s, sql);
-		goto out;
-	}
-	t = sqlite3_column_text(st, 0);
-	snprintf(out, outlen, "%s", t ? (const char *)t : "");
-	ret = 0;
-out:
-	sqlite3_finalize(st);
-	return ret;
-}
-
-static int read_user_version(struct store *s, int *v)
-{
-	char text[32];
-
-	if (pragma_text(s, "PRAGMA user_version", text, sizeof text) < 0)
-		return -1;
-	*v = atoi(text);
-	return 0;
-}
-
-int store_schema_latest(void)
-{
-	int latest = 0;
-
-	for (const struct store_migration *m = store_migrations; m->sql; m++)
-		if (m->version > latest)
-			latest = m->version;
-	return latest;
-}
-
-static int schema_too_new(struct store *s, int v)
-{
-	set_error(s, "database %s: database schema version %d is newer than this build (%d)",
-		  s->path, v, store_schema_latest());
-	return -1;
-}
-
-/*
- * Applies each embedded migration newer than the database, one transaction
- * each. BEGIN IMMEDIATE takes the write lock before user_version is read
- * again, so when several processes start at once exactly one applies each
- * step and the others see it done. (A future migration that must rebuild a
- * table cannot switch foreign_keys off here: the pragma is a no-op inside a
- * transaction; such a step needs its own handling.)
- */
-static int migrate(struct store *s)
-{
-	int latest = store_schema_latest();
-	int v;
-
-	if (read_user_version(s, &v) < 0)
-		return -1;
-	if (v > latest)
-		return schema_too_new(s, v);
-	for (const struct store_migration *m = store_migrations; m->sql; m++) {
-		char what[300];
-		char pragma[64];
-
-		if (m->version <= v)
-			continue;
-		if (exec_sql(s, "BEGIN IMMEDIATE", "starting a migration") < 0)
-			return -1;
-		if (read_user_version(s, &v) < 0)
-			goto fail;
-		if (v > latest) {
-			schema_too_new(s, v);
-			goto fail;
-		}
-		if (m->version > v) {
-			snprintf(what, sizeof what, "migration %s (version %d)", m->file, m->version);
-			if (exec_sql(s, m->sql, what) < 0)
-				goto fail;
-			/* An integer of the build, not input: no parameter can bind a pragma. */
-			snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", m->version);
-			if (exec_sql(s, pragma, what) < 0)
-				goto fail;
-			v = m->version;
-		}
-		if (exec_sql(s, "COMMIT", "committing a migration") < 0)
-			goto fail;
-	}
-	return 0;
-fail:
-	if (!sqlite3_get_autocommit(s->db))
-		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-	return -1;
-}
-
-static int prepare_all(struct store *s)
+static int prepare_all(struct sqlite_store *s)
 {
 	for (int i = 0; i < STMT_COUNT; i++) {
 		const char *tail = NULL;
 
 		if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
 				       &s->stmt[i], &tail) != SQLITE_OK) {
-			set_error(s, "database %s: preparing \"%s\": %s", s->path, stmt_sql[i],
-				  sqlite3_errmsg(s->db));
+			sqlite_set_error(s, "database %s: preparing \"%s\": %s", s->path, stmt_sql[i],
+					 sqlite3_errmsg(s->db));
 			return -1;
 		}
 		if (tail && *tail) {
-			set_error(s, "database %s: \"%s\" is more than one statement", s->path,
-				  stmt_sql[i]);
+			sqlite_set_error(s, "database %s: \"%s\" is more than one statement", s->path,
+					 stmt_sql[i]);
 			return -1;
 		}
 	}
 	return 0;
 }
 
-int store_create_file(const char *path, long long gid, char *err, size_t errlen)
-{
-	mode_t mode = gid >= 0 ? 0640 : 0600;
-	int fd;
+static void sqlite_close(struct store *h);
 
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
-	if (fd < 0) {
-		if (errno == EEXIST)
-			return 0;
-		snprintf(err, errlen, "cannot create database %s: %s", path, strerror(errno));
-		return -1;
-	}
-	/* Exactly this mode whatever the umask; SQLite gives -wal and -shm the same. */
-	if ((gid >= 0 && fchown(fd, (uid_t)-1, (gid_t)gid) < 0) || fchmod(fd, mode) < 0) {
-		snprintf(err, errlen, "cannot set the owner group or mode of database %s: %s", path,
-			 strerror(errno));
-		close(fd);
-		unlink(path);
-		return -1;
-	}
-	if (close(fd) < 0) {
-		snprintf(err, errlen, "cannot create database %s: %s", path, strerror(errno));
-		unlink(path);
-		return -1;
-	}
-	return 1;
-}
-
-int store_open(struct store **out, const char *path, int busy_timeout_ms, int flags,
-	       char *err, size_t errlen)
+static int sqlite_open(struct store **out, const char *path, const struct store_options *opt,
+		       int flags, char *err, size_t errlen)
 {
-	struct store *s = xcalloc(1, sizeof *s);
+	struct sqlite_store *s = xcalloc(1, sizeof *s);
+	int busy_timeout_ms = opt->busy_timeout_ms;
 	struct stat sb;
 	char mode[32];
 	int memory = path && strcmp(path, ":memory:") == 0;
@@ -427,10 +239,12 @@ int store_open(struct store **out, const char *path, int busy_timeout_ms, int fl
 	int rc;
 
 	*out = NULL;
+	s->base.ops = &store_sqlite_ops;
+	s->wake_fd = -1;
 	s->path = xstrdup(path ? path : "");
 	buf_puts(&s->errmsg, "");
 	if (!path || !*path) {
-		set_error(s, "no database path given");
+		sqlite_set_error(s, "no database path given");
 		goto out;
 	}
 	if (memory) {
@@ -438,27 +252,27 @@ int store_open(struct store **out, const char *path, int busy_timeout_ms, int fl
 	} else if (flags & STORE_OPEN_CREATE) {
 		char why[512];
 
-		if (store_create_file(path, -1, why, sizeof why) < 0) {
-			set_error(s, "%s", why);
+		if (sqlite_create_file(path, -1, why, sizeof why) < 0) {
+			sqlite_set_error(s, "%s", why);
 			goto out;
 		}
 	} else if (stat(path, &sb) != 0) {
-		set_error(s, "database %s %s; create it with 'streamer init-db'", path,
-			  errno == ENOENT ? "does not exist" : strerror(errno));
+		sqlite_set_error(s, "database %s %s; create it with 'streamer init-db'", path,
+				 errno == ENOENT ? "does not exist" : strerror(errno));
 		goto out;
 	}
-	/* Never SQLITE_OPEN_CREATE for a file: only store_create_file makes one. */
+	/* Never SQLITE_OPEN_CREATE for a file: only sqlite_create_file makes one. */
 	rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
 			     (memory ? SQLITE_OPEN_CREATE : 0), NULL);
 	if (rc != SQLITE_OK) {
-		set_error(s, "cannot open database %s: %s", path,
-			  s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+		sqlite_set_error(s, "cannot open database %s: %s", path,
+				 s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
 		goto out;
 	}
 	/* Set first: switching to WAL and migrating may wait for other processes. */
 	sqlite3_busy_timeout(s->db, busy_timeout_ms);
 	if (sqlite3_db_readonly(s->db, "main") == 1) {
-		set_error(s, "database %s is read-only for this process", path);
+		sqlite_set_error(s, "database %s is read-only for this process", path);
 		goto out;
 	}
 	/*
@@ -467,37 +281,40 @@ int store_open(struct store **out, const char *path, int busy_timeout_ms, int fl
 	 * to upgrade a lock it shares), so retry for the busy timeout.
 	 */
 	for (int waited = 0;; waited += 10) {
-		if (pragma_text(s, "PRAGMA journal_mode=WAL", mode, sizeof mode) == 0)
+		if (sqlite_pragma_text(s, "PRAGMA journal_mode=WAL", mode, sizeof mode) == 0)
 			break;
 		if ((sqlite3_errcode(s->db) & 0xff) != SQLITE_BUSY || waited >= busy_timeout_ms)
 			goto out;
 		sqlite3_sleep(10);
 	}
 	if (strcasecmp(mode, "wal") != 0) {
-		set_error(s, "database %s cannot use WAL mode (journal_mode is \"%s\"); "
-			  "it must be a local file on a filesystem with shared memory", path, mode);
+		sqlite_set_error(s, "database %s cannot use WAL mode (journal_mode is \"%s\"); "
+				 "it must be a local file on a filesystem with shared memory", path, mode);
 		goto out;
 	}
-	if (exec_sql(s, "PRAGMA synchronous=NORMAL", "setting synchronous") < 0 ||
-	    exec_sql(s, "PRAGMA foreign_keys=ON", "enabling foreign keys") < 0)
+	if (sqlite_exec(s, "PRAGMA synchronous=NORMAL", "setting synchronous") < 0 ||
+	    sqlite_exec(s, "PRAGMA foreign_keys=ON", "enabling foreign keys") < 0)
 		goto out;
-	if (migrate(s) < 0 || prepare_all(s) < 0)
+	if (sqlite_migrate(s) < 0 || prepare_all(s) < 0)
 		goto out;
 	ret = 0;
 out:
 	if (ret < 0) {
 		snprintf(err, errlen, "%s", s->errmsg.data);
-		store_close(s);
+		sqlite_close(&s->base);
 	} else {
-		*out = s;
+		*out = &s->base;
 	}
 	return ret;
 }
 
-void store_close(struct store *s)
+static void sqlite_close(struct store *h)
 {
+	struct sqlite_store *s = sq(h);
+
 	if (!s)
 		return;
+	sqlite_wake_close(h);
 	for (int i = 0; i < STMT_COUNT; i++)
 		sqlite3_finalize(s->stmt[i]);
 	/* Every statement is finalized, so this closes now (and the last one out checkpoints). */
@@ -507,47 +324,57 @@ void store_close(struct store *s)
 	free(s);
 }
 
-const char *store_errmsg(struct store *s)
+static const char *sqlite_errmsg(struct store *h)
 {
+	struct sqlite_store *s = sq(h);
+
 	return s && s->errmsg.data ? s->errmsg.data : "";
 }
 
-int store_schema_version(struct store *s)
+static int sqlite_schema_version(struct store *h)
 {
+	struct sqlite_store *s = sq(h);
 	sqlite3_stmt *st = s->stmt[STMT_USER_VERSION];
 	int v = -1;
 
 	if (sqlite3_step(st) == SQLITE_ROW)
 		v = sqlite3_column_int(st, 0);
 	else
-		db_error(s, "reading user_version");
-	stmt_done(st);
+		sqlite_fail(s, "reading user_version");
+	sqlite_done(st);
 	return v;
 }
 
-int store_begin(struct store *s)
+static int sqlite_begin(struct store *h)
 {
-	if (check_file(s, 0) != STORE_OK)
+	struct sqlite_store *s = sq(h);
+
+	if (sqlite_check_file(s, 0) != STORE_OK)
 		return STORE_ERROR;
 	return run_exec(s, STMT_BEGIN, "begin");
 }
 
-int store_commit(struct store *s)
+static int sqlite_commit(struct store *h)
 {
+	struct sqlite_store *s = sq(h);
+
 	return run_exec(s, STMT_COMMIT, "commit");
 }
 
-void store_rollback(struct store *s)
+static void sqlite_rollback(struct store *h)
 {
+	struct sqlite_store *s = sq(h);
+
 	if (!sqlite3_get_autocommit(s->db))
 		(void)run_exec(s, STMT_ROLLBACK, "rollback");
 }
 
-int store_conn_put(struct store *s, const struct conn_record *r)
+static int sqlite_conn_put(struct store *h, const struct conn_record *r)
 {
+	struct sqlite_store *s = sq(h);
 	sqlite3_stmt *st = s->stmt[STMT_CONN_PUT];
 
-	if (check_file(s, 0) != STORE_OK)
+	if (sqlite_check_file(s, 0) != STORE_OK)
 		return STORE_ERROR;
 	if (bind_text(st, 1, r->id) != SQLITE_OK ||
 	    bind_text(st, 2, r->user_id) != SQLITE_OK ||
@@ -563,8 +390,8 @@ int store_conn_put(struct store *s, const struct conn_record *r)
 	    (r->token_expires_at > 0 ? sqlite3_bind_int64(st, 12, r->token_expires_at)
 				     : sqlite3_bind_null(st, 12)) != SQLITE_OK ||
 	    bind_text(st, 13, r->secret_hash) != SQLITE_OK) {
-		db_error(s, "put connection");
-		stmt_done(st);
+		sqlite_fail(s, "put connection");
+		sqlite_done(st);
 		return STORE_ERROR;
 	}
 	if (run_exec(s, STMT_CONN_PUT, "put connection") != STORE_OK)
@@ -573,14 +400,15 @@ int store_conn_put(struct store *s, const struct conn_record *r)
 	return sqlite3_changes(s->db) == 0 ? STORE_CONFLICT : STORE_OK;
 }
 
-int store_conn_secret(struct store *s, const char *id, char **hash_hex)
+static int sqlite_conn_secret(struct store *h, const char *id, char **hash_hex)
 {
+	struct sqlite_store *s = sq(h);
 	sqlite3_stmt *st = s->stmt[STMT_CONN_SECRET];
 	int ret, rc;
 
 	*hash_hex = NULL;
 	if (bind_text(st, 1, id) != SQLITE_OK) {
-		ret = db_error(s, "read connection secret");
+		ret = sqlite_fail(s, "read connection secret");
 		goto out;
 	}
 	rc = sqlite3_step(st);
@@ -590,113 +418,124 @@ int store_conn_secret(struct store *s, const char *id, char **hash_hex)
 		*hash_hex = col_text(st, 0, NULL);
 		ret = STORE_OK;
 	} else {
-		ret = db_error(s, "read connection secret");
+		ret = sqlite_fail(s, "read connection secret");
 	}
 out:
-	stmt_done(st);
+	sqlite_done(st);
 	return ret;
 }
 
 /* Binds now, now + ttl_ms and id as ?1, ?2, ?3 of a touch or keep-alive. */
-static int bind_expiry(struct store *s, enum stmt_id id, const char *what,
+static int bind_expiry(struct sqlite_store *s, enum sqlite_stmt id, const char *what,
 		       const char *conn_id, int64_t now, int64_t ttl_ms)
 {
 	sqlite3_stmt *st = s->stmt[id];
 	int64_t expires;
 
 	if (__builtin_add_overflow(now, ttl_ms, &expires)) {
-		set_error(s, "database %s: %s: now + ttl overflows", s->path, what);
+		sqlite_set_error(s, "database %s: %s: now + ttl overflows", s->path, what);
 		return STORE_ERROR;
 	}
 	if (sqlite3_bind_int64(st, 1, now) != SQLITE_OK ||
 	    sqlite3_bind_int64(st, 2, expires) != SQLITE_OK ||
 	    bind_text(st, 3, conn_id) != SQLITE_OK) {
-		db_error(s, what);
-		stmt_done(st);
+		sqlite_fail(s, what);
+		sqlite_done(st);
 		return STORE_ERROR;
 	}
 	return STORE_OK;
 }
 
-int store_conn_touch(struct store *s, const char *id, int64_t now, int64_t ttl_ms,
+static int sqlite_conn_touch(struct store *h, const char *id, int64_t now, int64_t ttl_ms,
 		     struct conn_record *out)
 {
+	struct sqlite_store *s = sq(h);
+
 	if (bind_expiry(s, STMT_CONN_TOUCH, "touch connection", id, now, ttl_ms) != STORE_OK)
 		return STORE_ERROR;
 	return run_one(s, STMT_CONN_TOUCH, "touch connection", out);
 }
 
-int store_conn_keepalive(struct store *s, const char *id, int64_t now, int64_t ttl_ms)
+static int sqlite_conn_keepalive(struct store *h, const char *id, int64_t now, int64_t ttl_ms)
 {
+	struct sqlite_store *s = sq(h);
+
 	if (bind_expiry(s, STMT_CONN_KEEPALIVE, "keep-alive", id, now, ttl_ms) != STORE_OK)
 		return STORE_ERROR;
 	return run_one(s, STMT_CONN_KEEPALIVE, "keep-alive", NULL);
 }
 
-int store_conn_refresh(struct store *s, const char *id, const char *permissions,
+static int sqlite_conn_refresh(struct store *h, const char *id, const char *permissions,
 		       int64_t token_expires_at, int64_t now, int64_t ttl_ms,
 		       struct conn_record *out)
 {
+	struct sqlite_store *s = sq(h);
 	sqlite3_stmt *st = s->stmt[STMT_CONN_REFRESH];
 
 	if (bind_expiry(s, STMT_CONN_REFRESH, "refresh connection", id, now, ttl_ms) != STORE_OK)
 		return STORE_ERROR;
 	if (bind_text(st, 4, permissions ? permissions : "[]") != SQLITE_OK ||
 	    sqlite3_bind_int64(st, 5, token_expires_at) != SQLITE_OK) {
-		db_error(s, "refresh connection");
-		stmt_done(st);
+		sqlite_fail(s, "refresh connection");
+		sqlite_done(st);
 		return STORE_ERROR;
 	}
 	return run_one(s, STMT_CONN_REFRESH, "refresh connection", out);
 }
 
-int store_conn_add_sent(struct store *s, const char *id, int64_t n)
+static int sqlite_conn_add_sent(struct store *h, const char *id, int64_t n)
 {
+	struct sqlite_store *s = sq(h);
 	sqlite3_stmt *st = s->stmt[STMT_CONN_ADD_SENT];
 
 	if (sqlite3_bind_int64(st, 1, n) != SQLITE_OK || bind_text(st, 2, id) != SQLITE_OK) {
-		db_error(s, "count sent messages");
-		stmt_done(st);
+		sqlite_fail(s, "count sent messages");
+		sqlite_done(st);
 		return STORE_ERROR;
 	}
 	return run_one(s, STMT_CONN_ADD_SENT, "count sent messages", NULL);
 }
 
 /* Binds id as ?1 of statement sid and runs it for at most one row. */
-static int run_by_id(struct store *s, enum stmt_id sid, const char *what, const char *id,
+static int run_by_id(struct sqlite_store *s, enum sqlite_stmt sid, const char *what, const char *id,
 		     struct conn_record *out)
 {
 	sqlite3_stmt *st = s->stmt[sid];
 
 	if (bind_text(st, 1, id) != SQLITE_OK) {
-		db_error(s, what);
-		stmt_done(st);
+		sqlite_fail(s, what);
+		sqlite_done(st);
 		return STORE_ERROR;
 	}
 	return run_one(s, sid, what, out);
 }
 
-int store_conn_get(struct store *s, const char *id, struct conn_record *out)
+static int sqlite_conn_get(struct store *h, const char *id, struct conn_record *out)
 {
+	struct sqlite_store *s = sq(h);
+
 	return run_by_id(s, STMT_CONN_GET, "get connection", id, out);
 }
 
-int store_conn_delete(struct store *s, const char *id, struct conn_record *out)
+static int sqlite_conn_delete(struct store *h, const char *id, struct conn_record *out)
 {
+	struct sqlite_store *s = sq(h);
+
 	return run_by_id(s, STMT_CONN_DELETE, "delete connection", id, out);
 }
 
-int store_conn_list(struct store *s, const char *tenant,
+static int sqlite_conn_list(struct store *h, const char *tenant,
 		    int (*fn)(const struct conn_record *r, void *ctx), void *ctx)
 {
+	struct sqlite_store *s = sq(h);
 	sqlite3_stmt *st = s->stmt[tenant ? STMT_CONN_LIST_TENANT : STMT_CONN_LIST];
 	int ret = STORE_OK;
 	int rc;
 
-	if (check_file(s, 0) != STORE_OK)
+	if (sqlite_check_file(s, 0) != STORE_OK)
 		return STORE_ERROR;
 	if (tenant && bind_text(st, 1, tenant) != SQLITE_OK) {
-		ret = db_error(s, "list connections");
+		ret = sqlite_fail(s, "list connections");
 		goto out;
 	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -710,71 +549,51 @@ int store_conn_list(struct store *s, const char *tenant,
 			goto out;
 	}
 	if (rc != SQLITE_DONE)
-		ret = db_error(s, "list connections");
+		ret = sqlite_fail(s, "list connections");
 out:
-	stmt_done(st);
+	sqlite_done(st);
 	return ret;
 }
 
-int store_ping(struct store *s)
+static int sqlite_ping(struct store *h)
 {
+	struct sqlite_store *s = sq(h);
 	sqlite3_stmt *st = s->stmt[STMT_PING];
 	int ret = STORE_OK;
 
-	if (check_file(s, 0) != STORE_OK)
+	if (sqlite_check_file(s, 0) != STORE_OK)
 		return STORE_ERROR;
 	if (sqlite3_step(st) != SQLITE_ROW)
-		ret = db_error(s, "ping");
-	stmt_done(st);
+		ret = sqlite_fail(s, "ping");
+	sqlite_done(st);
 	return ret;
 }
 
-sqlite3 *store_sqlite_db(struct store *s)
-{
-	return s->db;
-}
-
-int store_sqlite_fail(struct store *s, const char *what)
-{
-	return db_error(s, what);
-}
-
-/* Makes st ready for its next use; also right after an error. */
-void store_sqlite_done(sqlite3_stmt *st)
-{
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-}
-
-/*
- * Binds the parameters of st from a format: 't' text (const char *, NULL =
- * SQL NULL), 'i' int64_t. Bindings are SQLITE_STATIC: every caller clears
- * them with done() before its strings go away.
- */
-int store_conn_count_user(struct store *s, const char *tenant, const char *user,
+static int sqlite_conn_count_user(struct store *h, const char *tenant, const char *user,
 			  const char *except_id, int64_t now, int64_t limit, int64_t *n)
 {
+	struct sqlite_store *s = sq(h);
 	sqlite3_stmt *st = s->stmt[STMT_CONN_COUNT_USER];
 	int ret = STORE_OK;
 
 	*n = 0;
-	if (store_sqlite_bind(s, st, "ttiti", tenant, user, now, except_id, limit) != STORE_OK)
+	if (sqlite_bind(s, st, "ttiti", tenant, user, now, except_id, limit) != STORE_OK)
 		return STORE_ERROR;
 	if (sqlite3_step(st) == SQLITE_ROW)
 		*n = sqlite3_column_int64(st, 0);
 	else
-		ret = store_sqlite_fail(s, "count a user's connections");
-	stmt_done(st);
+		ret = sqlite_fail(s, "count a user's connections");
+	sqlite_done(st);
 	return ret;
 }
 
-int store_sqlite_bind(struct store *s, sqlite3_stmt *st, const char *fmt, ...)
+int sqlite_bind(struct sqlite_store *s, sqlite3_stmt *st, const char *fmt, ...)
 {
 	va_list ap;
 	int rc = SQLITE_OK;
 
-	if (check_file(s, 0) != STORE_OK) {
-		store_sqlite_done(st);
+	if (sqlite_check_file(s, 0) != STORE_OK) {
+		sqlite_done(st);
 		return STORE_ERROR;
 	}
 	va_start(ap, fmt);
@@ -789,14 +608,14 @@ int store_sqlite_bind(struct store *s, sqlite3_stmt *st, const char *fmt, ...)
 	}
 	va_end(ap);
 	if (rc != SQLITE_OK) {
-		store_sqlite_fail(s, "binding a statement");
-		store_sqlite_done(st);
+		sqlite_fail(s, "binding a statement");
+		sqlite_done(st);
 		return STORE_ERROR;
 	}
 	return STORE_OK;
 }
 
-char *store_sqlite_col_text(sqlite3_stmt *st, int i)
+char *sqlite_col_text(sqlite3_stmt *st, int i)
 {
 	const unsigned char *t;
 
@@ -809,3 +628,65 @@ char *store_sqlite_col_text(sqlite3_stmt *st, int i)
 	}
 	return xstrndup((const char *)t, (size_t)sqlite3_column_bytes(st, i));
 }
+
+static int sqlite_claims_plain(const char *url)
+{
+	(void)url;
+	return 1; /* a plain path has always been an SQLite file */
+}
+
+const struct store_ops store_sqlite_ops = {
+	.name = "sqlite",
+	.claims_plain = sqlite_claims_plain,
+	.local_file = 1,
+	.create = sqlite_create_file,
+	.open = sqlite_open,
+	.close = sqlite_close,
+	.check = sqlite_check,
+	.errmsg = sqlite_errmsg,
+	.schema_version = sqlite_schema_version,
+	.schema_latest = sqlite_schema_latest,
+	.begin = sqlite_begin,
+	.commit = sqlite_commit,
+	.rollback = sqlite_rollback,
+	.ping = sqlite_ping,
+	.conn_put = sqlite_conn_put,
+	.conn_touch = sqlite_conn_touch,
+	.conn_keepalive = sqlite_conn_keepalive,
+	.conn_refresh = sqlite_conn_refresh,
+	.conn_add_sent = sqlite_conn_add_sent,
+	.conn_secret = sqlite_conn_secret,
+	.conn_get = sqlite_conn_get,
+	.conn_delete = sqlite_conn_delete,
+	.conn_list = sqlite_conn_list,
+	.conn_count_user = sqlite_conn_count_user,
+	.queue_enqueue = sqlite_queue_enqueue,
+	.queue_count_live = sqlite_queue_count_live,
+	.queue_count_tenant_pending = sqlite_queue_count_tenant_pending,
+	.queue_unhold = sqlite_queue_unhold,
+	.queue_claim = sqlite_queue_claim,
+	.queue_renew = sqlite_queue_renew,
+	.queue_progress = sqlite_queue_progress,
+	.queue_finish = sqlite_queue_finish,
+	.queue_release = sqlite_queue_release,
+	.queue_get_own = sqlite_queue_get_own,
+	.queue_get = sqlite_queue_get,
+	.queue_cancel = sqlite_queue_cancel,
+	.queue_cancel_connection = sqlite_queue_cancel_connection,
+	.queue_gc = sqlite_queue_gc,
+	.queue_counts = sqlite_queue_counts,
+	.subs_add = sqlite_subs_add,
+	.subs_remove = sqlite_subs_remove,
+	.subs_count = sqlite_subs_count,
+	.subs_topic_members = sqlite_subs_topic_members,
+	.subs_user_connections = sqlite_subs_user_connections,
+	.subs_tenant_connections = sqlite_subs_tenant_connections,
+	.subs_expired_connections = sqlite_subs_expired_connections,
+	.gauges = sqlite_gauges,
+	.activity = sqlite_activity,
+	.wake_listen = sqlite_wake_listen,
+	.wake_fd = sqlite_wake_fd,
+	.wake_drain = sqlite_wake_drain,
+	.wake_notify = sqlite_wake_notify,
+	.wake_close = sqlite_wake_close,
+};

@@ -1,4 +1,4 @@
-/* test_subs.c - topic subscriptions and push-target lookups: limit, idempotence, cascade with the connection, tenant isolation, expiry. */
+/* subs.c - store conformance, topic subscriptions and push-target lookups: limit, idempotence, cascade with the connection, tenant isolation, expiry. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,21 +6,15 @@
 #include <unistd.h>
 
 #include "store.h"
+#include "conformance.h"
 #include "subs.h"
-#include "tap.h"
-#include "tmpdir.h"
 
 #define NOW 1700000000000LL
 
-static char dir[TMPDIR_MAX], dbpath[TMPDIR_MAX + 8];
-
 static void setup(struct store **s, struct subs **u)
 {
-	char err[512];
-
-	tmpdir_make(dir, sizeof dir, "test_subs");
-	snprintf(dbpath, sizeof dbpath, "%s/s.db", dir);
-	CHECK(store_open(s, dbpath, 5000, STORE_OPEN_CREATE, err, sizeof err) == 0);
+	conf_setup();
+	*s = conf_open();
 	*u = subs_open(*s);
 	CHECK(*u != NULL);
 }
@@ -28,8 +22,7 @@ static void setup(struct store **s, struct subs **u)
 static void teardown(struct store *s, struct subs *u)
 {
 	subs_close(u);
-	store_close(s);
-	CHECK(tmpdir_remove(dir) == 0);
+	conf_teardown(s);
 }
 
 static void put(struct store *s, const char *id, const char *user, const char *tenant,

@@ -1,0 +1,130 @@
+/* subs.c - the SQLite engine's topic subscriptions and push-target lookups (sql/004_subscriptions.sql): the subs_* ops. */
+#include "sqlite_int.h"
+
+/* Steps a statement that returns at most one row: STORE_OK with a row (*value = column 0), STORE_NOTFOUND without. */
+static int step_one(struct sqlite_store *u, sqlite3_stmt *st, const char *what, int64_t *value)
+{
+	int rc = sqlite3_step(st);
+	int ret;
+
+	if (rc == SQLITE_ROW) {
+		if (value)
+			*value = sqlite3_column_int64(st, 0);
+		ret = STORE_OK;
+	} else if (rc == SQLITE_DONE) {
+		ret = STORE_NOTFOUND;
+	} else {
+		ret = sqlite_fail(u, what);
+	}
+	sqlite_done(st);
+	return ret;
+}
+
+int sqlite_subs_add(struct store *h, const char *connection_id, const char *tenant,
+		    const char *topic,
+	     int max, int64_t now, enum subs_add_result *result)
+{
+	struct sqlite_store *u = sq(h);
+	int64_t n = 0;
+	int rc;
+
+	if (sqlite_bind(u, u->stmt[S_EXISTS], "tt", connection_id, topic) != STORE_OK)
+		return STORE_ERROR;
+	rc = step_one(u, u->stmt[S_EXISTS], "looking up a subscription", NULL);
+	if (rc != STORE_NOTFOUND) {
+		*result = SUBS_ALREADY;
+		return rc;
+	}
+	if (sqlite_bind(u, u->stmt[S_COUNT], "t", connection_id) != STORE_OK ||
+	    step_one(u, u->stmt[S_COUNT], "counting subscriptions", &n) == STORE_ERROR)
+		return STORE_ERROR;
+	if (n >= max) {
+		*result = SUBS_LIMIT;
+		return STORE_OK;
+	}
+	if (sqlite_bind(u, u->stmt[S_ADD], "ttti", connection_id, tenant, topic,
+			      now) != STORE_OK)
+		return STORE_ERROR;
+	rc = step_one(u, u->stmt[S_ADD], "adding a subscription", NULL);
+	*result = SUBS_ADDED;
+	return rc;
+}
+
+int sqlite_subs_remove(struct store *h, const char *connection_id, const char *topic)
+{
+	struct sqlite_store *u = sq(h);
+	if (sqlite_bind(u, u->stmt[S_REMOVE], "tt", connection_id, topic) != STORE_OK)
+		return STORE_ERROR;
+	return step_one(u, u->stmt[S_REMOVE], "removing a subscription", NULL);
+}
+
+int sqlite_subs_count(struct store *h, const char *connection_id, int *n)
+{
+	struct sqlite_store *u = sq(h);
+	int64_t v = 0;
+
+	if (sqlite_bind(u, u->stmt[S_COUNT], "t", connection_id) != STORE_OK ||
+	    step_one(u, u->stmt[S_COUNT], "counting subscriptions", &v) == STORE_ERROR)
+		return STORE_ERROR;
+	*n = (int)v;
+	return STORE_OK;
+}
+
+/* Runs a bound statement whose column 0 is a connection id, calling fn per row. */
+static int walk(struct sqlite_store *u, sqlite3_stmt *st, const char *what, subs_id_fn fn,
+		void *arg)
+{
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(st, 0);
+
+		if (id && fn(arg, id) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		sqlite_fail(u, what);
+		sqlite_done(st);
+		return STORE_ERROR;
+	}
+	sqlite_done(st);
+	return STORE_OK;
+}
+
+int sqlite_subs_topic_members(struct store *h, const char *tenant, const char *topic, int64_t now,
+		       subs_id_fn fn, void *arg)
+{
+	struct sqlite_store *u = sq(h);
+	if (sqlite_bind(u, u->stmt[S_TOPIC], "tti", tenant, topic, now) != STORE_OK)
+		return STORE_ERROR;
+	return walk(u, u->stmt[S_TOPIC], "listing a topic's subscribers", fn, arg);
+}
+
+int sqlite_subs_user_connections(struct store *h, const char *tenant, const char *user, int64_t now,
+			  subs_id_fn fn, void *arg)
+{
+	struct sqlite_store *u = sq(h);
+	if (sqlite_bind(u, u->stmt[S_USER], "tti", tenant, user, now) != STORE_OK)
+		return STORE_ERROR;
+	return walk(u, u->stmt[S_USER], "listing a user's connections", fn, arg);
+}
+
+int sqlite_subs_tenant_connections(struct store *h, const char *tenant, int64_t now, subs_id_fn fn,
+			    void *arg)
+{
+	struct sqlite_store *u = sq(h);
+	if (sqlite_bind(u, u->stmt[S_TENANT], "ti", tenant, now) != STORE_OK)
+		return STORE_ERROR;
+	return walk(u, u->stmt[S_TENANT], "listing a tenant's connections", fn, arg);
+}
+
+int sqlite_subs_expired_connections(struct store *h, int64_t now, int limit, subs_id_fn fn,
+				    void *arg)
+{
+	struct sqlite_store *u = sq(h);
+	if (sqlite_bind(u, u->stmt[S_EXPIRED], "ii", now, (int64_t)limit) != STORE_OK)
+		return STORE_ERROR;
+	return walk(u, u->stmt[S_EXPIRED], "listing expired connections", fn, arg);
+}

@@ -1,0 +1,120 @@
+/* store_engine.h - what a store engine implements: struct store_ops, one table per engine folder (src/store/<engine>/); not for callers. */
+#ifndef STREAMER_STORE_ENGINE_H
+#define STREAMER_STORE_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "queue.h"
+#include "store.h"
+#include "subs.h"
+
+/*
+ * Every engine's handle begins with this: the public functions of store.h,
+ * queue.h and subs.h dispatch through s->ops and know nothing else of it.
+ * An engine defines its own handle struct with a struct store as its first
+ * member and converts the pointer back in each op.
+ */
+struct store {
+	const struct store_ops *ops;
+};
+
+/*
+ * One engine. Each member implements the public function of the same name
+ * (store_<member> of store.h, or queue_<x>/subs_<x> for the members so
+ * prefixed) with the same contract, taking the engine's handle where the
+ * public one takes a struct queue or struct subs (those are views of the
+ * store handle, see queue_open and subs_open). Every member but claims_plain is required.
+ */
+struct store_ops {
+	const char *name;   /* "sqlite": the URL scheme that selects it */
+	/* Whether url names this engine without a scheme (SQLite: a plain path). NULL = never. */
+	int (*claims_plain)(const char *url);
+	int local_file;     /* the target of its URLs is a local file path (see store_url_file) */
+
+	int (*create)(const char *target, long long gid, char *err, size_t errlen);
+	int (*open)(struct store **out, const char *target, const struct store_options *opt,
+		    int flags, char *err, size_t errlen);
+	void (*close)(struct store *s);
+	int (*check)(struct store *s);
+	const char *(*errmsg)(struct store *s);
+	int (*schema_version)(struct store *s);
+	int (*schema_latest)(void);
+	int (*begin)(struct store *s);
+	int (*commit)(struct store *s);
+	void (*rollback)(struct store *s);
+	int (*ping)(struct store *s);
+
+	int (*conn_put)(struct store *s, const struct conn_record *r);
+	int (*conn_touch)(struct store *s, const char *id, int64_t now, int64_t ttl_ms,
+			  struct conn_record *out);
+	int (*conn_keepalive)(struct store *s, const char *id, int64_t now, int64_t ttl_ms);
+	int (*conn_refresh)(struct store *s, const char *id, const char *permissions,
+			    int64_t token_expires_at, int64_t now, int64_t ttl_ms,
+			    struct conn_record *out);
+	int (*conn_add_sent)(struct store *s, const char *id, int64_t n);
+	int (*conn_secret)(struct store *s, const char *id, char **hash_hex);
+	int (*conn_get)(struct store *s, const char *id, struct conn_record *out);
+	int (*conn_delete)(struct store *s, const char *id, struct conn_record *out);
+	int (*conn_list)(struct store *s, const char *tenant,
+			 int (*fn)(const struct conn_record *r, void *ctx), void *ctx);
+	int (*conn_count_user)(struct store *s, const char *tenant, const char *user,
+			       const char *except_id, int64_t now, int64_t limit, int64_t *n);
+
+	int (*queue_enqueue)(struct store *s, struct request_record *r, int64_t now);
+	int (*queue_count_live)(struct store *s, const char *connection_id, int64_t limit,
+				int64_t *n);
+	int (*queue_count_tenant_pending)(struct store *s, const char *tenant, int64_t limit,
+					  int64_t *n);
+	int (*queue_unhold)(struct store *s, const char *const *ids, size_t n, int64_t now);
+	int (*queue_claim)(struct store *s, const char *owner, int64_t now, int64_t lease_ms,
+			   struct request_record *out);
+	int (*queue_renew)(struct store *s, const char *id, const char *owner, int64_t now,
+			   int64_t lease_ms, int *cancel);
+	int (*queue_progress)(struct store *s, const char *id, const char *owner, int64_t now,
+			      int64_t lease_ms, int pct, const char *message,
+			      const char *metadata, int *cancel);
+	int (*queue_finish)(struct store *s, const char *id, const char *owner, int64_t now,
+			    const char *status, const char *result, const char *code,
+			    const char *message, int64_t keep_ms);
+	int (*queue_release)(struct store *s, const char *id, const char *owner, int64_t now,
+			     int64_t run_after);
+	int (*queue_get_own)(struct store *s, const char *tenant, const char *user,
+			     const char *request_id, struct request_record *out);
+	int (*queue_get)(struct store *s, const char *id, struct request_record *out);
+	int (*queue_cancel)(struct store *s, const char *id, int64_t now, int64_t keep_ms,
+			    int *was_running, struct request_record *out);
+	int (*queue_cancel_connection)(struct store *s, const char *connection_id, int64_t now,
+				       int64_t keep_ms, int *n);
+	int (*queue_gc)(struct store *s, int64_t now, int *n);
+	int (*queue_counts)(struct store *s, int64_t *pending, int64_t *processing);
+
+	int (*subs_add)(struct store *s, const char *connection_id, const char *tenant,
+			const char *topic, int max, int64_t now, enum subs_add_result *result);
+	int (*subs_remove)(struct store *s, const char *connection_id, const char *topic);
+	int (*subs_count)(struct store *s, const char *connection_id, int *n);
+	int (*subs_topic_members)(struct store *s, const char *tenant, const char *topic,
+				  int64_t now, subs_id_fn fn, void *arg);
+	int (*subs_user_connections)(struct store *s, const char *tenant, const char *user,
+				     int64_t now, subs_id_fn fn, void *arg);
+	int (*subs_tenant_connections)(struct store *s, const char *tenant, int64_t now,
+				       subs_id_fn fn, void *arg);
+	int (*subs_expired_connections)(struct store *s, int64_t now, int limit, subs_id_fn fn,
+					void *arg);
+
+	int (*gauges)(struct store *s, int64_t now, int64_t *connections_active,
+		      int64_t *requests_pending, int64_t *requests_running);
+	int (*activity)(struct store *s, const char *tenant, int64_t from_ms, int64_t until_ms,
+			int (*fn)(void *arg, const struct store_activity_row *row), void *arg);
+
+	int (*wake_listen)(struct store *s, char *err, size_t errlen);
+	int (*wake_fd)(struct store *s);
+	void (*wake_drain)(struct store *s);
+	void (*wake_notify)(struct store *s);
+	void (*wake_close)(struct store *s);
+};
+
+/* The engines of this build (store.c's table), one per folder under src/store/. */
+extern const struct store_ops store_sqlite_ops;
+
+#endif
