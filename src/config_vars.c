@@ -17,7 +17,7 @@ const struct config_var config_vars[] = {
 	VAR("STREAMER_CONFIG", CONFIG_TEXT, "", "optional KEY=VALUE file read at start; the environment wins",
 	    .flags = CONFIG_SECRET),
 	VAR("STREAMER_DB", CONFIG_TEXT, STREAMER_LOCALSTATEDIR "/lib/streamer/streamer.db",
-	    "SQLite database file (WAL mode), shared by all workers"),
+	    "the store: a SQLite database file (WAL mode) as a path or sqlite:PATH, shared by all workers"),
 	VAR("STREAMER_DB_GROUP", CONFIG_TEXT, "",
 	    "group (name or number) that may read the database: `streamer init-db` creates it 0640 with this group; empty = 0600"),
 	INT("STREAMER_DB_BUSY_TIMEOUT", "5000", "milliseconds to wait for a database lock", .min = 0, .max = 600000),
