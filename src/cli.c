@@ -1,6 +1,4 @@
 /* cli.c - the streamer command: dispatches to its subcommands. */
-#include "autoconfig.h"
-
 #include <stdio.h>
 #include <string.h>
 

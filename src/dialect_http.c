@@ -5,8 +5,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "autoconfig.h"
-
 #include "conn.h"
 #include "dialect.h"
 #include "fanout.h"

@@ -1,6 +1,4 @@
 /* exec_handler.c - exec handlers (STREAMER_EXEC_ACTIONS): one command per request, payload on stdin, progress and result on stdout. */
-#include "autoconfig.h"
-
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>

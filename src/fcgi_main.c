@@ -1,6 +1,4 @@
 /* fcgi_main.c - streamer-fcgi: the FastCGI worker loop, or a one-shot CGI when started without a listener. */
-#include "autoconfig.h"
-
 #include <errno.h>
 #include <getopt.h>
 #ifdef __GLIBC__

@@ -1,6 +1,4 @@
 /* handlers.c - the built-in actions echo, health and whoami, and the payload helper of all built-in actions. */
-#include "autoconfig.h"
-
 #include <string.h>
 
 #include "app.h"

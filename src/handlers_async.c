@@ -1,6 +1,4 @@
 /* handlers_async.c - the table of built-in async actions, their shared payload checks, delay and echo_async. */
-#include "autoconfig.h"
-
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>

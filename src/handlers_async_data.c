@@ -1,6 +1,4 @@
 /* handlers_async_data.c - the process_data action: filter, transform, aggregate, sort and deduplicate an inline list of items. */
-#include "autoconfig.h"
-
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

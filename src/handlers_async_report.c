@@ -1,6 +1,4 @@
 /* handlers_async_report.c - the generate_report action: a tenant's activity between two dates, written as CSV or JSON under the output directory. */
-#include "autoconfig.h"
-
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>

@@ -1,6 +1,4 @@
 /* plugin.c - loading handler plugins (STREAMER_PLUGINS) with dlopen and finding their actions. */
-#include "autoconfig.h"
-
 #include <dlfcn.h>
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,6 +1,4 @@
 /* proc.c - child process groups: stop one with a grace time (SIGTERM, wait, SIGKILL), as the processor and exec actions do. */
-#include "autoconfig.h"
-
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>

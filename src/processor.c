@@ -1,6 +1,4 @@
 /* processor.c - `streamer processor`: checks the settings, then runs one slot or supervises several slot processes. */
-#include "autoconfig.h"
-
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>

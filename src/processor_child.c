@@ -1,6 +1,4 @@
 /* processor_child.c - the job process a processor slot forks for one request, and the frames it sends the slot. */
-#include "autoconfig.h"
-
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>

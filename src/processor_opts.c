@@ -1,6 +1,4 @@
 /* processor_opts.c - the command line of `streamer processor`: --concurrency, --once, --help. */
-#include "autoconfig.h"
-
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>

@@ -1,6 +1,4 @@
 /* processor_slot.c - one processor slot: claims queued requests, runs each in a job process, stores and pushes progress and results. */
-#include "autoconfig.h"
-
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>

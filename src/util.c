@@ -1,6 +1,4 @@
 /* util.c - allocation that aborts on OOM, growable byte buffers, time and randomness. */
-#include "autoconfig.h"
-
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
