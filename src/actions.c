@@ -110,7 +110,7 @@ int actions_find(const char *name, struct action *out)
 		a.permission = a.handler->permission;
 		if (a.kind == ACTION_BUILTIN_ASYNC && strcmp(a.name, "generate_report") == 0)
 			a.permission = report_permission_set ? report_permission
-							     : JOBS_REPORT_PERMISSION_DEFAULT;
+							     : REPORT_PERMISSION_DEFAULT;
 	}
 	if (out)
 		*out = a;

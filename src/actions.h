@@ -46,7 +46,7 @@ void actions_free(void);
  * Looks action name up: returns 1 and fills *out (out may be NULL) when it
  * is an action of this process, else 0. Before actions_load only the
  * built-in actions are known, generate_report needing
- * JOBS_REPORT_PERMISSION_DEFAULT.
+ * REPORT_PERMISSION_DEFAULT.
  */
 int actions_find(const char *name, struct action *out);
 

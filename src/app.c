@@ -143,7 +143,7 @@ void app_handle(struct app *app, struct request *req, struct response *resp)
 		dialect_http(app, req, resp);
 }
 
-void app_hold_job(struct app *app, char *id)
+void app_hold_request(struct app *app, char *id)
 {
 	if (app->nheld == app->held_cap) {
 		app->held_cap = app->held_cap ? app->held_cap * 2 : 8;

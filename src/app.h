@@ -58,11 +58,11 @@ void app_handle(struct app *app, struct request *req, struct response *resp);
  * Notes that the request in hand queued the held request id (server id,
  * ownership taken): app_after_response releases it.
  */
-void app_hold_job(struct app *app, char *id);
+void app_hold_request(struct app *app, char *id);
 
 /*
  * Called once the answer to a request has been handed to the web server:
- * makes the requests it queued claimable (app_hold_job) and wakes the
+ * makes the requests it queued claimable (app_hold_request) and wakes the
  * processors. Holding them until now keeps a processor's first push
  * (progress) from leaving before the acknowledgment in the answer; it cannot
  * make the client see them in that order (see README, async requests).

@@ -316,7 +316,7 @@ static int push_config_load(struct config *cfg, const struct file_vars *f, char 
 	return 0;
 }
 
-/* The async request settings: plugins, exec actions, output directory, job limits. */
+/* The async request settings: plugins, exec actions, output directory, request limits. */
 static int requests_config_load(struct config *cfg, const struct file_vars *f, char *err, size_t errlen)
 {
 	long long n;

@@ -100,7 +100,7 @@ struct async_host {
 };
 
 /* generate_report's permission when STREAMER_REPORT_PERMISSION is not set. */
-#define JOBS_REPORT_PERMISSION_DEFAULT "reports"
+#define REPORT_PERMISSION_DEFAULT "reports"
 
 /*
  * Deletes the report files (report-*.csv, report-*.json) directly in dir

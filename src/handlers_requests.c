@@ -98,7 +98,7 @@ static int enqueue(struct call *c, json_t **data, struct proto_error *err)
 		  json_pack("{s:s,s:s,s:s,s:s,s:s}", "job_id", r.id, "request_id", c->msg->id,
 			    "connection_id", c->conn->id, "tenant", c->conn->tenant_id,
 			    "action", c->msg->action));
-	app_hold_job(c->app, r.id);
+	app_hold_request(c->app, r.id);
 	c->wake = 1;
 	c->reply = proto_acknowledgment(c->msg->id, "queued", "Request queued for processing");
 	*data = NULL;

@@ -1,4 +1,4 @@
-/* processor_child.c - the job process a processor slot forks for one request, and the frames it sends the slot. */
+/* processor_child.c - the request process a processor slot forks for one request, and the frames it sends the slot. */
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,7 +14,7 @@
 #include "request_run.h"
 #include "util.h"
 
-/* Largest frame a job process may send (a result). */
+/* Largest frame a request process may send (a result). */
 #define FRAME_MAX (64u << 20)
 
 int frame_send(int fd, char type, const json_t *j)
@@ -73,15 +73,15 @@ static int child_progress(void *arg, int pct, const char *message, json_t *metad
 	return answer == 'c';
 }
 
-void processor_child(const struct config *cfg, const struct request_record *job, int64_t deadline,
+void processor_child(const struct config *cfg, const struct request_record *req, int64_t deadline,
 		     int fd)
 {
 	struct request_sink sink = { child_progress, &fd };
 	struct request_input in = {
-		.id = job->id, .request_id = job->request_id, .action = job->action,
-		.user_id = job->user_id, .tenant_id = job->tenant_id,
-		.handler = actions_handler(job->action),
-		.deadline_ms = deadline, .attempt = (int)job->attempts,
+		.id = req->id, .request_id = req->request_id, .action = req->action,
+		.user_id = req->user_id, .tenant_id = req->tenant_id,
+		.handler = actions_handler(req->action),
+		.deadline_ms = deadline, .attempt = (int)req->attempts,
 	};
 	json_t *result = NULL, *f;
 	char code[32] = "PROCESSING_FAILED", msg[512] = "";
@@ -90,7 +90,7 @@ void processor_child(const struct config *cfg, const struct request_record *job,
 	setpgid(0, 0); /* kill(-pid) then reaches whatever the handler starts */
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGINT, SIG_DFL);
-	in.payload = json_loads(job->payload ? job->payload : "null", JSON_DECODE_ANY, NULL);
+	in.payload = json_loads(req->payload ? req->payload : "null", JSON_DECODE_ANY, NULL);
 	if (!in.payload) {
 		snprintf(msg, sizeof msg, "The stored payload is not JSON");
 		ok = -1;

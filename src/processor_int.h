@@ -1,4 +1,4 @@
-/* processor_int.h - what the files of `streamer processor` share: a slot, the job process and its frames, the options, the stop flag. */
+/* processor_int.h - what the files of `streamer processor` share: a slot, the request process and its frames, the options, the stop flag. */
 #ifndef STREAMER_PROCESSOR_INT_H
 #define STREAMER_PROCESSOR_INT_H
 
@@ -31,10 +31,10 @@ struct processor_opts {
  */
 int processor_opts_parse(int argc, char **argv, struct processor_opts *o);
 
-/* ---- processor_child.c: the job process and the frames it exchanges ------ */
+/* ---- processor_child.c: the request process and the frames it exchanges ------ */
 
 /*
- * A frame is [type:1][length:4, big-endian][length bytes of JSON]. The job
+ * A frame is [type:1][length:4, big-endian][length bytes of JSON]. The request
  * sends 'P' (progress: {pct, message, metadata}), then 'R' (result JSON) or
  * 'E' (error JSON {code, message}); the slot answers each 'P' with one
  * byte, 'c' to go on or 's' to stop.
@@ -46,11 +46,11 @@ int frame_send(int fd, char type, const json_t *j);
 char frame_recv(int fd, json_t **j);
 
 /*
- * The job process, in the child the slot forked: makes its own process
- * group, runs job's handler with cfg until deadline (wall-clock ms) and
+ * The request process, in the child the slot forked: makes its own process
+ * group, runs the request's handler with cfg until deadline (wall-clock ms) and
  * sends its progress and outcome as frames on fd. Never returns.
  */
-void processor_child(const struct config *cfg, const struct request_record *job, int64_t deadline,
+void processor_child(const struct config *cfg, const struct request_record *req, int64_t deadline,
 		     int fd) __attribute__((noreturn));
 
 /* ---- processor_slot.c: one slot ------------------------------------------ */

@@ -1,4 +1,4 @@
-/* processor_slot.c - one processor slot: claims queued requests, runs each in a job process, stores and pushes progress and results. */
+/* processor_slot.c - one processor slot: claims queued requests, runs each in a request process, stores and pushes progress and results. */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -30,14 +30,14 @@
 #define IDLE_POLL_MS 2000
 /* Progress pushed to a client at most this often, except the first, jumps of >= 10 and 100. */
 #define PROGRESS_MIN_GAP_MS 100
-/* A job told to stop (cancel, shutdown) gets this long before it is killed. */
+/* A request told to stop (cancel, shutdown) gets this long before it is killed. */
 #define STOP_GRACE_MS 2000
 
-/* ---- the slot's side of one job --------------------------------------------- */
+/* ---- the slot's side of one request --------------------------------------------- */
 
 struct run {
 	struct slot *sl;
-	struct request_record *job;
+	struct request_record *req;
 	int64_t lease_ms;
 	int last_pushed_pct;
 	int64_t last_push_ms;
@@ -51,16 +51,16 @@ static void deliver(struct run *r, json_t *msg)
 
 	if (!msg)
 		return;
-	if (fanout_send_json(r->sl->fanout, FANOUT_CONNECTION, NULL, r->job->connection_id, msg,
+	if (fanout_send_json(r->sl->fanout, FANOUT_CONNECTION, NULL, r->req->connection_id, msg,
 			     NULL, why, sizeof why) < 0)
 		log_event(LOG_WARN, "job_push_failed",
-			  json_pack("{s:s,s:s,s:s,s:s}", "job_id", r->job->id, "request_id",
-				    r->job->request_id, "connection_id", r->job->connection_id,
+			  json_pack("{s:s,s:s,s:s,s:s}", "job_id", r->req->id, "request_id",
+				    r->req->request_id, "connection_id", r->req->connection_id,
 				    "reason", why));
 	json_decref(msg);
 }
 
-/* A 'P' frame: store and push it when due; returns 1 to let the job go on. */
+/* A 'P' frame: store and push it when due; returns 1 to let the request go on. */
 static int on_progress(struct run *r, json_t *f)
 {
 	json_t *meta = json_object_get(f, "metadata");
@@ -80,7 +80,7 @@ static int on_progress(struct run *r, json_t *f)
 		return !r->cancel;
 	if (json_is_object(meta))
 		meta_text = json_dumps(meta, JSON_COMPACT);
-	if (queue_progress(r->sl->q, r->job->id, r->sl->owner, now, r->lease_ms, pct, message,
+	if (queue_progress(r->sl->q, r->req->id, r->sl->owner, now, r->lease_ms, pct, message,
 			   meta_text, &cancel) == STORE_NOTFOUND)
 		cancel = 1; /* the lease is gone: someone else runs it now */
 	free(meta_text);
@@ -88,26 +88,26 @@ static int on_progress(struct run *r, json_t *f)
 		r->cancel = 1;
 		return 0;
 	}
-	deliver(r, proto_progress(r->job->request_id, pct, message, json_is_object(meta) ? meta : NULL,
+	deliver(r, proto_progress(r->req->request_id, pct, message, json_is_object(meta) ? meta : NULL,
 				  time_now_ms()));
 	r->last_pushed_pct = pct;
 	r->last_push_ms = now;
 	return 1;
 }
 
-static void log_job(const char *event, const struct request_record *job, int64_t started,
+static void log_request(const char *event, const struct request_record *req, int64_t started,
 		    const char *code)
 {
 	log_event(code ? LOG_WARN : LOG_INFO, event,
-		  json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:s?}", "job_id", job->id,
-			    "request_id", job->request_id, "action", job->action,
-			    "user", job->user_id, "tenant", job->tenant_id,
-			    "attempt", (json_int_t)job->attempts,
+		  json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:s?}", "job_id", req->id,
+			    "request_id", req->request_id, "action", req->action,
+			    "user", req->user_id, "tenant", req->tenant_id,
+			    "attempt", (json_int_t)req->attempts,
 			    "duration_us", (json_int_t)((time_now_ms() - started) * 1000),
 			    "code", code));
 }
 
-/* Stores the end of a job and tells the client. result or (code, message). */
+/* Stores the end of a request and tells the client. result or (code, message). */
 static void finish(struct run *r, json_t *result, const char *code, const char *message,
 		   int64_t started)
 {
@@ -117,32 +117,32 @@ static void finish(struct run *r, json_t *result, const char *code, const char *
 	char *text = result ? json_dumps(result, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
 	int ret;
 
-	ret = queue_finish(sl->q, r->job->id, sl->owner, time_now_ms(), status, text, code,
+	ret = queue_finish(sl->q, r->req->id, sl->owner, time_now_ms(), status, text, code,
 			   message, sl->cfg.result_ttl * 1000);
 	free(text);
 	if (ret != STORE_OK) {
 		/* Lost the lease (another processor runs it) or the store failed: say nothing. */
 		log_event(LOG_WARN, "job_lost",
-			  json_pack("{s:s,s:s,s:s}", "job_id", r->job->id, "status", status,
+			  json_pack("{s:s,s:s,s:s}", "job_id", r->req->id, "status", status,
 				    "reason", ret == STORE_NOTFOUND ? "lease lost" : store_errmsg(sl->store)));
 		return;
 	}
-	log_job(code ? (strcmp(status, QUEUE_CANCELLED) == 0 ? "job_cancelled" : "job_failed")
-		: "job_completed", r->job, started, code);
+	log_request(code ? (strcmp(status, QUEUE_CANCELLED) == 0 ? "job_cancelled" : "job_failed")
+		: "job_completed", r->req, started, code);
 	{
 		char labels[160];
 
-		snprintf(labels, sizeof labels, "action=\"%s\",outcome=\"%s\"", r->job->action,
+		snprintf(labels, sizeof labels, "action=\"%s\",outcome=\"%s\"", r->req->action,
 			 code ? code : "ok");
 		metrics_add("streamer_jobs_total", labels, 1);
-		snprintf(labels, sizeof labels, "action=\"%s\"", r->job->action);
+		snprintf(labels, sizeof labels, "action=\"%s\"", r->req->action);
 		metrics_observe("streamer_job_run_seconds", labels, (time_now_ms() - started) * 1000);
 	}
 	if (!code) {
-		deliver(r, proto_progress(r->job->request_id, 100, "Completed", NULL, time_now_ms()));
-		deliver(r, proto_complete(r->job->request_id, json_incref(result), time_now_ms()));
+		deliver(r, proto_progress(r->req->request_id, 100, "Completed", NULL, time_now_ms()));
+		deliver(r, proto_complete(r->req->request_id, json_incref(result), time_now_ms()));
 	} else {
-		deliver(r, proto_error_text(r->job->request_id,
+		deliver(r, proto_error_text(r->req->request_id,
 					    err_code_of_handler(code, ERR_PROCESSING_FAILED), message));
 	}
 }
@@ -162,14 +162,14 @@ static int64_t retry_backoff_ms(int64_t n)
 }
 
 /*
- * Forks the job process. Returns its pid, *fd being the slot's end of their
+ * Forks the request process. Returns its pid, *fd being the slot's end of their
  * socket pair, or -1 when it could not (the request was then finished as
  * failed or handed back to the queue).
  */
 static pid_t start_job(struct run *r, int64_t started, int64_t deadline, int *fd)
 {
 	struct slot *sl = r->sl;
-	struct request_record *job = r->job;
+	struct request_record *req = r->req;
 	int sv[2];
 	pid_t pid;
 
@@ -181,16 +181,16 @@ static pid_t start_job(struct run *r, int64_t started, int64_t deadline, int *fd
 	if (pid < 0) {
 		close(sv[0]);
 		close(sv[1]);
-		if (queue_release(sl->q, job->id, sl->owner, time_now_ms(),
-				  time_now_ms() + retry_backoff_ms(job->attempts)) != STORE_OK)
+		if (queue_release(sl->q, req->id, sl->owner, time_now_ms(),
+				  time_now_ms() + retry_backoff_ms(req->attempts)) != STORE_OK)
 			log_msg(LOG_ERROR, "job_release_failed", "%s", store_errmsg(sl->store));
 		return -1;
 	}
 	if (pid == 0) {
-		/* A job never outlives its slot: a slot killed outright takes its job along. */
+		/* A request never outlives its slot: a slot killed outright takes its request along. */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		close(sv[0]);
-		processor_child(&sl->cfg, job, deadline, sv[1]);
+		processor_child(&sl->cfg, req, deadline, sv[1]);
 	}
 	close(sv[1]);
 	setpgid(pid, pid);
@@ -199,9 +199,9 @@ static pid_t start_job(struct run *r, int64_t started, int64_t deadline, int *fd
 }
 
 /*
- * Follows the job until its outcome, storing and answering its progress and
+ * Follows the request until its outcome, storing and answering its progress and
  * renewing the lease meanwhile. Returns 'R' or 'E' with *outcome (a new
- * reference), 'X' when the job died without one, or 0 when the slot stopped
+ * reference), 'X' when the request died without one, or 0 when the slot stopped
  * waiting: cancelled, stopping, or the deadline passed (*timed_out 1).
  */
 static char await_outcome(struct run *r, int fd, int64_t started, int64_t deadline,
@@ -226,7 +226,7 @@ static char await_outcome(struct run *r, int fd, int64_t started, int64_t deadli
 		if (now >= next_renew) {
 			int cancel = 0;
 
-			if (queue_renew(r->sl->q, r->job->id, r->sl->owner, now, r->lease_ms, &cancel) ==
+			if (queue_renew(r->sl->q, r->req->id, r->sl->owner, now, r->lease_ms, &cancel) ==
 			    STORE_NOTFOUND)
 				r->cancel = 1;
 			next_renew = now + renew_every;
@@ -248,17 +248,17 @@ static char await_outcome(struct run *r, int fd, int64_t started, int64_t deadli
 			if (answer == 's')
 				break;
 		} else if (type != 'R' && type != 'E') {
-			type = 'X'; /* end of stream without a result: the job died */
+			type = 'X'; /* end of stream without a result: the request died */
 		}
 	}
 	return type;
 }
 
-/* Stores and answers how the job ended (await_outcome's type, outcome and timed_out). */
+/* Stores and answers how the request ended (await_outcome's type, outcome and timed_out). */
 static void conclude(struct run *r, char type, json_t *outcome, int timed_out, int64_t started)
 {
 	struct slot *sl = r->sl;
-	struct request_record *job = r->job;
+	struct request_record *req = r->req;
 
 	if (type == 'R') {
 		finish(r, outcome, NULL, NULL, started);
@@ -281,26 +281,26 @@ static void conclude(struct run *r, char type, json_t *outcome, int timed_out, i
 		finish(r, NULL, "CANCELLED", "Cancelled by the client", started);
 	} else if (processor_stopping) {
 		/* Shutting down: hand it back for another processor, at once. */
-		if (queue_release(sl->q, job->id, sl->owner, time_now_ms(), time_now_ms()) == STORE_OK)
-			log_job("job_released", job, started, NULL);
-	} else if (job->attempts < sl->cfg.job_max_attempts) {
-		/* The job process crashed: retry after a backoff. */
-		if (queue_release(sl->q, job->id, sl->owner, time_now_ms(),
-				  time_now_ms() + retry_backoff_ms(job->attempts)) == STORE_OK)
-			log_job("job_retry", job, started, "PROCESSING_FAILED");
+		if (queue_release(sl->q, req->id, sl->owner, time_now_ms(), time_now_ms()) == STORE_OK)
+			log_request("job_released", req, started, NULL);
+	} else if (req->attempts < sl->cfg.job_max_attempts) {
+		/* The request process crashed: retry after a backoff. */
+		if (queue_release(sl->q, req->id, sl->owner, time_now_ms(),
+				  time_now_ms() + retry_backoff_ms(req->attempts)) == STORE_OK)
+			log_request("job_retry", req, started, "PROCESSING_FAILED");
 	} else {
 		char m[160];
 
 		snprintf(m, sizeof m, "The handler crashed on each of %lld attempts",
-			 (long long)job->attempts);
+			 (long long)req->attempts);
 		finish(r, NULL, "PROCESSING_FAILED", m, started);
 	}
 }
 
-/* Runs one claimed request in a job process and stores its end. */
-static void run_job(struct slot *sl, struct request_record *job)
+/* Runs one claimed request in a request process and stores its end. */
+static void run_request(struct slot *sl, struct request_record *req)
 {
-	struct run r = { .sl = sl, .job = job, .last_pushed_pct = -1,
+	struct run r = { .sl = sl, .req = req, .last_pushed_pct = -1,
 			 .lease_ms = sl->cfg.job_lease * 1000 };
 	int64_t started = time_now_ms();
 	int64_t deadline = started + sl->cfg.job_timeout * 1000;
@@ -309,7 +309,7 @@ static void run_job(struct slot *sl, struct request_record *job)
 	char type;
 	pid_t pid;
 
-	log_job("job_started", job, started, NULL);
+	log_request("job_started", req, started, NULL);
 	pid = start_job(&r, started, deadline, &fd);
 	if (pid < 0)
 		return;
@@ -318,7 +318,7 @@ static void run_job(struct slot *sl, struct request_record *job)
 		waitpid(pid, &status, 0);
 		kill(-pid, SIGKILL);
 	} else {
-		/* Cancelled, timed out, stopping, or the job died: make sure it is gone. */
+		/* Cancelled, timed out, stopping, or the request died: make sure it is gone. */
 		proc_stop_group(pid, -1, r.cancel || processor_stopping ? STOP_GRACE_MS : 0);
 	}
 	close(fd);
@@ -394,25 +394,25 @@ int slot_main(int once)
 	}
 	log_event(LOG_INFO, "processor_start", json_pack("{s:s}", "owner", sl.owner));
 	while (!processor_stopping) {
-		struct request_record job = { 0 };
+		struct request_record req = { 0 };
 		int64_t now = time_now_ms();
-		int ret = queue_claim(sl.q, sl.owner, now, sl.cfg.job_lease * 1000, &job);
+		int ret = queue_claim(sl.q, sl.owner, now, sl.cfg.job_lease * 1000, &req);
 
 		if (ret == STORE_OK) {
-			if (job.attempts == 1)
+			if (req.attempts == 1)
 				metrics_observe("streamer_job_queue_wait_seconds", NULL,
-						(now - job.created_at) * 1000);
-			if (job.attempts > sl.cfg.job_max_attempts) {
-				struct run r = { .sl = &sl, .job = &job };
+						(now - req.created_at) * 1000);
+			if (req.attempts > sl.cfg.job_max_attempts) {
+				struct run r = { .sl = &sl, .req = &req };
 				char m[160];
 
 				snprintf(m, sizeof m, "Gave up after %lld attempts (the processor stopped each time)",
-					 (long long)job.attempts - 1);
+					 (long long)req.attempts - 1);
 				finish(&r, NULL, "PROCESSING_FAILED", m, now);
 			} else {
-				run_job(&sl, &job);
+				run_request(&sl, &req);
 			}
-			request_record_free(&job);
+			request_record_free(&req);
 			continue;
 		}
 		if (ret == STORE_ERROR)

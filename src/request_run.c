@@ -38,7 +38,7 @@ int request_validate(const struct request_input *in, char *msg, size_t msglen)
 	return -1;
 }
 
-/* ---- generate_report's activity source: the store, opened by the job process -------- */
+/* ---- generate_report's activity source: the store, opened by the request process -------- */
 
 /* Hands one store row to generate_report's emit as the activity_row it reads. */
 struct activity_emit {
@@ -89,7 +89,7 @@ out:
 
 struct host_ctx {
 	struct streamer_ctx ctx; /* first: the ABI hands this pointer back */
-	struct async_host jobs;
+	struct async_host host;
 	const struct request_sink *sink;
 	int stopped;
 };
@@ -130,10 +130,10 @@ int request_run(const struct config *cfg, const struct request_input *in, const 
 	memset(&hc, 0, sizeof hc);
 	memset(&e, 0, sizeof e);
 	hc.sink = sink;
-	hc.jobs.activity = report_activity;
-	hc.jobs.activity_src = (void *)cfg;
-	hc.jobs.url_prefix = NULL; /* "/reports/": the web server serves STREAMER_OUTPUT_DIR there */
-	hc.jobs.report_quota_bytes = cfg->report_quota_bytes;
+	hc.host.activity = report_activity;
+	hc.host.activity_src = (void *)cfg;
+	hc.host.url_prefix = NULL; /* "/reports/": the web server serves STREAMER_OUTPUT_DIR there */
+	hc.host.report_quota_bytes = cfg->report_quota_bytes;
 	hc.ctx.abi_version = STREAMER_HANDLER_ABI_VERSION;
 	hc.ctx.handler = h;
 	hc.ctx.job_id = in->id ? in->id : "";
@@ -146,7 +146,7 @@ int request_run(const struct config *cfg, const struct request_input *in, const 
 	hc.ctx.output_dir = cfg->output_dir;
 	hc.ctx.progress = ctx_progress;
 	hc.ctx.is_cancelled = ctx_is_cancelled;
-	hc.ctx.host = &hc.jobs;
+	hc.ctx.host = &hc.host;
 	if (h->run(&hc.ctx, in->payload, result, &e) == 0) {
 		if (!*result)
 			*result = json_null();

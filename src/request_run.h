@@ -9,7 +9,7 @@
 struct config;
 struct streamer_handler;
 
-/* What a running job may call back: progress (returns 1 to go on, 0 when the request was cancelled). */
+/* What a running request may call back: progress (returns 1 to go on, 0 when the request was cancelled). */
 struct request_sink {
 	int (*progress)(void *arg, int pct, const char *message, json_t *metadata);
 	void *arg;
@@ -24,7 +24,7 @@ struct request_input {
 	const char *user_id;
 	const char *tenant_id;
 	json_t *payload;        /* borrowed */
-	int64_t deadline_ms;    /* wall-clock ms the job must be done by */
+	int64_t deadline_ms;    /* wall-clock ms the request must be done by */
 	int attempt;            /* 1 for the first run */
 };
 
@@ -38,7 +38,7 @@ struct request_input {
 int request_validate(const struct request_input *in, char *msg, size_t msglen);
 
 /*
- * Runs the job in the calling process (the processor's job child) with
+ * Runs the request in the calling process (the processor's req child) with
  * in->handler (NULL: PROCESSING_FAILED naming the settings to check). On
  * success returns 0 and a new reference in *result. On failure returns -1
  * with code (an error code of the protocol: PROCESSING_FAILED,

@@ -1,5 +1,4 @@
 /* test_exec_handler.c - unit tests for exec handlers: results, progress, failures, timeouts, cancellation, large output, no leaks. */
-#define _GNU_SOURCE /* memmem */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
