@@ -1,0 +1,26 @@
+/* fuzz.h - what the libFuzzer targets in tests/fuzz share: the entry points and a JWS re-signer. */
+#ifndef STREAMER_FUZZ_H
+#define STREAMER_FUZZ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* libFuzzer calls this once per input; data[0..size) is borrowed. Returns 0. */
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/*
+ * The time every auth target verifies at: the seeds in tests/cases/auth and
+ * tests/cases/grip are valid (or expired) relative to it.
+ */
+#define FUZZ_NOW 1700000000
+
+/*
+ * Re-signs a token with HS256 under secret: keeps data up to its second '.'
+ * (the JWS signing input, mutated or not) and appends "." and the base64url
+ * HMAC-SHA256 of it, so that the fuzzer reaches the header and claim checks
+ * behind the signature. Returns a new NUL-terminated string (caller frees)
+ * with its length in *len, or NULL when data has fewer than two '.'.
+ */
+char *fuzz_resign(const uint8_t *data, size_t size, const char *secret, size_t *len);
+
+#endif

@@ -1,0 +1,26 @@
+/* fuzz_proto.c - libFuzzer target for proto_parse: any message text, checked against the contract in protocol.h. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuzz.h"
+#include "protocol.h"
+
+/* The worker's default STREAMER_MAX_MESSAGE_BYTES. */
+#define MAX_MESSAGE 65536
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct client_msg msg;
+	struct proto_error err = { 0 };
+
+	if (proto_parse((const char *)data, size, MAX_MESSAGE, &msg, &err) == 0) {
+		if (!msg.root || !msg.action || !msg.id[0] || strlen(msg.id) > PROTO_ID_MAX ||
+		    strlen(msg.action) > PROTO_ACTION_MAX)
+			abort();
+	} else if (msg.root || strlen(msg.id) > PROTO_ID_MAX || !err.message[0]) {
+		abort();
+	}
+	client_msg_free(&msg);
+	proto_error_clear(&err);
+	return 0;
+}
