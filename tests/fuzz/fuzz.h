@@ -13,6 +13,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
  * tests/cases/grip are valid (or expired) relative to it.
  */
 #define FUZZ_NOW 1700000000
+/* The message size limit proto_parse gets: the default STREAMER_MAX_MESSAGE_BYTES. */
+#define FUZZ_MAX_MESSAGE 131072
+/* The auth targets' leeway in seconds. */
+#define FUZZ_LEEWAY 60
+
+/*
+ * The fixed test keys the seeds are signed with (tests/fuzz/make-seeds.sh):
+ * HS256 for tests/cases/auth, the Pushpin sig_key for tests/cases/grip. They
+ * guard nothing: they are test fixtures.
+ */
+#define FUZZ_AUTH_SECRET "streamer-fuzz-test-key-0123456789"
+#define FUZZ_GRIP_KEY "streamer-fuzz-grip-key"
 
 /*
  * Re-signs a token with HS256 under secret: keeps data up to its second '.'

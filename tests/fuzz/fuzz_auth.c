@@ -9,13 +9,6 @@
 #include "fuzz.h"
 #include "util.h"
 
-/*
- * The fixed test key the seeds in tests/cases/auth are signed with
- * (tests/fuzz/make-seeds.sh). It guards nothing: it is a test fixture.
- */
-#define TEST_SECRET "streamer-fuzz-test-key-0123456789"
-#define LEEWAY 60
-
 static struct auth_key *hs256, *es256;
 
 /* Loads the keys once: the HS256 test secret, and an ES256 key made at start. */
@@ -26,7 +19,8 @@ static void load_keys(void)
 	char *pem = NULL, err[256];
 	long n;
 
-	if (auth_key_load(&hs256, AUTH_HS256, TEST_SECRET, strlen(TEST_SECRET), err, sizeof(err)) < 0)
+	if (auth_key_load(&hs256, AUTH_HS256, FUZZ_AUTH_SECRET, strlen(FUZZ_AUTH_SECRET), err,
+			  sizeof(err)) < 0)
 		abort();
 	pkey = EVP_EC_gen("P-256");
 	bio = BIO_new(BIO_s_mem());
@@ -44,7 +38,7 @@ static void verify(enum auth_alg alg, const struct auth_key *key, const char *to
 {
 	struct auth_policy p = {
 		.alg = alg, .key = key, .issuer = NULL, .audience = NULL,
-		.leeway = LEEWAY, .now = FUZZ_NOW,
+		.leeway = FUZZ_LEEWAY, .now = FUZZ_NOW,
 	};
 	struct auth_identity id;
 	enum auth_error e = auth_verify(&p, token, len, &id);
@@ -74,7 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		load_keys();
 	verify(AUTH_HS256, hs256, (const char *)data, size);
 	verify(AUTH_ES256, es256, (const char *)data, size);
-	signed_token = fuzz_resign(data, size, TEST_SECRET, &len);
+	signed_token = fuzz_resign(data, size, FUZZ_AUTH_SECRET, &len);
 	if (signed_token)
 		verify(AUTH_HS256, hs256, signed_token, len);
 	free(signed_token);

@@ -5,19 +5,16 @@
 #include "fuzz.h"
 #include "util.h"
 
-/* The Pushpin sig_key the seeds in tests/cases/grip are signed with (tests/fuzz/make-seeds.sh). */
-#define TEST_GRIP_KEY "streamer-fuzz-grip-key"
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	/* The header value reaches auth_grip_verify as a C string. */
 	char *sig = xstrndup((const char *)data, size), *signed_sig;
 	size_t len;
 
-	(void)auth_grip_verify(TEST_GRIP_KEY, sig, FUZZ_NOW);
-	signed_sig = fuzz_resign(data, size, TEST_GRIP_KEY, &len);
+	(void)auth_grip_verify(FUZZ_GRIP_KEY, sig, FUZZ_NOW);
+	signed_sig = fuzz_resign(data, size, FUZZ_GRIP_KEY, &len);
 	if (signed_sig)
-		(void)auth_grip_verify(TEST_GRIP_KEY, signed_sig, FUZZ_NOW);
+		(void)auth_grip_verify(FUZZ_GRIP_KEY, signed_sig, FUZZ_NOW);
 	free(signed_sig);
 	free(sig);
 	return 0;

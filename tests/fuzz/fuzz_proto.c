@@ -5,15 +5,12 @@
 #include "fuzz.h"
 #include "protocol.h"
 
-/* The worker's default STREAMER_MAX_MESSAGE_BYTES. */
-#define MAX_MESSAGE 65536
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct client_msg msg;
 	struct proto_error err = { 0 };
 
-	if (proto_parse((const char *)data, size, MAX_MESSAGE, &msg, &err) == 0) {
+	if (proto_parse((const char *)data, size, FUZZ_MAX_MESSAGE, &msg, &err) == 0) {
 		if (!msg.root || !msg.action || !msg.id[0] || strlen(msg.id) > PROTO_ID_MAX ||
 		    strlen(msg.action) > PROTO_ACTION_MAX)
 			abort();
