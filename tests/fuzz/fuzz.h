@@ -7,6 +7,8 @@
 
 /* libFuzzer calls this once per input; data[0..size) is borrowed. Returns 0. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+/* libFuzzer calls this once before any input, when a target defines it (fuzz_auth: its keys). */
+int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 /*
  * The time every auth target verifies at: the seeds in tests/cases/auth and

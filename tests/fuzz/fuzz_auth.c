@@ -12,7 +12,7 @@
 static struct auth_key *hs256, *es256;
 
 /* Loads the keys once: the HS256 test secret, and an ES256 key made at start. */
-static void load_keys(void)
+int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	EVP_PKEY *pkey;
 	BIO *bio;
@@ -31,6 +31,7 @@ static void load_keys(void)
 		abort();
 	BIO_free(bio);
 	EVP_PKEY_free(pkey);
+	return 0;
 }
 
 /* Verifies token against key, and checks the contract on the identity. */
@@ -64,8 +65,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *signed_token;
 	size_t len;
 
-	if (!hs256)
-		load_keys();
 	verify(AUTH_HS256, hs256, (const char *)data, size);
 	verify(AUTH_ES256, es256, (const char *)data, size);
 	signed_token = fuzz_resign(data, size, FUZZ_AUTH_SECRET, &len);
