@@ -47,7 +47,10 @@ static void verify(enum auth_alg alg, const struct auth_key *key, const char *to
 	if ((unsigned)e >= AUTH_ERROR_COUNT || !auth_error_message(e) || !auth_error_label(e))
 		abort();
 	if (e == AUTH_OK) {
-		if (!id.sub || !*id.sub || !id.tenant || !*id.tenant || !json_is_array(id.permissions))
+		/* auth.h: sub ≤ 256 bytes, tenant ≤ 128, unexpired with the leeway. */
+		if (!id.sub || !*id.sub || strlen(id.sub) > 256 || !id.tenant || !*id.tenant ||
+		    strlen(id.tenant) > 128 || !json_is_array(id.permissions) ||
+		    id.exp + FUZZ_LEEWAY <= FUZZ_NOW)
 			abort();
 	} else if (id.sub || id.tenant || id.permissions) {
 		abort();

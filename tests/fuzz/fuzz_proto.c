@@ -4,6 +4,7 @@
 
 #include "fuzz.h"
 #include "protocol.h"
+#include "util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -12,7 +13,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (proto_parse((const char *)data, size, FUZZ_MAX_MESSAGE, &msg, &err) == 0) {
 		if (!msg.root || !msg.action || !msg.id[0] || strlen(msg.id) > PROTO_ID_MAX ||
-		    strlen(msg.action) > PROTO_ACTION_MAX)
+		    !str_is_token(msg.action, strlen(msg.action), PROTO_ACTION_MAX, "._-") ||
+		    (msg.metadata && !json_is_object(msg.metadata)))
 			abort();
 	} else if (msg.root || strlen(msg.id) > PROTO_ID_MAX || !err.message[0]) {
 		abort();
