@@ -6,7 +6,7 @@
 #   CASES_DIR/NAME/*/input. Each runs in the current directory's
 #   fuzz-corpus/NAME (fresh each time: the seeds, then what the run found);
 #   a failing input is kept as fuzz-artifacts/NAME-crash-… (or leak-, timeout-,
-#   oom-), and the end of the target's log is printed.
+#   oom-; until the next run of NAME), and the end of the target's log is printed.
 #   Rerun one input: TARGET fuzz-artifacts/NAME-crash-…
 set -eu
 
@@ -20,7 +20,10 @@ while getopts t:s: opt; do
 	esac
 done
 shift $((OPTIND - 1))
-[ -n "$cases" ] && [ $# -gt 0 ] || { sed -n '4,10p' "$0" >&2; exit 2; }
+if [ -z "$cases" ] || [ $# -eq 0 ]; then
+	sed -n '4,10s/^# \{0,1\}//p' "$0" >&2
+	exit 2
+fi
 
 mkdir -p fuzz-artifacts
 failed=0
@@ -28,7 +31,7 @@ for target in "$@"; do
 	name=${target##*/fuzz_}
 	corpus=fuzz-corpus/$name
 	log=fuzz-corpus/$name.log
-	rm -rf "$corpus"
+	rm -rf "$corpus" fuzz-artifacts/"$name"-*
 	mkdir -p "$corpus"
 	nseeds=0
 	for input in "$cases/$name"/*/input; do
@@ -49,11 +52,13 @@ for target in "$@"; do
 		-artifact_prefix="fuzz-artifacts/$name-" -print_final_stats=1 \
 		"$corpus" >"$log" 2>&1; then
 		runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
-		echo "check-fuzz: $name: ok, ${runs:-?} inputs in $(($(date +%s) - start)) s from $nseeds seeds ($(ls "$corpus" | wc -l) in the corpus now)"
+		echo "check-fuzz: $name: ok, ${runs:-?} inputs in $(($(date +%s) - start)) s from $nseeds seeds"
 	else
 		echo "check-fuzz: $name: FAILED (log $PWD/$log)" >&2
 		tail -n 60 "$log" >&2
-		ls fuzz-artifacts/"$name"-* 2>/dev/null | sed 's/^/check-fuzz: failing input: /' >&2 || true
+		for f in fuzz-artifacts/"$name"-*; do
+			[ -e "$f" ] && echo "check-fuzz: failing input: $PWD/$f (replay: $target $PWD/$f)" >&2
+		done
 		failed=1
 	fi
 done
