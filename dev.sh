@@ -8,7 +8,7 @@
 #   ./dev.sh status    what is running
 #   ./dev.sh logs [-f] the end of every log (-f: follow them)
 #   ./dev.sh test      install what is missing, build with -Werror, run the
-#                      sanitizer and valgrind checks, then `make check`
+#                      sanitizer, valgrind and fuzz checks, then `make check`
 #
 # Settings (environment):
 #   STREAMER_PUSHPIN_PORT=7999  STREAMER_HTTP_PORT=8080  STREAMER_PUBLISH_PORT=5561
@@ -39,6 +39,9 @@ BUILD_PKGS=(build-essential autoconf automake libtool pkg-config libfcgi-dev lib
 	libjansson-dev libjwt-dev libssl-dev libcurl4-openssl-dev)
 RUNTIME_PKGS=(pushpin zurl lighttpd apache2 spawn-fcgi multiwatch sqlite3 nodejs npm)
 TOOL_PKGS=(valgrind wrk jq curl openssl prometheus chromium)
+# ---- fuzzing (issue 14 §3): clang and its runtimes (libFuzzer, ASan, UBSan) for `make check-fuzz` ----
+TOOL_PKGS+=(clang libclang-rt-dev)
+# ---- end fuzzing ----
 
 pkg_installed() {
 	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed'
@@ -201,12 +204,16 @@ summary_block() {
 cmd_test() {
 	install_packages
 	build
-	local log=$BUILD/dev-check.log sanitizers=0 valgrind=0 check=0
+	local log=$BUILD/dev-check.log sanitizers=0 valgrind=0 check=0 fuzz=0
 
 	say "==> make check-sanitizers (ASan + UBSan build, whole suite)"
 	make -C "$BUILD" -j2 check-sanitizers AM_COLOR_TESTS=no || sanitizers=$?
 	say "==> make check-valgrind"
 	make -C "$BUILD" check-valgrind || valgrind=$?
+	# ---- fuzzing (issue 14 §3): libFuzzer targets, 12 s each after their seeds ----
+	say "==> make check-fuzz (clang + libFuzzer build in $BUILD/build-fuzz)"
+	make -C "$BUILD" -j2 check-fuzz || fuzz=$?
+	# ---- end fuzzing ----
 	say "==> make check"
 	if make -C "$BUILD" -j2 check AM_COLOR_TESTS=no 2>&1 | tee "$log"; then
 		check=0
@@ -220,10 +227,11 @@ cmd_test() {
 	fi
 	say "==> check-sanitizers: $( ((sanitizers == 0)) && echo ok || echo FAILED)," \
 		"check-valgrind: $( ((valgrind == 0)) && echo ok || echo FAILED)," \
+		"check-fuzz: $( ((fuzz == 0)) && echo ok || echo FAILED)," \
 		"check: $( ((check == 0)) && echo ok || echo FAILED)"
 	# The output ends with automake's summary of the plain run.
 	summary_block "$log"
-	((sanitizers == 0 && valgrind == 0 && check == 0))
+	((sanitizers == 0 && valgrind == 0 && fuzz == 0 && check == 0))
 }
 
 usage() {
