@@ -55,7 +55,8 @@ static void test_enqueue_and_read(void)
 
 	setup(&s, &q);
 	id = enqueue(q, "c1", "alice", "acme", "r1", 1000);
-	CHECK_INT(queue_get(q, id, &r), STORE_OK);
+	CHECK_INT(queue_get_own(q, "acme", "alice", "r1", &r), STORE_OK);
+	CHECK_STR(r.id, id);
 	CHECK_STR(r.status, QUEUE_PENDING);
 	CHECK_STR(r.request_id, "r1");
 	CHECK_STR(r.connection_id, "c1");
@@ -65,7 +66,7 @@ static void test_enqueue_and_read(void)
 	CHECK_INT(r.created_at, 1000);
 	CHECK(r.result == NULL && r.error_code == NULL);
 	request_record_free(&r);
-	CHECK_INT(queue_get(q, "job_nope", &r), STORE_NOTFOUND);
+	CHECK_INT(queue_get_own(q, "acme", "alice", "nope", &r), STORE_NOTFOUND);
 	free(id);
 	teardown(s, q);
 }
@@ -130,7 +131,8 @@ static void test_claim_order_and_lease(void)
 	CHECK_INT(queue_finish(q, a, "p3", 3000 + LEASE, QUEUE_COMPLETED, "{\"ok\":1}", NULL, NULL,
 			       KEEP), STORE_OK);
 	request_record_free(&r);
-	CHECK_INT(queue_get(q, a, &r), STORE_OK);
+	CHECK_INT(queue_get_own(q, "t", "u", "a", &r), STORE_OK);
+	CHECK_STR(r.id, a);
 	CHECK_STR(r.status, QUEUE_COMPLETED);
 	CHECK_STR(r.result, "{\"ok\":1}");
 	CHECK_INT(r.progress, 100);
@@ -176,7 +178,8 @@ static void test_progress_and_cancel_running(void)
 		  STORE_OK);
 	CHECK_INT(cancel, 0);
 	request_record_free(&r);
-	CHECK_INT(queue_get(q, a, &r), STORE_OK);
+	CHECK_INT(queue_get_own(q, "t", "u", "a", &r), STORE_OK);
+	CHECK_STR(r.id, a);
 	CHECK_INT(r.progress, 40);
 	CHECK_STR(r.progress_message, "reading");
 	CHECK_STR(r.progress_metadata, "{\"rows\":4}");
@@ -217,11 +220,14 @@ static void test_cancel_pending_and_by_connection(void)
 	CHECK_STR(r.id, b);
 	CHECK_INT(queue_cancel_connection(q, "c1", 1300, KEEP, &n), STORE_OK);
 	CHECK_INT(n, 1);
-	CHECK_INT(queue_get(q, c, &r), STORE_OK);
+	CHECK_INT(queue_get_own(q, "t", "u", "c", &r), STORE_OK);
+	CHECK_STR(r.id, c);
 	CHECK_STR(r.status, QUEUE_CANCELLED);
-	CHECK_INT(queue_get(q, b, &r), STORE_OK);
+	CHECK_INT(queue_get_own(q, "t", "u", "b", &r), STORE_OK);
+	CHECK_STR(r.id, b);
 	CHECK_STR(r.status, QUEUE_PROCESSING);
-	CHECK_INT(queue_get(q, d, &r), STORE_OK);
+	CHECK_INT(queue_get_own(q, "t", "u", "d", &r), STORE_OK);
+	CHECK_STR(r.id, d);
 	CHECK_STR(r.status, QUEUE_PENDING);
 	CHECK_INT(queue_cancel_connection(q, "c9", 1300, KEEP, &n), STORE_OK);
 	CHECK_INT(n, 0);
@@ -257,14 +263,14 @@ static void test_release_and_gc(void)
 	struct store *s;
 	struct queue *q;
 	struct request_record r = { 0 };
-	int64_t pending, processing;
+	int64_t conns, pending, processing;
 	int n = -1;
 	char *a;
 
 	setup(&s, &q);
 	a = enqueue(q, "c1", "u", "t", "a", 1000);
 	CHECK_INT(queue_claim(q, "p1", 1000, LEASE, &r), STORE_OK);
-	CHECK_INT(queue_counts(q, &pending, &processing), STORE_OK);
+	CHECK_INT(store_gauges(s, 1000, &conns, &pending, &processing), STORE_OK);
 	CHECK_INT(pending, 0);
 	CHECK_INT(processing, 1);
 	CHECK_INT(queue_release(q, a, "p1", 1100, 5000), STORE_OK);
@@ -277,7 +283,7 @@ static void test_release_and_gc(void)
 	CHECK_INT(n, 0);
 	CHECK_INT(queue_gc(q, 6000 + KEEP, &n), STORE_OK);
 	CHECK_INT(n, 1);
-	CHECK_INT(queue_get(q, a, &r), STORE_NOTFOUND);
+	CHECK_INT(queue_get_own(q, "t", "u", "a", &r), STORE_NOTFOUND);
 	request_record_free(&r);
 	free(a);
 	teardown(s, q);
@@ -303,7 +309,8 @@ static void test_held_until_unhold(void)
 	CHECK_INT(queue_enqueue(q, &h, 1000), STORE_OK);
 	a = h.id;
 	CHECK_INT(queue_claim(q, "p1", 1001, LEASE, &r), STORE_NOTFOUND);
-	CHECK_INT(queue_get(q, a, &r), STORE_OK);
+	CHECK_INT(queue_get_own(q, "t", "u", "held", &r), STORE_OK);
+	CHECK_STR(r.id, a);
 	CHECK_STR(r.status, QUEUE_PENDING);
 	CHECK_INT(r.run_after, 11000);
 	/* held, it can still be cancelled */
@@ -322,9 +329,11 @@ static void test_held_until_unhold(void)
 	ids[1] = b;
 	ids[2] = done;
 	CHECK_INT(queue_unhold(q, ids, 3, 1500), STORE_OK);
-	CHECK_INT(queue_get(q, done, &r), STORE_OK);
+	CHECK_INT(queue_get_own(q, "t", "u", "done", &r), STORE_OK);
+	CHECK_STR(r.id, done);
 	CHECK_STR(r.status, QUEUE_PROCESSING);
-	CHECK_INT(queue_get(q, b, &r), STORE_OK);
+	CHECK_INT(queue_get_own(q, "t", "u", "held-cancel", &r), STORE_OK);
+	CHECK_STR(r.id, b);
 	CHECK_STR(r.status, QUEUE_CANCELLED);
 	CHECK_INT(queue_claim(q, "p1", 1500, LEASE, &r), STORE_OK);
 	CHECK_STR(r.id, c);
@@ -399,12 +408,12 @@ static void test_concurrent_claimers_run_each_once(void)
 		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	}
 	{
-		int64_t pending, processing;
+		int64_t conns, pending, processing;
 
 		s = conf_open();
 		q = queue_open(s);
 		CHECK(q != NULL);
-		CHECK_INT(queue_counts(q, &pending, &processing), STORE_OK);
+		CHECK_INT(store_gauges(s, 10002, &conns, &pending, &processing), STORE_OK);
 		CHECK_INT(pending, 0);
 		CHECK_INT(processing, 0);
 		for (int i = 0; i < 200; i++) {
