@@ -105,11 +105,6 @@ int queue_get_own(struct queue *q, const char *tenant, const char *user,
 	return q->store->ops->queue_get_own(q->store, tenant, user, request_id, out);
 }
 
-int queue_get(struct queue *q, const char *id, struct request_record *out)
-{
-	return q->store->ops->queue_get(q->store, id, out);
-}
-
 int queue_cancel(struct queue *q, const char *id, int64_t now, int64_t keep_ms,
 		 int *was_running, struct request_record *out)
 {
@@ -125,9 +120,4 @@ int queue_cancel_connection(struct queue *q, const char *connection_id, int64_t 
 int queue_gc(struct queue *q, int64_t now, int *n)
 {
 	return q->store->ops->queue_gc(q->store, now, n);
-}
-
-int queue_counts(struct queue *q, int64_t *pending, int64_t *processing)
-{
-	return q->store->ops->queue_counts(q->store, pending, processing);
 }

@@ -146,10 +146,6 @@ int queue_get_own(struct queue *q, const char *tenant, const char *user,
 		  const char *request_id, struct request_record *out)
 	__attribute__((warn_unused_result));
 
-/* Reads a request by server id. STORE_NOTFOUND when absent. */
-int queue_get(struct queue *q, const char *id, struct request_record *out)
-	__attribute__((warn_unused_result));
-
 /*
  * Cancels a request: a PENDING one becomes CANCELLED at once (*was_running
  * = 0); a PROCESSING one is marked cancel_requested and its processor stops
@@ -169,9 +165,5 @@ int queue_cancel_connection(struct queue *q, const char *connection_id, int64_t 
 
 /* Deletes finished requests whose expires_at has passed. Sets *n to how many. */
 int queue_gc(struct queue *q, int64_t now, int *n) __attribute__((warn_unused_result));
-
-/* Counts requests by status (pending, processing) for health and metrics. */
-int queue_counts(struct queue *q, int64_t *pending, int64_t *processing)
-	__attribute__((warn_unused_result));
 
 #endif

@@ -114,11 +114,6 @@ int store_schema_latest(void)
 	return engines[0]->schema_latest();
 }
 
-int store_check(struct store *s)
-{
-	return s->ops->check(s);
-}
-
 int store_schema_version(struct store *s)
 {
 	return s->ops->schema_version(s);

@@ -22,6 +22,13 @@
  * and releases them with conn_record_free. A lock held by another process
  * beyond the busy timeout gives STORE_ERROR with "is busy" in store_errmsg.
  *
+ * Every call first checks that the store is still the one the handle
+ * opened. SQLite: that the path still names the file it opened, so that a
+ * database deleted or replaced under a running process is detected (one
+ * stat() at most every 2 s, and at once after any error). From then on
+ * every call fails with STORE_ERROR and a store_errmsg naming the file, and
+ * the first detection is logged as an error ("database_replaced").
+ *
  * Transactions. Every call outside store_begin … store_commit commits on
  * its own. The callers run these groups in one store_begin transaction, and
  * they must stay atomic whatever the engine (store_begin takes the write
@@ -130,16 +137,6 @@ int store_create(const char *url, long long gid, char *err, size_t errlen)
 int store_open(struct store **out, const char *url, const struct store_options *opt, int flags,
 	       char *err, size_t errlen) __attribute__((warn_unused_result));
 
-/*
- * Whether the store is still the one this handle opened. SQLite: whether
- * the path still names the file this handle opened: a database deleted
- * or replaced under a running process is detected (one stat() at most every
- * 2 s; every store call does this, and every store error checks at once).
- * From then on every call fails with STORE_ERROR and a store_errmsg naming
- * the file, and the first detection is logged as an error
- * ("database_replaced"). Returns STORE_OK or STORE_ERROR.
- */
-int store_check(struct store *s) __attribute__((warn_unused_result));
 void store_close(struct store *s);
 
 /*

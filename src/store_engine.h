@@ -36,7 +36,6 @@ struct store_ops {
 	int (*open)(struct store **out, const char *target, const struct store_options *opt,
 		    int flags, char *err, size_t errlen);
 	void (*close)(struct store *s);
-	int (*check)(struct store *s);
 	const char *(*errmsg)(struct store *s);
 	int (*schema_version)(struct store *s);
 	int (*schema_latest)(void);
@@ -81,18 +80,15 @@ struct store_ops {
 			     int64_t run_after);
 	int (*queue_get_own)(struct store *s, const char *tenant, const char *user,
 			     const char *request_id, struct request_record *out);
-	int (*queue_get)(struct store *s, const char *id, struct request_record *out);
 	int (*queue_cancel)(struct store *s, const char *id, int64_t now, int64_t keep_ms,
 			    int *was_running, struct request_record *out);
 	int (*queue_cancel_connection)(struct store *s, const char *connection_id, int64_t now,
 				       int64_t keep_ms, int *n);
 	int (*queue_gc)(struct store *s, int64_t now, int *n);
-	int (*queue_counts)(struct store *s, int64_t *pending, int64_t *processing);
 
 	int (*subs_add)(struct store *s, const char *connection_id, const char *tenant,
 			const char *topic, int max, int64_t now, enum subs_add_result *result);
 	int (*subs_remove)(struct store *s, const char *connection_id, const char *topic);
-	int (*subs_count)(struct store *s, const char *connection_id, int *n);
 	int (*subs_topic_members)(struct store *s, const char *tenant, const char *topic,
 				  int64_t now, subs_id_fn fn, void *arg);
 	int (*subs_user_connections)(struct store *s, const char *tenant, const char *user,

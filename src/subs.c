@@ -47,11 +47,6 @@ int subs_remove(struct subs *u, const char *connection_id, const char *topic)
 	return u->store->ops->subs_remove(u->store, connection_id, topic);
 }
 
-int subs_count(struct subs *u, const char *connection_id, int *n)
-{
-	return u->store->ops->subs_count(u->store, connection_id, n);
-}
-
 int subs_topic_members(struct subs *u, const char *tenant, const char *topic, int64_t now,
 		       subs_id_fn fn, void *arg)
 {

@@ -45,10 +45,6 @@ int subs_add(struct subs *u, const char *connection_id, const char *tenant, cons
 int subs_remove(struct subs *u, const char *connection_id, const char *topic)
 	__attribute__((warn_unused_result));
 
-/* How many topics connection_id holds. */
-int subs_count(struct subs *u, const char *connection_id, int *n)
-	__attribute__((warn_unused_result));
-
 /* Receives one connection id (borrowed for the call); non-zero stops the walk. */
 typedef int (*subs_id_fn)(void *arg, const char *connection_id);
 

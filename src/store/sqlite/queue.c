@@ -192,14 +192,6 @@ int sqlite_queue_get_own(struct store *h, const char *tenant, const char *user,
 	return run(q, Q_GET_OWN, "read a request", 1, out, NULL);
 }
 
-int sqlite_queue_get(struct store *h, const char *id, struct request_record *out)
-{
-	struct sqlite_store *q = sq(h);
-	if (bind(q, q->stmt[Q_GET], "t", id) != STORE_OK)
-		return STORE_ERROR;
-	return run(q, Q_GET, "read a request", 1, out, NULL);
-}
-
 int sqlite_queue_cancel(struct store *h, const char *id, int64_t now, int64_t keep_ms,
 		 int *was_running, struct request_record *out)
 {
@@ -272,21 +264,4 @@ int sqlite_queue_count_tenant_pending(struct store *h, const char *tenant, int64
 	return run(q, Q_COUNT_TENANT_PENDING, "count a tenant's pending requests", 0, NULL, n) ==
 			       STORE_ERROR
 		       ? STORE_ERROR : STORE_OK;
-}
-
-int sqlite_queue_counts(struct store *h, int64_t *pending, int64_t *processing)
-{
-	struct sqlite_store *q = sq(h);
-	sqlite3_stmt *st = q->stmt[Q_COUNTS];
-	int ret = STORE_OK;
-
-	*pending = *processing = 0;
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		*pending = sqlite3_column_int64(st, 0);
-		*processing = sqlite3_column_int64(st, 1);
-	} else {
-		ret = sqlite_fail(q, "count requests");
-	}
-	done(st);
-	return ret;
 }

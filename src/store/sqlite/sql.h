@@ -153,8 +153,6 @@
 	X(Q_GET_OWN, \
 	  "SELECT " JOB_COLUMNS " FROM requests WHERE tenant_id = ?1 AND user_id = ?2 " \
 	  "AND request_id = ?3 ORDER BY created_at DESC LIMIT 1") \
-	/* ?1 id */ \
-	X(Q_GET, "SELECT " JOB_COLUMNS " FROM requests WHERE id = ?1") \
 	/* ?1 id ?2 now ?3 expires_at */ \
 	X(Q_CANCEL_PENDING, \
 	  "UPDATE requests SET status = 'CANCELLED', error_code = 'CANCELLED', " \
@@ -180,10 +178,7 @@
 	/* ?1 tenant_id ?2 limit: counting stops at the limit */ \
 	X(Q_COUNT_TENANT_PENDING, \
 	  "SELECT count(*) FROM (SELECT 1 FROM requests WHERE tenant_id = ?1 " \
-	  "AND status = 'PENDING' LIMIT ?2)") \
-	X(Q_COUNTS, \
-	  "SELECT (SELECT count(*) FROM requests WHERE status = 'PENDING'), " \
-	  "(SELECT count(*) FROM requests WHERE status = 'PROCESSING')")
+	  "AND status = 'PENDING' LIMIT ?2)")
 
 /* X(name, sql): every statement, prepared once by store_open; the comment says what binds. */
 #define SUBS_SQL_STATEMENTS(X) \

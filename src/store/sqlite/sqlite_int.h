@@ -55,7 +55,11 @@ int sqlite_fail(struct sqlite_store *s, const char *what);
 /* Sets the store's last error from a printf format. */
 void sqlite_set_error(struct sqlite_store *s, const char *fmt, ...) PRINTF_LIKE(2, 3);
 
-/* store_check for this engine; force skips the 2 s rate limit (after an error). */
+/*
+ * Whether the path still names the file this handle opened (store.h: every
+ * call checks it first): STORE_OK, or STORE_ERROR once it was deleted or
+ * replaced. force skips the 2 s rate limit (after an error).
+ */
 int sqlite_check_file(struct sqlite_store *s, int force);
 
 /* Resets st and clears its bindings: ready for its next use, also right after an error. */
@@ -119,18 +123,15 @@ int sqlite_queue_release(struct store *h, const char *id, const char *owner, int
 			 int64_t run_after);
 int sqlite_queue_get_own(struct store *h, const char *tenant, const char *user,
 			 const char *request_id, struct request_record *out);
-int sqlite_queue_get(struct store *h, const char *id, struct request_record *out);
 int sqlite_queue_cancel(struct store *h, const char *id, int64_t now, int64_t keep_ms,
 			int *was_running, struct request_record *out);
 int sqlite_queue_cancel_connection(struct store *h, const char *connection_id, int64_t now,
 				   int64_t keep_ms, int *n);
 int sqlite_queue_gc(struct store *h, int64_t now, int *n);
-int sqlite_queue_counts(struct store *h, int64_t *pending, int64_t *processing);
 
 int sqlite_subs_add(struct store *h, const char *connection_id, const char *tenant,
 		    const char *topic, int max, int64_t now, enum subs_add_result *result);
 int sqlite_subs_remove(struct store *h, const char *connection_id, const char *topic);
-int sqlite_subs_count(struct store *h, const char *connection_id, int *n);
 int sqlite_subs_topic_members(struct store *h, const char *tenant, const char *topic,
 			      int64_t now, subs_id_fn fn, void *arg);
 int sqlite_subs_user_connections(struct store *h, const char *tenant, const char *user,

@@ -97,11 +97,6 @@ moved:
 	return STORE_ERROR;
 }
 
-static int sqlite_check(struct store *h)
-{
-	return sqlite_check_file(sq(h), 0);
-}
-
 void sqlite_done(sqlite3_stmt *st)
 {
 	sqlite3_reset(st);
@@ -642,7 +637,6 @@ const struct store_ops store_sqlite_ops = {
 	.create = sqlite_create_file,
 	.open = sqlite_open,
 	.close = sqlite_close,
-	.check = sqlite_check,
 	.errmsg = sqlite_errmsg,
 	.schema_version = sqlite_schema_version,
 	.schema_latest = sqlite_schema_latest,
@@ -670,14 +664,11 @@ const struct store_ops store_sqlite_ops = {
 	.queue_finish = sqlite_queue_finish,
 	.queue_release = sqlite_queue_release,
 	.queue_get_own = sqlite_queue_get_own,
-	.queue_get = sqlite_queue_get,
 	.queue_cancel = sqlite_queue_cancel,
 	.queue_cancel_connection = sqlite_queue_cancel_connection,
 	.queue_gc = sqlite_queue_gc,
-	.queue_counts = sqlite_queue_counts,
 	.subs_add = sqlite_subs_add,
 	.subs_remove = sqlite_subs_remove,
-	.subs_count = sqlite_subs_count,
 	.subs_topic_members = sqlite_subs_topic_members,
 	.subs_user_connections = sqlite_subs_user_connections,
 	.subs_tenant_connections = sqlite_subs_tenant_connections,

@@ -58,18 +58,6 @@ int sqlite_subs_remove(struct store *h, const char *connection_id, const char *t
 	return step_one(u, u->stmt[S_REMOVE], "removing a subscription", NULL);
 }
 
-int sqlite_subs_count(struct store *h, const char *connection_id, int *n)
-{
-	struct sqlite_store *u = sq(h);
-	int64_t v = 0;
-
-	if (sqlite_bind(u, u->stmt[S_COUNT], "t", connection_id) != STORE_OK ||
-	    step_one(u, u->stmt[S_COUNT], "counting subscriptions", &v) == STORE_ERROR)
-		return STORE_ERROR;
-	*n = (int)v;
-	return STORE_OK;
-}
-
 /* Runs a bound statement whose column 0 is a connection id, calling fn per row. */
 static int walk(struct sqlite_store *u, sqlite3_stmt *st, const char *what, subs_id_fn fn,
 		void *arg)
