@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "http.h"
 #include "protocol.h"
 #include "tap.h"
 #include "util.h"
@@ -567,6 +568,21 @@ static void test_http_status_of(void)
 	CHECK_INT(http_status_of((enum err_code)42), 500);
 }
 
+/* The Status line of every status a code maps to has its reason phrase (the CGI mode sends it as is). */
+static void test_http_reason_of_every_status(void)
+{
+	for (int c = 0; c <= ERR_HTTP_UNAVAILABLE; c++) {
+		int status = http_status_of((enum err_code)c);
+
+		if (strcmp(http_reason(status), "Unknown") == 0)
+			printf("# %s -> %d has no reason phrase\n", err_code_name((enum err_code)c), status);
+		CHECK(strcmp(http_reason(status), "Unknown") != 0);
+	}
+	CHECK_STR(http_reason(409), "Conflict");
+	CHECK_STR(http_reason(429), "Too Many Requests");
+	CHECK_STR(http_reason(504), "Gateway Timeout");
+}
+
 /* A handler's codes: those of the handler ABI pass, any other is the fallback. */
 static void test_err_code_of_handler(void)
 {
@@ -617,5 +633,6 @@ TAP_MAIN(
 	TAP_TEST(test_event),
 	TAP_TEST(test_builders_match_former_packs),
 	TAP_TEST(test_http_status_of),
+	TAP_TEST(test_http_reason_of_every_status),
 	TAP_TEST(test_err_code_of_handler),
 )
