@@ -325,7 +325,6 @@ static json_t *make_pushes(struct app *app, struct call *c, const char *id, json
 {
 	for (struct call_push *p = c->pushes; p; p = p->next) {
 		char why[300];
-		struct proto_error err = {0};
 
 		if (fanout_send(app->fanout, p->kind, p->tenant, p->name, p->text, NULL, why,
 				sizeof why) == 0)
@@ -337,9 +336,7 @@ static json_t *make_pushes(struct app *app, struct call *c, const char *id, json
 			continue;
 		json_decref(reply);
 		/* why names the callback URL and host: for the log above, never for the client. */
-		proto_error_set(&err, ERR_PROCESSING_FAILED, "Could not deliver the message");
-		reply = proto_error(c->msg->id, &err);
-		proto_error_clear(&err);
+		reply = error_reply(c->msg->id, ERR_PROCESSING_FAILED, "Could not deliver the message", NULL);
 	}
 	return reply;
 }

@@ -205,11 +205,9 @@ void dialect_ws(struct app *app, struct request *req, struct response *resp)
 			break;
 		}
 		case WSE_BINARY: {
-			struct proto_error err = {0};
-			json_t *reply;
+			json_t *reply = proto_error_text(NULL, ERR_VALIDATION,
+							 "Binary messages are not supported; send JSON text");
 
-			proto_error_set(&err, ERR_VALIDATION, "Binary messages are not supported; send JSON text");
-			reply = proto_error(NULL, &err);
 			if (put_message(&out, reply, PUSHPIN_MAX_BODY - CLOSE_ROOM) < 0)
 				full = 1;
 			json_decref(reply);

@@ -235,12 +235,8 @@ int action_request_cancel(struct call *c, json_t **data, struct proto_error *err
 	json_object_set_new(*data, "cancelled", json_boolean(!was_running));
 	if (!was_running) {
 		/* The request itself ends with an error CANCELLED, like one stopped while running. */
-		struct proto_error e = { 0 };
-		json_t *msg;
+		json_t *msg = proto_error_text(after.request_id, ERR_CANCELLED, "Cancelled by the client");
 
-		proto_error_set(&e, ERR_CANCELLED, "Cancelled by the client");
-		msg = proto_error(after.request_id, &e);
-		proto_error_clear(&e);
 		if (strcmp(after.connection_id, c->conn->id) == 0)
 			call_also(c, msg);
 		else
