@@ -67,10 +67,6 @@ int app_init(struct app *app, char *err, size_t errlen)
 		}
 	}
 	app->queue = queue_open(app->store);
-	if (!app->queue) {
-		snprintf(err, errlen, "STREAMER_DB: %s", store_errmsg(app->store));
-		goto fail;
-	}
 	if (fanout_open(&app->fanout, &app->cfg, app->store, err, errlen) < 0)
 		goto fail;
 	if (actions_load(&app->cfg, err, errlen) < 0)

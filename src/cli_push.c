@@ -309,7 +309,7 @@ int cli_close(int argc, char **argv)
 		goto out;
 	}
 	q = queue_open(p.store);
-	if (!q || forget(&p, q, id, time_now_ms()) == STORE_ERROR) {
+	if (forget(&p, q, id, time_now_ms()) == STORE_ERROR) {
 		fprintf(stderr, "streamer close: closed at the proxy, but the store failed: %s\n",
 			store_errmsg(p.store));
 		goto out;
@@ -360,7 +360,7 @@ int cli_gc(int argc, char **argv)
 	if (pusher_open(&p, "gc", db, 0) != 0)
 		return 1;
 	q = queue_open(p.store);
-	if (!q || subs_expired_connections(fanout_subs(p.fanout), now, 100000, subs_collect, &ids) ==
+	if (subs_expired_connections(fanout_subs(p.fanout), now, 100000, subs_collect, &ids) ==
 			  STORE_ERROR) {
 		fprintf(stderr, "streamer gc: %s\n", store_errmsg(p.store));
 		goto out;

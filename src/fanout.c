@@ -28,11 +28,6 @@ int fanout_open(struct fanout **out, const struct config *cfg, struct store *sto
 		return -1;
 	}
 	f->subs = subs_open(store);
-	if (!f->subs) {
-		snprintf(err, errlen, "STREAMER_DB: %s", store_errmsg(store));
-		fanout_close(f);
-		return -1;
-	}
 	*out = f;
 	return 0;
 }

@@ -166,7 +166,7 @@ static int64_t retry_backoff_ms(int64_t n)
  * socket pair, or -1 when it could not (the request was then finished as
  * failed or handed back to the queue).
  */
-static pid_t start_job(struct run *r, int64_t started, int64_t deadline, int *fd)
+static pid_t start_request_process(struct run *r, int64_t started, int64_t deadline, int *fd)
 {
 	struct slot *sl = r->sl;
 	struct request_record *req = r->req;
@@ -310,7 +310,7 @@ static void run_request(struct slot *sl, struct request_record *req)
 	pid_t pid;
 
 	log_request("job_started", req, started, NULL);
-	pid = start_job(&r, started, deadline, &fd);
+	pid = start_request_process(&r, started, deadline, &fd);
 	if (pid < 0)
 		return;
 	type = await_outcome(&r, fd, started, deadline, &outcome, &timed_out);
@@ -353,10 +353,6 @@ int slot_open(struct slot *sl, char *err, size_t errlen)
 		return -1;
 	}
 	sl->q = queue_open(sl->store);
-	if (!sl->q) {
-		snprintf(err, errlen, "STREAMER_DB: %s", store_errmsg(sl->store));
-		return -1;
-	}
 	if (actions_load(&sl->cfg, err, errlen) < 0)
 		return -1;
 	if (fanout_open(&sl->fanout, &sl->cfg, sl->store, err, errlen) < 0)
@@ -371,8 +367,6 @@ int slot_open(struct slot *sl, char *err, size_t errlen)
 
 void slot_close(struct slot *sl)
 {
-	if (sl->store)
-		store_wake_close(sl->store);
 	fanout_close(sl->fanout);
 	actions_free();
 	queue_close(sl->q);

@@ -53,8 +53,8 @@ void request_record_free(struct request_record *r);
 
 /*
  * The queue view of store s (the engine prepared its statements in
- * store_open), for the callers that hold a queue handle. Returns NULL with
- * store_errmsg(s) set on failure. queue_close frees only the view.
+ * store_open), for the callers that hold a queue handle; never NULL (it
+ * only remembers s). queue_close frees only the view.
  */
 struct queue *queue_open(struct store *s);
 void queue_close(struct queue *q);

@@ -20,8 +20,8 @@ int subs_topic_valid(const char *topic);
 
 /*
  * The subscriptions view of store s (after store_open; the engine prepared
- * the statements there). NULL with the reason in store_errmsg(s).
- * subs_close frees only the view.
+ * the statements there); never NULL (it only remembers s). subs_close frees
+ * only the view.
  */
 struct subs *subs_open(struct store *s);
 void subs_close(struct subs *u);
