@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "store.h"
+
 #include <streamer/handler.h>
 
 /*
@@ -67,20 +69,15 @@ const struct streamer_handler *handlers_async_find(const char *name);
 
 /* ---- what generate_report reads ------------------------------------------- */
 
-/* One event of a tenant's activity. Strings borrowed for the duration of the callback. */
-struct activity_row {
-	int64_t at_ms;        /* when: a connection's connect time, a request's creation time */
-	const char *kind;     /* "connection" or "request" */
-	const char *tenant_id;/* must be the report's tenant (checked: a mismatch fails the report) */
-	const char *id;       /* the request's client id; ignored for connections (never written to a report) */
-	const char *user_id;
-	const char *action;   /* requests: the action; NULL for connections */
-	const char *status;   /* requests: PENDING ... CANCELLED; NULL for connections */
-	int64_t duration_ms;  /* requests: run time; connections: connected time so far; -1 = unknown */
-};
+/*
+ * The rows are the store's (struct store_activity_row, store.h; strings
+ * borrowed for the duration of the callback). generate_report checks that
+ * each row's tenant_id is the report's (a mismatch fails the report) and
+ * never writes a connection's id.
+ */
 
 /* Receives one row; returns 0 to go on, non-zero to stop the listing. */
-typedef int (*activity_row_fn)(void *arg, const struct activity_row *row);
+typedef int (*activity_row_fn)(void *arg, const struct store_activity_row *row);
 
 /*
  * Lists the activity of tenant_id with from_ms <= at_ms < until_ms in

@@ -146,7 +146,7 @@ static void count_in(json_t *map, const char *key)
 	json_object_set_new(map, key, json_integer(v ? json_integer_value(v) + 1 : 1));
 }
 
-static int emit_row(void *arg, const struct activity_row *row)
+static int emit_row(void *arg, const struct store_activity_row *row)
 {
 	struct writer *w = arg;
 	const char *id;

@@ -40,36 +40,17 @@ int request_validate(const struct request_input *in, char *msg, size_t msglen)
 
 /* ---- generate_report's activity source: the store, opened by the request process -------- */
 
-/* Hands one store row to generate_report's emit as the activity_row it reads. */
-struct activity_emit {
-	activity_row_fn emit;
-	void *arg;
-};
-
-static int activity_row_of(void *arg, const struct store_activity_row *r)
-{
-	const struct activity_emit *a = arg;
-	struct activity_row row = {
-		.at_ms = r->at_ms, .kind = r->kind, .tenant_id = r->tenant_id, .id = r->id,
-		.user_id = r->user_id, .action = r->action, .status = r->status,
-		.duration_ms = r->duration_ms,
-	};
-
-	return a->emit(a->arg, &row);
-}
-
 static int report_activity(void *src, const char *tenant, int64_t from_ms, int64_t until_ms,
 			   activity_row_fn emit, void *emit_arg, char *err, size_t errlen)
 {
 	const struct config *cfg = src;
 	struct store_options opt = { .busy_timeout_ms = cfg->busy_timeout_ms };
-	struct activity_emit a = { emit, emit_arg };
 	struct store *s = NULL;
 	int ret = -1;
 
 	if (store_open(&s, cfg->db_path, &opt, 0, err, errlen) < 0)
 		goto out;
-	if (store_activity(s, tenant, from_ms, until_ms, activity_row_of, &a) != STORE_OK) {
+	if (store_activity(s, tenant, from_ms, until_ms, emit, emit_arg) != STORE_OK) {
 		snprintf(err, errlen, "%s", store_errmsg(s));
 		goto out;
 	}

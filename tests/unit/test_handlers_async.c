@@ -607,7 +607,7 @@ static void test_report_valid(void)
 
 /* A fake activity source: a table of rows; counts calls; optional failure. */
 struct fake_src {
-	const struct activity_row *rows;
+	const struct store_activity_row *rows;
 	size_t n;
 	int fail;
 	size_t repeat;        /* emit the table this many times (at increasing times) */
@@ -629,7 +629,7 @@ static int fake_activity(void *src, const char *tenant, int64_t from_ms, int64_t
 	}
 	for (size_t k = 0; k < (f->repeat ? f->repeat : 1); k++) {
 		for (size_t i = 0; i < f->n; i++) {
-			struct activity_row r = f->rows[i];
+			struct store_activity_row r = f->rows[i];
 
 			r.at_ms += (int64_t)k;
 			if (emit(emit_arg, &r) != 0)
@@ -643,7 +643,7 @@ static int fake_activity(void *src, const char *tenant, int64_t from_ms, int64_t
 #define T0 1709251200000LL
 #define DAY 86400000LL
 
-static const struct activity_row rows[] = {
+static const struct store_activity_row rows[] = {
 	{ T0 - 1, "request", "acme", "too-early", "alice", "delay", "COMPLETED", 5 },
 	{ T0, "connection", "acme", "c1", "alice", NULL, NULL, 60000 },
 	{ T0 + 1000, "request", "acme", "r,1", "alice", "process_data", "COMPLETED", 12 },
