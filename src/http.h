@@ -1,4 +1,4 @@
-/* http.h - the HTTP request a worker receives and the response it writes (its status is chosen by the caller). */
+/* http.h - the HTTP request a worker receives and the response it writes (a refusal's status comes from http_status_of). */
 #ifndef STREAMER_HTTP_H
 #define STREAMER_HTTP_H
 

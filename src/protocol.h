@@ -33,10 +33,9 @@ enum err_code {
 const char *err_code_name(enum err_code code);
 
 /*
- * The HTTP status of a refusal carrying code: the one place it is decided
- * (400 VALIDATION_ERROR, 401 UNAUTHORIZED, 403 FORBIDDEN, 404 NOT_FOUND,
- * 405, 409, 413 PAYLOAD_TOO_LARGE, 429 RATE_LIMITED, 500 INTERNAL_ERROR and
- * PROCESSING_FAILED, 503; 500 for a value outside the enum).
+ * The HTTP status of a refusal carrying code, from the one code table in
+ * protocol.c (e.g. 400 VALIDATION_ERROR, 401 UNAUTHORIZED, 429 RATE_LIMITED);
+ * 500 for a value outside the enum.
  */
 int http_status_of(enum err_code code);
 
