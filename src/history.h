@@ -22,7 +22,7 @@ struct store;
  * store_errmsg). Times are ms since the epoch.
  */
 #define HISTORY_EPOCH_LEN 16
-#define HISTORY_STREAM_MAX 300
+#define HISTORY_STREAM_MAX 400 /* "user:" + a 128-byte tenant + ":" + a 256-byte user */
 
 /* Where a stream stands. */
 struct stream_pos {
