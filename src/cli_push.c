@@ -15,6 +15,7 @@
 #include "protocol.h"
 #include "queue.h"
 #include "store.h"
+#include "streams.h"
 #include "subs.h"
 #include "util.h"
 
@@ -62,7 +63,10 @@ static int pusher_open(struct pusher *p, const char *cmd, const char *db, int ne
 	return 0;
 }
 
-/* Parses text as the JSON message to push; prints the reason and returns NULL when it is not JSON. */
+/*
+ * Parses text as the JSON message to push; prints the reason and returns
+ * NULL when it is not a JSON object (it gets its stream position fields).
+ */
 static json_t *message_arg(const char *cmd, const char *text)
 {
 	json_error_t e;
@@ -71,7 +75,22 @@ static json_t *message_arg(const char *cmd, const char *text)
 	if (!v)
 		fprintf(stderr, "streamer %s: the message is not JSON: %s (at character %d)\n", cmd,
 			e.text, e.position);
+	else if (!json_is_object(v)) {
+		fprintf(stderr, "streamer %s: the message must be a JSON object (it gets the fields "
+				"stream, offset and epoch)\n", cmd);
+		json_decref(v);
+		v = NULL;
+	}
 	return v;
+}
+
+/* Numbers msg in stream for target (NULL = everyone on it); 0, or -1 with why. */
+static int number(struct pusher *p, const char *stream, const char *target, json_t *msg,
+		  char *why, size_t whylen)
+{
+	struct history_limits lim = stream_limits(&p->cfg);
+
+	return stream_number(p->store, &lim, stream, target, msg, time_now_ms(), why, whylen);
 }
 
 static int need_one_message(const char *cmd, int argc)
@@ -116,7 +135,7 @@ int cli_send(int argc, char **argv)
 	const char *conn = NULL, *user = NULL, *tenant = NULL, *db = NULL;
 	struct fanout_result res = { 0 };
 	struct pusher p;
-	char why[512] = "", what[400];
+	char why[512] = "", what[400], stream[HISTORY_STREAM_MAX + 1];
 	json_t *msg;
 	int c, rc;
 
@@ -150,8 +169,11 @@ int cli_send(int argc, char **argv)
 
 		rc = store_conn_get(p.store, conn, &r);
 		if (rc == STORE_OK && r.expires_at > time_now_ms()) {
-			rc = fanout_send_json(p.fanout, FANOUT_CONNECTION, NULL, conn, msg, &res, why,
-					      sizeof why);
+			stream_of_user(stream, sizeof stream, r.tenant_id, r.user_id);
+			rc = number(&p, stream, conn, msg, why, sizeof why);
+			if (rc == 0)
+				rc = fanout_send_json(p.fanout, FANOUT_CONNECTION, NULL, conn, msg, &res,
+						      why, sizeof why);
 		} else {
 			snprintf(why, sizeof why, rc == STORE_ERROR ? "%s" : "no live connection %s",
 				 rc == STORE_ERROR ? store_errmsg(p.store) : conn);
@@ -160,7 +182,11 @@ int cli_send(int argc, char **argv)
 		conn_record_free(&r);
 		snprintf(what, sizeof what, "sent to connection %s", conn);
 	} else {
-		rc = fanout_send_json(p.fanout, FANOUT_USER, tenant, user, msg, &res, why, sizeof why);
+		stream_of_user(stream, sizeof stream, tenant, user);
+		rc = number(&p, stream, NULL, msg, why, sizeof why);
+		if (rc == 0)
+			rc = fanout_send_json(p.fanout, FANOUT_USER, tenant, user, msg, &res, why,
+					      sizeof why);
 		if (rc == 0 && res.items == 0) {
 			snprintf(why, sizeof why, "user %s of tenant %s has no live connection", user, tenant);
 			rc = -1;
@@ -190,7 +216,7 @@ int cli_broadcast(int argc, char **argv)
 	const char *tenant = NULL, *topic = NULL, *db = NULL;
 	struct fanout_result res = { 0 };
 	struct pusher p;
-	char why[512] = "", what[400];
+	char why[512] = "", what[400], stream[HISTORY_STREAM_MAX + 1];
 	json_t *msg;
 	int c, rc;
 
@@ -224,8 +250,14 @@ int cli_broadcast(int argc, char **argv)
 		json_decref(msg);
 		return 1;
 	}
-	rc = fanout_send_json(p.fanout, topic ? FANOUT_TOPIC : FANOUT_TENANT, tenant, topic, msg,
-			      &res, why, sizeof why);
+	if (topic)
+		stream_of_topic(stream, sizeof stream, tenant, topic);
+	else
+		stream_of_tenant(stream, sizeof stream, tenant);
+	rc = number(&p, stream, NULL, msg, why, sizeof why);
+	if (rc == 0)
+		rc = fanout_send_json(p.fanout, topic ? FANOUT_TOPIC : FANOUT_TENANT, tenant, topic,
+				      msg, &res, why, sizeof why);
 	json_decref(msg);
 	if (topic)
 		snprintf(what, sizeof what, "published to topic %s of tenant %s", topic, tenant);
