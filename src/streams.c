@@ -5,6 +5,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "metrics.h"
 #include "store.h"
 #include "streams.h"
 #include "subs.h"
@@ -245,8 +246,13 @@ int stream_page(struct store *s, const struct history_limits *lim, int64_t now,
 			 (json_int_t)pos.offset, "messages", p.messages, "more", more, "until",
 			 (json_int_t)p.until);
 	/* limit 0 asks for the position only: whether the rest is held is not looked at. */
-	if (since->given && (limit > 0 || !more))
+	if (since->given && (limit > 0 || !more)) {
 		json_object_set_new(*out, "recovered", json_boolean(p.contiguous));
+		/* A check that found nothing missing is not a recovery. */
+		if (!p.contiguous || json_array_size(p.messages) > 0)
+			metrics_add("streamer_stream_recoveries_total",
+				    p.contiguous ? "outcome=\"recovered\"" : "outcome=\"lost\"", 1);
+	}
 	return 0;
 failed:
 	json_decref(p.messages);
