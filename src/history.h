@@ -88,7 +88,11 @@ typedef int (*history_pos_fn)(void *arg, const char *stream, const struct stream
  * subscribed to, topic_prefix followed by the topic name; only the streams
  * that exist and were appended to at or after since (0 = all). fn is
  * called once per stream, in no set order; fn must not call back into s.
+ * n is at most HISTORY_POSITIONS_NAMES_MAX (STORE_ERROR beyond: one
+ * statement answers, binding that many names).
  */
+#define HISTORY_POSITIONS_NAMES_MAX 4
+
 int history_positions(struct store *s, const char *connection_id, const char *const *names,
 		      size_t n, const char *topic_prefix, int64_t since, history_pos_fn fn,
 		      void *arg) __attribute__((warn_unused_result));
