@@ -421,13 +421,17 @@ static void test_in_transaction(void)
 
 #define PER_CHILD 5000
 
-/* A child: its own handle, PER_CHILD appends of "<who>:<i>", half alone, half in a transaction with another call. */
-static void child_appends(char who)
+/* A child: its own handle, PER_CHILD appends of "<who>:<i>", half alone, half in a transaction with another call; starts at EOF on start_fd. */
+static void child_appends(char who, int start_fd)
 {
 	struct history_limits lim = { .size = 2 * PER_CHILD, .ttl_ms = 24 * HOUR };
 	struct store *s = conf_open();
 	struct stream_pos pos;
-	char text[32];
+	char text[32], c;
+
+	/* Both start together: the parent closes the pipe once both are forked. */
+	if (read(start_fd, &c, 1) != 0)
+		_exit(9);
 
 	for (int i = 0; i < PER_CHILD; i++) {
 		int in_tx = i % 2;
@@ -491,18 +495,23 @@ static void test_two_processes(void)
 	struct race r = { .next_offset = 1 };
 	pid_t pid[2];
 	int64_t oldest;
+	int start[2];
 
 	conf_setup();
 	s = conf_open();   /* creates the database before the children race to open it */
+	CHECK(pipe(start) == 0);
 	fflush(stdout);
 	for (int k = 0; k < 2; k++) {
 		pid[k] = fork();
 		CHECK(pid[k] >= 0);
 		if (pid[k] == 0) {
 			store_close(s);
-			child_appends((char)('a' + k));
+			close(start[1]);
+			child_appends((char)('a' + k), start[0]);
 		}
 	}
+	close(start[0]);
+	close(start[1]);
 	for (int k = 0; k < 2; k++) {
 		int status = -1;
 
