@@ -69,10 +69,11 @@ int history_position(struct store *s, const char *stream, struct stream_pos *pos
  * Reads stream's messages with offset > after, ascending, at most limit of
  * them, calling fn for each (fn returning non-zero stops the walk; fn must
  * not call back into s). In the same snapshot fills *pos with the stream's
- * position and *oldest with the lowest offset still held (0 when none is).
- * Messages older than ttl_ms at now are skipped as if trimmed (now 0: none
- * skipped). STORE_NOTFOUND (pos zeroed, fn never called) when the stream
- * does not exist.
+ * position and *oldest with the lowest offset still held and not skipped
+ * (0 when none is). Messages older than ttl_ms at now are skipped as if
+ * trimmed (now 0: none skipped). A limit of 0 or less reads no message
+ * (the position and *oldest only). STORE_NOTFOUND (pos zeroed, fn never
+ * called) when the stream does not exist.
  */
 int history_read(struct store *s, const char *stream, int64_t after, int64_t limit, int64_t now,
 		 int64_t ttl_ms, struct stream_pos *pos, int64_t *oldest,

@@ -248,7 +248,7 @@
 	X(H_POSITIONS, \
 	  "SELECT name, epoch, top, updated_at FROM streams WHERE name IN (" \
 	  "SELECT ?6 || topic FROM subscriptions WHERE connection_id = ?5 " \
-	  "UNION SELECT ?1 UNION SELECT ?2 UNION SELECT ?3 UNION SELECT ?4) " \
+	  "UNION ALL VALUES (?1), (?2), (?3), (?4)) " \
 	  "AND updated_at >= ?7") \
 	/* ?1 the oldest created_at kept */ \
 	X(H_GC_MESSAGES, "DELETE FROM history WHERE created_at < ?1") \

@@ -160,6 +160,8 @@ static void test_read(void)
 	CHECK_INT(g.n, 0);
 	CHECK_INT(pos.offset, 4);
 	CHECK_INT(oldest, 1);
+	CHECK_INT(read_all(s, "user:acme:alice", 0, -1, NOW + 10, HOUR, &pos, &oldest, &g), STORE_OK);
+	CHECK_INT(g.n, 0);
 	/* The callback stops the walk. */
 	memset(&g, 0, sizeof g);
 	g.stop_after = 2;
