@@ -329,10 +329,15 @@ static const char GC_USAGE[] =
 	"code 1001 when STREAMER_CALLBACK_URL is set), finished async requests past\n"
 	"STREAMER_RESULT_TTL, report files in STREAMER_OUTPUT_DIR older than\n"
 	"STREAMER_RESULT_TTL, the streams' messages older than STREAMER_HISTORY_TTL and\n"
-	"the streams without a message for 24 hours (written again, such a stream starts\n"
-	"a new epoch). Safe to run from cron at any time.\n";
+	"the streams without a message for 24 hours or STREAMER_HISTORY_TTL if longer\n"
+	"(written again, such a stream starts a new epoch). Safe to run from cron at any\n"
+	"time.\n";
 
-/* A stream without a message for this long loses its row (its epoch and offset). */
+/*
+ * A stream without a message for this long, or for STREAMER_HISTORY_TTL if
+ * longer (so that no message within the ttl goes with it), loses its row:
+ * its epoch and offset.
+ */
 #define GC_STREAM_IDLE_MS (24 * 3600 * 1000LL)
 
 int cli_gc(int argc, char **argv)
@@ -390,8 +395,10 @@ int cli_gc(int argc, char **argv)
 		fprintf(stderr, "streamer gc: %s\n", store_errmsg(p.store));
 		goto out;
 	}
-	if (history_gc(p.store, now, p.cfg.history_ttl * 1000, GC_STREAM_IDLE_MS, &messages,
-		       &streams) == STORE_ERROR) {
+	if (history_gc(p.store, now, p.cfg.history_ttl * 1000,
+		       p.cfg.history_ttl * 1000 > GC_STREAM_IDLE_MS ? p.cfg.history_ttl * 1000
+								    : GC_STREAM_IDLE_MS,
+		       &messages, &streams) == STORE_ERROR) {
 		fprintf(stderr, "streamer gc: %s\n", store_errmsg(p.store));
 		goto out;
 	}

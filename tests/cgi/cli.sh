@@ -101,6 +101,9 @@ sqlite3 "$STREAMER_DB" "INSERT INTO streams VALUES ('topic:t:idle', '0123456789a
 	('topic:t:busy', 'fedcba9876543210', 2, $now);
 	INSERT INTO history VALUES ('topic:t:idle', 1, NULL, '{}', $day_ago), ('topic:t:idle', 2, NULL, '{}', $day_ago),
 	('topic:t:busy', 1, NULL, '{}', $((now - 600000))), ('topic:t:busy', 2, NULL, '{}', $now);"
+out=$(STREAMER_HISTORY_TTL=172800 "$STREAMER_CLI" gc 2>&1)
+check_contains "with a ttl of two days gc keeps a stream idle for one, and its messages" \
+	"$out" "0 expired stream messages, 0 idle streams"
 out=$(STREAMER_HISTORY_TTL=300 "$STREAMER_CLI" gc 2>&1)
 check_contains "gc removes the stream messages older than STREAMER_HISTORY_TTL and the streams idle for a day" \
 	"$out" "3 expired stream messages, 1 idle stream"
