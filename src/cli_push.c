@@ -351,7 +351,7 @@ int cli_gc(int argc, char **argv)
 	struct queue *q = NULL;
 	struct pusher p;
 	int c, rc = 1, requests = 0, reports = 0;
-	int64_t messages = 0, streams = 0;
+	int64_t messages = 0, streams = 0, history_ttl_ms;
 	size_t closed = 0, removed = 0, failed = 0;
 	int64_t now = time_now_ms();
 	char why[512] = "", first[512] = "";
@@ -371,6 +371,7 @@ int cli_gc(int argc, char **argv)
 	}
 	if (pusher_open(&p, "gc", db, 0) != 0)
 		return 1;
+	history_ttl_ms = p.cfg.history_ttl * 1000;
 	q = queue_open(p.store);
 	if (subs_expired_connections(fanout_subs(p.fanout), now, 100000, subs_collect, &ids) ==
 			  STORE_ERROR) {
@@ -395,9 +396,8 @@ int cli_gc(int argc, char **argv)
 		fprintf(stderr, "streamer gc: %s\n", store_errmsg(p.store));
 		goto out;
 	}
-	if (history_gc(p.store, now, p.cfg.history_ttl * 1000,
-		       p.cfg.history_ttl * 1000 > GC_STREAM_IDLE_MS ? p.cfg.history_ttl * 1000
-								    : GC_STREAM_IDLE_MS,
+	if (history_gc(p.store, now, history_ttl_ms,
+		       history_ttl_ms > GC_STREAM_IDLE_MS ? history_ttl_ms : GC_STREAM_IDLE_MS,
 		       &messages, &streams) == STORE_ERROR) {
 		fprintf(stderr, "streamer gc: %s\n", store_errmsg(p.store));
 		goto out;
