@@ -11,6 +11,7 @@
 #include "config.h"
 #include "fanout.h"
 #include "handlers_async.h"
+#include "history.h"
 #include "log.h"
 #include "protocol.h"
 #include "queue.h"
@@ -358,8 +359,18 @@ static const char GC_USAGE[] =
 	"Usage: streamer gc [--db PATH]\n"
 	"Removes connections whose expiry has passed (closing each at the proxy with\n"
 	"code 1001 when STREAMER_CALLBACK_URL is set), finished async requests past\n"
-	"STREAMER_RESULT_TTL and report files in STREAMER_OUTPUT_DIR older than\n"
-	"STREAMER_RESULT_TTL. Safe to run from cron at any time.\n";
+	"STREAMER_RESULT_TTL, report files in STREAMER_OUTPUT_DIR older than\n"
+	"STREAMER_RESULT_TTL, the streams' messages older than STREAMER_HISTORY_TTL and\n"
+	"the streams without a message for 24 hours or STREAMER_HISTORY_TTL if longer\n"
+	"(written again, such a stream starts a new epoch). Safe to run from cron at any\n"
+	"time.\n";
+
+/*
+ * A stream without a message for this long, or for STREAMER_HISTORY_TTL if
+ * longer (so that no message within the ttl goes with it), loses its row:
+ * its epoch and offset.
+ */
+#define GC_STREAM_IDLE_MS (24 * 3600 * 1000LL)
 
 int cli_gc(int argc, char **argv)
 {
@@ -372,6 +383,7 @@ int cli_gc(int argc, char **argv)
 	struct queue *q = NULL;
 	struct pusher p;
 	int c, rc = 1, requests = 0, reports = 0;
+	int64_t messages = 0, streams = 0, history_ttl_ms;
 	size_t closed = 0, removed = 0, failed = 0;
 	int64_t now = time_now_ms();
 	char why[512] = "", first[512] = "";
@@ -391,6 +403,7 @@ int cli_gc(int argc, char **argv)
 	}
 	if (pusher_open(&p, "gc", db, 0) != 0)
 		return 1;
+	history_ttl_ms = p.cfg.history_ttl * 1000;
 	q = queue_open(p.store);
 	if (subs_expired_connections(fanout_subs(p.fanout), now, 100000, subs_collect, &ids) ==
 			  STORE_ERROR) {
@@ -415,6 +428,12 @@ int cli_gc(int argc, char **argv)
 		fprintf(stderr, "streamer gc: %s\n", store_errmsg(p.store));
 		goto out;
 	}
+	if (history_gc(p.store, now, history_ttl_ms,
+		       history_ttl_ms > GC_STREAM_IDLE_MS ? history_ttl_ms : GC_STREAM_IDLE_MS,
+		       &messages, &streams) == STORE_ERROR) {
+		fprintf(stderr, "streamer gc: %s\n", store_errmsg(p.store));
+		goto out;
+	}
 	/* A temporary file is only stale once no run can still be writing it. */
 	if (report_gc(p.cfg.output_dir, now - p.cfg.result_ttl * 1000,
 			   now - (p.cfg.result_ttl > p.cfg.job_timeout ? p.cfg.result_ttl : p.cfg.job_timeout) * 1000,
@@ -423,9 +442,10 @@ int cli_gc(int argc, char **argv)
 		goto out;
 	}
 	printf("removed %zu expired connection%s (%zu closed at the proxy), %d expired request%s, "
-	       "%d expired report file%s\n",
+	       "%d expired report file%s, %lld expired stream message%s, %lld idle stream%s\n",
 	       removed, removed == 1 ? "" : "s", closed, requests, requests == 1 ? "" : "s",
-	       reports, reports == 1 ? "" : "s");
+	       reports, reports == 1 ? "" : "s", (long long)messages, messages == 1 ? "" : "s",
+	       (long long)streams, streams == 1 ? "" : "s");
 	if (failed)
 		fprintf(stderr, "streamer gc: %zu close%s failed at the proxy: %s\n", failed,
 			failed == 1 ? "" : "s", first);
