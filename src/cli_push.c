@@ -66,9 +66,10 @@ static int pusher_open(struct pusher *p, const char *cmd, const char *db, int ne
 
 /*
  * Parses text as the JSON message to push; prints the reason and returns
- * NULL when it is not a JSON object (it gets its stream position fields).
+ * NULL when it is not JSON, or with need_object not a JSON object (a
+ * message pushed as given gets its stream position fields).
  */
-static json_t *message_arg(const char *cmd, const char *text)
+static json_t *message_arg(const char *cmd, const char *text, int need_object)
 {
 	json_error_t e;
 	json_t *v = json_loads(text, JSON_DECODE_ANY, &e);
@@ -76,7 +77,7 @@ static json_t *message_arg(const char *cmd, const char *text)
 	if (!v)
 		fprintf(stderr, "streamer %s: the message is not JSON: %s (at character %d)\n", cmd,
 			e.text, e.position);
-	else if (!json_is_object(v)) {
+	else if (need_object && !json_is_object(v)) {
 		fprintf(stderr, "streamer %s: the message must be a JSON object (it gets the fields "
 				"stream, offset and epoch)\n", cmd);
 		json_decref(v);
@@ -159,7 +160,7 @@ int cli_send(int argc, char **argv)
 	}
 	if ((rc = need_one_message("send", argc)) != 0)
 		return rc;
-	if (!(msg = message_arg("send", argv[optind])))
+	if (!(msg = message_arg("send", argv[optind], 1)))
 		return 1;
 	if (pusher_open(&p, "send", db, 1) != 0) {
 		json_decref(msg);
@@ -243,7 +244,7 @@ int cli_broadcast(int argc, char **argv)
 	}
 	if ((rc = need_one_message("broadcast", argc)) != 0)
 		return rc;
-	if (!(msg = message_arg("broadcast", argv[optind])))
+	if (!(msg = message_arg("broadcast", argv[optind], !topic)))
 		return 1;
 	if (topic)
 		msg = proto_event(topic, msg, time_now_ms());

@@ -312,8 +312,10 @@ nodeTest('apigw style: POST per connection, SigV4 headers, 429 retried, 410 remo
     const r = await stack.cliRun(['send', '--user', user, '--tenant', 'acme', '{"type":"notice","via":"apigw"}'], aws);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /1 stale connection removed/);
-    assert.deepEqual(gw.delivered.get(ids[0]), ['{"type":"notice","via":"apigw"}']);
-    assert.deepEqual(gw.delivered.get(ids[1]), ['{"type":"notice","via":"apigw"}']);
+    for (const id of ids.slice(0, 2)) {
+      assert.equal(gw.delivered.get(id)?.length, 1);
+      assert.deepEqual(unnumbered(JSON.parse(gw.delivered.get(id)[0])), { type: 'notice', via: 'apigw' });
+    }
     const tries = gw.requests.filter((q) => q.id === ids[1]).map((q) => q.status);
     assert.deepEqual(tries, [429, 200], 'a 429 is retried');
     const post = gw.requests.find((q) => q.id === ids[0]);

@@ -12,7 +12,8 @@ const test = stackTest(nodeTest, () => stack);
 
 before(async () => {
   if (skip) return;
-  stack = await startStack({ STREAMER_HISTORY_SIZE: String(HISTORY_SIZE) });
+  // No message rate limit: the tests publish hundreds of events from one connection.
+  stack = await startStack({ STREAMER_HISTORY_SIZE: String(HISTORY_SIZE), STREAMER_RATE_LIMIT: '0' });
 });
 
 after(async () => {
@@ -24,7 +25,7 @@ after(async () => {
 async function call(c, action, payload, id = uniq('r')) {
   c.send({ action, id, payload });
   for (;;) {
-    const m = await c.nextJson(10_000);
+    const m = await c.nextJson(10_000).catch((e) => { throw new Error(`${action} ${JSON.stringify(payload).slice(0, 200)}: ${e.message}`); });
     if (m.request_id === id && m.type !== 'progress' && m.type !== 'complete') return m;
     (c.pushes ??= []).push(m);
   }
