@@ -79,7 +79,13 @@ struct stream_reader {
 /* Message limits of one page. */
 #define STREAM_PAGE_DEFAULT 100
 #define STREAM_PAGE_MAX 1000
-#define STREAM_ANSWER_BYTES (512 * 1024)
+/*
+ * About this much message text per answer: Pushpin 1.36 can hold an answer
+ * back when more than its client_buffer_size (65536 in contrib/) is on its
+ * way to one client (BENCHMARKS.md, "Answer loss under a flood"); half of
+ * it leaves room for the client's other answers.
+ */
+#define STREAM_ANSWER_BYTES (32 * 1024)
 
 /*
  * One page of stream for reader: a new object {"epoch" (null for a stream

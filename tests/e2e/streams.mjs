@@ -6,7 +6,7 @@ import {
 } from './lib.mjs';
 
 const skip = missingPrograms('lighttpd') || (FLOOR && 'needs streamer-fcgi');
-const HISTORY_SIZE = 200;
+const HISTORY_SIZE = 300;
 let stack;
 const test = stackTest(nodeTest, () => stack);
 
@@ -222,8 +222,8 @@ test('Pushpin drops pushes to a client that does not read; the history gives eve
   const sub = await connect(stack, { sub: uniq('slow'), tenant: 'acme' });
   const pub = await publisher();
   const s = await ok(sub, 'subscribe', { topic });
-  const N = 150;
-  const big = 'x'.repeat(64 * 1024);
+  const N = 250;
+  const big = 'x'.repeat(30 * 1024);
   // The subscriber stops reading: its socket fills and Pushpin drops what does not fit.
   sub.ws._socket.pause();
   for (let i = 1; i <= N; i++) {
@@ -239,7 +239,7 @@ test('Pushpin drops pushes to a client that does not read; the history gives eve
       if (m.stream === stream) live.set(m.offset, m);
     }
   }, 15_000);
-  assert.ok(live.size < N, `expected Pushpin to drop some of ${N} events of 64 KB to a paused reader, all ${live.size} arrived`);
+  assert.ok(live.size < N, `expected Pushpin to drop some of ${N} events of 30 KB to a paused reader, all ${live.size} arrived`);
   // Recovery: everything after what the client had, in order, nothing twice.
   const got = new Map(live);
   let since = { epoch: s.epoch, offset: s.offset };
@@ -252,7 +252,7 @@ test('Pushpin drops pushes to a client that does not read; the history gives eve
   }
   assert.deepEqual([...got.keys()].sort((x, y) => x - y), Array.from({ length: N }, (_, i) => i + 1));
   for (const [off, m] of got) assert.equal(m.data.i, off);
-  console.log(`# a paused reader got ${live.size} of ${N} events of 64 KB live; history returned the other ${N - live.size}`);
+  console.log(`# a paused reader got ${live.size} of ${N} events of 30 KB live; history returned the other ${N - live.size}`);
   await sub.close();
   await pub.close();
 });
