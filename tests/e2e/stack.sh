@@ -6,7 +6,7 @@
 # its var directory (configs, keys, database, sockets, pids, logs), and every
 # port is a variable, so several instances run side by side.
 #
-# Usage: tests/e2e/stack.sh start|stop|status|logs|env|token [SUB [TENANT]]
+# Usage: tests/e2e/stack.sh start|stop|status|logs|env|token [SUB [TENANT]]|restart SERVICE
 #   or source it and call the stack_* functions (dev.sh does).
 #
 # Settings (environment, with defaults):
@@ -517,6 +517,10 @@ stack_main() {
 	case ${1:-} in
 	start) stack_start ;;
 	stop) stack_stop ;;
+	restart) # restart SERVICE: stop one service and start it again (a proxy restart in a test)
+		[[ -n ${2:-} && -n $(stack_expected_comm "$2") ]] || stack_die "restart: name a service ($(stack_services | tr '\n' ' '))"
+		stack_stop_service "$2"
+		stack_start_service "$2" ;;
 	status) stack_status ;;
 	logs) stack_logs "${2:-20}" ;;
 	env) stack_env ;;
