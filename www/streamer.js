@@ -691,7 +691,7 @@ export class StreamerClient extends EventTarget {
     const msg = { action: r.action, id: r.id, payload: r.payload };
     if (r.metadata) msg.metadata = r.metadata;
     if (!this._sendRaw(msg)) {
-      this._enqueue(r);
+      this._enqueue(r, true);
       return;
     }
     r.sent = true;
@@ -774,7 +774,6 @@ export class StreamerClient extends EventTarget {
     const now = Date.now();
     let delay;
     if (!r.bypass && (limit === 'message' || limit === 'batch' || limit == null)) {
-      if (now >= this._rateNext) this._rateGap = 0; // an earlier episode is over
       if (limit !== 'batch') this._rateGap = Math.max(this._rateGap, wait);
       this._rateNext = Math.max(this._rateNext, now + wait);
       delay = this._rateNext - now;
