@@ -25,6 +25,8 @@ static const struct builtin {
 	{ "request.status", action_request_status, NULL },
 	{ "request.cancel", action_request_cancel, NULL },
 	{ "auth.refresh", action_auth_refresh, NULL },
+	{ "history", action_history, NULL },
+	{ "streams.recover", action_streams_recover, NULL },
 };
 
 /* Process state, made once by actions_load. */

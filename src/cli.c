@@ -19,7 +19,7 @@ static const struct command commands[] = {
 	{ "send", cli_send, "push a message to a connection or to every connection of a user" },
 	{ "broadcast", cli_broadcast, "push a message to a whole tenant or to a topic" },
 	{ "close", cli_close, "close a connection at the proxy with a code and reason" },
-	{ "gc", cli_gc, "remove expired connections (closing them) and expired results" },
+	{ "gc", cli_gc, "remove expired connections (closing them), results and old stream history" },
 	{ "processor", processor_main, "run queued async requests ([--concurrency N])" },
 	{ NULL, NULL, NULL },
 };

@@ -11,10 +11,12 @@
 #include "config.h"
 #include "fanout.h"
 #include "handlers_async.h"
+#include "history.h"
 #include "log.h"
 #include "protocol.h"
 #include "queue.h"
 #include "store.h"
+#include "streams.h"
 #include "subs.h"
 #include "util.h"
 
@@ -62,8 +64,12 @@ static int pusher_open(struct pusher *p, const char *cmd, const char *db, int ne
 	return 0;
 }
 
-/* Parses text as the JSON message to push; prints the reason and returns NULL when it is not JSON. */
-static json_t *message_arg(const char *cmd, const char *text)
+/*
+ * Parses text as the JSON message to push; prints the reason and returns
+ * NULL when it is not JSON, or with need_object not a JSON object (a
+ * message pushed as given gets its stream position fields).
+ */
+static json_t *message_arg(const char *cmd, const char *text, int need_object)
 {
 	json_error_t e;
 	json_t *v = json_loads(text, JSON_DECODE_ANY, &e);
@@ -71,7 +77,22 @@ static json_t *message_arg(const char *cmd, const char *text)
 	if (!v)
 		fprintf(stderr, "streamer %s: the message is not JSON: %s (at character %d)\n", cmd,
 			e.text, e.position);
+	else if (need_object && !json_is_object(v)) {
+		fprintf(stderr, "streamer %s: the message must be a JSON object (it gets the fields "
+				"stream, offset and epoch)\n", cmd);
+		json_decref(v);
+		v = NULL;
+	}
 	return v;
+}
+
+/* Numbers msg in stream for target (NULL = everyone on it); 0, or -1 with why. */
+static int number(struct pusher *p, const char *stream, const char *target, json_t *msg,
+		  char *why, size_t whylen)
+{
+	struct history_limits lim = stream_limits(&p->cfg);
+
+	return stream_number(p->store, &lim, stream, target, msg, time_now_ms(), why, whylen);
 }
 
 static int need_one_message(const char *cmd, int argc)
@@ -116,7 +137,7 @@ int cli_send(int argc, char **argv)
 	const char *conn = NULL, *user = NULL, *tenant = NULL, *db = NULL;
 	struct fanout_result res = { 0 };
 	struct pusher p;
-	char why[512] = "", what[400];
+	char why[512] = "", what[400], stream[HISTORY_STREAM_MAX + 1];
 	json_t *msg;
 	int c, rc;
 
@@ -139,7 +160,7 @@ int cli_send(int argc, char **argv)
 	}
 	if ((rc = need_one_message("send", argc)) != 0)
 		return rc;
-	if (!(msg = message_arg("send", argv[optind])))
+	if (!(msg = message_arg("send", argv[optind], 1)))
 		return 1;
 	if (pusher_open(&p, "send", db, 1) != 0) {
 		json_decref(msg);
@@ -150,8 +171,11 @@ int cli_send(int argc, char **argv)
 
 		rc = store_conn_get(p.store, conn, &r);
 		if (rc == STORE_OK && r.expires_at > time_now_ms()) {
-			rc = fanout_send_json(p.fanout, FANOUT_CONNECTION, NULL, conn, msg, &res, why,
-					      sizeof why);
+			stream_of_user(stream, sizeof stream, r.tenant_id, r.user_id);
+			rc = number(&p, stream, conn, msg, why, sizeof why);
+			if (rc == 0)
+				rc = fanout_send_json(p.fanout, FANOUT_CONNECTION, NULL, conn, msg, &res,
+						      why, sizeof why);
 		} else {
 			snprintf(why, sizeof why, rc == STORE_ERROR ? "%s" : "no live connection %s",
 				 rc == STORE_ERROR ? store_errmsg(p.store) : conn);
@@ -160,7 +184,11 @@ int cli_send(int argc, char **argv)
 		conn_record_free(&r);
 		snprintf(what, sizeof what, "sent to connection %s", conn);
 	} else {
-		rc = fanout_send_json(p.fanout, FANOUT_USER, tenant, user, msg, &res, why, sizeof why);
+		stream_of_user(stream, sizeof stream, tenant, user);
+		rc = number(&p, stream, NULL, msg, why, sizeof why);
+		if (rc == 0)
+			rc = fanout_send_json(p.fanout, FANOUT_USER, tenant, user, msg, &res, why,
+					      sizeof why);
 		if (rc == 0 && res.items == 0) {
 			snprintf(why, sizeof why, "user %s of tenant %s has no live connection", user, tenant);
 			rc = -1;
@@ -190,7 +218,7 @@ int cli_broadcast(int argc, char **argv)
 	const char *tenant = NULL, *topic = NULL, *db = NULL;
 	struct fanout_result res = { 0 };
 	struct pusher p;
-	char why[512] = "", what[400];
+	char why[512] = "", what[400], stream[HISTORY_STREAM_MAX + 1];
 	json_t *msg;
 	int c, rc;
 
@@ -216,7 +244,7 @@ int cli_broadcast(int argc, char **argv)
 	}
 	if ((rc = need_one_message("broadcast", argc)) != 0)
 		return rc;
-	if (!(msg = message_arg("broadcast", argv[optind])))
+	if (!(msg = message_arg("broadcast", argv[optind], !topic)))
 		return 1;
 	if (topic)
 		msg = proto_event(topic, msg, time_now_ms());
@@ -224,8 +252,14 @@ int cli_broadcast(int argc, char **argv)
 		json_decref(msg);
 		return 1;
 	}
-	rc = fanout_send_json(p.fanout, topic ? FANOUT_TOPIC : FANOUT_TENANT, tenant, topic, msg,
-			      &res, why, sizeof why);
+	if (topic)
+		stream_of_topic(stream, sizeof stream, tenant, topic);
+	else
+		stream_of_tenant(stream, sizeof stream, tenant);
+	rc = number(&p, stream, NULL, msg, why, sizeof why);
+	if (rc == 0)
+		rc = fanout_send_json(p.fanout, topic ? FANOUT_TOPIC : FANOUT_TENANT, tenant, topic,
+				      msg, &res, why, sizeof why);
 	json_decref(msg);
 	if (topic)
 		snprintf(what, sizeof what, "published to topic %s of tenant %s", topic, tenant);
@@ -326,8 +360,18 @@ static const char GC_USAGE[] =
 	"Usage: streamer gc [--db PATH]\n"
 	"Removes connections whose expiry has passed (closing each at the proxy with\n"
 	"code 1001 when STREAMER_CALLBACK_URL is set), finished async requests past\n"
-	"STREAMER_RESULT_TTL and report files in STREAMER_OUTPUT_DIR older than\n"
-	"STREAMER_RESULT_TTL. Safe to run from cron at any time.\n";
+	"STREAMER_RESULT_TTL, report files in STREAMER_OUTPUT_DIR older than\n"
+	"STREAMER_RESULT_TTL, the streams' messages older than STREAMER_HISTORY_TTL and\n"
+	"the streams without a message for 24 hours or STREAMER_HISTORY_TTL if longer\n"
+	"(written again, such a stream starts a new epoch). Safe to run from cron at any\n"
+	"time.\n";
+
+/*
+ * A stream without a message for this long, or for STREAMER_HISTORY_TTL if
+ * longer (so that no message within the ttl goes with it), loses its row:
+ * its epoch and offset.
+ */
+#define GC_STREAM_IDLE_MS (24 * 3600 * 1000LL)
 
 int cli_gc(int argc, char **argv)
 {
@@ -340,6 +384,7 @@ int cli_gc(int argc, char **argv)
 	struct queue *q = NULL;
 	struct pusher p;
 	int c, rc = 1, requests = 0, reports = 0;
+	int64_t messages = 0, streams = 0, history_ttl_ms;
 	size_t closed = 0, removed = 0, failed = 0;
 	int64_t now = time_now_ms();
 	char why[512] = "", first[512] = "";
@@ -359,6 +404,7 @@ int cli_gc(int argc, char **argv)
 	}
 	if (pusher_open(&p, "gc", db, 0) != 0)
 		return 1;
+	history_ttl_ms = p.cfg.history_ttl * 1000;
 	q = queue_open(p.store);
 	if (subs_expired_connections(fanout_subs(p.fanout), now, 100000, subs_collect, &ids) ==
 			  STORE_ERROR) {
@@ -383,6 +429,12 @@ int cli_gc(int argc, char **argv)
 		fprintf(stderr, "streamer gc: %s\n", store_errmsg(p.store));
 		goto out;
 	}
+	if (history_gc(p.store, now, history_ttl_ms,
+		       history_ttl_ms > GC_STREAM_IDLE_MS ? history_ttl_ms : GC_STREAM_IDLE_MS,
+		       &messages, &streams) == STORE_ERROR) {
+		fprintf(stderr, "streamer gc: %s\n", store_errmsg(p.store));
+		goto out;
+	}
 	/* A temporary file is only stale once no run can still be writing it. */
 	if (report_gc(p.cfg.output_dir, now - p.cfg.result_ttl * 1000,
 			   now - (p.cfg.result_ttl > p.cfg.job_timeout ? p.cfg.result_ttl : p.cfg.job_timeout) * 1000,
@@ -391,9 +443,10 @@ int cli_gc(int argc, char **argv)
 		goto out;
 	}
 	printf("removed %zu expired connection%s (%zu closed at the proxy), %d expired request%s, "
-	       "%d expired report file%s\n",
+	       "%d expired report file%s, %lld expired stream message%s, %lld idle stream%s\n",
 	       removed, removed == 1 ? "" : "s", closed, requests, requests == 1 ? "" : "s",
-	       reports, reports == 1 ? "" : "s");
+	       reports, reports == 1 ? "" : "s", (long long)messages, messages == 1 ? "" : "s",
+	       (long long)streams, streams == 1 ? "" : "s");
 	if (failed)
 		fprintf(stderr, "streamer gc: %zu close%s failed at the proxy: %s\n", failed,
 			failed == 1 ? "" : "s", first);

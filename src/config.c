@@ -278,7 +278,7 @@ static char **split_list(const char *s)
 	return list;
 }
 
-/* The callback URL settings (push.c). */
+/* The callback URL settings (push.c) and how long the streams' messages are kept (history.h). */
 static int push_config_load(struct config *cfg, const struct file_vars *f, char *err, size_t errlen)
 {
 	const char *style = raw(f, "STREAMER_CALLBACK_STYLE");
@@ -304,6 +304,12 @@ static int push_config_load(struct config *cfg, const struct file_vars *f, char 
 	if (get_int(f, "STREAMER_CALLBACK_BREAKER_RESET", &n, err, errlen) < 0)
 		return -1;
 	cfg->callback_breaker_reset = n;
+	if (get_int(f, "STREAMER_HISTORY_SIZE", &n, err, errlen) < 0)
+		return -1;
+	cfg->history_size = n;
+	if (get_int(f, "STREAMER_HISTORY_TTL", &n, err, errlen) < 0)
+		return -1;
+	cfg->history_ttl = n;
 	cfg->aws_region = opt_string(f, "STREAMER_AWS_REGION");
 	cfg->aws_access_key_id = opt_string(f, "STREAMER_AWS_ACCESS_KEY_ID");
 	cfg->aws_secret_access_key = opt_string(f, "STREAMER_AWS_SECRET_ACCESS_KEY");

@@ -43,6 +43,8 @@ struct config {
 	int64_t callback_connect_timeout_ms;  /* STREAMER_CALLBACK_CONNECT_TIMEOUT */
 	int64_t callback_timeout_ms;          /* STREAMER_CALLBACK_TIMEOUT: one push, retries included */
 	int64_t callback_breaker_reset;       /* STREAMER_CALLBACK_BREAKER_RESET, seconds */
+	int64_t history_size;                 /* STREAMER_HISTORY_SIZE, messages kept per stream */
+	int64_t history_ttl;                  /* STREAMER_HISTORY_TTL, seconds a stream's message is kept */
 	char *aws_region;                     /* STREAMER_AWS_REGION, NULL = no SigV4 */
 	char *aws_access_key_id;              /* STREAMER_AWS_ACCESS_KEY_ID */
 	char *aws_secret_access_key;          /* STREAMER_AWS_SECRET_ACCESS_KEY */

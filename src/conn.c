@@ -18,6 +18,8 @@
 #include "ratelimit.h"
 #include "router.h"
 #include "secret.h"
+#include "store.h"
+#include "streams.h"
 #include "util.h"
 
 #define CONN_ID_MAX 128
@@ -381,6 +383,24 @@ static json_t *rate_limited_reply(struct app *app, const char *id, const char *r
 	return reply;
 }
 
+/*
+ * Adds the positions of the connection's streams that moved in the last
+ * POSITIONS_WINDOW_MS to reply: a client that lost the tail of a burst
+ * learns it from its next answer. Stateless (no per-connection memory of
+ * what was told), so a busy stream is listed in every answer for that long.
+ */
+#define POSITIONS_WINDOW_MS 5000
+static void add_positions(struct app *app, const struct conn_record *rec, int64_t now,
+			  json_t *reply)
+{
+	json_t *pos = stream_positions(app->store, rec, now - POSITIONS_WINDOW_MS);
+
+	if (pos && json_is_object(reply))
+		json_object_set_new(reply, "positions", pos);
+	else
+		json_decref(pos);
+}
+
 void conn_message(struct app *app, const char *id, const char *secret, const char *text,
 		  size_t len, struct conn_reply *out)
 {
@@ -446,6 +466,7 @@ void conn_message(struct app *app, const char *id, const char *secret, const cha
 		c.permissions = perms;
 		c.now_ms = now;
 		reply = router_dispatch(&c);
+		add_positions(app, &rec, now, reply);
 	}
 	if (store_conn_add_sent(app->store, id, 1 + (c.also ? (int64_t)json_array_size(c.also) : 0)) ==
 		    STORE_ERROR ||

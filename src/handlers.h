@@ -1,8 +1,9 @@
-/* handlers.h - the built-in client actions: echo, health, whoami (handlers.c), topics (subscribe, unsubscribe, publish), requests (request.status, request.cancel, handler-ABI actions) and auth.refresh. */
+/* handlers.h - the built-in client actions: echo, health, whoami (handlers.c), topics (subscribe, unsubscribe, publish), streams (history, streams.recover), requests (request.status, request.cancel, handler-ABI actions) and auth.refresh. */
 #ifndef STREAMER_HANDLERS_H
 #define STREAMER_HANDLERS_H
 
 #include "call.h"
+#include "streams.h"
 
 struct streamer_handler;
 
@@ -27,6 +28,34 @@ int action_publish(struct call *c, json_t **data, struct proto_error *err);
 int action_request_status(struct call *c, json_t **data, struct proto_error *err);
 int action_request_cancel(struct call *c, json_t **data, struct proto_error *err);
 int action_auth_refresh(struct call *c, json_t **data, struct proto_error *err); /* handlers_auth.c */
+int action_history(struct call *c, json_t **data, struct proto_error *err);        /* handlers_streams.c */
+int action_streams_recover(struct call *c, json_t **data, struct proto_error *err);
+
+/* What the stream actions read from the payload: "limit" and "connections". */
+#define STREAM_EARLIER_MAX 16
+struct stream_args {
+	int64_t limit;                       /* 0..STREAM_PAGE_MAX, STREAM_PAGE_DEFAULT when absent */
+	struct stream_reader reader;         /* the caller and its earlier connections */
+	const char *ids[STREAM_EARLIER_MAX]; /* the earlier ids, borrowed from the payload */
+};
+
+/*
+ * Reads the payload's "limit" (0..1000, default 100) and "connections"
+ * (at most 16 earlier connection ids of the same client, whose direct
+ * messages the caller may read) into *a. Returns 0, or -1 with err set
+ * (VALIDATION_ERROR naming the member).
+ */
+int stream_args_of_call(struct call *c, struct stream_args *a, struct proto_error *err);
+
+/*
+ * One page of stream (streams.h's stream_page) for the caller with a's
+ * limit and reader, taking from *budget. The caller checked that the
+ * stream is readable (stream_readable). Returns 0 with a new *page, or -1
+ * with err set (INTERNAL_ERROR).
+ */
+int stream_page_of_call(struct call *c, const struct stream_args *a, const char *stream,
+			const struct stream_since *since, size_t *budget, json_t **page,
+			struct proto_error *err);
 
 /*
  * Runs the message's action with its handler-ABI handler h

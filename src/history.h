@@ -22,7 +22,7 @@ struct store;
  * store_errmsg). Times are ms since the epoch.
  */
 #define HISTORY_EPOCH_LEN 16
-#define HISTORY_STREAM_MAX 300
+#define HISTORY_STREAM_MAX 400 /* "user:" + a 128-byte tenant + ":" + a 256-byte user */
 
 /* Where a stream stands. */
 struct stream_pos {
@@ -69,10 +69,11 @@ int history_position(struct store *s, const char *stream, struct stream_pos *pos
  * Reads stream's messages with offset > after, ascending, at most limit of
  * them, calling fn for each (fn returning non-zero stops the walk; fn must
  * not call back into s). In the same snapshot fills *pos with the stream's
- * position and *oldest with the lowest offset still held (0 when none is).
- * Messages older than ttl_ms at now are skipped as if trimmed (now 0: none
- * skipped). STORE_NOTFOUND (pos zeroed, fn never called) when the stream
- * does not exist.
+ * position and *oldest with the lowest offset still held and not skipped
+ * (0 when none is). Messages older than ttl_ms at now are skipped as if
+ * trimmed (now 0: none skipped). A limit of 0 or less reads no message
+ * (the position and *oldest only). STORE_NOTFOUND (pos zeroed, fn never
+ * called) when the stream does not exist.
  */
 int history_read(struct store *s, const char *stream, int64_t after, int64_t limit, int64_t now,
 		 int64_t ttl_ms, struct stream_pos *pos, int64_t *oldest,
@@ -88,7 +89,11 @@ typedef int (*history_pos_fn)(void *arg, const char *stream, const struct stream
  * subscribed to, topic_prefix followed by the topic name; only the streams
  * that exist and were appended to at or after since (0 = all). fn is
  * called once per stream, in no set order; fn must not call back into s.
+ * n is at most HISTORY_POSITIONS_NAMES_MAX (STORE_ERROR beyond: one
+ * statement answers, binding that many names).
  */
+#define HISTORY_POSITIONS_NAMES_MAX 4
+
 int history_positions(struct store *s, const char *connection_id, const char *const *names,
 		      size_t n, const char *topic_prefix, int64_t since, history_pos_fn fn,
 		      void *arg) __attribute__((warn_unused_result));

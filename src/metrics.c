@@ -61,6 +61,7 @@ static const struct family {
 	{ "streamer_push_retries_total", "counter", "Push attempts after the first." },
 	{ "streamer_pushes_total", "counter", "Pushes through the callback URL, by style and outcome." },
 	{ "streamer_rate_limited_total", "counter", "Messages, requests and connects refused by a quota or rate limit, by limit." },
+	{ "streamer_stream_recoveries_total", "counter", "Reads of a stream's history from a client's position, by whether all it missed was there." },
 };
 
 int metrics_open(const char *path, char *err, size_t errlen)

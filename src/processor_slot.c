@@ -24,6 +24,7 @@
 #include "protocol.h"
 #include "queue.h"
 #include "store.h"
+#include "streams.h"
 #include "util.h"
 
 /* How often an idle processor looks at the queue without a wake-up. */
@@ -44,13 +45,25 @@ struct run {
 	int cancel;
 };
 
-/* Pushes msg (stolen) to the request's connection; failures are logged, never fatal. */
+/*
+ * Pushes msg (stolen) to the request's connection, numbered in its user's
+ * stream (so a client that missed it, or reconnected, recovers it from the
+ * history); failures are logged, never fatal.
+ */
 static void deliver(struct run *r, json_t *msg)
 {
-	char why[256] = "";
+	struct history_limits lim = stream_limits(&r->sl->cfg);
+	char why[256] = "", stream[HISTORY_STREAM_MAX + 1];
 
 	if (!msg)
 		return;
+	stream_of_user(stream, sizeof stream, r->req->tenant_id, r->req->user_id);
+	/* Not numbered, it still goes out: late is better than never for this one. */
+	if (stream_number(r->sl->store, &lim, stream, r->req->connection_id, msg, time_now_ms(), why,
+			  sizeof why) < 0)
+		log_event(LOG_WARN, "stream_failed",
+			  json_pack("{s:s,s:s,s:s}", "job_id", r->req->id, "stream", stream,
+				    "reason", why));
 	if (fanout_send_json(r->sl->fanout, FANOUT_CONNECTION, NULL, r->req->connection_id, msg,
 			     NULL, why, sizeof why) < 0)
 		log_event(LOG_WARN, "job_push_failed",

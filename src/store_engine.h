@@ -5,13 +5,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "history.h"
 #include "queue.h"
 #include "store.h"
 #include "subs.h"
 
 /*
  * Every engine's handle begins with this: the public functions of store.h,
- * queue.h and subs.h dispatch through s->ops and know nothing else of it.
+ * queue.h, subs.h and history.h dispatch through s->ops and know nothing else of it.
  * An engine defines its own handle struct with a struct store as its first
  * member and converts the pointer back in each op.
  */
@@ -21,8 +22,8 @@ struct store {
 
 /*
  * One engine. Each member implements the public function of the same name
- * (store_<member> of store.h, or queue_<x>/subs_<x> for the members so
- * prefixed) with the same contract, taking the engine's handle where the
+ * (store_<member> of store.h, or queue_<x>/subs_<x>/history_<x> for the
+ * members so prefixed) with the same contract, taking the engine's handle where the
  * public one takes a struct queue or struct subs (those are views of the
  * store handle, see queue_open and subs_open). Every member but claims_plain is required.
  */
@@ -97,6 +98,19 @@ struct store_ops {
 				       subs_id_fn fn, void *arg);
 	int (*subs_expired_connections)(struct store *s, int64_t now, int limit, subs_id_fn fn,
 					void *arg);
+
+	int (*history_append)(struct store *s, const char *stream, const char *target,
+			      const char *text, int64_t now, const struct history_limits *lim,
+			      struct stream_pos *pos);
+	int (*history_position)(struct store *s, const char *stream, struct stream_pos *pos);
+	int (*history_read)(struct store *s, const char *stream, int64_t after, int64_t limit,
+			    int64_t now, int64_t ttl_ms, struct stream_pos *pos, int64_t *oldest,
+			    int (*fn)(void *arg, const struct history_entry *e), void *arg);
+	int (*history_positions)(struct store *s, const char *connection_id,
+				 const char *const *names, size_t n, const char *topic_prefix,
+				 int64_t since, history_pos_fn fn, void *arg);
+	int (*history_gc)(struct store *s, int64_t now, int64_t ttl_ms, int64_t idle_ms,
+			  int64_t *messages, int64_t *streams);
 
 	int (*gauges)(struct store *s, int64_t now, int64_t *connections_active,
 		      int64_t *requests_pending, int64_t *requests_running);

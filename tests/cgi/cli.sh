@@ -1,5 +1,5 @@
 #!/bin/bash
-# cli.sh - the streamer command: help, version, init-db, token, connections, usage errors.
+# cli.sh - the streamer command: help, version, init-db, token, connections, usage errors, gc of the streams' history.
 . "$top_srcdir/tests/lib.sh"
 
 out=$("$STREAMER_CLI" --help)
@@ -94,5 +94,21 @@ for alg in HS256 ES256; do
 	WS_QUERY="Authorization=$t" ws_event b-$alg
 	check_eq "a $alg token is refused when RS256 is pinned" "$(jq -r .error <<<"$RESP_BODY")" "Invalid token: algorithm not allowed"
 done
+
+# --- gc: the streams' old messages and the streams idle for a day ------------
+now=$(($(date +%s) * 1000)); day_ago=$((now - 90000000))
+sqlite3 "$STREAMER_DB" "INSERT INTO streams VALUES ('topic:t:idle', '0123456789abcdef', 2, $day_ago),
+	('topic:t:busy', 'fedcba9876543210', 2, $now);
+	INSERT INTO history VALUES ('topic:t:idle', 1, NULL, '{}', $day_ago), ('topic:t:idle', 2, NULL, '{}', $day_ago),
+	('topic:t:busy', 1, NULL, '{}', $((now - 600000))), ('topic:t:busy', 2, NULL, '{}', $now);"
+out=$(STREAMER_HISTORY_TTL=172800 "$STREAMER_CLI" gc 2>&1)
+check_contains "with a ttl of two days gc keeps a stream idle for one, and its messages" \
+	"$out" "0 expired stream messages, 0 idle streams"
+out=$(STREAMER_HISTORY_TTL=300 "$STREAMER_CLI" gc 2>&1)
+check_contains "gc removes the stream messages older than STREAMER_HISTORY_TTL and the streams idle for a day" \
+	"$out" "3 expired stream messages, 1 idle stream"
+check_eq "the busy stream and its newest message are left" \
+	"$(sqlite3 "$STREAMER_DB" "SELECT group_concat(name) FROM streams; SELECT group_concat(stream || '/' || seq) FROM history")" \
+	"$(printf 'topic:t:busy\ntopic:t:busy/2')"
 
 done_testing

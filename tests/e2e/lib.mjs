@@ -89,6 +89,19 @@ export class Stack {
     return run('bash', [STACK_SH, ...args], { env: this.env });
   }
 
+  // Stops one service of the stack (pushpin, zurl, lighttpd, workers...) and
+  // starts it again, without blocking the event loop (clients of this process
+  // go on meanwhile).
+  restartService(name) {
+    return new Promise((resolve, reject) => {
+      const p = spawn('bash', [STACK_SH, 'restart', name], { env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      p.stdout.on('data', (d) => { out += d; });
+      p.stderr.on('data', (d) => { out += d; });
+      p.on('close', (status) => (status === 0 ? resolve() : reject(new Error(`stack.sh restart ${name} failed (${status}): ${out}`))));
+    });
+  }
+
   stopSync() {
     if (this.stopped) return;
     this.stopped = true;

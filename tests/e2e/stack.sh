@@ -6,7 +6,7 @@
 # its var directory (configs, keys, database, sockets, pids, logs), and every
 # port is a variable, so several instances run side by side.
 #
-# Usage: tests/e2e/stack.sh start|stop|status|logs|env|token [SUB [TENANT]]
+# Usage: tests/e2e/stack.sh start|stop|status|logs|env|token [SUB [TENANT]]|restart SERVICE
 #   or source it and call the stack_* functions (dev.sh does).
 #
 # Settings (environment, with defaults):
@@ -19,6 +19,7 @@
 #                                            ./dev.sh up starts 2)
 #   STREAMER_WEB_SERVER    lighttpd          lighttpd or apache
 #   STREAMER_PUSHPIN_MESSAGE_RATE  (template's: 0)  Pushpin's message_rate (bench/publish)
+#   STREAMER_PUSHPIN_CLIENT_BUFFER_SIZE  (template's)  Pushpin's client_buffer_size (bench/answers)
 #   STREAMER_FCGI_BIN      $STREAMER_FCGI, else <source>/build/streamer-fcgi
 #   STREAMER_CLI_BIN       $STREAMER_CLI, else <source>/build/streamer
 # Any other STREAMER_* variable (STREAMER_ALLOWED_TENANTS, STREAMER_LOG_LEVEL,
@@ -39,6 +40,7 @@ stack_init() {
 	STACK_PROCESSORS=${STREAMER_PROCESSORS:-0}
 	STACK_WEB=${STREAMER_WEB_SERVER:-lighttpd}
 	STACK_MESSAGE_RATE=${STREAMER_PUSHPIN_MESSAGE_RATE:-}
+	STACK_CLIENT_BUFFER=${STREAMER_PUSHPIN_CLIENT_BUFFER_SIZE:-}
 	STACK_FCGI=${STREAMER_FCGI_BIN:-${STREAMER_FCGI:-$STACK_SRC/build/streamer-fcgi}}
 	STACK_CLI=${STREAMER_CLI_BIN:-${STREAMER_CLI:-$STACK_SRC/build/streamer}}
 	STACK_RUN=$STACK_VAR/run
@@ -56,6 +58,8 @@ stack_init() {
 	for p in STACK_PUSHPIN_PORT STACK_HTTP_PORT STACK_PUBLISH_PORT STACK_WORKERS; do
 		[[ ${!p} =~ ^[1-9][0-9]{0,4}$ ]] || stack_die "${p/STACK_/STREAMER_} must be a positive number, not '${!p}'"
 	done
+	[[ -z $STACK_CLIENT_BUFFER || $STACK_CLIENT_BUFFER =~ ^[1-9][0-9]{2,7}$ ]] ||
+		stack_die "STREAMER_PUSHPIN_CLIENT_BUFFER_SIZE must be a number of bytes, not '$STACK_CLIENT_BUFFER'"
 	[[ $STACK_PROCESSORS =~ ^[0-9]{1,3}$ ]] || stack_die "STREAMER_PROCESSORS must be a number (0 = none), not '$STACK_PROCESSORS'"
 }
 
@@ -150,7 +154,8 @@ stack_port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 # Fills template $1 into $2, replacing @NAME@ placeholders.
 stack_fill() {
 	local extra=()
-	[[ -z ${STACK_MESSAGE_RATE:-} ]] || extra=(-e "s|^message_rate=.*|message_rate=$STACK_MESSAGE_RATE|")
+	[[ -z ${STACK_MESSAGE_RATE:-} ]] || extra+=(-e "s|^message_rate=.*|message_rate=$STACK_MESSAGE_RATE|")
+	[[ -z ${STACK_CLIENT_BUFFER:-} ]] || extra+=(-e "s|^client_buffer_size=.*|client_buffer_size=$STACK_CLIENT_BUFFER|")
 	sed -e "s|@RUNDIR@|$STACK_RUN/pushpin|g" \
 		-e "s|@LOGDIR@|$STACK_LOG|g" \
 		-e "s|@PUSHPIN_PORT@|$STACK_PUSHPIN_PORT|g" \
@@ -512,6 +517,10 @@ stack_main() {
 	case ${1:-} in
 	start) stack_start ;;
 	stop) stack_stop ;;
+	restart) # restart SERVICE: stop one service and start it again (a proxy restart in a test)
+		[[ -n ${2:-} && -n $(stack_expected_comm "$2") ]] || stack_die "restart: name a service ($(stack_services | tr '\n' ' '))"
+		stack_stop_service "$2"
+		stack_start_service "$2" ;;
 	status) stack_status ;;
 	logs) stack_logs "${2:-20}" ;;
 	env) stack_env ;;

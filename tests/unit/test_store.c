@@ -373,6 +373,7 @@ static const struct {
 	STORE_SQL_STATEMENTS(X)
 	QUEUE_SQL_STATEMENTS(X)
 	SUBS_SQL_STATEMENTS(X)
+	HISTORY_SQL_STATEMENTS(X)
 #undef X
 };
 
@@ -642,6 +643,59 @@ static void test_statements_do_not_scan(void)
 }
 
 /*
+ * The streams' statements on a stream with many messages among many
+ * streams: each reaches its rows through a primary key (or walks one
+ * stream's rows in offset order), never a scan of a table; gc's deletes
+ * by time are the exception (sql/008_streams.sql's indexes, not per event).
+ */
+static void test_history_statements_do_not_scan(void)
+{
+	struct tmp t;
+	struct store *s;
+	sqlite3 *db;
+
+	tmp_init(&t);
+	s = open_ok(t.db, 1000);
+	db = raw_open(t.db);
+	raw_exec(db, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 500) "
+		 "INSERT INTO streams SELECT 'topic:t:' || i, '0123456789abcdef', 1000, 1000 + i FROM n");
+	raw_exec(db, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000) "
+		 "INSERT INTO history SELECT 'topic:t:' || (i % 5 + 1), i, NULL, 'x', 1000 + i FROM n");
+	raw_exec(db, "INSERT INTO connections (id, user_id, tenant_id, permissions, connected_at, "
+		 "last_active_at, expires_at, messages_received, messages_sent) "
+		 "VALUES ('c1', 'u', 't', '[]', 1, 1, 9, 0, 0)");
+	raw_exec(db, "INSERT INTO subscriptions VALUES ('c1', 't', '1', 1)");
+	raw_exec(db, "ANALYZE");
+	for (size_t i = 0; i < sizeof statements / sizeof statements[0]; i++) {
+		const char *sql = statements[i].sql;
+		char text[4096];
+		sqlite3_stmt *st = NULL;
+
+		if (strncmp(statements[i].name, "H_", 2) != 0 ||
+		    strncmp(statements[i].name, "H_GC_", 5) == 0 || strchr(sql, '?') == NULL)
+			continue;
+		snprintf(text, sizeof text, "EXPLAIN QUERY PLAN %s", sql);
+		CHECK_INT(sqlite3_prepare_v2(db, text, -1, &st, NULL), SQLITE_OK);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			const char *detail = (const char *)sqlite3_column_text(st, 3);
+
+			if (getenv("TEST_VERBOSE"))
+				printf("# %s: %s\n", statements[i].name, detail);
+			if (strncmp(detail, "SCAN streams", 12) == 0 ||
+			    strncmp(detail, "SCAN history", 12) == 0 ||
+			    strncmp(detail, "SCAN subscriptions", 18) == 0) {
+				printf("# %s\n#   %s\n", sql, detail);
+				CHECK(!"a stream statement scans a table");
+			}
+		}
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(db);
+	store_close(s);
+	tmp_done(&t);
+}
+
+/*
  * STREAMER_DB: a plain path and "sqlite:<path>" both open the SQLite file
  * at path; "<scheme>://…" of an engine this build lacks is refused by
  * name, without repeating the rest of the URL (it may hold a password).
@@ -696,5 +750,6 @@ TAP_MAIN(
 	TAP_TEST(test_two_processes_write_concurrently),
 	TAP_TEST(test_hot_statements_use_keys),
 	TAP_TEST(test_statements_do_not_scan),
+	TAP_TEST(test_history_statements_do_not_scan),
 	TAP_TEST(test_engine_urls),
 )

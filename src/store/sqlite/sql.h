@@ -206,6 +206,57 @@
 	X(S_EXPIRED, \
 	  "SELECT id FROM connections WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?2")
 
+/*
+ * X(name, sql): the statements of the streams and their history
+ * (sql/008_streams.sql), prepared once by store_open; the comment says what
+ * binds. Each finds its rows through a primary key, or walks one stream's
+ * oldest rows in offset order; only gc's deletes use the time indexes.
+ */
+#define HISTORY_SQL_STATEMENTS(X) \
+	/* a read snapshot for history_read when no transaction is open */ \
+	X(H_BEGIN_READ, "BEGIN") \
+	/* history_append inside the caller's transaction: undone alone on failure */ \
+	X(H_SAVEPOINT, "SAVEPOINT history_append") \
+	X(H_RELEASE, "RELEASE history_append") \
+	X(H_ROLLBACK_TO, "ROLLBACK TO history_append") \
+	/* ?1 name ?2 epoch (used only when the row is created) ?3 now */ \
+	X(H_NEXT, \
+	  "INSERT INTO streams (name, epoch, top, updated_at) VALUES (?1, ?2, 1, ?3) " \
+	  "ON CONFLICT (name) DO UPDATE SET top = top + 1, " \
+	  "updated_at = max(updated_at, excluded.updated_at) RETURNING epoch, top, updated_at") \
+	/* ?1 stream ?2 offset ?3 target ?4 body ?5 now */ \
+	X(H_INSERT, \
+	  "INSERT INTO history (stream, seq, target, body, created_at) " \
+	  "VALUES (?1, ?2, ?3, ?4, ?5)") \
+	/* ?1 stream ?2 the lowest offset the size keeps ?3 the oldest created_at the ttl \
+	 * keeps ?4 top + 1. Deletes the offsets below both limits: the walk for the \
+	 * first message young enough stops there, so a trim costs what it removes. */ \
+	X(H_TRIM, \
+	  "DELETE FROM history WHERE stream = ?1 AND seq < max(?2, coalesce(" \
+	  "(SELECT seq FROM history WHERE stream = ?1 AND created_at >= ?3 ORDER BY seq LIMIT 1), " \
+	  "?4))") \
+	/* ?1 name */ \
+	X(H_POSITION, "SELECT epoch, top, updated_at FROM streams WHERE name = ?1") \
+	/* ?1 stream ?2 the oldest created_at still readable */ \
+	X(H_OLDEST, \
+	  "SELECT seq FROM history WHERE stream = ?1 AND created_at >= ?2 ORDER BY seq LIMIT 1") \
+	/* ?1 stream ?2 after ?3 the oldest created_at still readable ?4 limit */ \
+	X(H_READ, \
+	  "SELECT seq, target, body, created_at FROM history " \
+	  "WHERE stream = ?1 AND seq > ?2 AND created_at >= ?3 ORDER BY seq LIMIT ?4") \
+	/* ?1..?4 stream names (NULL = none) ?5 connection_id ?6 topic prefix ?7 since */ \
+	X(H_POSITIONS, \
+	  "SELECT name, epoch, top, updated_at FROM streams WHERE name IN (" \
+	  "SELECT ?6 || topic FROM subscriptions WHERE connection_id = ?5 " \
+	  "UNION ALL VALUES (?1), (?2), (?3), (?4)) " \
+	  "AND updated_at >= ?7") \
+	/* ?1 the oldest created_at kept */ \
+	X(H_GC_MESSAGES, "DELETE FROM history WHERE created_at < ?1") \
+	/* ?1 the oldest updated_at kept: the idle streams' messages, then their rows */ \
+	X(H_GC_IDLE_MESSAGES, \
+	  "DELETE FROM history WHERE stream IN (SELECT name FROM streams WHERE updated_at < ?1)") \
+	X(H_GC_STREAMS, "DELETE FROM streams WHERE updated_at < ?1")
+
 /* ?1 now. One read transaction over the three counts; the indexes make each a range count.
  * Prepared per call: /metrics is scraped every few seconds, not per event. */
 #define STORE_SQL_GAUGES \

@@ -17,6 +17,7 @@ enum sqlite_stmt {
 	STORE_SQL_STATEMENTS(X)
 	QUEUE_SQL_STATEMENTS(X)
 	SUBS_SQL_STATEMENTS(X)
+	HISTORY_SQL_STATEMENTS(X)
 #undef X
 	STMT_COUNT
 };
@@ -100,7 +101,7 @@ int sqlite_schema_latest(void);
 int sqlite_exec(struct sqlite_store *s, const char *sql, const char *what);
 int sqlite_pragma_text(struct sqlite_store *s, const char *sql, char *out, size_t outlen);
 
-/* ---- the ops of queue.c, subs.c, report.c and wake.c -------------------------------- */
+/* ---- the ops of queue.c, subs.c, history.c, report.c and wake.c ---------------------- */
 
 /* Each with the contract of the public function of the same name without "sqlite_". */
 int sqlite_queue_enqueue(struct store *h, struct request_record *r, int64_t now);
@@ -140,6 +141,19 @@ int sqlite_subs_tenant_connections(struct store *h, const char *tenant, int64_t 
 				   subs_id_fn fn, void *arg);
 int sqlite_subs_expired_connections(struct store *h, int64_t now, int limit, subs_id_fn fn,
 				    void *arg);
+
+int sqlite_history_append(struct store *h, const char *stream, const char *target,
+			  const char *text, int64_t now, const struct history_limits *lim,
+			  struct stream_pos *pos);
+int sqlite_history_position(struct store *h, const char *stream, struct stream_pos *pos);
+int sqlite_history_read(struct store *h, const char *stream, int64_t after, int64_t limit,
+			int64_t now, int64_t ttl_ms, struct stream_pos *pos, int64_t *oldest,
+			int (*fn)(void *arg, const struct history_entry *e), void *arg);
+int sqlite_history_positions(struct store *h, const char *connection_id, const char *const *names,
+			     size_t n, const char *topic_prefix, int64_t since, history_pos_fn fn,
+			     void *arg);
+int sqlite_history_gc(struct store *h, int64_t now, int64_t ttl_ms, int64_t idle_ms,
+		      int64_t *messages, int64_t *streams);
 
 int sqlite_gauges(struct store *h, int64_t now, int64_t *connections_active,
 		  int64_t *requests_pending, int64_t *requests_running);

@@ -15,6 +15,7 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	STORE_SQL_STATEMENTS(X)
 	QUEUE_SQL_STATEMENTS(X)
 	SUBS_SQL_STATEMENTS(X)
+	HISTORY_SQL_STATEMENTS(X)
 #undef X
 };
 
@@ -198,7 +199,8 @@ out:
 
 /*
  * Prepares every statement of the engine (connections, queue,
- * subscriptions) once, for the life of the handle: the one place that does.
+ * subscriptions, streams) once, for the life of the handle: the one place
+ * that does.
  */
 static int prepare_all(struct sqlite_store *s)
 {
@@ -673,6 +675,11 @@ const struct store_ops store_sqlite_ops = {
 	.subs_user_connections = sqlite_subs_user_connections,
 	.subs_tenant_connections = sqlite_subs_tenant_connections,
 	.subs_expired_connections = sqlite_subs_expired_connections,
+	.history_append = sqlite_history_append,
+	.history_position = sqlite_history_position,
+	.history_read = sqlite_history_read,
+	.history_positions = sqlite_history_positions,
+	.history_gc = sqlite_history_gc,
 	.gauges = sqlite_gauges,
 	.activity = sqlite_activity,
 	.wake_listen = sqlite_wake_listen,
