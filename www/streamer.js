@@ -12,18 +12,24 @@
 // In Node < 22 pass a WebSocket implementation: new StreamerClient(url, { WebSocket: require('ws') }).
 
 // Requests that may wait for their first answer at once (options.maxInFlight); the
-// rest queue in order. Pushpin's WebSocket-over-HTTP path loses answers to a client
-// that has hundreds of messages in flight (issue 15: 188 of 300 echoes); a small
-// window keeps every answer. The one number to change when the measured safe window
-// of Pushpin is known.
-export const MAX_IN_FLIGHT = 64;
+// rest queue in order. Pushpin 1.36 holds back a WebSocket's answers when its send
+// credits toward the client (client_buffer_size) run out exactly at a message boundary
+// (BENCHMARKS.md, "Answer loss under a flood"): safe while window x largest answer fits
+// in them, i.e. 32 answers of up to 256 bytes at Debian's 8192 (an echo answer is about
+// 150) and up to 2 KB at the 65536 we ship.
+export const MAX_IN_FLIGHT = 32;
+
+// ms without any frame while answers are awaited after which the heartbeat goes out
+// early: sending anything releases answers Pushpin 1.36 holds back (see above).
+const ANSWERS_OVERDUE = 1000;
 
 const DEFAULTS = {
   token: null, //           a JWT string, or:
   getToken: null, //        () => string | Promise<string>, called before every (re)connect
   WebSocket: null, //       the WebSocket class (default: globalThis.WebSocket)
   reconnect: true, //       false, true, or { initialDelay, maxDelay, factor, maxAttempts }
-  heartbeat: 30000, //      ms between `health` requests on an idle connection (false = off), or { interval, timeout }
+  heartbeat: 30000, //      ms between `health` requests on an idle connection (false = off), or { interval, timeout };
+  //                        also sent after 1 s of silence while answers are awaited
   connectTimeout: 10000, // ms one handshake may take
   requestTimeout: 30000, // ms a request may wait for its first answer (response, ack or error) unless it has its own timeout
   pollInterval: 1500, //    ms between request.status polls of async requests that outlived their connection
@@ -46,7 +52,7 @@ const CANCELLED_BEFORE_START = /connection closed before the request started/i;
 const TERMINAL = new Set(['COMPLETED', 'FAILED', 'CANCELLED']);
 const EARLIER_CONNECTIONS = 16; // connection ids named in `connections` (the protocol's maximum)
 const RECOVER_STREAMS = 20; //     streams one streams.recover may name
-const HINT_GRACE = 30; //          ms a position hint waits for pushes still on their way before a gap is fetched
+const HINT_GRACE = 50; //          ms a position hint waits for pushes still on their way before a gap is fetched
 
 // The topic of a topic stream (topic:<tenant>:<topic>; a tenant name has no ':'), else null.
 function topicOf(stream) {
@@ -474,7 +480,8 @@ export class StreamerClient extends EventTarget {
         this._onClose(ws, { code: 4000, reason: 'heartbeat timeout' });
         return;
       }
-      if (now - this._lastRx < interval) return;
+      // Answers overdue: send now, it releases answers Pushpin holds back.
+      if (now - this._lastRx < (this._inFlight > 0 ? Math.min(interval, ANSWERS_OVERDUE) : interval)) return;
       const sentAt = now;
       this._hbSentAt = sentAt;
       const done = () => { if (this._hbSentAt === sentAt) this._hbSentAt = 0; };
@@ -1148,12 +1155,17 @@ export class StreamerClient extends EventTarget {
     }
   }
 
-  // A hint may run ahead of pushes still on their way: give them HINT_GRACE ms.
+  // A hint runs ahead of pushes still on their way: the stream is fetched when it is
+  // behind and nothing came for it for HINT_GRACE ms (while messages keep coming,
+  // a gap shows in their offsets anyway).
   _recoverSoon(s) {
     if (s.graceTimer || s.fetching) return;
+    const from = s.offset;
     s.graceTimer = setTimeout(() => {
       s.graceTimer = null;
-      if (s.target > s.offset || s.stale) this._recover(s);
+      if (!(s.target > s.offset || s.stale)) return;
+      if (s.offset > from && !s.stale) this._recoverSoon(s);
+      else this._recover(s);
     }, HINT_GRACE);
     s.graceTimer.unref?.();
   }

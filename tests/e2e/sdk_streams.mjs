@@ -410,6 +410,13 @@ async function sdk(tokenOpts = {}, opts = {}) {
   });
   c.recoveries = [];
   c.on('recovery', (d) => c.recoveries.push(d));
+  c.live = 0;
+  c.fetched = 0;
+  c.on('message', (d) => {
+    if (!d.message?.stream) return;
+    if (d.recovered) c.fetched += 1;
+    else c.live += 1;
+  });
   clients.add(c);
   await c.connect();
   return c;
@@ -438,6 +445,7 @@ test('a flood of 4 KB events through Pushpin to an SDK subscriber that also send
   await sleep(200);
   assert.deepEqual(got, range(1, n));
   assert.deepEqual(sub.recoveries, []);
+  console.log(`# ${n} events of 4 KB: ${sub.live} live, ${sub.fetched} from the history`);
   done(pub);
   done(sub);
 });
@@ -455,15 +463,20 @@ test('the subscriber closes its WebSocket mid-flood: after the reconnect nothing
   const publishing = (async () => {
     for (let i = 1; i <= n; i += 50) {
       await Promise.all(range(i, Math.min(n, i + 49)).map((k) => pub.publish(topic, { n: k, pad: 'y'.repeat(1024) })));
-      if (i === 501 || i === 1001) sub._ws.close(4000, 'test: the client closes'); // twice, mid-flood
+      if (i === 501 || i === 1001) { // twice, mid-flood, each time on an open connection
+        await waitFor(() => sub.state === 'open', 10_000, 5);
+        sub._ws.close(4000, 'test: the client closes');
+      }
     }
   })();
   await publishing;
   assert.ok(await waitFor(() => got.length >= n, 30_000, 50), `${got.length} of ${n}`);
   await sleep(200);
-  assert.ok(opens >= 2, 'no reconnect happened');
+  assert.equal(opens, 2, 'the two closes did not both reconnect');
   assert.deepEqual(got, range(1, n));
   assert.deepEqual(sub.recoveries, []);
+  assert.ok(sub.fetched > 0, 'nothing came from the history: did the closes lose nothing?');
+  console.log(`# ${n} events across 2 client-side closes: ${sub.live} live, ${sub.fetched} from the history`);
   done(pub);
   done(sub);
 });
