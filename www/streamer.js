@@ -1143,10 +1143,23 @@ export class StreamerClient extends EventTarget {
     if (!s.known) {
       if (this._awaitingPosition(name)) return; // its subscribe answer sets it
       this._setPosition(s, pos.epoch ?? null, pos.offset);
+      if (this._syncing) s.fresh = true; // live messages held meanwhile may be at or before it (_synced)
       this._refeed(s);
       return;
     }
     this._hint(name, pos);
+  }
+
+  // s's position was just learned, and msgs came live while it was asked for: a
+  // message that came live was pushed after this connection joined the stream, even
+  // when the position (read a moment later) already counts it. s goes on from
+  // before the first of them; what lies between is fetched.
+  _adoptEarly(s, msgs) {
+    const first = msgs.find((m) => m.epoch === s.epoch);
+    if (first && first.offset <= s.offset) {
+      s.offset = first.offset - 1;
+      s.upTo = s.offset;
+    }
   }
 
   _hint(name, pos) {
@@ -1307,6 +1320,11 @@ export class StreamerClient extends EventTarget {
     this._syncing = Math.max(0, this._syncing - 1);
     if (this._syncing) return;
     const held = this._held.splice(0);
+    for (const s of this._streams.values()) {
+      if (!s.fresh) continue;
+      s.fresh = false;
+      this._adoptEarly(s, held.filter(([m]) => m.stream === s.name).map(([m]) => m));
+    }
     for (const [m, raw] of held) {
       if (this._streamsOff) this._deliver(m, raw, false);
       else this._onStreamMessage(m, raw);
@@ -1327,6 +1345,8 @@ export class StreamerClient extends EventTarget {
     if (s.known && ('recovered' in d || 'messages' in d)) this._recovered(s, d);
     else if (!s.known) {
       this._setPosition(s, d.epoch ?? null, Number.isInteger(d.offset) ? d.offset : 0);
+      if (this._syncing) s.fresh = true; // live messages held meanwhile may be at or before it (_synced)
+      this._adoptEarly(s, s.foreign.map(([m]) => m));
       this._refeed(s);
     } else this._hint(d.stream, d);
   }

@@ -78,6 +78,7 @@ async function streamsServer({ drop = () => false, hints = true, page = 100 } = 
       case 'whoami': return { connection_id: conn.id, user_id: conn.user, tenant_id: TENANT };
       case 'subscribe': {
         conn.topics.add(p.topic);
+        srv.onSubscribe?.(p.topic); // between the subscription and the position the answer reads
         const name = `topic:${TENANT}:${p.topic}`;
         const st = streams.get(name);
         const d = { topic: p.topic, subscribed: true, stream: name, epoch: st ? st.epoch : null, offset: st ? current(st) : 0 };
@@ -259,6 +260,39 @@ nodeTest('duplicates are dropped; a long gap is paged with more/until; the histo
     await srv.close();
   }
 });
+
+nodeTest('events pushed between the subscription and the position its answer reads are delivered, once', async () => {
+  for (const settled of [false, true]) { // subscribed at once (positions still asked for), or later
+    await earlyEvents(settled);
+  }
+});
+
+async function earlyEvents(settled) {
+  const srv = await streamsServer({ hints: false });
+  const c = client(srv, 'u1', { positionInterval: false });
+  try {
+    await c.connect();
+    if (settled) await c.request('echo', 'synchronised');
+    srv.publish('t', 'before'); // before the subscription: not for this client
+    srv.onSubscribe = () => {
+      srv.publish('t', 'a');
+      srv.drop = (m) => m.data === 'b'; // lost: fetched
+      srv.publish('t', 'b');
+      srv.drop = () => false;
+      srv.publish('t', 'c');
+    };
+    const got = [];
+    await c.subscribe('t', (x) => got.push(x));
+    srv.onSubscribe = null;
+    srv.publish('t', 'd');
+    assert.ok(await waitFor(() => got.length >= 4, 3000, 10), JSON.stringify(got));
+    await sleep(50);
+    assert.deepEqual(got, ['a', 'b', 'c', 'd'], `settled ${settled}`);
+  } finally {
+    c.close();
+    await srv.close();
+  }
+}
 
 nodeTest('epoch change: recovery {recovered:false, epoch, offset}, then the new epoch in order', async () => {
   const srv = await streamsServer({ hints: false });
