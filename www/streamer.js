@@ -149,7 +149,7 @@ export class StreamerClient extends EventTarget {
     this._tokenExp = null; //    exp (s) of the token the connection holds, when known
     this._refreshTimer = null;
     this._rateNext = 0; //       Date.now() before which the window sends nothing (RATE_LIMITED)
-    this._rateGap = 0; //        while > 0, ms between two sends: the longest retry_after_ms of the episode
+    this._rateGap = 0; //        while > 0, ms between two sends of the window (the pace, see _pump)
     this._order = 0; //          creation order of requests (the window sends in it)
     this._backlog = []; //       requests waiting for a slot of the window, in order
     this._inFlight = 0; //       requests holding a slot (sent, first answer not yet in)
@@ -770,10 +770,10 @@ export class StreamerClient extends EventTarget {
   // request rejects with RATE_LIMITED. It gives back its slot of the window and takes
   // its place again in the backlog, ahead of the requests made after it. The
   // connection's message rate (and a batch answer cut short) holds back every request:
-  // the window sends nothing for retry_after_ms, then one request per the longest
-  // retry_after_ms of the episode (the server's rate) until its backlog is empty,
-  // instead of firing the requests behind it into the limit. A quota of async requests
-  // holds back only the request it refused. Returns true when a resend is scheduled.
+  // the window sends nothing for retry_after_ms, then paced (_pump) until its backlog
+  // is empty, instead of firing the requests behind it into the limit. A quota of async
+  // requests holds back only the request it refused. Returns true when a resend is
+  // scheduled.
   _backOff(r, m) {
     if (m.error?.code !== 'RATE_LIMITED' || r.async) return false;
     const n = (r.rateRetries || 0) + 1;
@@ -1229,14 +1229,23 @@ export class StreamerClient extends EventTarget {
     const msgs = Array.isArray(d.messages) ? d.messages.filter((m) => this._numbered(m)) : [];
     const epoch = d.epoch ?? null;
     const current = Number.isInteger(d.offset) ? d.offset : 0;
+    let reset = false; // to the current position of another epoch: the answer covers nothing
     if (d.recovered === false) {
       const detail = { stream: s.name, recovered: false, epoch, offset: current };
       const topic = topicOf(s.name);
       if (topic != null) detail.topic = topic;
       this._emit('recovery', detail);
       const first = msgs.find((m) => m.epoch === epoch);
-      if (epoch !== s.epoch || !first) this._setPosition(s, epoch, current); // start again from the current position
-      else this._setPosition(s, epoch, Math.max(s.offset, first.offset - 1)); // the history lost the oldest: go on from what it holds
+      if (first && (epoch === s.epoch || (s.epoch == null && s.offset === 0))) {
+        // the history lost the oldest: go on from what it still holds
+        this._setPosition(s, epoch, Math.max(epoch === s.epoch ? s.offset : 0, first.offset - 1));
+      } else {
+        // start again from the current position, and from the messages of the new
+        // epoch that came live (held meanwhile): they are delivered in order
+        this._setPosition(s, epoch, current);
+        this._adoptEarly(s, s.foreign.map(([m]) => m));
+        reset = true;
+      }
     } else if (s.epoch == null && s.offset === 0 && epoch) {
       s.epoch = epoch; // from the start of the epoch the stream is in
     }
@@ -1245,7 +1254,7 @@ export class StreamerClient extends EventTarget {
         if (m.epoch === s.epoch && m.offset > s.offset && !s.buffer.has(m.offset)) s.buffer.set(m.offset, [m, null, true]);
       }
       const until = d.more ? d.until : Math.max(Number.isInteger(d.until) ? d.until : 0, current);
-      if (Number.isInteger(until) && until > s.upTo) s.upTo = until;
+      if (!reset && Number.isInteger(until) && until > s.upTo) s.upTo = until;
       if (current > s.target) s.target = current;
     }
     const offset = s.offset;
