@@ -897,8 +897,9 @@ export class StreamerClient extends EventTarget {
   }
 
   _progressFromStatus(r, st) {
-    if (typeof st.progress !== 'number' || st.progress === r.lastProgress) return;
+    if (typeof st.progress !== 'number' || st.progress <= r.lastProgress) return;
     r.lastProgress = st.progress;
+    r.polledProgress = true;
     const p = { percentage: st.progress, message: st.progress_message || st.status, polled: true };
     if (st.progress_metadata) p.metadata = st.progress_metadata;
     this._progress(r, p);
@@ -972,7 +973,11 @@ export class StreamerClient extends EventTarget {
       case 'progress': {
         this._acknowledged(r, m);
         this._watch(r);
+        // Progress never goes back for the application: a polled report (request.status
+        // after a reconnect) may have told more than a push recovered later.
+        if (m.percentage < r.lastProgress || (m.percentage === r.lastProgress && r.polledProgress)) break;
         r.lastProgress = m.percentage;
+        r.polledProgress = false;
         const p = { percentage: m.percentage, message: m.message, timestamp: m.timestamp };
         if (m.metadata !== undefined) p.metadata = m.metadata;
         this._progress(r, p);

@@ -265,10 +265,12 @@ test('server-side close: reconnect with a fresh token, topics resubscribed, publ
   done(pub);
 });
 
-test('an async request running across a server-side close still resolves with its result (request.status polling)', { skip }, async () => {
+test('an async request running across a server-side close still resolves with its result (request.status polling, the user stream\'s history)', { skip }, async () => {
   const p = stack.startProcessor();
   const c = await sdk({ permissions: 'reports' });
   const progress = [];
+  let fetched = 0; // pushes to the old connection, recovered from the user stream's history
+  c.on('message', ({ message: m, recovered }) => { if (recovered && (m.type === 'progress' || m.type === 'complete')) fetched += 1; });
   let kicked = null;
   const t0 = Date.now();
   const result = await c.request('delay', { seconds: 2, steps: 10 }, {
@@ -283,7 +285,8 @@ test('an async request running across a server-side close still resolves with it
   assert.equal(result.steps, 10);
   assert.ok(Date.now() - t0 >= 1900);
   assert.ok(c.events.some((e) => e.type === 'close' && e.code === 4001), JSON.stringify(c.events));
-  assert.ok(progress.some((pr) => pr.polled), `no progress came from polling: ${JSON.stringify(progress)}`);
+  assert.ok(progress.some((pr) => pr.polled) || fetched > 0, `no progress came after the close: ${JSON.stringify(progress)}`);
+  for (let i = 1; i < progress.length; i++) assert.ok(progress[i].percentage > progress[i - 1].percentage, JSON.stringify(progress));
   assert.equal(progress.at(-1).percentage, 100);
   done(c);
   await stack.stopProcessor(p);
