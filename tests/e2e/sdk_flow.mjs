@@ -1,4 +1,4 @@
-// sdk_flow.mjs - www/streamer.js's flow control through the real stack (issue 15): 10,000 publishes from one client all answered, never more than maxInFlight outstanding, no false CONNECTION_LOST; async results racing their acknowledgment seen as ack, progress, complete; and, against a slow local server, a heartbeat queued behind the client's own burst that does not kill the connection.
+// sdk_flow.mjs - www/streamer.js's flow control through the real stack (issue 15): 10,000 publishes from one client all answered, never more than maxInFlight outstanding, no false CONNECTION_LOST; async results racing their acknowledgment seen as ack, progress, complete; and, against local servers, a heartbeat queued behind the client's own burst that does not kill the connection, and answers held back until the client sends again (Pushpin 1.36's stall) released by the early heartbeat.
 import { test as nodeTest, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -164,5 +164,43 @@ nodeTest('a heartbeat queued behind the client\'s own burst does not declare the
     c.close();
     for (const ws of wss.clients) ws.terminate();
     await new Promise((r) => wss.close(r));
+  }
+});
+
+nodeTest('answers held back until the client sends again (Pushpin 1.36\'s stall) are released by the early heartbeat', async () => {
+  // Like Pushpin when its send credits run out at a message boundary: the answers
+  // after the 10th wait until the client sends anything.
+  const wss = new WebSocket.WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise((r) => wss.on('listening', r));
+  let held = [];
+  let answered = 0;
+  let released = 0;
+  wss.on('connection', (ws) => ws.on('message', (d) => {
+    const m = JSON.parse(d.toString());
+    if (held.length) { // anything from the client lets the held answers go
+      released += held.length;
+      for (const h of held.splice(0)) ws.send(h);
+    }
+    const answer = m.action === 'streams.recover'
+      ? JSON.stringify({ type: 'error', request_id: m.id, error: { code: 'INVALID_ACTION', message: 'no' } })
+      : JSON.stringify({ type: 'response', request_id: m.id, success: true, data: { echo: m.payload } });
+    if (m.action === 'echo' && ++answered > 10) held.push(answer);
+    else ws.send(answer);
+  }));
+  const c = new StreamerClient(`ws://127.0.0.1:${wss.address().port}/ws`, { WebSocket, token: 't', reconnect: false });
+  try {
+    await c.connect();
+    const t0 = Date.now();
+    const out = await Promise.all(Array.from({ length: 20 }, (_, i) => c.request('echo', i)));
+    const ms = Date.now() - t0;
+    assert.deepEqual(out.map((d) => d.echo), Array.from({ length: 20 }, (_, i) => i));
+    assert.ok(released >= 10, `${released} released`);
+    assert.ok(ms >= 900 && ms < 5000, `all answered after ${ms} ms: the default heartbeat is 30 s, the early one 1 s`);
+    assert.equal(c.state, 'open');
+  } finally {
+    c.close();
+    for (const ws of wss.clients) ws.terminate();
+    await new Promise((r) => wss.close(r));
+    held = [];
   }
 });
