@@ -1204,7 +1204,9 @@ export class StreamerClient extends EventTarget {
     return { epoch: s.epoch, offset: s.offset };
   }
 
-  // Fetches what s misses after its position (`history`), unless a fetch is on.
+  // Fetches what s misses after its position (`history`), unless a fetch is on. A
+  // gap before messages it holds is fetched alone (limit: the gap's size): the
+  // messages after it are here already, or on their way.
   _recover(s) {
     if (s.fetching || this._syncing || this.state !== 'open' || this._streamsOff || !s.known) return;
     clearTimeout(s.graceTimer);
@@ -1213,11 +1215,15 @@ export class StreamerClient extends EventTarget {
     s.stale = false;
     const gen = this._gen;
     const payload = { stream: s.name, since: this._since(s) };
+    let first = Infinity;
+    for (const k of s.buffer.keys()) if (k < first) first = k;
+    const gap = first - s.offset - 1;
+    if (!s.foreign.length && gap >= 1 && gap < 1000) payload.limit = gap;
     if (s.name.startsWith('user:') && this._connIds.length) payload.connections = [...this._connIds];
     this._call('history', payload, this.options.requestTimeout, true).then((d) => {
       if (gen !== this._gen) return;
       s.fetching = false;
-      this._recovered(s, d);
+      this._recovered(s, d, !!payload.limit);
     }, (error) => {
       if (gen !== this._gen) return;
       s.fetching = false;
@@ -1229,7 +1235,8 @@ export class StreamerClient extends EventTarget {
 
   // Applies a recovery answer for s (history, a stream of streams.recover, a
   // subscribe with since): {epoch, offset, messages, recovered, more, until}.
-  _recovered(s, d) {
+  // `limited`: the fetch asked for one gap only, its `more` says nothing missing.
+  _recovered(s, d, limited = false) {
     if (this._streams.get(s.name) !== s || !d || typeof d !== 'object') return;
     const msgs = Array.isArray(d.messages) ? d.messages.filter((m) => this._numbered(m)) : [];
     const epoch = d.epoch ?? null;
@@ -1265,7 +1272,7 @@ export class StreamerClient extends EventTarget {
     const offset = s.offset;
     this._refeed(s);
     if (this._streams.get(s.name) !== s) return;
-    if (d.more && s.offset > offset) this._recover(s); // the next page
+    if (d.more && !limited && s.offset > offset) this._recover(s); // the next page
     else if (s.target > s.offset) this._recoverSoon(s);
   }
 
