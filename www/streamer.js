@@ -53,6 +53,12 @@ const TERMINAL = new Set(['COMPLETED', 'FAILED', 'CANCELLED']);
 const EARLIER_CONNECTIONS = 16; // connection ids named in `connections` (the protocol's maximum)
 const RECOVER_STREAMS = 20; //     streams one streams.recover may name
 const HINT_GRACE = 50; //          ms a position hint waits for pushes still on their way before a gap is fetched
+// ms a gap waits before it is fetched. Pushes of one stream published by different
+// workers reach Pushpin in any order: with 4 publishers flooding 4 KB events, a
+// subscriber saw about 500 of 5,000 offsets come late, 90 % within 4 ms, 99 % within
+// 10 ms, and only ~15 truly lost. Fetching each at once spent a history call on every
+// reordering, and a real loss then waited behind it (one fetch per stream at a time).
+const GAP_GRACE = 10;
 
 // The topic of a topic stream (topic:<tenant>:<topic>; a tenant name has no ':'), else null.
 function topicOf(stream) {
@@ -1046,7 +1052,7 @@ export class StreamerClient extends EventTarget {
   _stream(name) {
     let s = this._streams.get(name);
     if (!s) {
-      s = { name, known: false, epoch: null, offset: 0, buffer: new Map(), foreign: [], upTo: 0, target: 0, fetching: false, graceTimer: null };
+      s = { name, known: false, epoch: null, offset: 0, buffer: new Map(), foreign: [], upTo: 0, target: 0, fetching: false, graceTimer: null, gapTimer: null };
       this._streams.set(name, s);
     }
     return s;
@@ -1089,7 +1095,7 @@ export class StreamerClient extends EventTarget {
       if (s.epoch == null && s.offset === 0 && m.offset === 1) s.epoch = m.epoch; // a new stream, from its start
       else {
         s.foreign.push([m, raw, recovered]);
-        this._recover(s);
+        this._recoverGap(s);
         return;
       }
     }
@@ -1117,7 +1123,17 @@ export class StreamerClient extends EventTarget {
       for (const k of s.buffer.keys()) if (k > s.offset && k <= to) to = k - 1;
       s.offset = to;
     }
-    if (s.buffer.size || s.foreign.length) this._recover(s);
+    if (s.buffer.size || s.foreign.length) this._recoverGap(s);
+  }
+
+  // A gap (or another epoch) is fetched unless what is missing comes within GAP_GRACE ms.
+  _recoverGap(s) {
+    if (s.gapTimer || s.fetching) return;
+    s.gapTimer = setTimeout(() => {
+      s.gapTimer = null;
+      if (this._streams.get(s.name) === s && (s.buffer.size || s.foreign.length)) this._recover(s);
+    }, GAP_GRACE);
+    s.gapTimer.unref?.();
   }
 
   _setPosition(s, epoch, offset) {
@@ -1210,7 +1226,9 @@ export class StreamerClient extends EventTarget {
   _recover(s) {
     if (s.fetching || this._syncing || this.state !== 'open' || this._streamsOff || !s.known) return;
     clearTimeout(s.graceTimer);
+    clearTimeout(s.gapTimer);
     s.graceTimer = null;
+    s.gapTimer = null;
     s.fetching = true;
     s.stale = false;
     const gen = this._gen;
@@ -1439,6 +1457,7 @@ export class StreamerClient extends EventTarget {
     const s = this._streams.get(name);
     if (!s) return;
     clearTimeout(s.graceTimer);
+    clearTimeout(s.gapTimer);
     this._streams.delete(name);
   }
 
