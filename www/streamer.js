@@ -463,11 +463,12 @@ export class StreamerClient extends EventTarget {
 
   // ---- heartbeat ------------------------------------------------------------
 
-  // After `interval` ms without a frame from the server, a `health` request goes out
-  // at once (past the window: the client's own burst must not hold it back). The
-  // connection is dead when, after it went out, nothing at all (its answer, another
-  // answer, a push) arrives for `timeout` ms: a server that talks is alive, even when
-  // the heartbeat waits behind the client's burst on the server's side.
+  // After `interval` ms without a frame from the server (ANSWERS_OVERDUE while answers
+  // are awaited), a `health` request goes out at once (past the window: the client's
+  // own burst must not hold it back). The connection is dead when, after it went out,
+  // nothing at all (its answer, another answer, a push) arrives for `timeout` ms, and
+  // nothing for `interval` ms in all: a server that talks is alive, even when the
+  // heartbeat waits behind the client's burst on the server's side.
   _startHeartbeat() {
     this._stopHeartbeat();
     if (!this._heartbeat) return;
@@ -476,7 +477,8 @@ export class StreamerClient extends EventTarget {
       if (this.state !== 'open') return;
       const now = Date.now();
       if (this._hbSentAt) {
-        if (now - Math.max(this._hbSentAt, this._lastRx) < timeout) return;
+        // (an early heartbeat, for overdue answers, does not make a slow answer fatal sooner)
+        if (now - Math.max(this._hbSentAt, this._lastRx) < timeout || now - this._lastRx < interval) return;
         // Silence since the heartbeat went out: the connection is dead even if the socket does not know it yet.
         const ws = this._ws;
         this._emit('error', { error: new StreamerError('TIMEOUT', 'Heartbeat not answered; reconnecting') });
