@@ -172,6 +172,7 @@ export class StreamerClient extends EventTarget {
     this._connId = null; //      this connection's id (streams.recover tells it)
     this._connIds = []; //       earlier connection ids of this client, newest last
     this._posTimer = null;
+    this._positionsKnown = false; // the last synchronisation told where every stream stood
   }
 
   // ---- events -------------------------------------------------------------
@@ -1084,8 +1085,11 @@ export class StreamerClient extends EventTarget {
         s.foreign.push([m, raw, false]);
         return;
       }
-      // A user or tenant stream that did not exist at the last synchronisation: it starts at 0.
-      this._setPosition(s, null, 0);
+      // A user or tenant stream that did not exist at the last synchronisation starts
+      // at 0; when that synchronisation failed, where it stood is unknown: it starts
+      // here rather than replay a history from before this client.
+      if (this._positionsKnown) this._setPosition(s, null, 0);
+      else this._setPosition(s, m.epoch, m.offset - 1);
     }
     this._accept(s, m, raw, false);
   }
@@ -1103,7 +1107,7 @@ export class StreamerClient extends EventTarget {
     }
     if (m.offset <= s.offset) return;
     if (m.offset > s.target) s.target = m.offset;
-    if (!s.buffer.has(m.offset)) s.buffer.set(m.offset, [m, raw, recovered]);
+    if (!s.buffer.has(m.offset)) s.buffer.set(m.offset, [m, raw, recovered, Date.now()]);
     this._drain(s);
   }
 
@@ -1128,13 +1132,21 @@ export class StreamerClient extends EventTarget {
     if (s.buffer.size || s.foreign.length) this._recoverGap(s);
   }
 
-  // A gap (or another epoch) is fetched unless what is missing comes within GAP_GRACE ms.
+  // A gap (or another epoch) is fetched unless what is missing comes within GAP_GRACE
+  // ms of the first message after it (the earliest arrival the buffer holds).
   _recoverGap(s) {
     if (s.gapTimer || s.fetching) return;
+    let seen = Infinity;
+    for (const e of s.buffer.values()) if (e[3] < seen) seen = e[3];
+    const wait = s.foreign.length || seen === Infinity ? GAP_GRACE : GAP_GRACE - (Date.now() - seen);
+    if (wait <= 0) {
+      this._recover(s);
+      return;
+    }
     s.gapTimer = setTimeout(() => {
       s.gapTimer = null;
       if (this._streams.get(s.name) === s && (s.buffer.size || s.foreign.length)) this._recover(s);
-    }, GAP_GRACE);
+    }, wait);
     s.gapTimer.unref?.();
   }
 
@@ -1190,6 +1202,7 @@ export class StreamerClient extends EventTarget {
     let s = this._streams.get(name);
     if (!s) {
       if (!this._wanted(name)) return;
+      if (!this._positionsKnown) return; // where it stood is unknown: its next message tells
       s = this._stream(name);
       this._setPosition(s, null, 0); // appeared since the synchronisation: it starts at 0
     }
@@ -1300,6 +1313,7 @@ export class StreamerClient extends EventTarget {
   // positions and the earlier connection ids; subscribe with since for topics).
   // Stream messages are held until all of it is in, then go through in order.
   _synchronise() {
+    this._positionsKnown = true; // until a streams.recover of it fails
     const since = {};
     for (const s of this._streams.values()) {
       if (s.known && topicOf(s.name) == null) since[s.name] = this._since(s);
@@ -1352,7 +1366,10 @@ export class StreamerClient extends EventTarget {
       if (gen !== this._gen) return;
       for (const s of list) s.fetching = false;
       if (error.code === 'INVALID_ACTION') this._streamsOff = true; // a server without streams
-      else this._emit('error', { error, streams: Object.keys(streams) });
+      else {
+        if (sync) this._positionsKnown = false;
+        this._emit('error', { error, streams: Object.keys(streams) });
+      }
     }).finally(() => { if (sync && gen === this._gen) this._synced(); });
   }
 
