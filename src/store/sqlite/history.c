@@ -258,6 +258,21 @@ int sqlite_history_positions(struct store *h, const char *connection_id, const c
 				 HISTORY_POSITIONS_NAMES_MAX);
 		return STORE_ERROR;
 	}
+	/* One index probe answers the common case, where no stream moved since: nothing to list. */
+	if (since > 0) {
+		sqlite3_stmt *any = s->stmt[H_ANY_MOVED];
+
+		if (sqlite_bind(s, any, "i", since) != STORE_OK)
+			return STORE_ERROR;
+		rc = sqlite3_step(any);
+		sqlite_done(any);
+		if (rc == SQLITE_DONE)
+			return STORE_OK;
+		if (rc != SQLITE_ROW) {
+			sqlite_fail(s, "checking whether a stream moved");
+			return STORE_ERROR;
+		}
+	}
 	for (size_t i = 0; i < n; i++)
 		name[i] = names[i];
 	if (sqlite_bind(s, st, "tttttti", name[0], name[1], name[2], name[3], connection_id,

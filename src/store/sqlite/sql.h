@@ -244,12 +244,18 @@
 	X(H_READ, \
 	  "SELECT seq, target, body, created_at FROM history " \
 	  "WHERE stream = ?1 AND seq > ?2 AND created_at >= ?3 ORDER BY seq LIMIT ?4") \
+	/* ?1 since: whether any stream moved at all (most messages meet no moving stream) */ \
+	X(H_ANY_MOVED, "SELECT 1 FROM streams WHERE updated_at >= ?1 LIMIT 1") \
 	/* ?1..?4 stream names (NULL = none) ?5 connection_id ?6 topic prefix ?7 since */ \
 	X(H_POSITIONS, \
-	  "SELECT name, epoch, top, updated_at FROM streams WHERE name IN (" \
-	  "SELECT ?6 || topic FROM subscriptions WHERE connection_id = ?5 " \
-	  "UNION ALL VALUES (?1), (?2), (?3), (?4)) " \
-	  "AND updated_at >= ?7") \
+	  "SELECT name, epoch, top, updated_at FROM streams WHERE name = ?1 AND updated_at >= ?7 " \
+	  "UNION ALL SELECT name, epoch, top, updated_at FROM streams WHERE name = ?2 AND updated_at >= ?7 " \
+	  "UNION ALL SELECT name, epoch, top, updated_at FROM streams WHERE name = ?3 AND updated_at >= ?7 " \
+	  "UNION ALL SELECT name, epoch, top, updated_at FROM streams WHERE name = ?4 AND updated_at >= ?7 " \
+	  "UNION ALL SELECT s.name, s.epoch, s.top, s.updated_at " \
+	  "FROM subscriptions AS u JOIN streams AS s ON s.name = ?6 || u.topic " \
+	  "WHERE u.connection_id = ?5 AND s.updated_at >= ?7 AND s.name IS NOT ?1 " \
+	  "AND s.name IS NOT ?2 AND s.name IS NOT ?3 AND s.name IS NOT ?4") \
 	/* ?1 the oldest created_at kept */ \
 	X(H_GC_MESSAGES, "DELETE FROM history WHERE created_at < ?1") \
 	/* ?1 the oldest updated_at kept: the idle streams' messages, then their rows */ \
