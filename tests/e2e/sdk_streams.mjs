@@ -174,7 +174,7 @@ function client(srv, user, opts = {}) {
 
 const range = (a, b) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
 
-nodeTest('topic: dropped pushes are fetched at once from the history; the handler sees each message once, in order', async () => {
+nodeTest('topic: dropped pushes are fetched from the history (just the gaps); the handler sees each message once, in order', async () => {
   const srv = await streamsServer({ drop: (m) => m.offset % 7 === 3 || (m.offset > 40 && m.offset < 60) });
   const c = client(srv, 'u1');
   try {
