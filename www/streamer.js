@@ -1,4 +1,4 @@
-// streamer.js - the browser and Node client of streamer: request/response correlation, async progress, topics, reconnect with backoff. ES module, no dependencies.
+// streamer.js - the browser and Node client of streamer: request/response correlation, async progress, topics, flow control, reconnect with backoff, numbered streams recovered exactly once in order. ES module, no dependencies.
 //
 //   import { StreamerClient } from './streamer.js';
 //   const client = new StreamerClient('ws://127.0.0.1:7999/ws', { getToken: async () => token });
@@ -11,12 +11,25 @@
 //
 // In Node < 22 pass a WebSocket implementation: new StreamerClient(url, { WebSocket: require('ws') }).
 
+// Requests that may wait for their first answer at once (options.maxInFlight); the
+// rest queue in order. Pushpin 1.36 holds back a WebSocket's answers when its send
+// credits toward the client (client_buffer_size) run out exactly at a message boundary
+// (BENCHMARKS.md, "Answer loss under a flood"): safe while window x largest answer fits
+// in them, i.e. 32 answers of up to 256 bytes at Debian's 8192 (an echo answer is about
+// 150) and up to 2 KB at the 65536 we ship.
+export const MAX_IN_FLIGHT = 32;
+
+// ms without any frame while answers are awaited after which the heartbeat goes out
+// early: sending anything releases answers Pushpin 1.36 holds back (see above).
+const ANSWERS_OVERDUE = 1000;
+
 const DEFAULTS = {
   token: null, //           a JWT string, or:
   getToken: null, //        () => string | Promise<string>, called before every (re)connect
   WebSocket: null, //       the WebSocket class (default: globalThis.WebSocket)
   reconnect: true, //       false, true, or { initialDelay, maxDelay, factor, maxAttempts }
-  heartbeat: 30000, //      ms between `health` requests on an idle connection (false = off), or { interval, timeout }
+  heartbeat: 30000, //      ms between `health` requests on an idle connection (false = off), or { interval, timeout };
+  //                        also sent after 1 s of silence while answers are awaited
   connectTimeout: 10000, // ms one handshake may take
   requestTimeout: 30000, // ms a request may wait for its first answer (response, ack or error) unless it has its own timeout
   pollInterval: 1500, //    ms between request.status polls of async requests that outlived their connection
@@ -29,11 +42,30 @@ const DEFAULTS = {
   //                        server (auth.refresh), so the connection outlives its token; false = off
   idempotent: ['echo', 'health', 'whoami', 'subscribe', 'unsubscribe', 'request.status'], // resent when unanswered at a disconnect
   rateLimitRetries: 8, //   times a request refused with RATE_LIMITED is sent again after the server's retry_after_ms
+  maxInFlight: MAX_IN_FLIGHT, // requests sent and not yet answered at once; the rest wait in order
+  positionInterval: 5000, // ms without any message from the server after which the client asks where its
+  //                        streams stand (streams.recover), to notice a lost tail; false = off
 };
 
 const RECONNECT_DEFAULTS = { initialDelay: 500, maxDelay: 30000, factor: 2, maxAttempts: Infinity };
 const CANCELLED_BEFORE_START = /connection closed before the request started/i;
 const TERMINAL = new Set(['COMPLETED', 'FAILED', 'CANCELLED']);
+const EARLIER_CONNECTIONS = 16; // connection ids named in `connections` (the protocol's maximum)
+const RECOVER_STREAMS = 20; //     streams one streams.recover may name
+const HINT_GRACE = 50; //          ms a position hint waits for pushes still on their way before a gap is fetched
+// ms a gap waits before it is fetched. Pushes of one stream published by different
+// workers reach Pushpin in any order: with 4 publishers flooding 4 KB events, a
+// subscriber saw about 500 of 5,000 offsets come late, 90 % within 4 ms, 99 % within
+// 10 ms, and only ~15 truly lost. Fetching each at once spent a history call on every
+// reordering, and a real loss then waited behind it (one fetch per stream at a time).
+const GAP_GRACE = 10;
+
+// The topic of a topic stream (topic:<tenant>:<topic>; a tenant name has no ':'), else null.
+function topicOf(stream) {
+  if (!stream.startsWith('topic:')) return null;
+  const i = stream.indexOf(':', 6);
+  return i < 0 ? null : stream.slice(i + 1);
+}
 
 /** An error answered by the server (code from the protocol) or made by the client
  * (NOT_CONNECTED, CONNECTION_LOST, CLOSED, ABORTED, TIMEOUT). */
@@ -122,13 +154,30 @@ export class StreamerClient extends EventTarget {
     this._gen = 0; //            connection generation, bumped on every socket
     this._tokenExp = null; //    exp (s) of the token the connection holds, when known
     this._refreshTimer = null;
-    this._rateNext = 0; //       Date.now() from which the next RATE_LIMITED resend may go
-    this._rateGap = 0; //        ms between those resends: the longest retry_after_ms of the burst
+    this._rateNext = 0; //       Date.now() before which the window sends nothing (RATE_LIMITED)
+    this._rateGap = 0; //        while > 0, ms between two sends of the window (the pace, see _pump)
+    this._order = 0; //          creation order of requests (the window sends in it)
+    this._backlog = []; //       requests waiting for a slot of the window, in order
+    this._inFlight = 0; //       requests holding a slot (sent, first answer not yet in)
+    this._pumpTimer = null;
+    this._pumpSoon = false;
+    this._hbSentAt = 0; //       when the outstanding heartbeat went out (0: none)
+    // Streams: name -> { name, known, epoch, offset, buffer (offset -> message of epoch),
+    // foreign (messages of another epoch), upTo (offsets <= it that are not in buffer are
+    // not for this connection), target (highest offset known to exist), fetching }.
+    this._streams = new Map();
+    this._held = []; //          stream messages received while the positions are synchronised
+    this._syncing = 0; //        synchronisation calls (streams.recover, subscribe with since) in flight
+    this._streamsOff = false; // the server does not number its messages (no streams.recover)
+    this._connId = null; //      this connection's id (streams.recover tells it)
+    this._connIds = []; //       earlier connection ids of this client, newest last
+    this._posTimer = null;
+    this._positionsKnown = false; // the last synchronisation told where every stream stood
   }
 
   // ---- events -------------------------------------------------------------
 
-  /** Calls fn(detail, event) for each event of type (open, close, reconnecting, refresh, error, message, sent, state, ratelimited). */
+  /** Calls fn(detail, event) for each event of type (open, close, reconnecting, refresh, error, message, sent, state, ratelimited, recovery). */
   on(type, fn) {
     const wrapper = (e) => fn(e.detail, e);
     if (!this._listeners.has(fn)) this._listeners.set(fn, new Map());
@@ -196,6 +245,7 @@ export class StreamerClient extends EventTarget {
     if (this._wake) this._wake();
     this._stopHeartbeat();
     this._stopRefresh();
+    this._connectionEnded();
     if (this._abortHandshake) this._abortHandshake(new StreamerError('CLOSED', 'The client was closed'));
     const ws = this._ws;
     this._ws = null;
@@ -290,19 +340,41 @@ export class StreamerClient extends EventTarget {
     this._tokenExp = this._openExp;
     this._scheduleRefresh(0);
     this._emit('open', { url: this.url });
-    // Restore what the previous connection had, then send what waited.
-    for (const [topic, handlers] of this._topics) {
-      if (handlers.subscribing) continue; // its own subscribe request is in the queue
-      this._call('subscribe', { topic }).catch((error) => this._emit('error', { error, topic }));
-    }
+    // Restore what the previous connection had: the streams' positions (their
+    // messages are held until then), the subscriptions; then send what waited.
+    this._synchronise();
+    this._startPositionCheck();
+    const again = [];
     for (const r of [...this._pending.values()]) {
       if (r.resend) {
         r.resend = false;
-        this._transmit(r);
+        again.push(r);
       } else if (r.orphan) this._poll(r);
     }
-    const queued = this._queue.splice(0);
-    for (const r of queued) this._transmit(r);
+    for (const r of this._queue.splice(0)) {
+      clearTimeout(r.queueTimer);
+      r.queued = false;
+      again.push(r);
+    }
+    again.sort((a, b) => a.seq - b.seq);
+    for (const r of again) this._submit(r);
+  }
+
+  // What a connection leaves behind when it ends: its slots of the window, its
+  // id (named in `connections` by the next one), its position check.
+  _connectionEnded() {
+    this._stopPositionCheck();
+    this._inFlight = 0;
+    this._hbSentAt = 0;
+    this._syncing = 0;
+    clearTimeout(this._pumpTimer);
+    this._pumpTimer = null;
+    for (const r of this._pending.values()) r.slot = false;
+    for (const s of this._streams.values()) s.fetching = false;
+    if (this._connId) {
+      this._connIds = this._connIds.filter((id) => id !== this._connId).concat(this._connId).slice(-EARLIER_CONNECTIONS);
+      this._connId = null;
+    }
   }
 
   _onClose(ws, e) {
@@ -312,6 +384,7 @@ export class StreamerClient extends EventTarget {
     this._gen++;
     this._stopHeartbeat();
     this._stopRefresh();
+    this._connectionEnded();
     const code = e?.code ?? 1006;
     const reason = e?.reason ?? '';
     // Requests sent on this connection outlive it: async ones are polled after the
@@ -325,6 +398,12 @@ export class StreamerClient extends EventTarget {
         if (!r.async && r.idempotent) r.resend = true; // harmless to send again
         else r.orphan = true; //                          look it up with request.status
       }
+    }
+    // Those still waiting for a slot wait for the next connection (queueTimeout, not queueLimit).
+    for (const r of this._backlog.splice(0)) {
+      r.waiting = false;
+      if (r.internal) this._settle(r, new StreamerError('CONNECTION_LOST', 'The connection closed before the answer', r.id));
+      else this._enqueue(r, true);
     }
     const willReconnect = !!this._reconnect && !this._closedByUser;
     if (willReconnect) this._setState('reconnecting'); // sends from a close listener wait
@@ -385,24 +464,38 @@ export class StreamerClient extends EventTarget {
 
   // ---- heartbeat ------------------------------------------------------------
 
+  // After `interval` ms without a frame from the server (ANSWERS_OVERDUE while answers
+  // are awaited), a `health` request goes out at once (past the window: the client's
+  // own burst must not hold it back). The connection is dead when, after it went out,
+  // nothing at all (its answer, another answer, a push) arrives for `timeout` ms, and
+  // nothing for `interval` ms in all: a server that talks is alive, even when the
+  // heartbeat waits behind the client's burst on the server's side.
   _startHeartbeat() {
     this._stopHeartbeat();
     if (!this._heartbeat) return;
     const { interval, timeout } = this._heartbeat;
     this._hbTimer = setInterval(() => {
-      if (this.state !== 'open' || Date.now() - this._lastRx < interval) return;
-      const ws = this._ws;
-      this._call('health', null, timeout).catch((e) => {
-        // No answer in time: the connection is dead even if the socket does not know it yet.
-        if (e.code === 'TIMEOUT' && ws && ws === this._ws) {
-          this._emit('error', { error: new StreamerError('TIMEOUT', 'Heartbeat not answered; reconnecting') });
-          try {
-            ws.close(4000, 'heartbeat timeout');
-          } catch { /* closing */ }
-          this._onClose(ws, { code: 4000, reason: 'heartbeat timeout' });
-        }
-      });
-    }, Math.max(250, Math.floor(interval / 2)));
+      if (this.state !== 'open') return;
+      const now = Date.now();
+      if (this._hbSentAt) {
+        // (an early heartbeat, for overdue answers, does not make a slow answer fatal sooner)
+        if (now - Math.max(this._hbSentAt, this._lastRx) < timeout || now - this._lastRx < interval) return;
+        // Silence since the heartbeat went out: the connection is dead even if the socket does not know it yet.
+        const ws = this._ws;
+        this._emit('error', { error: new StreamerError('TIMEOUT', 'Heartbeat not answered; reconnecting') });
+        try {
+          ws.close(4000, 'heartbeat timeout');
+        } catch { /* closing */ }
+        this._onClose(ws, { code: 4000, reason: 'heartbeat timeout' });
+        return;
+      }
+      // Answers overdue: send now, it releases answers Pushpin holds back.
+      if (now - this._lastRx < (this._inFlight > 0 ? Math.min(interval, ANSWERS_OVERDUE) : interval)) return;
+      const sentAt = now;
+      this._hbSentAt = sentAt;
+      const done = () => { if (this._hbSentAt === sentAt) this._hbSentAt = 0; };
+      this._call('health', null, Math.max(timeout, this.options.requestTimeout || 0), true).then(done, done);
+    }, Math.max(50, Math.min(250, Math.floor(interval / 2), Math.floor(timeout / 2))));
     this._hbTimer.unref?.();
   }
 
@@ -483,16 +576,19 @@ export class StreamerClient extends EventTarget {
     return this._request(action, payload, opts, false);
   }
 
-  // Internal requests (status polls, resubscription, heartbeat) go out only on an
-  // open connection and end with it.
-  _call(action, payload, timeout = this.options.requestTimeout) {
-    return this._request(action, payload, { timeout }, true);
+  // Internal requests (status polls, resubscription, heartbeat, recovery) go out only
+  // on an open connection and end with it; `bypass` ones skip the window (the
+  // heartbeat, and the recovery calls, at most one per stream).
+  _call(action, payload, timeout = this.options.requestTimeout, bypass = false) {
+    return this._request(action, payload, { timeout, bypass }, true);
   }
 
   _request(action, payload, opts, internal) {
     return new Promise((resolve, reject) => {
       const r = {
         id: opts.id || this.nextId(),
+        seq: ++this._order,
+        bypass: !!opts.bypass,
         action,
         payload,
         metadata: opts.metadata,
@@ -526,15 +622,17 @@ export class StreamerClient extends EventTarget {
         r.firstAnswerTimeout = this.options.requestTimeout;
       }
       this._pending.set(r.id, r);
-      if (this.state === 'open') this._transmit(r);
+      if (this.state === 'open') this._submit(r);
       else if (internal) this._settle(r, new StreamerError('NOT_CONNECTED', 'Not connected', r.id));
       else if (this.state === 'connecting' || this.state === 'reconnecting') this._enqueue(r);
       else this._settle(r, new StreamerError('NOT_CONNECTED', 'Not connected: call connect() first', r.id));
     });
   }
 
-  _enqueue(r) {
-    if (this._queue.length >= this.options.queueLimit) {
+  // Makes r wait for a connection, at most queueTimeout ms; at most queueLimit
+  // requests wait unless `accepted` (made while open, waiting for the window).
+  _enqueue(r, accepted = false) {
+    if (!accepted && this._queue.length >= this.options.queueLimit) {
       this._settle(r, new StreamerError('NOT_CONNECTED', `Not connected and ${this.options.queueLimit} messages already wait`, r.id));
       return;
     }
@@ -548,6 +646,63 @@ export class StreamerClient extends EventTarget {
     this._queue.push(r);
   }
 
+  // Hands r to the window: sent when a slot is free and the rate allows, in creation
+  // order (a resend keeps its place ahead of later requests).
+  _submit(r) {
+    if (r.bypass) {
+      this._transmit(r);
+      return;
+    }
+    const b = this._backlog;
+    let i = b.length;
+    while (i > 0 && b[i - 1].seq > r.seq) i--;
+    if (i === b.length) b.push(r);
+    else b.splice(i, 0, r);
+    r.waiting = true;
+    this._pump();
+  }
+
+  // Sends from the backlog while slots are free. After a RATE_LIMITED answer
+  // nothing goes before _rateNext, then one request per _rateGap until the backlog
+  // is empty. retry_after_ms is the wait for the next token of the server's bucket,
+  // often shorter than its rate's interval (a partly refilled bucket), and the proxy
+  // may batch paced messages: so the gap grows by half when a paced request is
+  // refused and shrinks by 3 % when one passes, settling just under the server's rate.
+  _pump() {
+    clearTimeout(this._pumpTimer);
+    this._pumpTimer = null;
+    const b = this._backlog;
+    while (this.state === 'open' && b.length && this._inFlight < this.options.maxInFlight) {
+      const now = Date.now();
+      if (now < this._rateNext) {
+        this._pumpTimer = setTimeout(() => this._pump(), this._rateNext - now);
+        this._pumpTimer.unref?.();
+        return;
+      }
+      const r = b.shift();
+      r.waiting = false;
+      if (this._rateGap) {
+        this._rateNext = now + this._rateGap;
+        r.paced = true;
+      }
+      this._transmit(r);
+    }
+    if (!b.length && Date.now() >= this._rateNext) this._rateGap = 0; // the paced episode is over
+  }
+
+  // r had its first answer (or needs none any more): its slot is free.
+  _release(r) {
+    if (!r.slot) return;
+    r.slot = false;
+    this._inFlight -= 1;
+    if (this._pumpSoon || !this._backlog.length) return;
+    this._pumpSoon = true;
+    queueMicrotask(() => {
+      this._pumpSoon = false;
+      this._pump();
+    });
+  }
+
   _failQueue(err) {
     for (const r of this._queue.splice(0)) this._settle(r, new StreamerError(err.code, err.message, r.id));
   }
@@ -558,10 +713,14 @@ export class StreamerClient extends EventTarget {
     const msg = { action: r.action, id: r.id, payload: r.payload };
     if (r.metadata) msg.metadata = r.metadata;
     if (!this._sendRaw(msg)) {
-      this._enqueue(r);
+      this._enqueue(r, true);
       return;
     }
     r.sent = true;
+    if (!r.bypass) {
+      r.slot = true;
+      this._inFlight += 1;
+    }
     if (r.firstAnswerTimeout && !r.async && !r.timer) {
       r.ackTimer = setTimeout(() => this._giveUp(r, new StreamerError('TIMEOUT', `No answer within ${r.firstAnswerTimeout} ms`, r.id)), r.firstAnswerTimeout);
       r.ackTimer.unref?.();
@@ -600,22 +759,30 @@ export class StreamerClient extends EventTarget {
     clearTimeout(r.pollTimer);
     clearTimeout(r.watchTimer);
     clearTimeout(r.rateTimer);
+    this._release(r);
     if (r.queued) {
       const i = this._queue.indexOf(r);
       if (i >= 0) this._queue.splice(i, 1);
+    }
+    if (r.waiting) {
+      r.waiting = false;
+      const i = this._backlog.indexOf(r);
+      if (i >= 0) this._backlog.splice(i, 1);
     }
     if (r.signal && r.abort) r.signal.removeEventListener('abort', r.abort);
     if (err) r.reject(err);
     else r.resolve(value);
   }
 
-  // A RATE_LIMITED answer means the server did not route the request (message rate,
-  // async quota, or a batch answer too large): send it again after the retry_after_ms
-  // it names, at most options.rateLimitRetries times; then the request rejects with
-  // RATE_LIMITED. retry_after_ms is the wait for one more message, so the resends of a
-  // refused burst are spaced that far apart (a queue in time, _rateNext; the longest
-  // wait of the burst, as a partly refilled bucket gives shorter ones) instead of all
-  // coming back at once to be refused again. Returns true when a resend is scheduled.
+  // A RATE_LIMITED answer means the server did not route the request: send it again
+  // after the retry_after_ms it names, at most options.rateLimitRetries times; then the
+  // request rejects with RATE_LIMITED. It gives back its slot of the window and takes
+  // its place again in the backlog, ahead of the requests made after it. The
+  // connection's message rate (and a batch answer cut short) holds back every request:
+  // the window sends nothing for retry_after_ms, then paced (_pump) until its backlog
+  // is empty, instead of firing the requests behind it into the limit. A quota of async
+  // requests holds back only the request it refused. Returns true when a resend is
+  // scheduled.
   _backOff(r, m) {
     if (m.error?.code !== 'RATE_LIMITED' || r.async) return false;
     const n = (r.rateRetries || 0) + 1;
@@ -623,21 +790,30 @@ export class StreamerClient extends EventTarget {
     r.rateRetries = n;
     r.sent = false;
     clearTimeout(r.ackTimer);
+    this._release(r);
+    const paced = r.paced;
+    r.paced = false;
     const wait = Math.max(1, Number(m.error?.details?.retry_after_ms) || 1000);
+    const limit = m.error?.details?.limit;
     const now = Date.now();
-    if (now >= this._rateNext) this._rateGap = 0; // the resends of an earlier burst are out
-    this._rateGap = Math.max(this._rateGap, wait);
-    const at = Math.max(now + wait, this._rateNext);
-    this._rateNext = at + this._rateGap;
-    const delay = Math.min(60000, at - now + Math.random() * Math.min(wait, 20));
-    r.rateTimer = setTimeout(() => {
-      r.rateTimer = null;
-      if (this._pending.get(r.id) !== r) return;
-      if (this.state === 'open') this._transmit(r);
-      else if (r.internal) this._settle(r, new StreamerError('CONNECTION_LOST', 'The connection closed before the answer', r.id));
-      else this._enqueue(r);
-    }, delay);
-    r.rateTimer.unref?.();
+    let delay;
+    if (!r.bypass && (limit === 'message' || limit === 'batch' || limit == null)) {
+      if (limit !== 'batch') this._rateGap = Math.max(wait, paced ? this._rateGap * 1.5 : this._rateGap);
+      this._rateNext = Math.max(this._rateNext, now + wait);
+      delay = this._rateNext - now;
+      if (this.state === 'open') this._submit(r);
+      else this._enqueue(r, true);
+    } else {
+      delay = Math.min(60000, wait + Math.random() * Math.min(wait, 20));
+      r.rateTimer = setTimeout(() => {
+        r.rateTimer = null;
+        if (this._pending.get(r.id) !== r) return;
+        if (this.state === 'open') this._submit(r);
+        else if (r.internal) this._settle(r, new StreamerError('CONNECTION_LOST', 'The connection closed before the answer', r.id));
+        else this._enqueue(r, true);
+      }, delay);
+      r.rateTimer.unref?.();
+    }
     this._emit('ratelimited', { request_id: r.id, retry: n, delay: Math.round(delay) });
     return true;
   }
@@ -730,8 +906,9 @@ export class StreamerClient extends EventTarget {
   }
 
   _progressFromStatus(r, st) {
-    if (typeof st.progress !== 'number' || st.progress === r.lastProgress) return;
+    if (typeof st.progress !== 'number' || st.progress <= r.lastProgress) return;
     r.lastProgress = st.progress;
+    r.polledProgress = true;
     const p = { percentage: st.progress, message: st.progress_message || st.status, polled: true };
     if (st.progress_metadata) p.metadata = st.progress_metadata;
     this._progress(r, p);
@@ -750,13 +927,33 @@ export class StreamerClient extends EventTarget {
       this._emit('error', { error: new Error('A frame that is not JSON'), raw: e.data });
       return;
     }
-    this._emit('message', { message: m, raw: e.data });
+    if (this._numbered(m)) {
+      this._onStreamMessage(m, e.data);
+      return;
+    }
+    this._deliver(m, e.data, false);
+    if (m && typeof m === 'object' && m.positions && typeof m.positions === 'object') {
+      for (const [name, pos] of Object.entries(m.positions)) this._hint(name, pos);
+    }
+  }
+
+  // Hands one message to the application (the `message` event, then a topic's
+  // handlers or the request it is about). Stream messages come here exactly once,
+  // in offset order; `recovered` ones came from the history.
+  _deliver(m, raw, recovered) {
+    const detail = { message: m, raw: raw ?? JSON.stringify(m) };
+    if (recovered) detail.recovered = true;
+    this._emit('message', detail);
     if (!m || typeof m !== 'object') return;
     if (m.type === 'event') {
       this._dispatchEvent(m);
       return;
     }
     const r = m.request_id != null ? this._pending.get(m.request_id) : undefined;
+    if (r?.paced && m.error?.code !== 'RATE_LIMITED') {
+      r.paced = false; // it passed: the pace may be a little faster
+      if (this._rateGap) this._rateGap = Math.max(1, this._rateGap * 0.97);
+    }
     if (!r) {
       if (m.type === 'error' && m.request_id == null) {
         this._emit('error', { error: new StreamerError(m.error?.code || 'INTERNAL_ERROR', m.error?.message) });
@@ -773,6 +970,7 @@ export class StreamerClient extends EventTarget {
           r.sent = false;
           r.resend = true;
           clearTimeout(r.ackTimer);
+          this._release(r);
           break;
         }
         if (this._backOff(r, m)) break;
@@ -784,7 +982,11 @@ export class StreamerClient extends EventTarget {
       case 'progress': {
         this._acknowledged(r, m);
         this._watch(r);
+        // Progress never goes back for the application: a polled report (request.status
+        // after a reconnect) may have told more than a push recovered later.
+        if (m.percentage < r.lastProgress || (m.percentage === r.lastProgress && r.polledProgress)) break;
         r.lastProgress = m.percentage;
+        r.polledProgress = false;
         const p = { percentage: m.percentage, message: m.message, timestamp: m.timestamp };
         if (m.metadata !== undefined) p.metadata = m.metadata;
         this._progress(r, p);
@@ -809,6 +1011,7 @@ export class StreamerClient extends EventTarget {
   _acknowledged(r, m) {
     r.async = true;
     clearTimeout(r.ackTimer);
+    this._release(r);
     if (r.acked) return;
     r.acked = true;
     if (m.type === 'acknowledgment') this._watch(r);
@@ -834,6 +1037,408 @@ export class StreamerClient extends EventTarget {
     }
   }
 
+  // ---- streams -----------------------------------------------------------------
+  //
+  // Every message the server pushes (not the answers) belongs to a stream
+  // (topic:<tenant>:<topic>, tenant:<tenant>, user:<tenant>:<user>) and carries its
+  // epoch and offset (+1 per message). The client keeps each stream's position,
+  // drops duplicates, holds what comes early, and fetches a gap from the history at
+  // once (`history`, one call per stream at a time), so that the application sees
+  // each message once, in offset order. See the README's Client section.
+
+  _numbered(m) {
+    return !this._streamsOff && !!m && typeof m === 'object' && typeof m.stream === 'string' &&
+      Number.isInteger(m.offset) && m.offset >= 1 && typeof m.epoch === 'string';
+  }
+
+  // The state of stream name, made (position unknown) when new.
+  _stream(name) {
+    let s = this._streams.get(name);
+    if (!s) {
+      s = { name, known: false, epoch: null, offset: 0, buffer: new Map(), foreign: [], upTo: 0, target: 0, fetching: false, graceTimer: null, gapTimer: null };
+      this._streams.set(name, s);
+    }
+    return s;
+  }
+
+  // Whether messages of stream name concern this client: a topic stream only while subscribed.
+  _wanted(name) {
+    const topic = topicOf(name);
+    return topic == null || this._topics.has(topic);
+  }
+
+  // A topic whose subscribe answer (which gives the stream's position) is awaited.
+  _awaitingPosition(name) {
+    const topic = topicOf(name);
+    return topic != null && !!this._topics.get(topic)?.subscribing;
+  }
+
+  _onStreamMessage(m, raw) {
+    if (this._syncing) {
+      this._held.push([m, raw]);
+      return;
+    }
+    if (!this._wanted(m.stream)) return;
+    const s = this._stream(m.stream);
+    if (!s.known) {
+      if (this._awaitingPosition(m.stream)) {
+        s.foreign.push([m, raw, false]);
+        return;
+      }
+      // A user or tenant stream that did not exist at the last synchronisation starts
+      // at 0; when that synchronisation failed, where it stood is unknown: it starts
+      // here rather than replay a history from before this client.
+      if (this._positionsKnown) this._setPosition(s, null, 0);
+      else this._setPosition(s, m.epoch, m.offset - 1);
+    }
+    this._accept(s, m, raw, false);
+  }
+
+  // One message of s: delivered when it is the next, dropped when already seen,
+  // else kept until the gap before it is filled.
+  _accept(s, m, raw, recovered) {
+    if (m.epoch !== s.epoch) {
+      if (s.epoch == null && s.offset === 0 && m.offset === 1) s.epoch = m.epoch; // a new stream, from its start
+      else {
+        s.foreign.push([m, raw, recovered]);
+        this._recoverGap(s);
+        return;
+      }
+    }
+    if (m.offset <= s.offset) return;
+    if (m.offset > s.target) s.target = m.offset;
+    if (!s.buffer.has(m.offset)) s.buffer.set(m.offset, [m, raw, recovered, Date.now()]);
+    this._drain(s);
+  }
+
+  // Delivers what follows s's position; offsets up to s.upTo that are not held are
+  // not for this connection (a user stream's messages to the user's other connections).
+  _drain(s) {
+    for (;;) {
+      const next = s.offset + 1;
+      const e = s.buffer.get(next);
+      if (e) {
+        s.buffer.delete(next);
+        s.offset = next;
+        this._deliver(e[0], e[1], e[2]);
+        if (this._streams.get(s.name) !== s) return; // a handler unsubscribed
+        continue;
+      }
+      if (next > s.upTo) break;
+      let to = s.upTo;
+      for (const k of s.buffer.keys()) if (k > s.offset && k <= to) to = k - 1;
+      s.offset = to;
+    }
+    if (s.buffer.size || s.foreign.length) this._recoverGap(s);
+  }
+
+  // A gap (or another epoch) is fetched unless what is missing comes within GAP_GRACE
+  // ms of the first message after it (the earliest arrival the buffer holds).
+  _recoverGap(s) {
+    if (s.gapTimer || s.fetching) return;
+    let seen = Infinity;
+    for (const e of s.buffer.values()) if (e[3] < seen) seen = e[3];
+    const wait = s.foreign.length || seen === Infinity ? GAP_GRACE : GAP_GRACE - (Date.now() - seen);
+    if (wait <= 0) {
+      this._recover(s);
+      return;
+    }
+    s.gapTimer = setTimeout(() => {
+      s.gapTimer = null;
+      if (this._streams.get(s.name) === s && (s.buffer.size || s.foreign.length)) this._recover(s);
+    }, wait);
+    s.gapTimer.unref?.();
+  }
+
+  _setPosition(s, epoch, offset) {
+    s.known = true;
+    if (epoch !== s.epoch) s.buffer.clear();
+    s.epoch = epoch;
+    s.offset = offset;
+    s.upTo = offset;
+    s.target = offset;
+    for (const k of s.buffer.keys()) if (k <= offset) s.buffer.delete(k);
+  }
+
+  // Messages that waited for s's position or epoch: those of its epoch are taken, others are old.
+  _refeed(s) {
+    const waiting = s.foreign.splice(0);
+    for (const [m, raw, recovered] of waiting) {
+      if (m.epoch === s.epoch || (s.epoch == null && s.offset === 0 && m.offset === 1)) this._accept(s, m, raw, recovered);
+    }
+    this._drain(s);
+  }
+
+  // A position the server reported for stream name ({epoch, offset}: a hint in an
+  // answer, or a stream streams.recover lists): a stream of unknown position
+  // starts there; a known one that is behind fetches the rest.
+  _position(name, pos) {
+    if (this._streamsOff || !pos || typeof pos !== 'object' || !Number.isInteger(pos.offset) || !this._wanted(name)) return;
+    const s = this._stream(name);
+    if (!s.known) {
+      if (this._awaitingPosition(name)) return; // its subscribe answer sets it
+      this._setPosition(s, pos.epoch ?? null, pos.offset);
+      if (this._syncing) s.fresh = true; // live messages held meanwhile may be at or before it (_synced)
+      this._refeed(s);
+      return;
+    }
+    this._hint(name, pos);
+  }
+
+  // s's position was just learned, and msgs came live while it was asked for: a
+  // message that came live was pushed after this connection joined the stream, even
+  // when the position (read a moment later) already counts it. s goes on from
+  // before the first of them; what lies between is fetched.
+  _adoptEarly(s, msgs) {
+    const first = msgs.find((m) => m.epoch === s.epoch);
+    if (first && first.offset <= s.offset) {
+      s.offset = first.offset - 1;
+      s.upTo = s.offset;
+    }
+  }
+
+  _hint(name, pos) {
+    if (this._syncing || this._streamsOff || !pos || typeof pos !== 'object' || !pos.epoch || !Number.isInteger(pos.offset)) return;
+    let s = this._streams.get(name);
+    if (!s) {
+      if (!this._wanted(name)) return;
+      if (!this._positionsKnown) return; // where it stood is unknown: its next message tells
+      s = this._stream(name);
+      this._setPosition(s, null, 0); // appeared since the synchronisation: it starts at 0
+    }
+    if (!s.known) return; // its subscribe answer sets it
+    if (pos.epoch === s.epoch || (s.epoch == null && s.offset === 0)) {
+      if (pos.offset > s.target) s.target = pos.offset;
+      if (s.target > s.offset) this._recoverSoon(s);
+    } else {
+      s.stale = true;
+      this._recover(s);
+    }
+  }
+
+  // A hint runs ahead of pushes still on their way: the stream is fetched when it is
+  // behind and nothing came for it for HINT_GRACE ms (while messages keep coming,
+  // a gap shows in their offsets anyway).
+  _recoverSoon(s) {
+    if (s.graceTimer || s.fetching) return;
+    const from = s.offset;
+    s.graceTimer = setTimeout(() => {
+      s.graceTimer = null;
+      if (!(s.target > s.offset || s.stale)) return;
+      if (s.offset > from && !s.stale) this._recoverSoon(s);
+      else this._recover(s);
+    }, HINT_GRACE);
+    s.graceTimer.unref?.();
+  }
+
+  _since(s) {
+    return { epoch: s.epoch, offset: s.offset };
+  }
+
+  // Fetches what s misses after its position (`history`), unless a fetch is on. A
+  // gap before messages it holds is fetched alone (limit: the gap's size): the
+  // messages after it are here already, or on their way.
+  _recover(s) {
+    if (s.fetching || this._syncing || this.state !== 'open' || this._streamsOff || !s.known) return;
+    clearTimeout(s.graceTimer);
+    clearTimeout(s.gapTimer);
+    s.graceTimer = null;
+    s.gapTimer = null;
+    s.fetching = true;
+    s.stale = false;
+    const gen = this._gen;
+    const payload = { stream: s.name, since: this._since(s) };
+    let first = Infinity;
+    for (const k of s.buffer.keys()) if (k < first) first = k;
+    const gap = first - s.offset - 1;
+    if (!s.foreign.length && gap >= 1 && gap < 1000) payload.limit = gap;
+    if (s.name.startsWith('user:') && this._connIds.length) payload.connections = [...this._connIds];
+    this._call('history', payload, this.options.requestTimeout, true).then((d) => {
+      if (gen !== this._gen) return;
+      s.fetching = false;
+      this._recovered(s, d, !!payload.limit);
+    }, (error) => {
+      if (gen !== this._gen) return;
+      s.fetching = false;
+      this._emit('error', { error, stream: s.name });
+      s.graceTimer = setTimeout(() => { s.graceTimer = null; this._recover(s); }, 1000); // not at once: it may fail again
+      s.graceTimer.unref?.();
+    });
+  }
+
+  // Applies a recovery answer for s (history, a stream of streams.recover, a
+  // subscribe with since): {epoch, offset, messages, recovered, more, until}.
+  // `limited`: the fetch asked for one gap only, its `more` says nothing missing.
+  _recovered(s, d, limited = false) {
+    if (this._streams.get(s.name) !== s || !d || typeof d !== 'object') return;
+    const msgs = Array.isArray(d.messages) ? d.messages.filter((m) => this._numbered(m)) : [];
+    const epoch = d.epoch ?? null;
+    const current = Number.isInteger(d.offset) ? d.offset : 0;
+    let reset = false; // to the current position of another epoch: the answer covers nothing
+    if (d.recovered === false) {
+      const detail = { stream: s.name, recovered: false, epoch, offset: current };
+      const topic = topicOf(s.name);
+      if (topic != null) detail.topic = topic;
+      this._emit('recovery', detail);
+      const first = msgs.find((m) => m.epoch === epoch);
+      if (first && (epoch === s.epoch || (s.epoch == null && s.offset === 0))) {
+        // the history lost the oldest: go on from what it still holds
+        this._setPosition(s, epoch, Math.max(epoch === s.epoch ? s.offset : 0, first.offset - 1));
+      } else {
+        // start again from the current position, and from the messages of the new
+        // epoch that came live (held meanwhile): they are delivered in order
+        this._setPosition(s, epoch, current);
+        this._adoptEarly(s, s.foreign.map(([m]) => m));
+        reset = true;
+      }
+    } else if (s.epoch == null && s.offset === 0 && epoch) {
+      s.epoch = epoch; // from the start of the epoch the stream is in
+    }
+    if (epoch === s.epoch) {
+      for (const m of msgs) {
+        if (m.epoch === s.epoch && m.offset > s.offset && !s.buffer.has(m.offset)) s.buffer.set(m.offset, [m, null, true]);
+      }
+      const until = d.more ? d.until : Math.max(Number.isInteger(d.until) ? d.until : 0, current);
+      if (!reset && Number.isInteger(until) && until > s.upTo) s.upTo = until;
+      if (current > s.target) s.target = current;
+    }
+    const offset = s.offset;
+    this._refeed(s);
+    if (this._streams.get(s.name) !== s) return;
+    if (d.more && !limited && s.offset > offset) this._recover(s); // the next page
+    else if (s.target > s.offset) this._recoverSoon(s);
+  }
+
+  // After an open: where every stream stands (streams.recover with the known
+  // positions and the earlier connection ids; subscribe with since for topics).
+  // Stream messages are held until all of it is in, then go through in order.
+  _synchronise() {
+    this._positionsKnown = true; // until a streams.recover of it fails
+    const since = {};
+    for (const s of this._streams.values()) {
+      if (s.known && topicOf(s.name) == null) since[s.name] = this._since(s);
+    }
+    const names = Object.keys(since);
+    const chunks = [];
+    for (let i = 0; i < names.length; i += RECOVER_STREAMS) chunks.push(names.slice(i, i + RECOVER_STREAMS));
+    if (!chunks.length) chunks.push([]);
+    if (!this._streamsOff) {
+      for (const chunk of chunks) this._recoverMany(chunk.map((n) => this._streams.get(n)), true);
+    }
+    for (const [topic, handlers] of this._topics) {
+      if (handlers.subscribing) continue; // its own subscribe request is in the queue
+      const s = handlers.stream && this._streams.get(handlers.stream);
+      const payload = { topic };
+      if (s && s.known && !this._streamsOff) payload.since = this._since(s);
+      this._syncing += 1;
+      const gen = this._gen;
+      this._call('subscribe', payload, this.options.requestTimeout, true).then(
+        (d) => { if (gen === this._gen) this._subscribed(topic, d); },
+        (error) => { if (gen === this._gen) this._emit('error', { error, topic }); },
+      ).finally(() => { if (gen === this._gen) this._synced(); });
+    }
+  }
+
+  // One streams.recover for the streams list (the since of each); `sync` ones hold
+  // stream messages until answered.
+  _recoverMany(list, sync) {
+    const streams = {};
+    for (const s of list) {
+      streams[s.name] = this._since(s);
+      s.fetching = true;
+    }
+    const payload = { streams };
+    if (this._connIds.length) payload.connections = [...this._connIds];
+    const gen = this._gen;
+    if (sync) this._syncing += 1;
+    this._call('streams.recover', payload, this.options.requestTimeout, true).then((d) => {
+      if (gen !== this._gen) return;
+      for (const s of list) s.fetching = false;
+      if (typeof d?.connection_id === 'string') this._connId = d.connection_id;
+      for (const [name, e] of Object.entries(d?.streams || {})) {
+        if (!e || typeof e !== 'object') continue;
+        const s = this._streams.get(name);
+        if (s && s.known && streams[name] && ('messages' in e || 'recovered' in e)) this._recovered(s, e);
+        else if (sync) this._position(name, e);
+        else this._hint(name, e);
+      }
+    }, (error) => {
+      if (gen !== this._gen) return;
+      for (const s of list) s.fetching = false;
+      if (error.code === 'INVALID_ACTION') this._streamsOff = true; // a server without streams
+      else {
+        if (sync) this._positionsKnown = false;
+        this._emit('error', { error, streams: Object.keys(streams) });
+      }
+    }).finally(() => { if (sync && gen === this._gen) this._synced(); });
+  }
+
+  // One synchronisation call is in; after the last, the held messages go through.
+  _synced() {
+    this._syncing = Math.max(0, this._syncing - 1);
+    if (this._syncing) return;
+    const held = this._held.splice(0);
+    for (const s of this._streams.values()) {
+      if (!s.fresh) continue;
+      s.fresh = false;
+      this._adoptEarly(s, held.filter(([m]) => m.stream === s.name).map(([m]) => m));
+    }
+    for (const [m, raw] of held) {
+      if (this._streamsOff) this._deliver(m, raw, false);
+      else this._onStreamMessage(m, raw);
+    }
+    for (const s of [...this._streams.values()]) {
+      if (this._streams.get(s.name) !== s || !s.known) continue;
+      this._drain(s);
+      if (s.target > s.offset) this._recover(s);
+    }
+  }
+
+  // The answer to a subscribe: the topic stream's position (and, with since, what it missed).
+  _subscribed(topic, d) {
+    const handlers = this._topics.get(topic);
+    if (!handlers || !d || typeof d.stream !== 'string' || this._streamsOff) return;
+    handlers.stream = d.stream;
+    const s = this._stream(d.stream);
+    if (s.known && ('recovered' in d || 'messages' in d)) this._recovered(s, d);
+    else if (!s.known) {
+      this._setPosition(s, d.epoch ?? null, Number.isInteger(d.offset) ? d.offset : 0);
+      if (this._syncing) s.fresh = true; // live messages held meanwhile may be at or before it (_synced)
+      this._adoptEarly(s, s.foreign.map(([m]) => m));
+      this._refeed(s);
+    } else this._hint(d.stream, d);
+  }
+
+  // Asks where the streams stand when the server has said nothing for
+  // positionInterval ms: a lost tail shows as a stream that is further than the client.
+  _startPositionCheck() {
+    this._stopPositionCheck();
+    const every = this.options.positionInterval;
+    if (!every) return;
+    this._lastCheck = Date.now();
+    this._posTimer = setInterval(() => {
+      const now = Date.now();
+      if (this.state !== 'open' || this._streamsOff || this._syncing) return;
+      if (now - this._lastRx < every || now - this._lastCheck < every) return;
+      this._lastCheck = now;
+      const list = [...this._streams.values()].filter((s) => s.known && !s.fetching && this._wanted(s.name));
+      for (let i = 0; i < list.length || i === 0; i += RECOVER_STREAMS) this._recoverMany(list.slice(i, i + RECOVER_STREAMS), false);
+    }, Math.max(50, Math.min(1000, Math.floor(every / 2))));
+    this._posTimer.unref?.();
+  }
+
+  _stopPositionCheck() {
+    clearInterval(this._posTimer);
+    this._posTimer = null;
+  }
+
+  /** Where each stream stands on this client: {stream: {epoch, offset}} (its last delivered message). */
+  get positions() {
+    const out = {};
+    for (const s of this._streams.values()) if (s.known) out[s.name] = { epoch: s.epoch, offset: s.offset };
+    return out;
+  }
+
   // ---- topics ---------------------------------------------------------------
 
   /** Subscribes handler(data, event) to topic; resolves with the server's answer.
@@ -849,13 +1454,30 @@ export class StreamerClient extends EventTarget {
     if (!first) return { topic, subscribed: true };
     handlers.subscribing = true;
     try {
-      return await this.request('subscribe', { topic });
+      const data = await this.request('subscribe', { topic });
+      if (this._topics.get(topic) === handlers) {
+        handlers.subscribing = false;
+        this._subscribed(topic, data);
+      }
+      const { messages, recovered, more, until, ...answer } = data || {};
+      return answer;
     } catch (e) {
-      if (this._topics.get(topic) === handlers) this._topics.delete(topic);
+      if (this._topics.get(topic) === handlers) {
+        this._topics.delete(topic);
+        for (const [name, st] of this._streams) if (topicOf(name) === topic && !st.known) this._dropStream(name);
+      }
       throw e;
     } finally {
       handlers.subscribing = false;
     }
+  }
+
+  _dropStream(name) {
+    const s = this._streams.get(name);
+    if (!s) return;
+    clearTimeout(s.graceTimer);
+    clearTimeout(s.gapTimer);
+    this._streams.delete(name);
   }
 
   /** Removes handler (or every handler) of topic; unsubscribes on the server when none is left. */
@@ -866,6 +1488,8 @@ export class StreamerClient extends EventTarget {
     else handlers.clear();
     if (handlers.size) return { topic, subscribed: true };
     this._topics.delete(topic);
+    // Its position goes too: a later subscribe starts from where the topic then stands.
+    for (const name of [...this._streams.keys()]) if (topicOf(name) === topic) this._dropStream(name);
     // A connection that is not open has no subscriptions: the next one will not get this topic.
     if (this.state !== 'open') return { topic, subscribed: false };
     return this.request('unsubscribe', { topic });
