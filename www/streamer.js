@@ -19,6 +19,12 @@
 // 150) and up to 2 KB at the 65536 we ship.
 export const MAX_IN_FLIGHT = 32;
 
+// Bytes of requests that may wait for their first answer at once
+// (options.maxInFlightBytes; one request always goes, whatever its size). Pushpin 1.36
+// stops reading a client with more than its 200,000-byte buffer of messages on the way
+// to the worker (BENCHMARKS.md, "The other direction").
+export const MAX_IN_FLIGHT_BYTES = 128 * 1024;
+
 // ms without any frame while answers are awaited after which the heartbeat goes out
 // early: sending anything releases answers Pushpin 1.36 holds back (see above).
 const ANSWERS_OVERDUE = 1000;
@@ -43,6 +49,7 @@ const DEFAULTS = {
   idempotent: ['echo', 'health', 'whoami', 'subscribe', 'unsubscribe', 'request.status'], // resent when unanswered at a disconnect
   rateLimitRetries: 8, //   times a request refused with RATE_LIMITED is sent again after the server's retry_after_ms
   maxInFlight: MAX_IN_FLIGHT, // requests sent and not yet answered at once; the rest wait in order
+  maxInFlightBytes: MAX_IN_FLIGHT_BYTES, // and their size in all (JSON characters)
   positionInterval: 5000, // ms without any message from the server after which the client asks where its
   //                        streams stand (streams.recover), to notice a lost tail; false = off
 };
@@ -159,6 +166,7 @@ export class StreamerClient extends EventTarget {
     this._order = 0; //          creation order of requests (the window sends in it)
     this._backlog = []; //       requests waiting for a slot of the window, in order
     this._inFlight = 0; //       requests holding a slot (sent, first answer not yet in)
+    this._inFlightBytes = 0; //  their size in all (JSON characters)
     this._pumpTimer = null;
     this._pumpSoon = false;
     this._hbSentAt = 0; //       when the outstanding heartbeat went out (0: none)
@@ -365,6 +373,7 @@ export class StreamerClient extends EventTarget {
   _connectionEnded() {
     this._stopPositionCheck();
     this._inFlight = 0;
+    this._inFlightBytes = 0;
     this._hbSentAt = 0;
     this._syncing = 0;
     clearTimeout(this._pumpTimer);
@@ -672,7 +681,8 @@ export class StreamerClient extends EventTarget {
     clearTimeout(this._pumpTimer);
     this._pumpTimer = null;
     const b = this._backlog;
-    while (this.state === 'open' && b.length && this._inFlight < this.options.maxInFlight) {
+    while (this.state === 'open' && b.length && this._inFlight < this.options.maxInFlight &&
+           (this._inFlight === 0 || this._inFlightBytes + this._size(b[0]) <= this.options.maxInFlightBytes)) {
       const now = Date.now();
       if (now < this._rateNext) {
         this._pumpTimer = setTimeout(() => this._pump(), this._rateNext - now);
@@ -690,11 +700,20 @@ export class StreamerClient extends EventTarget {
     if (!b.length && Date.now() >= this._rateNext) this._rateGap = 0; // the paced episode is over
   }
 
+  // The size of r's message as sent (JSON characters), computed once.
+  _size(r) {
+    if (r.size === undefined) {
+      r.size = JSON.stringify({ action: r.action, id: r.id, payload: r.payload, metadata: r.metadata }).length;
+    }
+    return r.size;
+  }
+
   // r had its first answer (or needs none any more): its slot is free.
   _release(r) {
     if (!r.slot) return;
     r.slot = false;
     this._inFlight -= 1;
+    this._inFlightBytes -= this._size(r);
     if (this._pumpSoon || !this._backlog.length) return;
     this._pumpSoon = true;
     queueMicrotask(() => {
@@ -720,6 +739,7 @@ export class StreamerClient extends EventTarget {
     if (!r.bypass) {
       r.slot = true;
       this._inFlight += 1;
+      this._inFlightBytes += this._size(r);
     }
     if (r.firstAnswerTimeout && !r.async && !r.timer) {
       r.ackTimer = setTimeout(() => this._giveUp(r, new StreamerError('TIMEOUT', `No answer within ${r.firstAnswerTimeout} ms`, r.id)), r.firstAnswerTimeout);
