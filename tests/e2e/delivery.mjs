@@ -1,13 +1,11 @@
 // delivery.mjs - no silent loss through the real Pushpin with www/streamer.js: floods of topic events, tenant broadcasts, direct messages and async results delivered exactly once in order; across `streamer close`, a Pushpin restart and reconnects; `recovery` {recovered: false} past the history window; and floods of requests all answered.
 import { test as nodeTest, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import {
-  startStack, missingPrograms, connect, WebSocket, sleep, uniq, waitFor, stackTest, FLOOR, SRC,
+  startStack, missingPrograms, connect, WebSocket, sleep, uniq, waitFor, stackTest, FLOOR, sdkClient, countDelivery, sdkModule,
 } from './lib.mjs';
 
-const { StreamerClient } = await import(pathToFileURL(join(SRC, 'www', 'streamer.js')).href);
+const { StreamerClient } = await sdkModule();
 
 const skip = missingPrograms('lighttpd') || (FLOOR && 'needs streamer-fcgi');
 const HISTORY_SIZE = 1000; // the default: a stalled client catches up within it
@@ -28,26 +26,13 @@ after(async () => {
 });
 
 // An SDK client through Pushpin; WS is the WebSocket implementation (a wrapper may drop frames).
-async function sdk(tokenOpts = {}, opts = {}, WS = WebSocket) {
-  const sub = tokenOpts.sub || uniq('d');
-  const c = new StreamerClient(stack.wsUrl, {
-    WebSocket: WS,
-    getToken: () => stack.token({ tenant: 'acme', ...tokenOpts, sub }),
-    reconnect: { initialDelay: 100, maxDelay: 1000 },
-    ...opts,
+function sdk(tokenOpts = {}, opts = {}, WS = WebSocket) {
+  return sdkClient(StreamerClient, stack, clients, {
+    tokenOpts: { tenant: 'acme', ...tokenOpts },
+    opts: { WebSocket: WS, ...opts },
+    prefix: 'd',
+    setup: countDelivery,
   });
-  c.recoveries = [];
-  c.on('recovery', (d) => c.recoveries.push(d));
-  c.live = 0;
-  c.recovered = 0;
-  c.on('message', (d) => {
-    if (!d.message?.stream) return;
-    if (d.recovered) c.recovered++;
-    else c.live++;
-  });
-  clients.add(c);
-  await c.connect();
-  return c;
 }
 
 // Raw publishers flooding count events of `bytes` to topic, each with `window` publishes in flight.

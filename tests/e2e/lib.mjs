@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, chmodSync }
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createRequire } from 'node:module';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -492,6 +492,44 @@ export async function checkBearerHeader(stack) {
   // And without any token the handshake is refused.
   const e = await new Client(stack.wsUrl).open().then(() => null, (err) => err);
   assert.equal(e?.status, 401, `no token: ${e}`);
+}
+
+// www/streamer.js, the client SDK the tests drive.
+export const sdkModule = () => import(pathToFileURL(join(SRC, 'www', 'streamer.js')).href);
+
+// A connected SDK client (a StreamerClient of sdkModule) of stack through Pushpin:
+// tokenOpts go to stack.token() (a sub unique to the client, from prefix, unless
+// given), opts to StreamerClient over quick reconnects; setup(c) runs before the
+// connect (to listen for its first events). The client joins `clients`, which the
+// test file closes in its after().
+export async function sdkClient(StreamerClient, stack, clients, {
+  tokenOpts = {}, opts = {}, prefix = 'sdk', setup = () => {},
+} = {}) {
+  const sub = tokenOpts.sub || uniq(prefix);
+  const c = new StreamerClient(stack.wsUrl, {
+    WebSocket,
+    getToken: () => stack.token({ ...tokenOpts, sub }),
+    reconnect: { initialDelay: 100, maxDelay: 1000 },
+    ...opts,
+  });
+  setup(c);
+  clients.add(c);
+  await c.connect();
+  return c;
+}
+
+// Counts what SDK client c hands to the app from its streams: c.live (pushes as
+// they came), c.recovered (from the history), c.recoveries (its recovery events).
+export function countDelivery(c) {
+  c.recoveries = [];
+  c.live = 0;
+  c.recovered = 0;
+  c.on('recovery', (d) => c.recoveries.push(d));
+  c.on('message', (d) => {
+    if (!d.message?.stream) return;
+    if (d.recovered) c.recovered += 1;
+    else c.live += 1;
+  });
 }
 
 export const uniq = (prefix) => `${prefix}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;

@@ -2,13 +2,11 @@
 import { test as nodeTest, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import {
-  startStack, missingPrograms, freePorts, WebSocket, sleep, uniq, waitFor, stackTest, FLOOR, SRC,
+  startStack, missingPrograms, freePorts, WebSocket, sleep, uniq, waitFor, stackTest, FLOOR, sdkModule, sdkClient,
 } from './lib.mjs';
 
-const { StreamerClient, StreamerError, tokenExpiry } = await import(pathToFileURL(join(SRC, 'www', 'streamer.js')).href);
+const { StreamerClient, StreamerError, tokenExpiry } = await sdkModule();
 
 const skip = missingPrograms('lighttpd') || (FLOOR && 'needs streamer-fcgi');
 let stack;
@@ -27,20 +25,15 @@ after(async () => {
 });
 
 // A connected SDK client; opts go to StreamerClient, tokenOpts to stack.token().
-async function sdk(tokenOpts = {}, opts = {}) {
-  const sub = tokenOpts.sub || uniq('sdk');
-  const c = new StreamerClient(stack.wsUrl, {
-    WebSocket,
-    getToken: () => stack.token({ ...tokenOpts, sub }),
-    reconnect: { initialDelay: 100, maxDelay: 1000 },
-    pollInterval: 300,
-    ...opts,
+function sdk(tokenOpts = {}, opts = {}) {
+  return sdkClient(StreamerClient, stack, clients, {
+    tokenOpts,
+    opts: { pollInterval: 300, ...opts },
+    setup: (c) => {
+      c.events = [];
+      for (const type of ['open', 'close', 'reconnecting', 'error']) c.on(type, (d) => c.events.push({ type, ...d }));
+    },
   });
-  c.events = [];
-  for (const type of ['open', 'close', 'reconnecting', 'error']) c.on(type, (d) => c.events.push({ type, ...d }));
-  clients.add(c);
-  await c.connect();
-  return c;
 }
 
 function done(c) {

@@ -1,13 +1,11 @@
 // sdk_flow.mjs - www/streamer.js's flow control through the real stack (issue 15): 10,000 publishes from one client all answered, never more than maxInFlight outstanding, no false CONNECTION_LOST; async results racing their acknowledgment seen as ack, progress, complete; and, against local servers, a heartbeat queued behind the client's own burst that does not kill the connection, and answers held back until the client sends again (Pushpin 1.36's stall) released by the early heartbeat.
 import { test as nodeTest, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import {
-  startStack, missingPrograms, WebSocket, sleep, uniq, waitFor, stackTest, FLOOR, SRC,
+  startStack, missingPrograms, WebSocket, uniq, stackTest, FLOOR, sdkClient, sdkModule,
 } from './lib.mjs';
 
-const { StreamerClient, MAX_IN_FLIGHT, MAX_IN_FLIGHT_BYTES } = await import(pathToFileURL(join(SRC, 'www', 'streamer.js')).href);
+const { StreamerClient, MAX_IN_FLIGHT, MAX_IN_FLIGHT_BYTES } = await sdkModule();
 
 const skip = missingPrograms('lighttpd') || (FLOOR && 'needs streamer-fcgi');
 let stack;
@@ -26,19 +24,16 @@ after(async () => {
   if (stack) await stack.stop();
 });
 
-async function sdk(tokenOpts = {}, opts = {}) {
-  const sub = tokenOpts.sub || uniq('flow');
-  const c = new StreamerClient(stack.wsUrl, {
-    WebSocket,
-    getToken: () => stack.token({ ...tokenOpts, sub }),
-    reconnect: { initialDelay: 100, maxDelay: 1000 },
-    ...opts,
+function sdk(tokenOpts = {}, opts = {}) {
+  return sdkClient(StreamerClient, stack, clients, {
+    tokenOpts,
+    opts,
+    prefix: 'flow',
+    setup: (c) => {
+      c.events = [];
+      for (const type of ['open', 'close', 'error']) c.on(type, (d) => c.events.push({ type, ...d }));
+    },
   });
-  c.events = [];
-  for (const type of ['open', 'close', 'error']) c.on(type, (d) => c.events.push({ type, ...d }));
-  clients.add(c);
-  await c.connect();
-  return c;
 }
 
 function done(c) {

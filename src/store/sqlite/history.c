@@ -5,22 +5,10 @@
 #include "history.h"
 #include "sqlite_int.h"
 
-/* Runs statement id, which returns no rows, to completion. */
-static int exec_stmt(struct sqlite_store *s, enum sqlite_stmt id, const char *what)
-{
-	sqlite3_stmt *st = s->stmt[id];
-	int ret = STORE_OK;
-
-	if (sqlite3_step(st) != SQLITE_DONE)
-		ret = sqlite_fail(s, what);
-	sqlite_done(st);
-	return ret;
-}
-
 /* Runs bound statement id, which changes rows and returns none; adds the rows changed to *n. */
 static int exec_count(struct sqlite_store *s, enum sqlite_stmt id, const char *what, int64_t *n)
 {
-	if (exec_stmt(s, id, what) != STORE_OK)
+	if (sqlite_run_exec(s, id, what) != STORE_OK)
 		return STORE_ERROR;
 	*n += sqlite3_changes(s->db); /* changes64 needs 3.37; configure asks 3.35 */
 	return STORE_OK;
@@ -43,11 +31,11 @@ static int scope_open(struct sqlite_store *s, enum scope kind, enum sqlite_stmt 
 		return STORE_ERROR;
 	if (!sqlite3_get_autocommit(s->db)) {
 		*own = kind == SCOPE_WRITE ? H_SAVEPOINT : STMT_COUNT;
-		return kind == SCOPE_WRITE ? exec_stmt(s, H_SAVEPOINT, "history savepoint") : STORE_OK;
+		return kind == SCOPE_WRITE ? sqlite_run_exec(s, H_SAVEPOINT, "history savepoint") : STORE_OK;
 	}
 	begin = kind == SCOPE_WRITE ? STMT_BEGIN : H_BEGIN_READ;
 	*own = begin;
-	return exec_stmt(s, begin, "begin");
+	return sqlite_run_exec(s, begin, "begin");
 }
 
 /* Ends what scope_open began: commits (releases) when ret is not STORE_ERROR, else undoes it. Returns ret, or STORE_ERROR when the commit fails. */
@@ -55,17 +43,17 @@ static int scope_close(struct sqlite_store *s, enum sqlite_stmt own, int ret)
 {
 	if (own == H_SAVEPOINT) {
 		if (ret == STORE_ERROR)
-			(void)exec_stmt(s, H_ROLLBACK_TO, "history rollback");
-		if (exec_stmt(s, H_RELEASE, "history release") != STORE_OK)
+			(void)sqlite_run_exec(s, H_ROLLBACK_TO, "history rollback");
+		if (sqlite_run_exec(s, H_RELEASE, "history release") != STORE_OK)
 			return STORE_ERROR;
 		return ret;
 	}
 	if (own == STMT_COUNT)
 		return ret;
-	if (ret != STORE_ERROR && exec_stmt(s, STMT_COMMIT, "commit") == STORE_OK)
+	if (ret != STORE_ERROR && sqlite_run_exec(s, STMT_COMMIT, "commit") == STORE_OK)
 		return ret;
 	if (!sqlite3_get_autocommit(s->db))
-		(void)exec_stmt(s, STMT_ROLLBACK, "rollback");
+		(void)sqlite_run_exec(s, STMT_ROLLBACK, "rollback");
 	return STORE_ERROR;
 }
 
@@ -126,13 +114,13 @@ int sqlite_history_append(struct store *h, const char *stream, const char *targe
 		ret = sqlite_bind(s, s->stmt[H_INSERT], "titti", stream, pos->offset, target, text,
 				  now);
 	if (ret == STORE_OK)
-		ret = exec_stmt(s, H_INSERT, "storing a stream's message");
+		ret = sqlite_run_exec(s, H_INSERT, "storing a stream's message");
 	keep_from = lim->size > 0 ? cutoff(pos->offset + 1, lim->size) : pos->offset + 1;
 	if (ret == STORE_OK)
 		ret = sqlite_bind(s, s->stmt[H_TRIM], "tiii", stream, keep_from,
 				  cutoff(now, lim->ttl_ms), pos->offset + 1);
 	if (ret == STORE_OK)
-		ret = exec_stmt(s, H_TRIM, "trimming a stream's history");
+		ret = sqlite_run_exec(s, H_TRIM, "trimming a stream's history");
 	ret = scope_close(s, own, ret);
 	if (ret != STORE_OK)
 		memset(pos, 0, sizeof *pos);

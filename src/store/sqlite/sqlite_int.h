@@ -66,6 +66,9 @@ int sqlite_check_file(struct sqlite_store *s, int force);
 /* Resets st and clears its bindings: ready for its next use, also right after an error. */
 void sqlite_done(sqlite3_stmt *st);
 
+/* Runs bound statement id, which returns no rows, to completion: STORE_OK, or STORE_ERROR naming what. */
+int sqlite_run_exec(struct sqlite_store *s, enum sqlite_stmt id, const char *what);
+
 /*
  * Checks the file (sqlite_check_file) and binds the parameters of st in
  * order from a format: 't' text (const char *, NULL = SQL NULL), 'i'

@@ -143,8 +143,7 @@ static void read_row(sqlite3_stmt *st, struct conn_record *r)
 	r->token_expires_at = sqlite3_column_int64(st, 11); /* NULL reads as 0: no limit */
 }
 
-/* Runs bound statement id, which returns no rows, to completion. */
-static int run_exec(struct sqlite_store *s, enum sqlite_stmt id, const char *what)
+int sqlite_run_exec(struct sqlite_store *s, enum sqlite_stmt id, const char *what)
 {
 	sqlite3_stmt *st = s->stmt[id];
 	int ret = STORE_OK;
@@ -348,14 +347,14 @@ static int sqlite_begin(struct store *h)
 
 	if (sqlite_check_file(s, 0) != STORE_OK)
 		return STORE_ERROR;
-	return run_exec(s, STMT_BEGIN, "begin");
+	return sqlite_run_exec(s, STMT_BEGIN, "begin");
 }
 
 static int sqlite_commit(struct store *h)
 {
 	struct sqlite_store *s = sq(h);
 
-	return run_exec(s, STMT_COMMIT, "commit");
+	return sqlite_run_exec(s, STMT_COMMIT, "commit");
 }
 
 static void sqlite_rollback(struct store *h)
@@ -363,7 +362,7 @@ static void sqlite_rollback(struct store *h)
 	struct sqlite_store *s = sq(h);
 
 	if (!sqlite3_get_autocommit(s->db))
-		(void)run_exec(s, STMT_ROLLBACK, "rollback");
+		(void)sqlite_run_exec(s, STMT_ROLLBACK, "rollback");
 }
 
 static int sqlite_conn_put(struct store *h, const struct conn_record *r)
@@ -391,7 +390,7 @@ static int sqlite_conn_put(struct store *h, const struct conn_record *r)
 		sqlite_done(st);
 		return STORE_ERROR;
 	}
-	if (run_exec(s, STMT_CONN_PUT, "put connection") != STORE_OK)
+	if (sqlite_run_exec(s, STMT_CONN_PUT, "put connection") != STORE_OK)
 		return STORE_ERROR;
 	/* Nothing inserted: the live row of someone else stood in the way. */
 	return sqlite3_changes(s->db) == 0 ? STORE_CONFLICT : STORE_OK;
