@@ -54,6 +54,11 @@ client "${common[@]}" --body $'TEXT 3\r\nab' --expect-status 400 || fail=1
 text '{"action":"subscribe","payload":{"topic":"news"}}' '{"action":"publish","payload":{"topic":"news","data":{"n":1}}}' \
 	'{"action":"unsubscribe","payload":{"topic":"news"}}' '{"action":"subscribe","payload":{"topic":"bad name"}}'
 client "${common[@]}" --body "$body" --expect-body '"published":true' || fail=1
+text '{"action":"subscribe","payload":{"topic":"news","since":{"epoch":null,"offset":0}}}' \
+	'{"action":"history","payload":{"stream":"topic:t1:news","since":{"epoch":null,"offset":0},"limit":2}}' \
+	'{"action":"streams.recover","payload":{"streams":{"tenant:t1":{"epoch":null,"offset":0}},"connections":["x"]}}' \
+	'{"action":"history","payload":{"stream":"tenant:t2"}}' '{"action":"history","payload":{"stream":"user:t1:vg","since":{"epoch":1}}}'
+client "${common[@]}" --body "$body" --expect-body '"recovered":true' || fail=1
 text '{"action":"echo_async","id":"j","payload":{"a":1}}' '{"action":"request.status","payload":{"request_id":"j"}}' \
 	'{"action":"request.cancel","payload":{"request_id":"j"}}' '{"action":"generate_report","payload":{"start_date":"2026-02-30"}}'
 client "${common[@]}" --body "$body" --expect-body '"cancelled":true' || fail=1
