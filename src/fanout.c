@@ -7,6 +7,7 @@
 #include "log.h"
 #include "push.h"
 #include "store.h"
+#include "streams.h"
 #include "subs.h"
 #include "util.h"
 
@@ -110,24 +111,24 @@ static int resolve(struct fanout *f, enum fanout_kind kind, const char *tenant, 
 	return 0;
 }
 
-/* The Pushpin channel of a connection, tenant or topic. New string. */
+/* The Pushpin channel of a connection, tenant or topic (a tenant's or topic's is its stream name). New string. */
 static char *channel_of(enum fanout_kind kind, const char *tenant, const char *name)
 {
-	struct buf b = { 0 };
+	char ch[HISTORY_STREAM_MAX + 1];
 
 	switch (kind) {
 	case FANOUT_CONNECTION:
 	case FANOUT_USER:
-		buf_printf(&b, "conn:%s", name);
+		snprintf(ch, sizeof ch, "conn:%s", name);
 		break;
 	case FANOUT_TENANT:
-		buf_printf(&b, "tenant:%s", tenant);
+		stream_of_tenant(ch, sizeof ch, tenant);
 		break;
 	case FANOUT_TOPIC:
-		buf_printf(&b, "topic:%s:%s", tenant, name);
+		stream_of_topic(ch, sizeof ch, tenant, name);
 		break;
 	}
-	return buf_detach(&b);
+	return xstrdup(ch);
 }
 
 int fanout_send(struct fanout *f, enum fanout_kind kind, const char *tenant, const char *name,

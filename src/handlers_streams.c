@@ -81,7 +81,8 @@ int action_history(struct call *c, json_t **data, struct proto_error *err)
 int action_streams_recover(struct call *c, json_t **data, struct proto_error *err)
 {
 	json_t *named = json_object_get(c->msg->payload, "streams"), *v, *streams;
-	size_t budget = STREAM_ANSWER_BYTES;
+	struct stream_since since[RECOVER_MAX];
+	size_t budget = STREAM_ANSWER_BYTES, n = 0;
 	struct stream_args a;
 	const char *stream;
 	json_t *own;
@@ -97,19 +98,16 @@ int action_streams_recover(struct call *c, json_t **data, struct proto_error *er
 		return -1;
 	/* Every name is checked before anything is read: a refusal reads nothing. */
 	json_object_foreach(named, stream, v) {
-		struct stream_since since;
-
 		if (stream_readable(c->conn, stream, err) < 0 ||
-		    stream_since_parse(named, stream, &since, err) < 0)
+		    stream_since_parse(named, stream, &since[n++], err) < 0)
 			return -1;
 	}
 	streams = json_object();
+	n = 0;
 	json_object_foreach(named, stream, v) {
-		struct stream_since since;
 		json_t *page;
 
-		if (stream_since_parse(named, stream, &since, err) < 0 ||
-		    stream_page_of_call(c, &a, stream, &since, &budget, &page, err) < 0) {
+		if (stream_page_of_call(c, &a, stream, &since[n++], &budget, &page, err) < 0) {
 			json_decref(streams);
 			return -1;
 		}

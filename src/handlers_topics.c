@@ -1,5 +1,4 @@
 /* handlers_topics.c - the topic actions: subscribe, unsubscribe and publish, always inside the caller's tenant. */
-#include <stdio.h>
 #include <string.h>
 
 #include "app.h"
@@ -22,12 +21,6 @@ static const char *topic_of(struct call *c, struct proto_error *err)
 		return NULL;
 	}
 	return t;
-}
-
-/* Pushpin's channel for a topic of a tenant: topic:<tenant>:<topic> (tenant ids hold no ':'). */
-static void topic_channel(char *out, size_t outlen, const char *tenant, const char *topic)
-{
-	snprintf(out, outlen, "topic:%s:%s", tenant, topic);
 }
 
 static int store_failed(struct call *c, struct proto_error *err)
@@ -56,8 +49,7 @@ static int subscribe_page(struct call *c, const char *stream, const struct strea
 
 		if (rc == STORE_ERROR)
 			return store_failed(c, err);
-		page = json_pack("{s:o,s:I}", "epoch", pos.epoch[0] ? json_string(pos.epoch) : json_null(),
-				 "offset", (json_int_t)pos.offset);
+		page = stream_pos_json(&pos);
 	}
 	json_object_update(data, page);
 	json_decref(page);
@@ -70,7 +62,7 @@ int action_subscribe(struct call *c, json_t **data, struct proto_error *err)
 	enum subs_add_result added;
 	struct stream_since since;
 	struct stream_args a;
-	char channel[300], stream[HISTORY_STREAM_MAX + 1];
+	char stream[HISTORY_STREAM_MAX + 1];
 	int rc;
 
 	/* Everything the payload holds is checked before the subscription is stored. */
@@ -94,15 +86,15 @@ int action_subscribe(struct call *c, json_t **data, struct proto_error *err)
 		*data = NULL;
 		return -1;
 	}
-	topic_channel(channel, sizeof channel, c->conn->tenant_id, topic);
-	call_control(c, "subscribe", channel);
+	/* The topic's stream name is also its Pushpin channel. */
+	call_control(c, "subscribe", stream);
 	return 0;
 }
 
 int action_unsubscribe(struct call *c, json_t **data, struct proto_error *err)
 {
 	const char *topic = topic_of(c, err);
-	char channel[300];
+	char stream[HISTORY_STREAM_MAX + 1];
 	int rc;
 
 	if (!topic)
@@ -110,8 +102,8 @@ int action_unsubscribe(struct call *c, json_t **data, struct proto_error *err)
 	rc = subs_remove(fanout_subs(c->app->fanout), c->conn->id, topic);
 	if (rc == STORE_ERROR)
 		return store_failed(c, err);
-	topic_channel(channel, sizeof channel, c->conn->tenant_id, topic);
-	call_control(c, "unsubscribe", channel);
+	stream_of_topic(stream, sizeof stream, c->conn->tenant_id, topic);
+	call_control(c, "unsubscribe", stream);
 	*data = json_pack("{s:s,s:b,s:b}", "topic", topic, "subscribed", 0, "was_subscribed",
 			  rc == STORE_OK);
 	return 0;

@@ -33,6 +33,12 @@ void stream_of_user(char *out, size_t outlen, const char *tenant, const char *us
 	snprintf(out, outlen, "user:%s:%s", tenant, user);
 }
 
+json_t *stream_pos_json(const struct stream_pos *pos)
+{
+	return json_pack("{s:o,s:I}", "epoch", pos->epoch[0] ? json_string(pos->epoch) : json_null(),
+			 "offset", (json_int_t)pos->offset);
+}
+
 /* Adds the position fields to msg (an object). */
 static void stamp(json_t *msg, const char *stream, const char *epoch, int64_t offset)
 {
@@ -241,10 +247,10 @@ int stream_page(struct store *s, const struct history_limits *lim, int64_t now,
 		more = since->given && since->offset < pos.offset;
 		p.until = since->given ? since->offset : pos.offset;
 	}
-	*out = json_pack("{s:o,s:I,s:o,s:b,s:I}", "epoch",
-			 pos.epoch[0] ? json_string(pos.epoch) : json_null(), "offset",
-			 (json_int_t)pos.offset, "messages", p.messages, "more", more, "until",
-			 (json_int_t)p.until);
+	*out = stream_pos_json(&pos);
+	json_object_set_new(*out, "messages", p.messages);
+	json_object_set_new(*out, "more", json_boolean(more));
+	json_object_set_new(*out, "until", json_integer(p.until));
 	/* limit 0 asks for the position only: whether the rest is held is not looked at. */
 	if (since->given && (limit > 0 || !more)) {
 		json_object_set_new(*out, "recovered", json_boolean(p.contiguous));
@@ -262,19 +268,14 @@ failed:
 	return -1;
 }
 
-struct positions {
-	json_t *out;
-};
-
+/* Adds one stream's position to the object *arg (made on the first). */
 static int add_position(void *arg, const char *stream, const struct stream_pos *pos)
 {
-	struct positions *p = arg;
+	json_t **out = arg;
 
-	if (!p->out)
-		p->out = json_object();
-	json_object_set_new(p->out, stream,
-			    json_pack("{s:s,s:I}", "epoch", pos->epoch, "offset",
-				      (json_int_t)pos->offset));
+	if (!*out)
+		*out = json_object();
+	json_object_set_new(*out, stream, stream_pos_json(pos));
 	return 0;
 }
 
@@ -282,14 +283,14 @@ json_t *stream_positions(struct store *s, const struct conn_record *conn, int64_
 {
 	char user[HISTORY_STREAM_MAX + 1], tenant[HISTORY_STREAM_MAX + 1], topics[160];
 	const char *names[2] = { user, tenant };
-	struct positions p = { NULL };
+	json_t *out = NULL;
 
 	stream_of_user(user, sizeof user, conn->tenant_id, conn->user_id);
 	stream_of_tenant(tenant, sizeof tenant, conn->tenant_id);
 	snprintf(topics, sizeof topics, STREAM_TOPIC_PREFIX "%s:", conn->tenant_id);
-	if (history_positions(s, conn->id, names, 2, topics, since, add_position, &p) != STORE_OK) {
-		json_decref(p.out);
+	if (history_positions(s, conn->id, names, 2, topics, since, add_position, &out) != STORE_OK) {
+		json_decref(out);
 		return NULL;
 	}
-	return p.out;
+	return out;
 }

@@ -36,6 +36,9 @@ void stream_of_topic(char *out, size_t outlen, const char *tenant, const char *t
 void stream_of_tenant(char *out, size_t outlen, const char *tenant);
 void stream_of_user(char *out, size_t outlen, const char *tenant, const char *user);
 
+/* A new {"epoch": hex or null (no stream yet), "offset": n} of pos. */
+json_t *stream_pos_json(const struct stream_pos *pos);
+
 /*
  * Numbers msg (an object, borrowed): stores it in stream's history for
  * target (NULL = every connection of the stream) with the next offset, then
