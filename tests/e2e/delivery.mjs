@@ -113,12 +113,14 @@ test('a flood of 600 events of 16 KB to a subscriber that is also sending and st
   const chatter = (async () => { while (chatting) await Promise.all([1, 2, 3, 4].map(() => c.request('echo', { x: 1 }))); })();
   let published = 0;
   let resumed = false;
-  // Stalled while 450 events (7 MB) are published: more than the socket buffers hold.
+  // Stalled while 380 events (6 MB) are published: more than the socket buffers hold.
+  // Not more: with about 7 MB queued for this client (which is also sending),
+  // Pushpin 1.36 stopped taking publishes until it read again (1 run in 4 at 450).
   const stall = (async () => {
     await waitFor(() => got.length >= 50, 20_000);
     const from = published;
     socket._socket.pause();
-    await waitFor(() => published >= from + 450, 30_000, 20);
+    await waitFor(() => published >= from + 380, 10_000, 20);
     socket._socket.resume();
     resumed = true;
   })();
@@ -133,7 +135,7 @@ test('a flood of 600 events of 16 KB to a subscriber that is also sending and st
   await sleep(300);
   exactlyOnceInOrder(got, 1, 600, 'topic events');
   assert.deepEqual(c.recoveries, []);
-  console.log(`# 600 events of 16 KB, stalled for 450 of them: ${c.live} live, ${c.recovered} recovered from the history`);
+  console.log(`# 600 events of 16 KB, stalled for 380 of them: ${c.live} live, ${c.recovered} recovered from the history`);
   assert.ok(c.recovered > 0, 'Pushpin dropped nothing: the test did not exercise recovery');
 });
 
