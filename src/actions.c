@@ -15,18 +15,19 @@ static const struct builtin {
 	const char *name;
 	action_fn fn;
 	const char *permission; /* NULL = any authenticated client */
+	int writes;             /* stores something: runs in a write transaction */
 } builtins[] = {
-	{ "echo", action_echo, NULL },
-	{ "health", action_health, NULL },
-	{ "whoami", action_whoami, NULL },
-	{ "subscribe", action_subscribe, NULL },
-	{ "unsubscribe", action_unsubscribe, NULL },
-	{ "publish", action_publish, "publish" },
-	{ "request.status", action_request_status, NULL },
-	{ "request.cancel", action_request_cancel, NULL },
-	{ "auth.refresh", action_auth_refresh, NULL },
-	{ "history", action_history, NULL },
-	{ "streams.recover", action_streams_recover, NULL },
+	{ "echo", action_echo, NULL, 0 },
+	{ "health", action_health, NULL, 0 },
+	{ "whoami", action_whoami, NULL, 0 },
+	{ "subscribe", action_subscribe, NULL, 1 },
+	{ "unsubscribe", action_unsubscribe, NULL, 1 },
+	{ "publish", action_publish, "publish", 1 },
+	{ "request.status", action_request_status, NULL, 0 },
+	{ "request.cancel", action_request_cancel, NULL, 1 },
+	{ "auth.refresh", action_auth_refresh, NULL, 1 },
+	{ "history", action_history, NULL, 0 },
+	{ "streams.recover", action_streams_recover, NULL, 0 },
 };
 
 /* Process state, made once by actions_load. */
@@ -91,13 +92,14 @@ void actions_free(void)
 int actions_find(const char *name, struct action *out)
 {
 	const struct builtin *b = builtin_find(name);
-	struct action a = { 0 };
+	struct action a = { .writes = 1 };
 
 	if (b) {
 		a.kind = ACTION_BUILTIN;
 		a.name = b->name;
 		a.fn = b->fn;
 		a.permission = b->permission;
+		a.writes = b->writes;
 	} else if ((a.handler = handlers_async_find(name)) != NULL) {
 		a.kind = ACTION_BUILTIN_ASYNC;
 	} else if ((a.handler = plugin_set_find(plugins, name)) != NULL) {

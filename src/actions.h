@@ -24,6 +24,13 @@ struct action {
 	const char *permission; /* required permission, NULL = any authenticated client */
 	action_fn fn;           /* ACTION_BUILTIN: its handler; NULL otherwise */
 	const struct streamer_handler *handler; /* the others: validate, run and flags (STREAMER_HANDLER_ASYNC: queued for a processor); NULL for ACTION_BUILTIN */
+	/*
+	 * Whether the handler may write to the store: its message then runs in
+	 * a write transaction (store_begin), else in a read snapshot
+	 * (store_begin_read). 0 only for built-in actions known to read only;
+	 * every handler-ABI action (it may queue a request) writes.
+	 */
+	int writes;
 };
 
 /*

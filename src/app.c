@@ -7,7 +7,9 @@
 #include <time.h>
 
 #include "actions.h"
+#include "activity.h"
 #include "app.h"
+#include "conn.h"
 #include "dialect.h"
 #include "fanout.h"
 #include "log.h"
@@ -41,6 +43,16 @@ int app_init(struct app *app, char *err, size_t errlen)
 		if (why[0])
 			log_msg(LOG_WARN, "ratelimit_per_process",
 				"%s; each worker limits messages on its own", why);
+		if (app->cfg.touch_interval_ms > 0) {
+			char *path = activity_default_path(app->cfg.db_path);
+
+			/* Slower, never wrong: without the table every message writes its counts. */
+			app->activity = activity_open(path, why, sizeof(why));
+			if (!app->activity)
+				log_msg(LOG_WARN, "activity_unavailable",
+					"%s; every message writes its connection's row", why);
+			free(path);
+		}
 	}
 	key = file_read(app->cfg.jwt_key_file, KEY_FILE_MAX, &keylen);
 	if (!key) {
@@ -92,6 +104,9 @@ void app_free(struct app *app)
 	free(app->held);
 	actions_free();
 	ratelimit_close(app->ratelimit);
+	activity_close(app->activity);
+	buf_free(&app->conn_arena);
+	conn_cache_free();
 	fanout_close(app->fanout);
 	queue_close(app->queue);
 	if (app->store)

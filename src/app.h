@@ -10,6 +10,7 @@
 struct fanout;
 struct queue;
 struct ratelimit;
+struct activity;
 
 /*
  * Built once per process by app_init. cfg and key are read-only while
@@ -25,6 +26,8 @@ struct app {
 	struct queue *queue;     /* async requests (on store) */
 	struct fanout *fanout;   /* pushes through the callback URL, subscriptions (on store) */
 	struct ratelimit *ratelimit; /* per-connection message buckets shared by the host's workers; NULL = off */
+	struct activity *activity;   /* message counts not yet in the store, shared by the host's workers; NULL = every message writes them */
+	struct buf conn_arena;       /* the strings of the connection row read per message (store_conn_load) */
 	int wake_pending;        /* a request was queued: wake the processors once the answer is out */
 	int64_t health_probe_at_ms; /* when /healthz last probed the callback URL (0: never) */
 	int health_probe_rc;        /* that probe's result: 0 ok, -1 failing */

@@ -253,6 +253,27 @@ static int get_int(const struct file_vars *f, const char *name, long long *out, 
 	return get_int_range(f, name, v->zero ? 0 : v->min, v->max, out, err, errlen);
 }
 
+/*
+ * STREAMER_TOUCH_INTERVAL (after the TTL): empty is TTL/20 capped at 60 s,
+ * else whole seconds from 0 (every message writes) up to the TTL.
+ */
+static int load_touch_interval(struct config *cfg, const struct file_vars *f, char *err,
+			       size_t errlen)
+{
+	long long n;
+
+	if (!*raw(f, "STREAMER_TOUCH_INTERVAL")) {
+		cfg->touch_interval_ms = cfg->connection_ttl * 1000 / 20;
+		if (cfg->touch_interval_ms > 60000)
+			cfg->touch_interval_ms = 60000;
+		return 0;
+	}
+	if (get_int_range(f, "STREAMER_TOUCH_INTERVAL", 0, cfg->connection_ttl, &n, err, errlen) < 0)
+		return -1;
+	cfg->touch_interval_ms = n * 1000;
+	return 0;
+}
+
 static char **split_list(const char *s)
 {
 	char **list = NULL;
@@ -470,6 +491,8 @@ int config_load(struct config *cfg, int flags, char *err, size_t errlen)
 	if (get_int(&f, "STREAMER_CONNECTION_TTL", &n, err, errlen) < 0)
 		goto fail;
 	cfg->connection_ttl = n;
+	if (load_touch_interval(cfg, &f, err, errlen) < 0)
+		goto fail;
 	if (get_int(&f, "STREAMER_MAX_MESSAGE_BYTES", &n, err, errlen) < 0)
 		goto fail;
 	cfg->max_message_bytes = (size_t)n;

@@ -23,6 +23,7 @@ struct config {
 	char **allowed_tenants;   /* STREAMER_ALLOWED_TENANTS, NULL-terminated; NULL = all */
 	char *grip_key;           /* STREAMER_GRIP_KEY, NULL = Grip-Sig not required */
 	int64_t connection_ttl;   /* STREAMER_CONNECTION_TTL, seconds */
+	int64_t touch_interval_ms; /* STREAMER_TOUCH_INTERVAL in ms; its default is TTL/20, at most 60 s */
 	size_t max_message_bytes; /* STREAMER_MAX_MESSAGE_BYTES */
 	size_t max_body_bytes;    /* STREAMER_MAX_BODY_BYTES */
 	int keepalive_interval;   /* STREAMER_KEEPALIVE_INTERVAL, seconds, 0 = off */

@@ -34,6 +34,9 @@ const struct config_var config_vars[] = {
 	    .flags = CONFIG_SECRET),
 	INT("STREAMER_CONNECTION_TTL", "86400", "seconds a connection lives without activity",
 	    .min = 60, .max = 31536000),
+	VAR("STREAMER_TOUCH_INTERVAL", CONFIG_TEXT, "",
+	    "seconds between two writes of a connection's expiry and message counts (0 = every message, "
+	    "up to the TTL); empty = TTL/20, at most 60"),
 	/* Pushpin refuses response bodies over 1,000,000 bytes. */
 	INT("STREAMER_MAX_MESSAGE_BYTES", "131072", "largest client message, bytes", .min = 64, .max = 1000000),
 	/* At least the largest message + 64, checked by config_load: min is the lowest that can be. */

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "actions.h"
+#include "activity.h"
 #include "call.h"
 #include "conn.h"
 #include "fanout.h"
@@ -133,6 +134,135 @@ enum auth_error conn_verify_token(const struct app *app, const char *token,
 	return auth_verify(&policy, token, strlen(token), who);
 }
 
+/*
+ * The touch. A connection expires after STREAMER_CONNECTION_TTL without
+ * activity, within one touch interval (STREAMER_TOUCH_INTERVAL): instead of
+ * writing its row on every message, a message (or keep-alive) writes it
+ * only when the expiry it would set is at least one interval later than the
+ * stored one, or its last activity was written that long ago. A touch sets
+ * the expiry TTL + one interval ahead, so a connection never expires sooner
+ * than TTL after its last message, and at most one interval later. The
+ * message counts gathered meanwhile wait in the host's activity table and
+ * are written with the touch, or taken by the close.
+ */
+static int64_t touch_expiry(const struct app *app, int64_t now)
+{
+	return now + app->cfg.connection_ttl * 1000 + app->cfg.touch_interval_ms;
+}
+
+/* Whether an event at now must write rec's touch; active: a message (keep-alives are not activity). */
+static int touch_due(const struct app *app, const struct conn_record *rec, int64_t now, int active)
+{
+	int64_t iv = app->cfg.touch_interval_ms, want = touch_expiry(app, now);
+
+	if (rec->token_expires_at > 0 && want > rec->token_expires_at)
+		want = rec->token_expires_at;
+	return !app->activity || iv == 0 || want - rec->expires_at >= iv ||
+	       (active && now - rec->last_active_at >= iv);
+}
+
+/*
+ * Counts last added before this are of a connection that expired without a
+ * close (a live one is touched, and its counts taken, at least once per
+ * interval and keep-alive): activity_add may drop them.
+ */
+static int64_t activity_stale_before(const struct app *app, int64_t now)
+{
+	return now - app->cfg.connection_ttl * 1000 - 2 * app->cfg.touch_interval_ms;
+}
+
+/* Gives counts taken from the activity table back after their write failed (logged if lost). */
+static void counts_give_back(struct app *app, const char *id, int64_t received, int64_t sent,
+			     int64_t now)
+{
+	if ((received || sent) &&
+	    activity_add(app->activity, id, received, sent, now, activity_stale_before(app, now)) < 0)
+		log_event(LOG_WARN, "counts_lost",
+			  json_pack("{s:s,s:I,s:I}", "connection_id", id, "messages_received",
+				    (json_int_t)received, "messages_sent", (json_int_t)sent));
+}
+
+/*
+ * Writes the touch of connection id for an event at now (active: a
+ * message) with the counts taken from the activity table plus received and
+ * sent (this event's). Inside the caller's transaction when it has one.
+ * On failure the taken counts go back to the table.
+ */
+static int touch_write(struct app *app, const char *id, int64_t now, int active,
+		       int64_t received, int64_t sent)
+{
+	struct conn_touch t = { .now = now, .expires_at = touch_expiry(app, now),
+				.active_at = active ? now : 0 };
+	int64_t r, s;
+	int rc;
+
+	activity_take(app->activity, id, &r, &s);
+	t.received = r + received;
+	t.sent = s + sent;
+	rc = store_conn_touch(app->store, id, &t);
+	if (rc == STORE_ERROR)
+		counts_give_back(app, id, r, s, now);
+	return rc;
+}
+
+/*
+ * Counts one event's messages for connection id: in the activity table
+ * when no touch is due, else with a touch written now (touch_write).
+ */
+static int count_event(struct app *app, const struct conn_record *rec, int64_t now,
+		       int64_t received, int64_t sent)
+{
+	if (!touch_due(app, rec, now, 1) &&
+	    activity_add(app->activity, rec->id, received, sent, now,
+			 activity_stale_before(app, now)) == 0)
+		return STORE_OK;
+	return touch_write(app, rec->id, now, 1, received, sent);
+}
+
+/* The permissions arrays this process parsed last, by their JSON text (no parse per message). */
+#define PERMS_CACHE 8
+static struct {
+	char *text;
+	json_t *perms;
+} perms_cache[PERMS_CACHE];
+static unsigned perms_next;
+
+/*
+ * The parsed array of permissions text (a row's permissions column): a
+ * borrowed reference, valid until the next call. Anything but an array of
+ * strings reads as no permission.
+ */
+static json_t *permissions_of(const char *text)
+{
+	json_t *perms;
+	unsigned i;
+
+	for (i = 0; i < PERMS_CACHE; i++)
+		if (perms_cache[i].text && strcmp(perms_cache[i].text, text) == 0)
+			return perms_cache[i].perms;
+	perms = json_loads(text, 0, NULL);
+	if (!json_is_array(perms)) {
+		json_decref(perms);
+		perms = json_array();
+	}
+	i = perms_next++ % PERMS_CACHE;
+	free(perms_cache[i].text);
+	json_decref(perms_cache[i].perms);
+	perms_cache[i].text = xstrdup(text);
+	perms_cache[i].perms = perms;
+	return perms;
+}
+
+void conn_cache_free(void)
+{
+	for (unsigned i = 0; i < PERMS_CACHE; i++) {
+		free(perms_cache[i].text);
+		json_decref(perms_cache[i].perms);
+	}
+	memset(perms_cache, 0, sizeof perms_cache);
+	perms_next = 0;
+}
+
 static void reject(struct conn_reject *rej, enum err_code code, const char *message)
 {
 	rej->code = code;
@@ -200,7 +330,7 @@ int conn_open(struct app *app, const struct request *req, const char *id, const 
 	rec->source_addr = conn_source_addr(req->forwarded_for, req->remote_addr);
 	rec->connected_at = rec->last_active_at = now;
 	rec->token_expires_at = conn_token_limit_ms(who.exp, app->cfg.jwt_leeway);
-	rec->expires_at = now + app->cfg.connection_ttl * 1000;
+	rec->expires_at = touch_expiry(app, now);
 	if (rec->expires_at > rec->token_expires_at)
 		rec->expires_at = rec->token_expires_at;
 	if (secret) {
@@ -252,6 +382,12 @@ int conn_open(struct app *app, const struct request *req, const char *id, const 
 		reject(rej, ERR_INTERNAL, "Failed to establish connection");
 		goto out;
 	}
+	{
+		int64_t old_received, old_sent;
+
+		/* Counts an earlier connection under this id left behind are not this one's. */
+		activity_take(app->activity, id, &old_received, &old_sent);
+	}
 	metrics_add("streamer_connections_opened_total", NULL, 1);
 	observe_event("open", time_mono_us() - start);
 	log_event(LOG_INFO, "connect",
@@ -295,18 +431,10 @@ static json_t *token_expired_reply(const char *request_id)
 			   json_pack("{s:s}", "reason", "token_expired"));
 }
 
-/*
- * Whether connection id (which store_conn_touch did not find live) is there
- * but past its token's expiry, inside the caller's transaction.
- */
-static int token_expired(struct app *app, const char *id, int64_t now)
+/* Whether rec (read whatever its expiry) is past its token's expiry at now. */
+static int token_expired(const struct conn_record *rec, int64_t now)
 {
-	struct conn_record r = {0};
-	int expired = store_conn_get(app->store, id, &r) == STORE_OK && r.token_expires_at > 0 &&
-		      r.token_expires_at <= now;
-
-	conn_record_free(&r);
-	return expired;
+	return rec->token_expires_at > 0 && rec->token_expires_at <= now;
 }
 
 static json_t *internal_reply(const char *request_id)
@@ -408,19 +536,24 @@ void conn_message(struct app *app, const char *id, const char *secret, const cha
 	struct proto_error err = {0};
 	struct conn_record rec = {0};
 	struct call c = { .app = app, .conn = &rec, .msg = &msg };
+	struct action act = {0};
 	int64_t start = time_mono_us(), now = time_now_ms();
-	json_t *reply = NULL, *perms = NULL;
-	int parsed, rc;
+	json_t *reply = NULL;
+	int parsed, known = 0, rc;
 
 	memset(out, 0, sizeof *out);
 	/* Validation needs no store: do it first so even a refusal carries the request id. */
 	parsed = proto_parse(text, len, app->cfg.max_message_bytes, &msg, &err) == 0;
+	if (parsed)
+		known = actions_find(msg.action, &act);
 
 	/* Before the store: a flood costs no transaction, and a refused message is not routed.
 	 * The plain dialect proves the secret first, so nobody drains another's bucket. */
 	if (!secret && (reply = rate_limited_reply(app, id, msg.id)))
 		goto out;
-	if (store_begin(app->store) != STORE_OK) {
+	/* Only an action that stores something takes the write lock; the others read one snapshot. */
+	if ((known && act.writes ? store_begin(app->store) : store_begin_read(app->store)) !=
+	    STORE_OK) {
 		reply = internal_reply(msg.id);
 		goto fail;
 	}
@@ -443,39 +576,40 @@ void conn_message(struct app *app, const char *id, const char *secret, const cha
 			goto out;
 		}
 	}
-	rc = store_conn_touch(app->store, id, now, app->cfg.connection_ttl * 1000, &rec);
-	if (rc == STORE_NOTFOUND) {
-		out->token_expired = token_expired(app, id, now);
+	rc = store_conn_load(app->store, id, &rec, &app->conn_arena);
+	if (rc == STORE_ERROR) {
+		reply = internal_reply(msg.id);
+		goto fail;
+	}
+	if (rc == STORE_NOTFOUND || rec.expires_at <= now) {
+		out->token_expired = rc == STORE_OK && token_expired(&rec, now);
 		store_rollback(app->store);
+		memset(&rec, 0, sizeof rec);
 		out->gone = 1;
 		reply = out->token_expired ? token_expired_reply(msg.id) : gone_reply(msg.id);
 		goto out;
 	}
-	if (rc != STORE_OK) {
-		reply = internal_reply(msg.id);
-		goto fail;
-	}
 	if (!parsed) {
 		reply = proto_error(msg.id, &err);
 	} else {
-		perms = json_loads(rec.permissions, 0, NULL);
-		if (!json_is_array(perms)) {
-			json_decref(perms);
-			perms = json_array();
-		}
-		c.permissions = perms;
+		c.permissions = permissions_of(rec.permissions);
 		c.now_ms = now;
 		reply = router_dispatch(&c);
 		add_positions(app, &rec, now, reply);
 	}
-	if (store_conn_add_sent(app->store, id, 1 + (c.also ? (int64_t)json_array_size(c.also) : 0)) ==
-		    STORE_ERROR ||
-	    store_commit(app->store) != STORE_OK) {
+	if (known && act.writes && store_commit(app->store) != STORE_OK) {
 		json_decref(reply);
 		reply = internal_reply(msg.id);
 		call_release(&c);
 		goto fail;
 	}
+	/* The snapshot ends before the touch (when one is due) takes the write lock. */
+	store_rollback(app->store);
+	if (count_event(app, &rec, now, 1, 1 + (c.also ? (int64_t)json_array_size(c.also) : 0)) ==
+	    STORE_ERROR)
+		log_event(LOG_ERROR, "store_error",
+			  json_pack("{s:s,s:s}", "connection_id", id, "error",
+				    store_errmsg(app->store)));
 	if (c.pushes)
 		reply = make_pushes(app, &c, id, reply);
 	if (c.wake)
@@ -488,9 +622,7 @@ fail:
 out:
 	{
 		/* Only actions this process knows make a label: client input cannot grow the series. */
-		const char *action = !parsed ? "invalid"
-				     : actions_find(msg.action, NULL) ? msg.action
-				     : "unknown";
+		const char *action = !parsed ? "invalid" : known ? msg.action : "unknown";
 		const char *outcome = outcome_of(reply);
 		char labels[200];
 
@@ -512,8 +644,6 @@ out:
 		json_array_extend(out->messages, c.also);
 	out->controls = c.controls ? json_incref(c.controls) : json_array();
 	call_release(&c);
-	json_decref(perms);
-	conn_record_free(&rec);
 	client_msg_free(&msg);
 	proto_error_clear(&err);
 }
@@ -527,14 +657,23 @@ void conn_reply_free(struct conn_reply *r)
 
 int conn_keepalive(struct app *app, const char *id)
 {
+	struct conn_record rec;
 	int64_t now = time_now_ms();
-	int rc = store_conn_keepalive(app->store, id, now, app->cfg.connection_ttl * 1000);
+	int rc = store_conn_load(app->store, id, &rec, &app->conn_arena);
 
-	if (rc == STORE_ERROR)
+	if (rc == STORE_OK && rec.expires_at > now) {
+		if (touch_due(app, &rec, now, 0))
+			rc = touch_write(app, id, now, 0, 0, 0);
+		if (rc == STORE_OK || rc == STORE_NOTFOUND)
+			return 0;
+	}
+	if (rc == STORE_ERROR) {
 		log_event(LOG_ERROR, "store_error",
 			  json_pack("{s:s,s:s}", "connection_id", id, "error", store_errmsg(app->store)));
-	/* A read outside any transaction, and only for a connection that is no longer live. */
-	return rc == STORE_NOTFOUND && token_expired(app, id, now);
+		return 0;
+	}
+	/* Only for a connection that is no longer live. */
+	return rc == STORE_OK && token_expired(&rec, now);
 }
 
 static void sleep_ms(int ms)
@@ -582,9 +721,11 @@ static int close_once(struct app *app, const char *id, const char *secret, int64
 int conn_close(struct app *app, const char *id, const char *secret, const char *reason, int code)
 {
 	struct conn_record rec = {0};
-	int64_t start = time_mono_us(), now = time_now_ms();
+	int64_t start = time_mono_us(), now = time_now_ms(), received, sent;
 	int rc, cancelled = 0;
 
+	/* Pushpin sends a connection's events one at a time: its messages are all counted by now. */
+	activity_take(app->activity, id, &received, &sent);
 	for (int attempt = 1;; attempt++) {
 		rc = close_once(app, id, secret, now, &rec, &cancelled);
 		/* Only a lock held past the busy timeout is worth another try; a broken database is not. */
@@ -597,6 +738,8 @@ int conn_close(struct app *app, const char *id, const char *secret, const char *
 		/* 50, 100, 200 ms: short, since the busy timeout already waited before each. */
 		sleep_ms(50 << (attempt - 1));
 	}
+	if (rc == CLOSE_REFUSED || rc == STORE_ERROR)
+		counts_give_back(app, id, received, sent, now);
 	if (rc == CLOSE_REFUSED) {
 		log_event(LOG_WARN, "disconnect_refused",
 			  json_pack("{s:s,s:s,s:s}", "connection_id", id, "reason", reason,
@@ -622,8 +765,9 @@ int conn_close(struct app *app, const char *id, const char *secret, const char *
 		json_object_set_new(fields, "tenant", json_string(rec.tenant_id));
 		json_object_set_new(fields, "connected_seconds",
 				    json_real((double)(now - rec.connected_at) / 1000.0));
-		json_object_set_new(fields, "messages_received", json_integer(rec.messages_received));
-		json_object_set_new(fields, "messages_sent", json_integer(rec.messages_sent));
+		json_object_set_new(fields, "messages_received",
+				    json_integer(rec.messages_received + received));
+		json_object_set_new(fields, "messages_sent", json_integer(rec.messages_sent + sent));
 	}
 	count1("streamer_connections_closed_total", "reason", reason);
 	observe_event(strcmp(reason, "disconnect") == 0 ? "disconnect" : "close", time_mono_us() - start);

@@ -86,15 +86,21 @@ void conn_reply_free(struct conn_reply *r);
 
 /*
  * Keep-alive from the proxy: extends the live row's expiry (never past its
- * token's). Returns 1 when the connection is there but its token expired (the
- * caller closes the client with 4001), else 0.
+ * token's) when a touch is due (see "The touch" in conn.c), writing the
+ * connection's pending counts with it. Returns 1 when the connection is
+ * there but its token expired (the caller closes the client with 4001),
+ * else 0.
  */
 int conn_keepalive(struct app *app, const char *id);
+
+/* Frees this process's caches of connection data (the parsed permissions). For app_free. */
+void conn_cache_free(void);
 
 /*
  * Removes the connection and its dependent rows (subscriptions), cancels its
  * still-pending async requests and logs one disconnect line
- * with duration and counters. reason is a short label ("close",
+ * with duration and counters (exact: the counts the host's workers had not
+ * yet written are taken from the activity table). reason is a short label ("close",
  * "disconnect", "http"); code is the WebSocket close code the line records
  * (negative: none). With secret NULL (WebSocket dialect) it succeeds
  * for an unknown id. With a secret (plain dialect) the row must exist and

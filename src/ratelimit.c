@@ -1,17 +1,9 @@
 /* ratelimit.c - per-connection token buckets in a shared mmap'ed table, updated under per-slot atomic locks (see ratelimit.h). */
-#include <errno.h>
-#include <fcntl.h>
-#include <pthread.h>
-#include <sched.h>
-#include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "ratelimit.h"
+#include "shm.h"
 #include "store.h"
 #include "util.h"
 
@@ -38,67 +30,15 @@ struct ratelimit {
 	struct rl_file *f;
 };
 
-/* This process's pid for lock words, refreshed in a forked child (no getpid() per message). */
-static uint32_t my_pid;
-static pthread_once_t pid_once = PTHREAD_ONCE_INIT;
-
-static void pid_refresh(void)
-{
-	my_pid = (uint32_t)getpid();
-}
-
-static void pid_init(void)
-{
-	pid_refresh();
-	pthread_atfork(NULL, NULL, pid_refresh);
-}
-
 struct ratelimit *ratelimit_open(const char *path, char *err, size_t errlen)
 {
+	struct rl_file *f = shm_map(path, sizeof(struct rl_file), MAGIC, "rate limit", err, errlen);
 	struct ratelimit *rl;
-	struct stat st;
-	void *p;
-	int fd;
 
-	pthread_once(&pid_once, pid_init);
-	if (!path) {
-		p = mmap(NULL, sizeof(struct rl_file), PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (p == MAP_FAILED) {
-			snprintf(err, errlen, "cannot map a private rate limit table: %s", strerror(errno));
-			return NULL;
-		}
-		memcpy(((struct rl_file *)p)->magic, MAGIC, 8);
-		rl = xcalloc(1, sizeof *rl);
-		rl->f = p;
-		return rl;
-	}
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0660);
-	if (fd < 0) {
-		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+	if (!f)
 		return NULL;
-	}
-	if (fstat(fd, &st) < 0 ||
-	    ((size_t)st.st_size < sizeof(struct rl_file) && ftruncate(fd, sizeof(struct rl_file)) < 0)) {
-		snprintf(err, errlen, "cannot size %s: %s", path, strerror(errno));
-		close(fd);
-		return NULL;
-	}
-	p = mmap(NULL, sizeof(struct rl_file), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);
-	if (p == MAP_FAILED) {
-		snprintf(err, errlen, "cannot map %s: %s", path, strerror(errno));
-		return NULL;
-	}
 	rl = xcalloc(1, sizeof *rl);
-	rl->f = p;
-	if (rl->f->magic[0] == '\0') {
-		memcpy(rl->f->magic, MAGIC, 8); /* every process writes the same bytes */
-	} else if (memcmp(rl->f->magic, MAGIC, 8) != 0) {
-		snprintf(err, errlen, "%s is not a rate limit file of this version: remove it", path);
-		ratelimit_close(rl);
-		return NULL;
-	}
+	rl->f = f;
 	return rl;
 }
 
@@ -106,7 +46,7 @@ void ratelimit_close(struct ratelimit *rl)
 {
 	if (!rl)
 		return;
-	munmap(rl->f, sizeof(struct rl_file));
+	shm_unmap(rl->f, sizeof(struct rl_file));
 	free(rl);
 }
 
@@ -115,52 +55,15 @@ char *ratelimit_default_path(const char *db_path)
 	return xstrcat2(store_url_file(db_path), ".ratelimit");
 }
 
-static uint64_t fnv1a64(const char *s, size_t n)
-{
-	uint64_t h = 14695981039346656037ull;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
-	return h ? h : 1;
-}
-
-/*
- * Takes the lock of s. A holder that no longer exists (killed inside the
- * few instructions it holds it for) is replaced. Returns 0, or -1 when the
- * lock could not be had within LOCK_WAIT_US.
- */
+/* Locks slot s (see shm_lock): a lock held too long lets the message pass unlimited. */
 static int slot_lock(struct rl_slot *s)
 {
-	int64_t deadline = 0;
-
-	for (unsigned spin = 0;; spin++) {
-		uint32_t holder = 0;
-
-		if (__atomic_compare_exchange_n(&s->lock, &holder, my_pid, 0, __ATOMIC_ACQUIRE,
-						__ATOMIC_RELAXED))
-			return 0;
-		if (spin < 200)
-			continue;
-		/* The holder may be preempted: give it the CPU, and check it is alive now and then. */
-		sched_yield();
-		if (spin % 64 == 0) {
-			int64_t now = time_mono_us();
-
-			if (!deadline)
-				deadline = now + LOCK_WAIT_US;
-			if (holder && kill((pid_t)holder, 0) < 0 && errno == ESRCH &&
-			    __atomic_compare_exchange_n(&s->lock, &holder, my_pid, 0, __ATOMIC_ACQUIRE,
-							__ATOMIC_RELAXED))
-				return 0;
-			if (now > deadline)
-				return -1;
-		}
-	}
+	return shm_lock(&s->lock, LOCK_WAIT_US);
 }
 
 static void slot_unlock(struct rl_slot *s)
 {
-	__atomic_store_n(&s->lock, 0, __ATOMIC_RELEASE);
+	shm_unlock(&s->lock);
 }
 
 /* A bucket refilled to the burst by now (or dated in the future) is as good as a new one. */
@@ -206,7 +109,7 @@ int64_t ratelimit_take(struct ratelimit *rl, const char *key, size_t len, int64_
 		return 0;
 	if (burst < 1)
 		burst = 1;
-	h = fnv1a64(key, len);
+	h = shm_hash(key, len);
 	home = (uint32_t)h & mask;
 	cap = burst * MICRO;
 	full_us = cap / rate;

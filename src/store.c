@@ -134,6 +134,11 @@ void store_rollback(struct store *s)
 	s->ops->rollback(s);
 }
 
+int store_begin_read(struct store *s)
+{
+	return s->ops->begin_read(s);
+}
+
 int store_ping(struct store *s)
 {
 	return s->ops->ping(s);
@@ -145,15 +150,9 @@ int store_conn_put(struct store *s, const struct conn_record *r)
 	return s->ops->conn_put(s, r);
 }
 
-int store_conn_touch(struct store *s, const char *id, int64_t now, int64_t ttl_ms,
-		     struct conn_record *out)
+int store_conn_touch(struct store *s, const char *id, const struct conn_touch *t)
 {
-	return s->ops->conn_touch(s, id, now, ttl_ms, out);
-}
-
-int store_conn_keepalive(struct store *s, const char *id, int64_t now, int64_t ttl_ms)
-{
-	return s->ops->conn_keepalive(s, id, now, ttl_ms);
+	return s->ops->conn_touch(s, id, t);
 }
 
 int store_conn_refresh(struct store *s, const char *id, const char *permissions,
@@ -161,11 +160,6 @@ int store_conn_refresh(struct store *s, const char *id, const char *permissions,
 		       struct conn_record *out)
 {
 	return s->ops->conn_refresh(s, id, permissions, token_expires_at, now, ttl_ms, out);
-}
-
-int store_conn_add_sent(struct store *s, const char *id, int64_t n)
-{
-	return s->ops->conn_add_sent(s, id, n);
 }
 
 int store_conn_secret(struct store *s, const char *id, char **hash_hex)
@@ -176,6 +170,11 @@ int store_conn_secret(struct store *s, const char *id, char **hash_hex)
 int store_conn_get(struct store *s, const char *id, struct conn_record *out)
 {
 	return s->ops->conn_get(s, id, out);
+}
+
+int store_conn_load(struct store *s, const char *id, struct conn_record *out, struct buf *arena)
+{
+	return s->ops->conn_load(s, id, out, arena);
 }
 
 int store_conn_delete(struct store *s, const char *id, struct conn_record *out)

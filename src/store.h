@@ -36,11 +36,14 @@
  * over connections, requests and subscriptions together):
  *  - connect (conn.c): store_conn_count_user + store_conn_put, so two
  *    workers cannot both take a user's last connection place;
- *  - one client message (conn.c): store_conn_secret (plain HTTP dialect) +
- *    store_conn_touch + what its handler does (queue_count_live +
- *    queue_count_tenant_pending + queue_enqueue, or subs_add / subs_remove,
- *    or queue_get_own / queue_cancel) + store_conn_add_sent: a message is
- *    counted, answered and its effects stored all or nothing;
+ *  - one client message whose action writes (conn.c): store_conn_secret
+ *    (plain HTTP dialect) + store_conn_load + what its handler does
+ *    (queue_count_live + queue_count_tenant_pending + queue_enqueue, or
+ *    subs_add / subs_remove, or queue_cancel, or history_append) + the
+ *    store_conn_touch when one is due: its effects are stored all or
+ *    nothing. A message whose action only reads runs in one
+ *    store_begin_read snapshot and writes nothing, unless its touch is due
+ *    (then one store_conn_touch after the snapshot);
  *  - disconnect (conn.c, and cli_push.c's forget): store_conn_secret +
  *    store_conn_delete (its subscriptions go with it) +
  *    queue_cancel_connection.
@@ -161,6 +164,14 @@ int store_commit(struct store *s) __attribute__((warn_unused_result));
 void store_rollback(struct store *s);
 
 /*
+ * A read-only transaction: every read until store_commit (or
+ * store_rollback) sees one snapshot of the database. It takes no write
+ * lock and waits for none (SQLite: BEGIN DEFERRED in WAL mode); a write
+ * inside it is the caller's bug. Ends like store_begin's.
+ */
+int store_begin_read(struct store *s) __attribute__((warn_unused_result));
+
+/*
  * Inserts r, replacing a row with the same id: that is a new connection, so
  * the old row's dependent rows are deleted with it. NULL permissions are
  * stored as "[]". Only r->id, r->user_id and r->tenant_id are required.
@@ -174,21 +185,23 @@ int store_conn_put(struct store *s, const struct conn_record *r)
 	__attribute__((warn_unused_result));
 
 /*
- * For a client message: if connection id exists and has not expired at now,
- * sets last_active_at = now, expires_at = now + ttl_ms (but never past the
- * row's token_expires_at), adds one to
- * messages_received, and fills *out (when non-NULL) with the updated row.
- * Returns STORE_NOTFOUND for a missing or expired row (which is left alone).
+ * What store_conn_touch writes: a connection's expiry, its last activity and
+ * the message counts gathered since its last touch (activity.h).
  */
-int store_conn_touch(struct store *s, const char *id, int64_t now, int64_t ttl_ms,
-		     struct conn_record *out) __attribute__((warn_unused_result));
+struct conn_touch {
+	int64_t now;        /* the row must be live at now (expires_at > now) */
+	int64_t expires_at; /* expires_at becomes max(its own, min(this, token_expires_at)) */
+	int64_t active_at;  /* last_active_at becomes max(its own, this); 0 = left alone */
+	int64_t received;   /* added to messages_received (>= 0) */
+	int64_t sent;       /* added to messages_sent (>= 0) */
+};
 
 /*
- * For a keep-alive: pushes expires_at to now + ttl_ms (never back, never
- * past the row's token_expires_at) for a live row only. STORE_NOTFOUND for a
- * missing or expired row.
+ * Writes t to connection id if it exists and has not expired at t->now: the
+ * expiry never moves back nor past the row's token_expires_at. Returns
+ * STORE_NOTFOUND for a missing or expired row (left alone).
  */
-int store_conn_keepalive(struct store *s, const char *id, int64_t now, int64_t ttl_ms)
+int store_conn_touch(struct store *s, const char *id, const struct conn_touch *t)
 	__attribute__((warn_unused_result));
 
 /*
@@ -202,10 +215,6 @@ int store_conn_refresh(struct store *s, const char *id, const char *permissions,
 		       int64_t token_expires_at, int64_t now, int64_t ttl_ms,
 		       struct conn_record *out) __attribute__((warn_unused_result));
 
-/* Adds n to messages_sent. STORE_NOTFOUND when the row is gone. */
-int store_conn_add_sent(struct store *s, const char *id, int64_t n)
-	__attribute__((warn_unused_result));
-
 /*
  * The secret_hash of connection id, whatever its expiry: *hash_hex becomes a
  * new string (free it), or NULL for a WebSocket connection. STORE_NOTFOUND
@@ -216,6 +225,16 @@ int store_conn_secret(struct store *s, const char *id, char **hash_hex)
 
 /* Reads a row whatever its expiry. STORE_NOTFOUND when absent. */
 int store_conn_get(struct store *s, const char *id, struct conn_record *out)
+	__attribute__((warn_unused_result));
+
+/*
+ * As store_conn_get, for the per-message path: out's strings are copied
+ * into arena (emptied first, then grown as needed; once it is large enough
+ * a read allocates nothing) and are valid until arena is next used or
+ * freed. Never pass such a record to conn_record_free.
+ */
+struct buf;
+int store_conn_load(struct store *s, const char *id, struct conn_record *out, struct buf *arena)
 	__attribute__((warn_unused_result));
 
 /*

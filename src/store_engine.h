@@ -41,20 +41,20 @@ struct store_ops {
 	int (*schema_version)(struct store *s);
 	int (*schema_latest)(void);
 	int (*begin)(struct store *s);
+	int (*begin_read)(struct store *s);
 	int (*commit)(struct store *s);
 	void (*rollback)(struct store *s);
 	int (*ping)(struct store *s);
 
 	int (*conn_put)(struct store *s, const struct conn_record *r);
-	int (*conn_touch)(struct store *s, const char *id, int64_t now, int64_t ttl_ms,
-			  struct conn_record *out);
-	int (*conn_keepalive)(struct store *s, const char *id, int64_t now, int64_t ttl_ms);
+	int (*conn_touch)(struct store *s, const char *id, const struct conn_touch *t);
 	int (*conn_refresh)(struct store *s, const char *id, const char *permissions,
 			    int64_t token_expires_at, int64_t now, int64_t ttl_ms,
 			    struct conn_record *out);
-	int (*conn_add_sent)(struct store *s, const char *id, int64_t n);
 	int (*conn_secret)(struct store *s, const char *id, char **hash_hex);
 	int (*conn_get)(struct store *s, const char *id, struct conn_record *out);
+	int (*conn_load)(struct store *s, const char *id, struct conn_record *out,
+			 struct buf *arena);
 	int (*conn_delete)(struct store *s, const char *id, struct conn_record *out);
 	int (*conn_list)(struct store *s, const char *tenant,
 			 int (*fn)(const struct conn_record *r, void *ctx), void *ctx);

@@ -25,7 +25,7 @@ layer_of() {
 	case $1 in
 	util | log | secret | wse | http | protocol | auth | proc) echo "1 base" ;;
 	store | store_* | store/* | queue | subs | history) echo "2 store" ;;
-	config | config_vars | metrics | ratelimit | stats) echo "3 host" ;;
+	config | config_vars | metrics | ratelimit | shm | activity | stats) echo "3 host" ;;
 	push | fanout | streams) echo "4 delivery" ;;
 	actions | call | router | handlers* | request_run | exec_handler | plugin) echo "5 actions" ;;
 	app | conn | dialect*) echo "6 connection" ;;

@@ -7,6 +7,8 @@ setup_stack
 export STREAMER_RATE_LIMIT=1 STREAMER_RATE_BURST=3
 export STREAMER_MAX_REQUESTS_PER_CONNECTION=2 STREAMER_MAX_PENDING_PER_TENANT=3
 export STREAMER_MAX_CONNECTIONS_PER_USER=2
+# Every message writes its counts (no touch interval): the row is exact at once.
+export STREAMER_TOUCH_INTERVAL=0
 
 TOKEN=$(token quinn qt)
 WS_QUERY="Authorization=$TOKEN"

@@ -212,7 +212,11 @@ static void test_put_replaces(void)
 	tmp_init(&t);
 	s = open_ok(t.db, 1000);
 	put_ok(s, &a);
-	CHECK_INT(store_conn_add_sent(s, "c1", 4), STORE_OK);
+	{
+		struct conn_touch sent = { .now = 150, .expires_at = 100, .sent = 4 };
+
+		CHECK_INT(store_conn_touch(s, "c1", &sent), STORE_OK);
+	}
 	b.user_id = (char *)"bob";
 	b.user_agent = (char *)"curl/8";
 	put_ok(s, &b);
@@ -263,6 +267,7 @@ static void test_busy_is_reported(void)
 	struct tmp t;
 	struct store *s;
 	struct conn_record a = rec("a", "t1", 1);
+	struct conn_touch t2 = { .now = 2, .expires_at = 2 + TTL, .active_at = 2, .received = 1 };
 	sqlite3 *db;
 
 	tmp_init(&t);
@@ -274,7 +279,7 @@ static void test_busy_is_reported(void)
 	CHECK_INT(store_begin(s), STORE_ERROR);
 	CHECK(strstr(store_errmsg(s), "busy") != NULL);
 	CHECK(strstr(store_errmsg(s), t.db) != NULL);
-	CHECK_INT(store_conn_touch(s, "a", 2, TTL, NULL), STORE_ERROR);
+	CHECK_INT(store_conn_touch(s, "a", &t2), STORE_ERROR);
 	CHECK(strstr(store_errmsg(s), "busy") != NULL);
 	/* Readers are not blocked by a writer in WAL mode. */
 	CHECK_INT(store_conn_get(s, "a", NULL), STORE_OK);
@@ -282,7 +287,7 @@ static void test_busy_is_reported(void)
 
 	raw_exec(db, "COMMIT");
 	CHECK_INT(store_begin(s), STORE_OK);
-	CHECK_INT(store_conn_touch(s, "a", 2, TTL, NULL), STORE_OK);
+	CHECK_INT(store_conn_touch(s, "a", &t2), STORE_OK);
 	CHECK_INT(store_commit(s), STORE_OK);
 	sqlite3_close(db);
 	store_close(s);
@@ -307,7 +312,12 @@ static void writer(const char *path, int which, int go_fd)
 			_exit(1);
 		}
 		put_ok(s, &r);
-		CHECK_INT(store_conn_touch(s, id, i + 1, TTL, NULL), STORE_OK);
+		{
+			struct conn_touch t = { .now = i + 1, .expires_at = i + 1 + TTL, .active_at = i + 1,
+						.received = 1 };
+
+			CHECK_INT(store_conn_touch(s, id, &t), STORE_OK);
+		}
 		if (store_commit(s) != STORE_OK) {
 			printf("# writer %d commit: %s\n", which, store_errmsg(s));
 			_exit(1);
@@ -431,9 +441,7 @@ static void test_hot_statements_use_keys(void)
 	CHECK_INT(store_commit(s), STORE_OK);
 	db = raw_open(t.db);
 	check_plan(db, "STMT_CONN_TOUCH", "USING PRIMARY KEY (id=?)");
-	check_plan(db, "STMT_CONN_KEEPALIVE", "USING PRIMARY KEY (id=?)");
 	check_plan(db, "STMT_CONN_REFRESH", "USING PRIMARY KEY (id=?)");
-	check_plan(db, "STMT_CONN_ADD_SENT", "USING PRIMARY KEY (id=?)");
 	check_plan(db, "STMT_CONN_GET", "USING PRIMARY KEY (id=?)");
 	check_plan(db, "STMT_CONN_DELETE", "USING PRIMARY KEY (id=?)");
 	check_plan(db, "STMT_CONN_SECRET", "USING PRIMARY KEY (id=?)");

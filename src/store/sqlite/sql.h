@@ -20,6 +20,7 @@
  */
 #define STORE_SQL_STATEMENTS(X) \
 	X(STMT_BEGIN, "BEGIN IMMEDIATE") \
+	X(STMT_BEGIN_READ, "BEGIN DEFERRED") \
 	X(STMT_COMMIT, "COMMIT") \
 	X(STMT_ROLLBACK, "ROLLBACK") \
 	/* reads the database header page: a read transaction, never the write lock */ \
@@ -37,26 +38,19 @@
 	/* ?1 id */ \
 	X(STMT_CONN_SECRET, \
 	  "SELECT secret_hash FROM connections WHERE id = ?1") \
-	/* ?1 now, ?2 new expires_at (capped by token_expires_at), ?3 id */ \
+	/* ?1 now, ?2 new expires_at, ?3 id, ?4 active_at (0 = none), ?5 received, ?6 sent; \
+	 * never moves expiry or activity back, nor expiry past token_expires_at */ \
 	X(STMT_CONN_TOUCH, \
-	  "UPDATE connections SET last_active_at = ?1, " \
-	  "expires_at = min(?2, coalesce(token_expires_at, ?2)), " \
-	  "messages_received = messages_received + 1 " \
-	  "WHERE id = ?3 AND expires_at > ?1 RETURNING " STORE_SQL_CONN_COLUMNS) \
-	/* ?1 now, ?2 new expires_at, ?3 id; never moves expiry back, nor past token_expires_at */ \
-	X(STMT_CONN_KEEPALIVE, \
-	  "UPDATE connections SET expires_at = " \
-	  "max(expires_at, min(?2, coalesce(token_expires_at, ?2))) " \
+	  "UPDATE connections SET " \
+	  "expires_at = max(expires_at, min(?2, coalesce(token_expires_at, ?2))), " \
+	  "last_active_at = max(last_active_at, ?4), " \
+	  "messages_received = messages_received + ?5, messages_sent = messages_sent + ?6 " \
 	  "WHERE id = ?3 AND expires_at > ?1 RETURNING 1") \
 	/* ?1 now, ?2 sliding expires_at, ?3 id, ?4 permissions, ?5 token_expires_at; live rows only */ \
 	X(STMT_CONN_REFRESH, \
 	  "UPDATE connections SET permissions = ?4, token_expires_at = ?5, " \
 	  "expires_at = min(?2, ?5) " \
 	  "WHERE id = ?3 AND expires_at > ?1 RETURNING " STORE_SQL_CONN_COLUMNS) \
-	/* ?1 n, ?2 id */ \
-	X(STMT_CONN_ADD_SENT, \
-	  "UPDATE connections SET messages_sent = messages_sent + ?1 " \
-	  "WHERE id = ?2 RETURNING 1") \
 	/* ?1 id */ \
 	X(STMT_CONN_GET, \
 	  "SELECT " STORE_SQL_CONN_COLUMNS " FROM connections WHERE id = ?1") \

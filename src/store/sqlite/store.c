@@ -350,6 +350,15 @@ static int sqlite_begin(struct store *h)
 	return sqlite_run_exec(s, STMT_BEGIN, "begin");
 }
 
+static int sqlite_begin_read(struct store *h)
+{
+	struct sqlite_store *s = sq(h);
+
+	if (sqlite_check_file(s, 0) != STORE_OK)
+		return STORE_ERROR;
+	return sqlite_run_exec(s, STMT_BEGIN_READ, "begin read");
+}
+
 static int sqlite_commit(struct store *h)
 {
 	struct sqlite_store *s = sq(h);
@@ -442,23 +451,22 @@ static int bind_expiry(struct sqlite_store *s, enum sqlite_stmt id, const char *
 	return STORE_OK;
 }
 
-static int sqlite_conn_touch(struct store *h, const char *id, int64_t now, int64_t ttl_ms,
-		     struct conn_record *out)
+static int sqlite_conn_touch(struct store *h, const char *id, const struct conn_touch *t)
 {
 	struct sqlite_store *s = sq(h);
+	sqlite3_stmt *st = s->stmt[STMT_CONN_TOUCH];
 
-	if (bind_expiry(s, STMT_CONN_TOUCH, "touch connection", id, now, ttl_ms) != STORE_OK)
+	if (sqlite3_bind_int64(st, 1, t->now) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 2, t->expires_at) != SQLITE_OK ||
+	    bind_text(st, 3, id) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 4, t->active_at) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 5, t->received) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 6, t->sent) != SQLITE_OK) {
+		sqlite_fail(s, "touch connection");
+		sqlite_done(st);
 		return STORE_ERROR;
-	return run_one(s, STMT_CONN_TOUCH, "touch connection", out);
-}
-
-static int sqlite_conn_keepalive(struct store *h, const char *id, int64_t now, int64_t ttl_ms)
-{
-	struct sqlite_store *s = sq(h);
-
-	if (bind_expiry(s, STMT_CONN_KEEPALIVE, "keep-alive", id, now, ttl_ms) != STORE_OK)
-		return STORE_ERROR;
-	return run_one(s, STMT_CONN_KEEPALIVE, "keep-alive", NULL);
+	}
+	return run_one(s, STMT_CONN_TOUCH, "touch connection", NULL);
 }
 
 static int sqlite_conn_refresh(struct store *h, const char *id, const char *permissions,
@@ -477,19 +485,6 @@ static int sqlite_conn_refresh(struct store *h, const char *id, const char *perm
 		return STORE_ERROR;
 	}
 	return run_one(s, STMT_CONN_REFRESH, "refresh connection", out);
-}
-
-static int sqlite_conn_add_sent(struct store *h, const char *id, int64_t n)
-{
-	struct sqlite_store *s = sq(h);
-	sqlite3_stmt *st = s->stmt[STMT_CONN_ADD_SENT];
-
-	if (sqlite3_bind_int64(st, 1, n) != SQLITE_OK || bind_text(st, 2, id) != SQLITE_OK) {
-		sqlite_fail(s, "count sent messages");
-		sqlite_done(st);
-		return STORE_ERROR;
-	}
-	return run_one(s, STMT_CONN_ADD_SENT, "count sent messages", NULL);
 }
 
 /* Binds id as ?1 of statement sid and runs it for at most one row. */
@@ -511,6 +506,78 @@ static int sqlite_conn_get(struct store *h, const char *id, struct conn_record *
 	struct sqlite_store *s = sq(h);
 
 	return run_by_id(s, STMT_CONN_GET, "get connection", id, out);
+}
+
+/* The length of column i of st's row plus its NUL, 0 for SQL NULL (for load_row's one reservation). */
+static size_t col_size(sqlite3_stmt *st, int i)
+{
+	return sqlite3_column_type(st, i) == SQLITE_NULL ? 0 : (size_t)sqlite3_column_bytes(st, i) + 1;
+}
+
+/* Copies column i into arena (reserved by the caller), or if_null for SQL NULL. */
+static char *col_into(sqlite3_stmt *st, int i, struct buf *arena, char *if_null)
+{
+	const unsigned char *t;
+	size_t n;
+	char *at;
+
+	if (sqlite3_column_type(st, i) == SQLITE_NULL)
+		return if_null;
+	t = sqlite3_column_text(st, i);
+	n = (size_t)sqlite3_column_bytes(st, i);
+	if (!t) {
+		fputs("streamer: out of memory reading the database\n", stderr);
+		abort();
+	}
+	at = arena->data + arena->len;
+	memcpy(at, t, n);
+	at[n] = '\0';
+	arena->len += n + 1;
+	return at;
+}
+
+static int sqlite_conn_load(struct store *h, const char *id, struct conn_record *out,
+			    struct buf *arena)
+{
+	static char empty[] = "", no_perms[] = "[]";
+	struct sqlite_store *s = sq(h);
+	sqlite3_stmt *st = s->stmt[STMT_CONN_GET];
+	size_t need = 0;
+	int ret, rc;
+
+	memset(out, 0, sizeof *out);
+	arena->len = 0;
+	if (sqlite_check_file(s, 0) != STORE_OK)
+		return STORE_ERROR;
+	if (bind_text(st, 1, id) != SQLITE_OK) {
+		ret = sqlite_fail(s, "load connection");
+		goto out;
+	}
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		ret = rc == SQLITE_DONE ? STORE_NOTFOUND : sqlite_fail(s, "load connection");
+		goto out;
+	}
+	/* One reservation for every string: pointers into the arena stay put. */
+	for (int i = 0; i < 6; i++)
+		need += col_size(st, i);
+	buf_reserve(arena, need);
+	out->id = col_into(st, 0, arena, empty);
+	out->user_id = col_into(st, 1, arena, empty);
+	out->tenant_id = col_into(st, 2, arena, empty);
+	out->permissions = col_into(st, 3, arena, no_perms);
+	out->user_agent = col_into(st, 4, arena, NULL);
+	out->source_addr = col_into(st, 5, arena, NULL);
+	out->connected_at = sqlite3_column_int64(st, 6);
+	out->last_active_at = sqlite3_column_int64(st, 7);
+	out->expires_at = sqlite3_column_int64(st, 8);
+	out->messages_received = sqlite3_column_int64(st, 9);
+	out->messages_sent = sqlite3_column_int64(st, 10);
+	out->token_expires_at = sqlite3_column_int64(st, 11);
+	ret = STORE_OK;
+out:
+	sqlite_done(st);
+	return ret;
 }
 
 static int sqlite_conn_delete(struct store *h, const char *id, struct conn_record *out)
@@ -642,16 +709,16 @@ const struct store_ops store_sqlite_ops = {
 	.schema_version = sqlite_schema_version,
 	.schema_latest = sqlite_schema_latest,
 	.begin = sqlite_begin,
+	.begin_read = sqlite_begin_read,
 	.commit = sqlite_commit,
 	.rollback = sqlite_rollback,
 	.ping = sqlite_ping,
 	.conn_put = sqlite_conn_put,
 	.conn_touch = sqlite_conn_touch,
-	.conn_keepalive = sqlite_conn_keepalive,
 	.conn_refresh = sqlite_conn_refresh,
-	.conn_add_sent = sqlite_conn_add_sent,
 	.conn_secret = sqlite_conn_secret,
 	.conn_get = sqlite_conn_get,
+	.conn_load = sqlite_conn_load,
 	.conn_delete = sqlite_conn_delete,
 	.conn_list = sqlite_conn_list,
 	.conn_count_user = sqlite_conn_count_user,

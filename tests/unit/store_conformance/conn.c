@@ -6,6 +6,7 @@
 
 #include "conformance.h"
 #include "store.h"
+#include "util.h"
 
 static void test_put_get_round_trip(void)
 {
@@ -124,6 +125,16 @@ static void test_put_refuses_a_live_row_of_another(void)
 }
 
 
+/* Touches c at now with expiry now + ttl; active: a message (last_active_at = now). */
+static int touch(struct store *s, const char *id, int64_t now, int64_t ttl, int active,
+		 int64_t received, int64_t sent)
+{
+	struct conn_touch t = { .now = now, .expires_at = now + ttl, .active_at = active ? now : 0,
+				.received = received, .sent = sent };
+
+	return store_conn_touch(s, id, &t);
+}
+
 static void test_touch_live_row(void)
 {
 	struct store *s;
@@ -133,22 +144,26 @@ static void test_touch_live_row(void)
 	s = conf_open();
 	put_ok(s, &r); /* expires at 1000 + TTL */
 
-	CHECK_INT(store_conn_touch(s, "c1", 2000, TTL, &got), STORE_OK);
+	CHECK_INT(touch(s, "c1", 2000, TTL, 1, 3, 4), STORE_OK);
+	CHECK_INT(store_conn_get(s, "c1", &got), STORE_OK);
 	CHECK_STR(got.id, "c1");
 	CHECK_STR(got.user_id, "user-1");
 	CHECK_STR(got.permissions, "[\"read\",\"write\"]");
 	CHECK_INT(got.connected_at, 1000);
 	CHECK_INT(got.last_active_at, 2000);
 	CHECK_INT(got.expires_at, 2000 + TTL);
-	CHECK_INT(got.messages_received, 1);
+	CHECK_INT(got.messages_received, 3);
+	CHECK_INT(got.messages_sent, 4);
 	conn_record_free(&got);
 
-	CHECK_INT(store_conn_touch(s, "c1", 3000, TTL, NULL), STORE_OK);
+	/* Counts add up; a touch carrying older times moves nothing back. */
+	CHECK_INT(touch(s, "c1", 3000, TTL, 1, 1, 0), STORE_OK);
+	CHECK_INT(touch(s, "c1", 2500, TTL, 1, 0, 2), STORE_OK);
 	CHECK_INT(store_conn_get(s, "c1", &got), STORE_OK);
 	CHECK_INT(got.last_active_at, 3000);
 	CHECK_INT(got.expires_at, 3000 + TTL);
-	CHECK_INT(got.messages_received, 2);
-	CHECK_INT(got.messages_sent, 0);
+	CHECK_INT(got.messages_received, 4);
+	CHECK_INT(got.messages_sent, 6);
 	conn_record_free(&got);
 	conf_teardown(s);
 }
@@ -163,20 +178,18 @@ static void test_touch_expired_row_is_left_alone(void)
 	s = conf_open();
 	put_ok(s, &r);
 	/* expires_at == now is already expired. */
-	CHECK_INT(store_conn_touch(s, "c1", 1000 + TTL, TTL, &got), STORE_NOTFOUND);
-	CHECK(got.id == NULL);
-	CHECK_INT(store_conn_touch(s, "c1", 1000 + 2 * TTL, TTL, NULL), STORE_NOTFOUND);
+	CHECK_INT(touch(s, "c1", 1000 + TTL, TTL, 1, 1, 1), STORE_NOTFOUND);
+	CHECK_INT(touch(s, "c1", 1000 + 2 * TTL, TTL, 0, 0, 0), STORE_NOTFOUND);
 	CHECK_INT(store_conn_get(s, "c1", &got), STORE_OK);
 	check_same(&got, &r);
 	conn_record_free(&got);
-
-	CHECK_INT(store_conn_touch(s, "unknown", 1000, TTL, &got), STORE_NOTFOUND);
-	CHECK(got.id == NULL);
+	CHECK_INT(touch(s, "unknown", 1000, TTL, 1, 1, 1), STORE_NOTFOUND);
 	conf_teardown(s);
 }
 
 
-static void test_keepalive(void)
+/* A keep-alive's touch: no activity, and a shorter expiry never pulls the stored one back. */
+static void test_touch_without_activity(void)
 {
 	struct store *s;
 	struct conn_record r = rec("c1", "t1", 1000), got = { 0 };
@@ -184,29 +197,22 @@ static void test_keepalive(void)
 	conf_setup();
 	s = conf_open();
 	put_ok(s, &r);
-	CHECK_INT(store_conn_keepalive(s, "c1", 5000, TTL), STORE_OK);
+	CHECK_INT(touch(s, "c1", 5000, TTL, 0, 0, 0), STORE_OK);
 	CHECK_INT(store_conn_get(s, "c1", &got), STORE_OK);
 	CHECK_INT(got.expires_at, 5000 + TTL);
 	CHECK_INT(got.last_active_at, 1000);   /* a keep-alive is not activity */
 	CHECK_INT(got.messages_received, 0);
 	conn_record_free(&got);
 
-	/* A shorter ttl never pulls expiry back. */
-	CHECK_INT(store_conn_keepalive(s, "c1", 6000, 10), STORE_OK);
+	CHECK_INT(touch(s, "c1", 6000, 10, 0, 0, 0), STORE_OK);
 	CHECK_INT(store_conn_get(s, "c1", &got), STORE_OK);
 	CHECK_INT(got.expires_at, 5000 + TTL);
 	conn_record_free(&got);
-
-	CHECK_INT(store_conn_keepalive(s, "c1", 5000 + TTL, TTL), STORE_NOTFOUND);
-	CHECK_INT(store_conn_get(s, "c1", &got), STORE_OK);
-	CHECK_INT(got.expires_at, 5000 + TTL);
-	conn_record_free(&got);
-	CHECK_INT(store_conn_keepalive(s, "unknown", 1000, TTL), STORE_NOTFOUND);
 	conf_teardown(s);
 }
 
 
-/* The token's expiry caps the sliding TTL on put, touch and keep-alive; refresh moves the cap. */
+/* The token's expiry caps the sliding TTL on put and touch; refresh moves the cap. */
 static void test_token_expiry_caps_expiry(void)
 {
 	struct store *s;
@@ -221,17 +227,14 @@ static void test_token_expiry_caps_expiry(void)
 	CHECK_INT(got.token_expires_at, 9000);
 	conn_record_free(&got);
 
-	CHECK_INT(store_conn_touch(s, "c1", 2000, TTL, &got), STORE_OK);
+	CHECK_INT(touch(s, "c1", 2000, TTL, 1, 1, 1), STORE_OK);
+	CHECK_INT(touch(s, "c1", 3000, TTL, 0, 0, 0), STORE_OK);
+	CHECK_INT(store_conn_get(s, "c1", &got), STORE_OK);
 	CHECK_INT(got.expires_at, 9000);
 	CHECK_INT(got.last_active_at, 2000);
 	conn_record_free(&got);
-	CHECK_INT(store_conn_keepalive(s, "c1", 3000, TTL), STORE_OK);
-	CHECK_INT(store_conn_get(s, "c1", &got), STORE_OK);
-	CHECK_INT(got.expires_at, 9000);
-	conn_record_free(&got);
 	/* At the token's expiry the row is no longer live. */
-	CHECK_INT(store_conn_touch(s, "c1", 9000, TTL, NULL), STORE_NOTFOUND);
-	CHECK_INT(store_conn_keepalive(s, "c1", 9000, TTL), STORE_NOTFOUND);
+	CHECK_INT(touch(s, "c1", 9000, TTL, 1, 1, 1), STORE_NOTFOUND);
 
 	/* Refresh: live rows only; new permissions and cap; the sliding TTL applies below the cap. */
 	CHECK_INT(store_conn_refresh(s, "c1", "[\"a\"]", 50000, 9000, TTL, NULL), STORE_NOTFOUND);
@@ -243,7 +246,8 @@ static void test_token_expiry_caps_expiry(void)
 	CHECK_INT(store_conn_refresh(s, "c1", "[]", 50000, 8050, TTL, &got), STORE_OK);
 	CHECK_INT(got.expires_at, 50000);
 	conn_record_free(&got);
-	CHECK_INT(store_conn_touch(s, "c1", 20000, TTL, &got), STORE_OK);
+	CHECK_INT(touch(s, "c1", 20000, TTL, 1, 0, 0), STORE_OK);
+	CHECK_INT(store_conn_get(s, "c1", &got), STORE_OK);
 	CHECK_INT(got.expires_at, 50000);
 	conn_record_free(&got);
 	CHECK_INT(store_conn_refresh(s, "unknown", "[]", 50000, 1000, TTL, NULL), STORE_NOTFOUND);
@@ -251,7 +255,8 @@ static void test_token_expiry_caps_expiry(void)
 	/* No token limit (0): the sliding TTL alone, as before version 6. */
 	r = rec("c2", "t1", 1000);
 	put_ok(s, &r);
-	CHECK_INT(store_conn_touch(s, "c2", 2000, TTL, &got), STORE_OK);
+	CHECK_INT(touch(s, "c2", 2000, TTL, 1, 0, 0), STORE_OK);
+	CHECK_INT(store_conn_get(s, "c2", &got), STORE_OK);
 	CHECK_INT(got.expires_at, 2000 + TTL);
 	CHECK_INT(got.token_expires_at, 0);
 	conn_record_free(&got);
@@ -259,21 +264,72 @@ static void test_token_expiry_caps_expiry(void)
 }
 
 
-static void test_add_sent(void)
+/* store_conn_load: the row as store_conn_get reads it, with its strings in one reused arena. */
+static void test_load(void)
 {
 	struct store *s;
-	struct conn_record r = rec("c1", "t1", 1000), got = { 0 };
+	struct conn_record r = rec("c1", "t1", 1000), got = { 0 }, ref = { 0 };
+	struct buf arena = { 0 };
+	char *first;
 
 	conf_setup();
 	s = conf_open();
 	put_ok(s, &r);
-	CHECK_INT(store_conn_add_sent(s, "c1", 3), STORE_OK);
-	CHECK_INT(store_conn_add_sent(s, "c1", 2), STORE_OK);
-	CHECK_INT(store_conn_get(s, "c1", &got), STORE_OK);
-	CHECK_INT(got.messages_sent, 5);
+	r = rec("c2", "t2", 2000);
+	r.user_agent = "agent/1.0";
+	r.source_addr = "192.0.2.1";
+	r.token_expires_at = 90000;
+	put_ok(s, &r);
+
+	CHECK_INT(store_conn_load(s, "c1", &got, &arena), STORE_OK);
+	CHECK_INT(store_conn_get(s, "c1", &ref), STORE_OK);
+	check_same(&got, &ref);
+	CHECK(got.user_agent == NULL);
+	conn_record_free(&ref);
+	first = arena.data;
+
+	CHECK_INT(store_conn_load(s, "c2", &got, &arena), STORE_OK);
+	CHECK_INT(store_conn_get(s, "c2", &ref), STORE_OK);
+	check_same(&got, &ref);
+	CHECK_STR(got.user_agent, "agent/1.0");
+	CHECK_STR(got.source_addr, "192.0.2.1");
+	CHECK_INT(got.token_expires_at, 90000);
+	conn_record_free(&ref);
+	CHECK(got.id >= arena.data && got.id < arena.data + arena.len);
+	/* The second row fits where the first was: the arena was reused, not grown. */
+	CHECK(arena.data == first);
+
+	CHECK_INT(store_conn_load(s, "unknown", &got, &arena), STORE_NOTFOUND);
+	CHECK(got.id == NULL);
+	buf_free(&arena);
+	conf_teardown(s);
+}
+
+
+/* A read snapshot neither waits for a writer nor sees what it commits meanwhile. */
+static void test_begin_read(void)
+{
+	struct store *s, *w;
+	struct conn_record r = rec("c1", "t1", 1000), got = { 0 };
+	struct buf arena = { 0 };
+
+	conf_setup();
+	s = conf_open();
+	w = conf_open();
+	put_ok(s, &r);
+	CHECK_INT(store_begin(w), STORE_OK);   /* w holds the write lock */
+	CHECK_INT(store_begin_read(s), STORE_OK);
+	CHECK_INT(store_conn_load(s, "c1", &got, &arena), STORE_OK);
 	CHECK_INT(got.messages_received, 0);
-	conn_record_free(&got);
-	CHECK_INT(store_conn_add_sent(s, "unknown", 1), STORE_NOTFOUND);
+	CHECK_INT(touch(w, "c1", 2000, TTL, 1, 5, 0), STORE_OK);
+	CHECK_INT(store_commit(w), STORE_OK);
+	CHECK_INT(store_conn_load(s, "c1", &got, &arena), STORE_OK);
+	CHECK_INT(got.messages_received, 0);   /* still the snapshot */
+	store_rollback(s);
+	CHECK_INT(store_conn_load(s, "c1", &got, &arena), STORE_OK);
+	CHECK_INT(got.messages_received, 5);
+	buf_free(&arena);
+	store_close(w);
 	conf_teardown(s);
 }
 
@@ -286,7 +342,7 @@ static void test_delete(void)
 	conf_setup();
 	s = conf_open();
 	put_ok(s, &r);
-	CHECK_INT(store_conn_touch(s, "c1", 1500, TTL, NULL), STORE_OK);
+	CHECK_INT(touch(s, "c1", 1500, TTL, 1, 1, 0), STORE_OK);
 	CHECK_INT(store_conn_delete(s, "c1", &got), STORE_OK);
 	CHECK_STR(got.id, "c1");
 	CHECK_STR(got.tenant_id, "t1");
@@ -442,9 +498,10 @@ TAP_MAIN(
 	TAP_TEST(test_put_refuses_a_live_row_of_another),
 	TAP_TEST(test_touch_live_row),
 	TAP_TEST(test_touch_expired_row_is_left_alone),
-	TAP_TEST(test_keepalive),
+	TAP_TEST(test_touch_without_activity),
 	TAP_TEST(test_token_expiry_caps_expiry),
-	TAP_TEST(test_add_sent),
+	TAP_TEST(test_load),
+	TAP_TEST(test_begin_read),
 	TAP_TEST(test_delete),
 	TAP_TEST(test_count_user),
 	TAP_TEST(test_list),
