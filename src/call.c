@@ -20,20 +20,26 @@ void call_control(struct call *c, const char *type, const char *channel)
 	json_array_append_new(c->controls, json_pack("{s:s,s:s}", "type", type, "channel", channel));
 }
 
-void call_push_add(struct call *c, enum fanout_kind kind, const char *tenant, const char *name,
-		   json_t *msg, int required)
+void call_push_text(struct call *c, enum fanout_kind kind, const char *tenant, const char *name,
+		    char *text, int required)
 {
 	struct call_push *p = xcalloc(1, sizeof *p), **tail = &c->pushes;
 
 	p->kind = kind;
 	p->tenant = tenant ? xstrdup(tenant) : NULL;
 	p->name = name ? xstrdup(name) : NULL;
-	p->text = proto_dump(msg);
+	p->text = text;
 	p->required = required;
-	json_decref(msg);
 	while (*tail)
 		tail = &(*tail)->next;
 	*tail = p;
+}
+
+void call_push_add(struct call *c, enum fanout_kind kind, const char *tenant, const char *name,
+		   json_t *msg, int required)
+{
+	call_push_text(c, kind, tenant, name, proto_dump(msg), required);
+	json_decref(msg);
 }
 
 void call_release(struct call *c)

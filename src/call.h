@@ -48,6 +48,9 @@ void call_control(struct call *c, const char *type, const char *channel);
 /* Queues a push of msg (stolen) to a target, made after the commit; see struct call_push. */
 void call_push_add(struct call *c, enum fanout_kind kind, const char *tenant, const char *name,
 		   json_t *msg, int required);
+/* As call_push_add with msg already serialised: text (a JSON object's text) is stolen. */
+void call_push_text(struct call *c, enum fanout_kind kind, const char *tenant, const char *name,
+		    char *text, int required);
 /* Releases what handlers added (reply, also, controls, pushes). */
 void call_release(struct call *c);
 

@@ -92,7 +92,7 @@ static int number(struct pusher *p, const char *stream, const char *target, json
 {
 	struct history_limits lim = stream_limits(&p->cfg);
 
-	return stream_number(p->store, &lim, stream, target, msg, time_now_ms(), why, whylen);
+	return stream_number(p->store, &lim, stream, target, msg, time_now_ms(), NULL, why, whylen);
 }
 
 static int need_one_message(const char *cmd, int argc)

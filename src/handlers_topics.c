@@ -115,6 +115,7 @@ int action_publish(struct call *c, json_t **data, struct proto_error *err)
 	char stream[HISTORY_STREAM_MAX + 1], why[300];
 	struct history_limits lim;
 	json_t *event;
+	char *text;
 
 	if (!topic)
 		return -1;
@@ -126,7 +127,8 @@ int action_publish(struct call *c, json_t **data, struct proto_error *err)
 	/* Only the publisher's own tenant: the tenant comes from its token, never the payload. */
 	stream_of_topic(stream, sizeof stream, c->conn->tenant_id, topic);
 	lim = stream_limits(&c->app->cfg);
-	if (stream_number(c->app->store, &lim, stream, NULL, event, c->now_ms, why, sizeof why) < 0) {
+	if (stream_number(c->app->store, &lim, stream, NULL, event, c->now_ms, &text, why,
+			  sizeof why) < 0) {
 		log_event(LOG_ERROR, "store_error",
 			  json_pack("{s:s,s:s}", "connection_id", c->conn->id, "error", why));
 		json_decref(event);
@@ -135,6 +137,7 @@ int action_publish(struct call *c, json_t **data, struct proto_error *err)
 	*data = json_pack("{s:s,s:b,s:s,s:O,s:O}", "topic", topic, "published", 1, "stream", stream,
 			  "epoch", json_object_get(event, "epoch"), "offset",
 			  json_object_get(event, "offset"));
-	call_push_add(c, FANOUT_TOPIC, c->conn->tenant_id, topic, event, 1);
+	json_decref(event);
+	call_push_text(c, FANOUT_TOPIC, c->conn->tenant_id, topic, text, 1);
 	return 0;
 }

@@ -59,7 +59,7 @@ static void deliver(struct run *r, json_t *msg)
 		return;
 	stream_of_user(stream, sizeof stream, r->req->tenant_id, r->req->user_id);
 	/* Not numbered, it still goes out: late is better than never for this one. */
-	if (stream_number(r->sl->store, &lim, stream, r->req->connection_id, msg, time_now_ms(), why,
+	if (stream_number(r->sl->store, &lim, stream, r->req->connection_id, msg, time_now_ms(), NULL, why,
 			  sizeof why) < 0)
 		log_event(LOG_WARN, "stream_failed",
 			  json_pack("{s:s,s:s,s:s}", "job_id", r->req->id, "stream", stream,

@@ -30,6 +30,7 @@ struct push {
 	char *sigv4;             /* "aws:amz:<region>:execute-api", NULL = unsigned */
 	char *aws_key, *aws_secret;
 	struct curl_slist *json_headers;
+	int curl_prepared;       /* the handle has the options every push shares (prepare_curl) */
 	/* the circuit breaker of the callback URL */
 	int failures;            /* failed attempts in a row */
 	int64_t open_until;      /* monotonic ms; 0 = closed */
@@ -189,6 +190,7 @@ int push_probe(struct push *p, char *why, size_t whylen)
 	/* A connect-only handle cannot be reused for transfers: start afresh next time. */
 	curl_easy_cleanup(p->curl);
 	p->curl = curl_easy_init();
+	p->curl_prepared = 0;
 	if (!p->curl) {
 		snprintf(why, whylen, "cannot create a libcurl handle");
 		return -1;
@@ -237,23 +239,18 @@ static void breaker_note(struct push *p, int ok, const char *why)
  * One HTTP request: method with body (NULL = none) to url, within
  * timeout_ms. Fills why on anything but ATTEMPT_OK.
  */
-static enum attempt_result attempt(struct push *p, const char *method, const char *url,
-				   const char *body, size_t len, int64_t timeout_ms, char *why,
-				   size_t whylen)
+/*
+ * Sets the options every push shares on p's handle, once per handle (not
+ * per push): only the URL, the timeouts and the method change between
+ * attempts (attempt sets those).
+ */
+static void prepare_curl(struct push *p)
 {
 	CURL *c = p->curl;
-	CURLcode rc;
-	long status = 0;
 
 	curl_easy_reset(c);
-	p->answer_len = 0;
-	p->answer[0] = '\0';
-	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-			 (long)(p->connect_timeout_ms < timeout_ms ? p->connect_timeout_ms : timeout_ms));
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, keep_answer);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, p);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, p->json_headers);
@@ -263,11 +260,32 @@ static enum attempt_result attempt(struct push *p, const char *method, const cha
 		curl_easy_setopt(c, CURLOPT_USERNAME, p->aws_key);
 		curl_easy_setopt(c, CURLOPT_PASSWORD, p->aws_secret);
 	}
+	p->curl_prepared = 1;
+}
+
+static enum attempt_result attempt(struct push *p, const char *method, const char *url,
+				   const char *body, size_t len, int64_t timeout_ms, char *why,
+				   size_t whylen)
+{
+	CURL *c = p->curl;
+	CURLcode rc;
+	long status = 0;
+
+	if (!p->curl_prepared)
+		prepare_curl(p);
+	p->answer_len = 0;
+	p->answer[0] = '\0';
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+			 (long)(p->connect_timeout_ms < timeout_ms ? p->connect_timeout_ms : timeout_ms));
 	if (body) {
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, NULL);
 		curl_easy_setopt(c, CURLOPT_POST, 1L);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
 	} else {
+		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L); /* no body: undoes an earlier POST */
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	}
 	rc = curl_easy_perform(c);

@@ -47,13 +47,45 @@ static void stamp(json_t *msg, const char *stream, const char *epoch, int64_t of
 	json_object_set_new(msg, "epoch", json_string(epoch));
 }
 
+/* Whether s needs no escaping in a JSON string (stream names and epochs always do not). */
+static int json_plain(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f || *s == '"' || *s == '\\')
+			return 0;
+	return 1;
+}
+
+/*
+ * The text of msg once stamped: stored text (msg without its position, an
+ * object with members, as jansson wrote it) with the position's members
+ * spliced in before its closing brace, as stamp appends them. NULL when the
+ * text is not of that shape (the caller serialises msg instead).
+ */
+static char *splice_position(const char *text, const char *stream, const struct stream_pos *pos)
+{
+	size_t n = strlen(text);
+	struct buf b = { 0 };
+
+	if (n < 3 || text[0] != '{' || text[n - 1] != '}' || !json_plain(stream) ||
+	    !json_plain(pos->epoch))
+		return NULL;
+	buf_append(&b, text, n - 1);
+	buf_printf(&b, ",\"stream\":\"%s\",\"offset\":%lld,\"epoch\":\"%s\"}", stream,
+		   (long long)pos->offset, pos->epoch);
+	return buf_detach(&b);
+}
+
 int stream_number(struct store *s, const struct history_limits *lim, const char *stream,
-		  const char *target, json_t *msg, int64_t now, char *why, size_t whylen)
+		  const char *target, json_t *msg, int64_t now, char **pushed, char *why,
+		  size_t whylen)
 {
 	struct stream_pos pos;
 	char *text;
 	int rc;
 
+	if (pushed)
+		*pushed = NULL;
 	if (!json_is_object(msg))
 		return err_printf(why, whylen, "a message in a stream must be a JSON object");
 	/* Stored without its position: a reader adds it back (stamp) exactly as here. */
@@ -63,10 +95,14 @@ int stream_number(struct store *s, const struct history_limits *lim, const char 
 	if (!(text = json_dumps(msg, JSON_COMPACT | JSON_PRESERVE_ORDER)))
 		return err_printf(why, whylen, "cannot serialise the message");
 	rc = history_append(s, stream, target, text, now, lim, &pos);
-	free(text);
-	if (rc != STORE_OK)
+	if (rc != STORE_OK) {
+		free(text);
 		return err_printf(why, whylen, "history of %s: %s", stream, store_errmsg(s));
+	}
 	stamp(msg, stream, pos.epoch, pos.offset);
+	if (pushed && !(*pushed = splice_position(text, stream, &pos)))
+		*pushed = proto_dump(msg);
+	free(text);
 	return 0;
 }
 

@@ -43,11 +43,15 @@ json_t *stream_pos_json(const struct stream_pos *pos);
  * Numbers msg (an object, borrowed): stores it in stream's history for
  * target (NULL = every connection of the stream) with the next offset, then
  * adds "stream", "offset" and "epoch" to msg. Runs inside the caller's
- * store transaction when one is open, else atomically on its own. Returns 0,
- * or -1 with a one-line reason in why (msg unchanged).
+ * store transaction when one is open, else atomically on its own. When
+ * pushed is non-NULL it becomes the text of msg as numbered (the bytes
+ * proto_dump would give, made from the stored text without serialising msg
+ * again; free it). Returns 0, or -1 with a one-line reason in why (msg
+ * unchanged, *pushed NULL).
  */
 int stream_number(struct store *s, const struct history_limits *lim, const char *stream,
-		  const char *target, json_t *msg, int64_t now, char *why, size_t whylen);
+		  const char *target, json_t *msg, int64_t now, char **pushed, char *why,
+		  size_t whylen);
 
 /* A client's claim of where it stands in a stream: {"epoch": hex|null, "offset": n}. */
 struct stream_since {

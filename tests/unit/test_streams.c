@@ -41,7 +41,7 @@ static int64_t add(struct store *s, const char *stream, const char *target, int 
 	char why[300] = "";
 	int64_t off;
 
-	if (stream_number(s, lim, stream, target, m, now, why, sizeof why) != 0)
+	if (stream_number(s, lim, stream, target, m, now, NULL, why, sizeof why) != 0)
 		printf("# %s\n", why);
 	CHECK(json_is_integer(json_object_get(m, "offset")));
 	CHECK_STR(json_string_value(json_object_get(m, "stream")), stream);
@@ -90,7 +90,14 @@ static void test_numbering_keeps_the_message_and_adds_the_position(void)
 	char *text;
 
 	CHECK_INT(add(s, "topic:acme:a", NULL, 1, &LIM, NOW), 1);
-	CHECK_INT(stream_number(s, &LIM, "topic:acme:a", NULL, m, NOW, why, sizeof why), 0);
+	char *pushed = NULL, *dumped;
+
+	CHECK_INT(stream_number(s, &LIM, "topic:acme:a", NULL, m, NOW, &pushed, why, sizeof why), 0);
+	/* The pushed text, made from the stored one, is exactly the numbered message's. */
+	dumped = proto_dump(m);
+	CHECK_STR(pushed, dumped);
+	free(dumped);
+	free(pushed);
 	json_object_del(m, "epoch");
 	text = json_dumps(m, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	/* A stream field the caller put in is replaced, and the position comes last. */
@@ -98,7 +105,8 @@ static void test_numbering_keeps_the_message_and_adds_the_position(void)
 	free(text);
 	json_decref(m);
 	m = json_pack("[i]", 1);
-	CHECK_INT(stream_number(s, &LIM, "topic:acme:a", NULL, m, NOW, why, sizeof why), -1);
+	CHECK_INT(stream_number(s, &LIM, "topic:acme:a", NULL, m, NOW, &pushed, why, sizeof why), -1);
+	CHECK(pushed == NULL);
 	CHECK(strstr(why, "JSON object") != NULL);
 	json_decref(m);
 	close_store(s);
