@@ -259,6 +259,10 @@ static void test_time_rfc3339(void)
 	check_time(999, "1970-01-01T00:00:00.999Z");
 	check_time(1000, "1970-01-01T00:00:01.000Z");
 	check_time(1700000000123, "2023-11-14T22:13:20.123Z");
+	/* The same second again (its text is cached), then another and back. */
+	check_time(1700000000999, "2023-11-14T22:13:20.999Z");
+	check_time(1700000001000, "2023-11-14T22:13:21.000Z");
+	check_time(1700000000001, "2023-11-14T22:13:20.001Z");
 	check_time(951782400007, "2000-02-29T00:00:00.007Z");
 	check_time(253402300799999, "9999-12-31T23:59:59.999Z");
 	/* Out of range: clamped, the format stays fixed. */
