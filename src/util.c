@@ -472,21 +472,49 @@ static size_t utf8_seq_len(const unsigned char *s, size_t n)
 	return len;
 }
 
+/*
+ * The length of the longest prefix of s[0..n) that is valid UTF-8 without
+ * NUL: ASCII eight bytes at a time, then sequence by sequence.
+ */
+static size_t utf8_valid_prefix(const unsigned char *s, size_t n)
+{
+	const uint64_t high = UINT64_C(0x8080808080808080), low = UINT64_C(0x0101010101010101);
+	size_t i = 0, len;
+	uint64_t w;
+
+	while (i < n) {
+		/* A word without a high bit and without a zero byte is plain ASCII. */
+		while (n - i >= 8) {
+			memcpy(&w, s + i, 8);
+			if ((w & high) || ((w - low) & ~w & high))
+				break;
+			i += 8;
+		}
+		if (i == n)
+			break;
+		if ((len = utf8_seq_len(s + i, n - i)) == 0)
+			break;
+		i += len;
+	}
+	return i;
+}
+
 void utf8_repair(struct buf *out, const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0;
+	size_t i = 0, ok;
 
 	buf_reserve(out, n);
 	while (i < n) {
-		size_t len = utf8_seq_len(p + i, n - i);
-
-		if (len == 0) {
+		/* Valid text in one copy; each byte that starts no valid sequence becomes U+FFFD. */
+		ok = utf8_valid_prefix(p + i, n - i);
+		if (ok) {
+			buf_append(out, p + i, ok);
+			i += ok;
+		}
+		if (i < n) {
 			buf_append(out, "\xef\xbf\xbd", 3); /* U+FFFD */
 			i++;
-		} else {
-			buf_append(out, p + i, len);
-			i += len;
 		}
 	}
 	buf_append(out, "", 0); /* terminates, also when nothing was appended after the reserve */
@@ -495,10 +523,15 @@ void utf8_repair(struct buf *out, const char *s, size_t n)
 char *utf8_repair_dup(const char *s)
 {
 	struct buf b = { 0 };
+	size_t n;
 
 	if (!s)
 		return NULL;
-	utf8_repair(&b, s, strlen(s));
+	n = strlen(s);
+	/* The common case, valid text: one exact allocation and one copy. */
+	if (utf8_valid_prefix((const unsigned char *)s, n) == n)
+		return xstrndup(s, n);
+	utf8_repair(&b, s, n);
 	return buf_detach(&b);
 }
 

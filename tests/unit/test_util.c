@@ -407,6 +407,42 @@ static void test_utf8_repair(void)
 	}
 }
 
+/*
+ * Long text goes eight bytes at a time: a bad byte, a NUL or a multi-byte
+ * character at every offset of a 40-byte ASCII text is still found.
+ */
+static void test_utf8_repair_every_offset(void)
+{
+	static const struct { const char *insert; size_t n; const char *becomes; } cases[] = {
+		{ "\xff", 1, "\xef\xbf\xbd" }, { "", 1, "\xef\xbf\xbd" }, { "\x80", 1, "\xef\xbf\xbd" },
+		{ "\xe2\x82\xac", 3, "\xe2\x82\xac" }, { "\xe2\x82", 2, "\xef\xbf\xbd\xef\xbf\xbd" },
+	};
+	char in[64], want[64];
+
+	for (size_t c = 0; c < ARRAY_SIZE(cases); c++) {
+		for (size_t k = 0; k <= 40; k++) {
+			size_t n = 0;
+
+			memset(in, 'a', k);
+			memcpy(in + k, cases[c].insert, cases[c].n);
+			n = k + cases[c].n;
+			memset(in + n, 'z', 40 - k);
+			n += 40 - k;
+			snprintf(want, sizeof(want), "%.*s%s%.*s", (int)k, in, cases[c].becomes,
+				 (int)(40 - k), in + k + cases[c].n);
+			repaired(in, n, want);
+			if (cases[c].insert[0]) {
+				char *d;
+
+				in[n] = '\0';
+				d = utf8_repair_dup(in);
+				CHECK_STR(d, want);
+				free(d);
+			}
+		}
+	}
+}
+
 static void redacts(const char *s, const char *want)
 {
 	struct buf b = { 0 };
@@ -534,6 +570,7 @@ TAP_MAIN(
 	TAP_TEST(test_write_read_all),
 	TAP_TEST(test_proc_stop_group),
 	TAP_TEST(test_utf8_repair),
+	TAP_TEST(test_utf8_repair_every_offset),
 	TAP_TEST(test_redact_credentials),
 	TAP_TEST(test_buf_append_grows),
 	TAP_TEST(test_buf_binary_and_strings),
