@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_write.h"
 #include "protocol.h"
 #include "util.h"
 
@@ -350,9 +351,26 @@ json_t *proto_event(const char *topic, json_t *data, int64_t at_ms)
 	return put_time(m, at_ms);
 }
 
+int proto_dump_to(struct buf *out, const json_t *msg)
+{
+	size_t old = out->len;
+
+	/* As json_dumps without JSON_ENCODE_ANY: only an object or an array. */
+	if ((json_is_object(msg) || json_is_array(msg)) && jsonw_value(out, msg) == 0)
+		return 0;
+	out->len = old;
+	if (out->data)
+		out->data[old] = '\0';
+	return -1;
+}
+
 char *proto_dump(const json_t *msg)
 {
-	if (!msg)
+	struct buf b = {0};
+
+	if (proto_dump_to(&b, msg) < 0) {
+		buf_free(&b);
 		return NULL;
-	return json_dumps(msg, JSON_COMPACT);
+	}
+	return buf_detach(&b);
 }
