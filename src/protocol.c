@@ -214,16 +214,17 @@ void client_msg_free(struct client_msg *msg)
 	msg->metadata = NULL;
 }
 
-/* Starts an outbound message: {"type":type,"request_id":id|null}. */
+/* Starts an outbound message: {"type":type,"request_id":id|null}; type is an ASCII literal. */
 static json_t *start(const char *type, const char *request_id)
 {
 	json_t *m = json_object();
 
 	if (!m)
 		return NULL;
-	if (json_object_set_new(m, "type", json_string(type)) < 0 ||
-	    json_object_set_new(m, "request_id", request_id && request_id[0]
-				? json_string(request_id) : json_null()) < 0) {
+	/* Keys and types are this file's ASCII literals: no UTF-8 check for them. */
+	if (json_object_set_new_nocheck(m, "type", json_string_nocheck(type)) < 0 ||
+	    json_object_set_new_nocheck(m, "request_id", request_id && request_id[0]
+					? json_string(request_id) : json_null()) < 0) {
 		json_decref(m);
 		return NULL;
 	}
@@ -236,8 +237,8 @@ json_t *proto_response(const char *request_id, json_t *data)
 
 	if (!m)
 		goto fail;
-	if (json_object_set_new(m, "success", json_true()) < 0 ||
-	    json_object_set_new(m, "data", data ? data : json_null()) < 0) {
+	if (json_object_set_new_nocheck(m, "success", json_true()) < 0 ||
+	    json_object_set_new_nocheck(m, "data", data ? data : json_null()) < 0) {
 		/* set_new consumed data even on failure */
 		json_decref(m);
 		return NULL;
