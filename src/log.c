@@ -170,37 +170,25 @@ static int base_key_of(const char *key)
 /* Lines longer than this give their buffer back after the write. */
 #define LINE_KEEP 65536
 
-void log_event(enum log_level level, const char *event, json_t *fields)
-{
-	/* Process state: one line at a time, reused so that a line costs no allocation. */
-	static struct buf line;
-	json_t *base[BASE_KEYS] = { NULL }, *value; /* fields' values for the base keys, borrowed */
-	char ts[32];
-	const char *key;
-	int k, ok = 1;
+/* Process state: one line at a time, reused so that a line costs no allocation. */
+static struct buf line;
 
-	if (!log_enabled(level)) {
-		json_decref(fields);
-		return;
-	}
-	/*
-	 * The same bytes as json_dumps of {"time","level","event","pid"} updated
-	 * with fields (jansson keeps insertion order and replaces in place), with
-	 * every string's credentials masked; written without building that object.
-	 */
-	if (fields && !json_is_object(fields)) {
-		json_decref(fields);
-		fields = NULL;
-	}
-	json_object_foreach(fields, key, value)
-		if ((k = base_key_of(key)) >= 0)
-			base[k] = value;
+/*
+ * Starts the line: "{" and the base keys in order, each with the value
+ * base[k] when a field of that name replaces it (base may be NULL). Returns
+ * -1 when a replacing value cannot be written.
+ */
+static int line_begin(enum log_level level, const char *event, json_t *const *base)
+{
+	char ts[32];
+
 	buf_reset(&line);
 	buf_putc(&line, '{');
-	for (k = 0; k < BASE_KEYS && ok; k++) {
-		if (base[k]) {
+	for (int k = 0; k < BASE_KEYS; k++) {
+		if (base && base[k]) {
 			put_key(&line, base_keys[k]);
-			ok = put_value(&line, base[k]) == 0;
+			if (put_value(&line, base[k]) < 0)
+				return -1;
 			continue;
 		}
 		if (k == BASE_EVENT && !event)
@@ -221,6 +209,47 @@ void log_event(enum log_level level, const char *event, json_t *fields)
 			jsonw_int(&line, log_pid());
 		}
 	}
+	return 0;
+}
+
+/*
+ * Closes the line and writes it with one write(2): with O_APPEND the kernel
+ * keeps lines from many workers whole. A short or failed write is dropped
+ * rather than retried, so logging never blocks or loops in a request.
+ */
+static void line_end(void)
+{
+	buf_append(&line, "}\n", 2);
+	if (write(log_fd, line.data, line.len) < 0) {
+		/* nowhere left to report it */
+	}
+	if (line.cap > LINE_KEEP)
+		buf_free(&line);
+}
+
+void log_event(enum log_level level, const char *event, json_t *fields)
+{
+	json_t *base[BASE_KEYS] = { NULL }, *value; /* fields' values for the base keys, borrowed */
+	const char *key;
+	int k, ok;
+
+	if (!log_enabled(level)) {
+		json_decref(fields);
+		return;
+	}
+	/*
+	 * The same bytes as json_dumps of {"time","level","event","pid"} updated
+	 * with fields (jansson keeps insertion order and replaces in place), with
+	 * every string's credentials masked; written without building that object.
+	 */
+	if (fields && !json_is_object(fields)) {
+		json_decref(fields);
+		fields = NULL;
+	}
+	json_object_foreach(fields, key, value)
+		if ((k = base_key_of(key)) >= 0)
+			base[k] = value;
+	ok = line_begin(level, event, base) == 0;
 	json_object_foreach(fields, key, value) {
 		if (!ok)
 			break;
@@ -229,19 +258,57 @@ void log_event(enum log_level level, const char *event, json_t *fields)
 			ok = put_value(&line, value) == 0;
 		}
 	}
-	buf_append(&line, "}\n", 2);
+	/* A value that cannot be written (json_dumps would fail) costs the whole line, as it did. */
+	if (ok)
+		line_end();
 	json_decref(fields);
-	/*
-	 * One write per line: with O_APPEND the kernel keeps lines from many
-	 * workers whole. A short or failed write is dropped rather than retried,
-	 * so logging never blocks or loops in a request. A value that cannot be
-	 * written (json_dumps would fail) costs the whole line, as it did.
-	 */
-	if (ok && write(log_fd, line.data, line.len) < 0) {
-		/* nowhere left to report it */
+}
+
+/* The object json_pack would build from f ("s:s?" and "s:I" members), or NULL when it would fail. */
+static json_t *fields_object(const struct log_field *f, size_t n)
+{
+	json_t *o = json_object(), *v;
+
+	for (size_t i = 0; i < n; i++) {
+		v = f[i].is_int ? json_integer(f[i].num) : f[i].str ? json_string(f[i].str) : json_null();
+		if (json_object_set_new(o, f[i].key, v) < 0) {
+			json_decref(o);
+			return NULL;
+		}
 	}
-	if (line.cap > LINE_KEEP)
-		buf_free(&line);
+	return o;
+}
+
+void log_line(enum log_level level, const char *event, const struct log_field *f, size_t n)
+{
+	size_t i;
+
+	if (!log_enabled(level))
+		return;
+	/*
+	 * The rare cases keep log_event's exact behaviour through it: a key that
+	 * replaces a base key, a string jansson would refuse (the fields are
+	 * then lost, as json_pack's NULL loses them).
+	 */
+	for (i = 0; i < n; i++)
+		if (base_key_of(f[i].key) >= 0 ||
+		    (!f[i].is_int && f[i].str && !utf8_valid(f[i].str, strlen(f[i].str))))
+			break;
+	if (i < n) {
+		log_event(level, event, fields_object(f, n));
+		return;
+	}
+	(void)line_begin(level, event, NULL); /* cannot fail without replacing values */
+	for (i = 0; i < n; i++) {
+		put_key(&line, f[i].key);
+		if (f[i].is_int)
+			jsonw_int(&line, f[i].num);
+		else if (f[i].str)
+			put_string(&line, f[i].str, strlen(f[i].str));
+		else
+			buf_append(&line, "null", 4);
+	}
+	line_end();
 }
 
 void log_msg(enum log_level level, const char *event, const char *fmt, ...)

@@ -499,6 +499,11 @@ static size_t utf8_valid_prefix(const unsigned char *s, size_t n)
 	return i;
 }
 
+bool utf8_valid(const char *s, size_t n)
+{
+	return utf8_valid_prefix((const unsigned char *)s, n) == n;
+}
+
 void utf8_repair(struct buf *out, const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s;
