@@ -159,11 +159,16 @@ static void put_key(struct buf *out, const char *key)
 enum { BASE_TIME, BASE_LEVEL, BASE_EVENT, BASE_PID, BASE_KEYS };
 static const char *const base_keys[BASE_KEYS] = { "time", "level", "event", "pid" };
 
-static int base_key_of(const char *key)
+/*
+ * The base key that a field named key replaces, or -1. Without an event the
+ * line has no "event" key to replace: such a field comes in its own place
+ * among the others, as json_object_update appends it.
+ */
+static int base_key_of(const char *key, const char *event)
 {
 	for (int i = 0; i < BASE_KEYS; i++)
 		if (key[0] == base_keys[i][0] && strcmp(key, base_keys[i]) == 0)
-			return i;
+			return i == BASE_EVENT && !event ? -1 : i;
 	return -1;
 }
 
@@ -247,13 +252,13 @@ void log_event(enum log_level level, const char *event, json_t *fields)
 		fields = NULL;
 	}
 	json_object_foreach(fields, key, value)
-		if ((k = base_key_of(key)) >= 0)
+		if ((k = base_key_of(key, event)) >= 0)
 			base[k] = value;
 	ok = line_begin(level, event, base) == 0;
 	json_object_foreach(fields, key, value) {
 		if (!ok)
 			break;
-		if (base_key_of(key) < 0) {
+		if (base_key_of(key, event) < 0) {
 			put_key(&line, key);
 			ok = put_value(&line, value) == 0;
 		}
@@ -291,7 +296,7 @@ void log_line(enum log_level level, const char *event, const struct log_field *f
 	 * then lost, as json_pack's NULL loses them).
 	 */
 	for (i = 0; i < n; i++)
-		if (base_key_of(f[i].key) >= 0 ||
+		if (base_key_of(f[i].key, event) >= 0 ||
 		    (!f[i].is_int && f[i].str && !utf8_valid(f[i].str, strlen(f[i].str))))
 			break;
 	if (i < n) {

@@ -88,6 +88,8 @@ static void test_line_bytes(void)
 	same_as_jansson(LOG_INFO, "connect",
 			json_pack("{s:s,s:s,s:i,s:s}", "first", "1", "event", "renamed", "pid", 7,
 				  "time", "then"));
+	/* Without an event there is no "event" to replace: a field of that name comes in its own place. */
+	same_as_jansson(LOG_INFO, NULL, json_pack("{s:s,s:s}", "a", "1", "event", "late"));
 	cleanup();
 }
 
