@@ -101,8 +101,13 @@ const char *auth_error_label(enum auth_error e);
  * Checks a Grip-Sig header value: an HS256 JWT signed with key (the raw
  * bytes of the NUL-terminated string, nothing stripped) whose iss is "pushpin"
  * and whose exp is after now (no leeway). Returns 1 when valid, else 0 (also
- * for a NULL or empty key or a NULL sig).
+ * for a NULL or empty key or a NULL sig). The last signature that verified
+ * is remembered per process with its key and exp: the byte-identical string
+ * under the same key is accepted again without verifying while now < exp.
  */
 int auth_grip_verify(const char *key, const char *sig, int64_t now);
+
+/* How many auth_grip_verify calls this process answered from that memory (tests, debugging). */
+unsigned long auth_grip_cache_hits(void);
 
 #endif

@@ -20,14 +20,28 @@
 /* Close code (application range) for a connection whose token expired: the client reconnects with a new one. */
 #define CLOSE_TOKEN_EXPIRED 4001
 
+/*
+ * Process state: the JSON text of one event at a time, reused so that an
+ * answer costs no allocation per message. Reset before each use.
+ */
+static struct buf scratch;
+/* A scratch buffer grown past this (a large answer) is given back after the batch. */
+#define SCRATCH_KEEP 65536
+
+/* Appends msg as a TEXT event of prefix + its JSON text; returns -1 (nothing appended) when it cannot be serialised. */
+static int put_json(struct buf *out, const char *prefix, const json_t *msg)
+{
+	buf_reset(&scratch);
+	if (proto_dump_to(&scratch, msg) < 0)
+		return -1;
+	wse_put_text2(out, prefix, scratch.data, scratch.len);
+	return 0;
+}
+
 /* Appends a GRIP control message ("c:" + JSON). */
 static void put_control(struct buf *out, json_t *ctl)
 {
-	char *text = json_dumps(ctl, JSON_COMPACT);
-
-	if (text)
-		wse_put_text2(out, "c:", text, strlen(text));
-	free(text);
+	(void)put_json(out, "c:", ctl);
 }
 
 /* Appends a GRIP control message subscribing the connection to channel prefix + name. */
@@ -67,28 +81,23 @@ static void put_subscribe(struct buf *out, const char *prefix, const char *name)
  */
 static int put_message(struct buf *out, json_t *reply, size_t limit)
 {
-	char *text = proto_dump(reply);
-	size_t len = text ? strlen(text) : 0;
-
-	if (!text || out->len + len + 64 > limit) {
+	buf_reset(&scratch);
+	if (proto_dump_to(&scratch, reply) < 0 || out->len + scratch.len + 64 > limit) {
 		struct proto_error err = {0};
 		json_t *rid = json_object_get(reply, "request_id");
 		json_t *e;
+		int rc;
 
-		free(text);
 		proto_error_set(&err, ERR_PAYLOAD_TOO_LARGE,
 				"Response exceeds the proxy's %d-byte limit", PUSHPIN_MAX_BODY);
 		e = proto_error(json_string_value(rid), &err);
-		text = proto_dump(e);
+		buf_reset(&scratch);
+		rc = proto_dump_to(&scratch, e);
 		json_decref(e);
-		len = text ? strlen(text) : 0;
-		if (!text || out->len + len + 64 > limit) {
-			free(text);
+		if (rc < 0 || out->len + scratch.len + 64 > limit)
 			return -1;
-		}
 	}
-	wse_put_text2(out, "m:", text, len);
-	free(text);
+	wse_put_text2(out, "m:", scratch.data, scratch.len);
 	return 0;
 }
 
@@ -254,10 +263,13 @@ void dialect_ws(struct app *app, struct request *req, struct response *resp)
 	}
 	resp->status = 200;
 	resp->content_type = WSE_CONTENT_TYPE;
-	buf_reset(&resp->body);
-	if (out.len)
-		buf_append(&resp->body, out.data, out.len);
+	/* The answer becomes the body as it is: no copy. */
+	buf_free(&resp->body);
+	resp->body = out;
+	memset(&out, 0, sizeof(out));
 out:
 	buf_free(&out);
 	free(ev);
+	if (scratch.cap > SCRATCH_KEEP)
+		buf_free(&scratch);
 }

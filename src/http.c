@@ -105,12 +105,40 @@ void response_error(struct response *r, enum err_code code, const char *message)
 		      json_pack("{s:s,s:s}", "error", message, "code", err_code_name(code)));
 }
 
+/* Appends the decimal digits of v. */
+static void put_uint(struct buf *out, unsigned long long v)
+{
+	char tmp[24], *d = tmp + sizeof(tmp);
+
+	do {
+		*--d = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	buf_append(out, d, (size_t)(tmp + sizeof(tmp) - d));
+}
+
 void response_render(const struct response *r, struct buf *out)
 {
-	buf_printf(out, "Status: %d %s\r\n", r->status, http_reason(r->status));
-	if (r->content_type)
-		buf_printf(out, "Content-Type: %s\r\n", r->content_type);
-	buf_printf(out, "Content-Length: %zu\r\n", r->body.len);
+	/* What "Status: %d %s", "Content-Type: %s", "Content-Length: %zu" print, without printf. */
+	buf_reserve(out, 96 + r->headers.len + r->body.len);
+	buf_puts(out, "Status: ");
+	if (r->status < 0) {
+		buf_putc(out, '-');
+		put_uint(out, 0ULL - (unsigned long long)r->status);
+	} else {
+		put_uint(out, (unsigned long long)r->status);
+	}
+	buf_putc(out, ' ');
+	buf_puts(out, http_reason(r->status));
+	buf_puts(out, "\r\n");
+	if (r->content_type) {
+		buf_puts(out, "Content-Type: ");
+		buf_puts(out, r->content_type);
+		buf_puts(out, "\r\n");
+	}
+	buf_puts(out, "Content-Length: ");
+	put_uint(out, r->body.len);
+	buf_puts(out, "\r\n");
 	if (r->headers.len)
 		buf_append(out, r->headers.data, r->headers.len);
 	buf_puts(out, "\r\n");

@@ -183,48 +183,142 @@ static void add_key(const char *k, size_t len, int64_t n)
 	__atomic_add_fetch(&M->dropped, 1, __ATOMIC_RELAXED);
 }
 
-/* Builds "family SEP labels SEP kind" into k; returns its length, or 0 when too long. */
-static size_t make_key(char k[KEY_MAX + 1], const char *family, const char *labels, const char *kind)
-{
-	int n = snprintf(k, KEY_MAX + 1, "%s%c%s%c%s", family, SEP, labels ? labels : "", SEP, kind);
+/* A series key being built: "family SEP labels SEP kind", without printf. */
+struct key {
+	char k[KEY_MAX + 1];
+	size_t len;
+	int too_long;
+};
 
-	return n < 0 || n > KEY_MAX ? 0 : (size_t)n;
+static void key_put(struct key *key, const char *s, size_t n)
+{
+	if (key->too_long || n > KEY_MAX - key->len) {
+		key->too_long = 1;
+		return;
+	}
+	memcpy(key->k + key->len, s, n);
+	key->len += n;
+}
+
+static void key_puts(struct key *key, const char *s)
+{
+	key_put(key, s, strlen(s));
+}
+
+/* Starts key with "family SEP". */
+static void key_start(struct key *key, const char *family)
+{
+	key->len = 0;
+	key->too_long = 0;
+	key_puts(key, family);
+	key_put(key, (const char[]){ SEP }, 1);
+}
+
+/* Appends the label name="value" (a comma first unless it is the first label). */
+static void key_label(struct key *key, const char *name, const char *value, int first)
+{
+	if (!first)
+		key_put(key, ",", 1);
+	key_puts(key, name);
+	key_put(key, "=\"", 2);
+	key_puts(key, value);
+	key_put(key, "\"", 1);
+}
+
+/*
+ * Adds n to the series of key (family and labels put) with kind appended;
+ * the key is left as it was. Returns -1 (nothing added) for an over-long key.
+ */
+static int key_add(struct key *key, const char *kind, int64_t n)
+{
+	size_t base = key->len;
+	int rc = 0;
+
+	key_put(key, (const char[]){ SEP }, 1);
+	key_puts(key, kind);
+	if (key->too_long) {
+		rc = -1;
+	} else {
+		key->k[key->len] = '\0';
+		add_key(key->k, key->len, n);
+	}
+	key->len = base;
+	return rc;
+}
+
+/* Counts an update lost to an over-long key. */
+static void dropped(void)
+{
+	__atomic_add_fetch(&M->dropped, 1, __ATOMIC_RELAXED);
 }
 
 void metrics_add(const char *family, const char *labels, int64_t n)
 {
-	char k[KEY_MAX + 1];
-	size_t len;
+	struct key key;
 
 	if (!M)
 		return;
-	len = make_key(k, family, labels, "c");
-	if (len)
-		add_key(k, len, n);
-	else
-		__atomic_add_fetch(&M->dropped, 1, __ATOMIC_RELAXED);
+	key_start(&key, family);
+	key_puts(&key, labels ? labels : "");
+	if (key_add(&key, "c", n) < 0)
+		dropped();
 }
 
-void metrics_observe(const char *family, const char *labels, int64_t us)
+void metrics_add_labels(const char *family, const char *name1, const char *value1,
+			const char *name2, const char *value2, int64_t n)
 {
-	char k[KEY_MAX + 1], kind[8];
-	size_t b = 0, len;
+	struct key key;
 
 	if (!M)
 		return;
+	key_start(&key, family);
+	key_label(&key, name1, value1, 1);
+	if (name2)
+		key_label(&key, name2, value2, 0);
+	if (key_add(&key, "c", n) < 0)
+		dropped();
+}
+
+/* Adds one observation of us to the histogram series of key (family and labels put). */
+static void observe_key(struct key *key, int64_t us)
+{
+	char kind[4] = "b00";
+	size_t b = 0;
+
 	if (us < 0)
 		us = 0;
 	while (b < NBUCKETS && us > bucket_us[b])
 		b++;
-	snprintf(kind, sizeof kind, "b%02zu", b); /* b == NBUCKETS is +Inf */
-	if ((len = make_key(k, family, labels, kind)))
-		add_key(k, len, 1);
-	if ((len = make_key(k, family, labels, "s")))
-		add_key(k, len, us);
-	if ((len = make_key(k, family, labels, "z")))
-		add_key(k, len, 1);
-	if (!len)
-		__atomic_add_fetch(&M->dropped, 1, __ATOMIC_RELAXED);
+	/* "b%02zu"; b == NBUCKETS is +Inf */
+	kind[1] = (char)('0' + b / 10);
+	kind[2] = (char)('0' + b % 10);
+	/* One lost observation counts once, as one update. */
+	(void)key_add(key, kind, 1);
+	(void)key_add(key, "s", us);
+	if (key_add(key, "z", 1) < 0)
+		dropped();
+}
+
+void metrics_observe(const char *family, const char *labels, int64_t us)
+{
+	struct key key;
+
+	if (!M)
+		return;
+	key_start(&key, family);
+	key_puts(&key, labels ? labels : "");
+	observe_key(&key, us);
+}
+
+void metrics_observe_label(const char *family, const char *name, const char *value, int64_t us)
+{
+	struct key key;
+
+	if (!M)
+		return;
+	key_start(&key, family);
+	key_label(&key, name, value, 1);
+	observe_key(&key, us);
 }
 
 /* A snapshot of one series for rendering. */

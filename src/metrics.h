@@ -40,8 +40,18 @@ char *metrics_default_path(const char *db_path);
  */
 void metrics_add(const char *family, const char *labels, int64_t n);
 
+/*
+ * metrics_add of family{name1="value1",name2="value2"} (name2 NULL: the
+ * first label only), without the caller formatting the label list: for the
+ * hot path. Values are written as given (no escaping), like labels above.
+ */
+void metrics_add_labels(const char *family, const char *name1, const char *value1,
+			const char *name2, const char *value2, int64_t n);
+
 /* Records one observation of us microseconds in the histogram family{labels}. */
 void metrics_observe(const char *family, const char *labels, int64_t us);
+/* metrics_observe of family{name="value"}, without the caller formatting the label. */
+void metrics_observe_label(const char *family, const char *name, const char *value, int64_t us);
 
 /*
  * Writes the Prometheus text exposition (version 0.0.4) of every series

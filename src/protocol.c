@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_write.h"
 #include "protocol.h"
 #include "util.h"
 
@@ -213,16 +214,17 @@ void client_msg_free(struct client_msg *msg)
 	msg->metadata = NULL;
 }
 
-/* Starts an outbound message: {"type":type,"request_id":id|null}. */
+/* Starts an outbound message: {"type":type,"request_id":id|null}; type is an ASCII literal. */
 static json_t *start(const char *type, const char *request_id)
 {
 	json_t *m = json_object();
 
 	if (!m)
 		return NULL;
-	if (json_object_set_new(m, "type", json_string(type)) < 0 ||
-	    json_object_set_new(m, "request_id", request_id && request_id[0]
-				? json_string(request_id) : json_null()) < 0) {
+	/* Keys and types are this file's ASCII literals: no UTF-8 check for them. */
+	if (json_object_set_new_nocheck(m, "type", json_string_nocheck(type)) < 0 ||
+	    json_object_set_new_nocheck(m, "request_id", request_id && request_id[0]
+					? json_string(request_id) : json_null()) < 0) {
 		json_decref(m);
 		return NULL;
 	}
@@ -235,8 +237,8 @@ json_t *proto_response(const char *request_id, json_t *data)
 
 	if (!m)
 		goto fail;
-	if (json_object_set_new(m, "success", json_true()) < 0 ||
-	    json_object_set_new(m, "data", data ? data : json_null()) < 0) {
+	if (json_object_set_new_nocheck(m, "success", json_true()) < 0 ||
+	    json_object_set_new_nocheck(m, "data", data ? data : json_null()) < 0) {
 		/* set_new consumed data even on failure */
 		json_decref(m);
 		return NULL;
@@ -350,9 +352,26 @@ json_t *proto_event(const char *topic, json_t *data, int64_t at_ms)
 	return put_time(m, at_ms);
 }
 
+int proto_dump_to(struct buf *out, const json_t *msg)
+{
+	size_t old = out->len;
+
+	/* As json_dumps without JSON_ENCODE_ANY: only an object or an array. */
+	if ((json_is_object(msg) || json_is_array(msg)) && jsonw_value(out, msg) == 0)
+		return 0;
+	out->len = old;
+	if (out->data)
+		out->data[old] = '\0';
+	return -1;
+}
+
 char *proto_dump(const json_t *msg)
 {
-	if (!msg)
+	struct buf b = {0};
+
+	if (proto_dump_to(&b, msg) < 0) {
+		buf_free(&b);
 		return NULL;
-	return json_dumps(msg, JSON_COMPACT);
+	}
+	return buf_detach(&b);
 }

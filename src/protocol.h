@@ -7,6 +7,8 @@
 
 #include <jansson.h>
 
+#include "util.h"
+
 enum err_code {
 	ERR_VALIDATION,
 	ERR_INVALID_ACTION,
@@ -140,5 +142,11 @@ json_t *proto_event(const char *topic, json_t *data, int64_t at_ms);
  * string (malloc), caller frees; NULL when msg is NULL or allocation fails.
  */
 char *proto_dump(const json_t *msg);
+/*
+ * Appends what proto_dump returns to out (no copy, no allocation beyond
+ * out's growth). Returns 0, or -1 with out unchanged when msg is neither
+ * an object nor an array or cannot be serialised.
+ */
+int proto_dump_to(struct buf *out, const json_t *msg) __attribute__((warn_unused_result));
 
 #endif

@@ -203,11 +203,26 @@ int64_t time_mono_us(void)
 /* 9999-12-31T23:59:59.999Z */
 #define RFC3339_MAX_MS INT64_C(253402300799999)
 
+/* Writes v as exactly width decimal digits (v >= 0, zero-padded). */
+static void put_digits(char *p, int v, int width)
+{
+	while (width-- > 0) {
+		p[width] = (char)('0' + v % 10);
+		v /= 10;
+	}
+}
+
 void time_rfc3339(int64_t ms, char out[32])
 {
+	/*
+	 * Process state: the text of the last second formatted, since log lines
+	 * and messages come many to a second. A fork's child may keep it: the
+	 * text of a second never changes.
+	 */
+	static time_t cached_secs = -1;
+	static char cached[20]; /* "YYYY-MM-DDTHH:MM:SS" */
 	time_t secs;
 	struct tm tm;
-	char tmp[80];
 
 	/*
 	 * RFC 3339 has four-digit years: clamp to 1970..9999 so the text is
@@ -218,16 +233,30 @@ void time_rfc3339(int64_t ms, char out[32])
 	if (ms > RFC3339_MAX_MS)
 		ms = RFC3339_MAX_MS;
 	secs = (time_t)(ms / 1000);
-	if (!gmtime_r(&secs, &tm)) {
-		memset(&tm, 0, sizeof(tm));
-		tm.tm_year = 70;
-		tm.tm_mday = 1;
+	if (secs != cached_secs) {
+		if (!gmtime_r(&secs, &tm)) {
+			memset(&tm, 0, sizeof(tm));
+			tm.tm_year = 70;
+			tm.tm_mday = 1;
+		}
+		put_digits(cached, tm.tm_year + 1900, 4);
+		cached[4] = '-';
+		put_digits(cached + 5, tm.tm_mon + 1, 2);
+		cached[7] = '-';
+		put_digits(cached + 8, tm.tm_mday, 2);
+		cached[10] = 'T';
+		put_digits(cached + 11, tm.tm_hour, 2);
+		cached[13] = ':';
+		put_digits(cached + 14, tm.tm_min, 2);
+		cached[16] = ':';
+		put_digits(cached + 17, tm.tm_sec, 2);
+		cached[19] = '.';
+		cached_secs = secs;
 	}
-	/* The fields of a valid struct tm fit; tmp only silences the width analysis. */
-	snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-		 tm.tm_min, tm.tm_sec, (int)(ms % 1000));
-	snprintf(out, 25, "%.24s", tmp);
+	memcpy(out, cached, 20);
+	put_digits(out + 20, (int)(ms % 1000), 3);
+	out[23] = 'Z';
+	out[24] = '\0';
 }
 
 void random_bytes(void *p, size_t n)
@@ -443,21 +472,54 @@ static size_t utf8_seq_len(const unsigned char *s, size_t n)
 	return len;
 }
 
+/*
+ * The length of the longest prefix of s[0..n) that is valid UTF-8 without
+ * NUL: ASCII eight bytes at a time, then sequence by sequence.
+ */
+static size_t utf8_valid_prefix(const unsigned char *s, size_t n)
+{
+	const uint64_t high = UINT64_C(0x8080808080808080), low = UINT64_C(0x0101010101010101);
+	size_t i = 0, len;
+	uint64_t w;
+
+	while (i < n) {
+		/* A word without a high bit and without a zero byte is plain ASCII. */
+		while (n - i >= 8) {
+			memcpy(&w, s + i, 8);
+			if ((w & high) || ((w - low) & ~w & high))
+				break;
+			i += 8;
+		}
+		if (i == n)
+			break;
+		if ((len = utf8_seq_len(s + i, n - i)) == 0)
+			break;
+		i += len;
+	}
+	return i;
+}
+
+bool utf8_valid(const char *s, size_t n)
+{
+	return utf8_valid_prefix((const unsigned char *)s, n) == n;
+}
+
 void utf8_repair(struct buf *out, const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0;
+	size_t i = 0, ok;
 
 	buf_reserve(out, n);
 	while (i < n) {
-		size_t len = utf8_seq_len(p + i, n - i);
-
-		if (len == 0) {
+		/* Valid text in one copy; each byte that starts no valid sequence becomes U+FFFD. */
+		ok = utf8_valid_prefix(p + i, n - i);
+		if (ok) {
+			buf_append(out, p + i, ok);
+			i += ok;
+		}
+		if (i < n) {
 			buf_append(out, "\xef\xbf\xbd", 3); /* U+FFFD */
 			i++;
-		} else {
-			buf_append(out, p + i, len);
-			i += len;
 		}
 	}
 	buf_append(out, "", 0); /* terminates, also when nothing was appended after the reserve */
@@ -466,10 +528,15 @@ void utf8_repair(struct buf *out, const char *s, size_t n)
 char *utf8_repair_dup(const char *s)
 {
 	struct buf b = { 0 };
+	size_t n;
 
 	if (!s)
 		return NULL;
-	utf8_repair(&b, s, strlen(s));
+	n = strlen(s);
+	/* The common case, valid text: one exact allocation and one copy. */
+	if (utf8_valid_prefix((const unsigned char *)s, n) == n)
+		return xstrndup(s, n);
+	utf8_repair(&b, s, n);
 	return buf_detach(&b);
 }
 
@@ -507,7 +574,8 @@ static bool redact(struct buf *out, const char *s)
 	size_t i = 0;
 
 	while (s[i]) {
-		if (strncmp(s + i, "://", 3) == 0) {
+		/* The first byte is tested before each comparison: most positions start none. */
+		if (s[i] == ':' && strncmp(s + i, "://", 3) == 0) {
 			size_t a = i + 3, j = a, at = 0;
 
 			while (!ends_value(s[j]) && s[j] != '/' && s[j] != '?')
@@ -524,7 +592,8 @@ static bool redact(struct buf *out, const char *s)
 			}
 			continue;
 		}
-		if (strncasecmp(s + i, "Bearer ", 7) == 0 && s[i + 7] && !ends_value(s[i + 7])) {
+		if ((s[i] | 0x20) == 'b' && strncasecmp(s + i, "Bearer ", 7) == 0 && s[i + 7] &&
+		    !ends_value(s[i + 7])) {
 			found = true;
 			if (out)
 				buf_puts(out, "Bearer ***");

@@ -125,6 +125,9 @@ char *file_read(const char *path, size_t max, size_t *len) WUR;
  */
 void utf8_repair(struct buf *out, const char *s, size_t n);
 
+/* True when s[0..n) is well-formed UTF-8 (as utf8_repair defines it) without a NUL byte. */
+bool utf8_valid(const char *s, size_t n);
+
 /* utf8_repair of the string s (NULL gives NULL) into a new string. Caller frees. */
 char *utf8_repair_dup(const char *s);
 

@@ -154,7 +154,18 @@ void wse_put(struct buf *out, enum wse_type type)
 /* Appends the "NAME <hex>\r\n" header of an event carrying len bytes. */
 static void put_head(struct buf *out, enum wse_type type, size_t len)
 {
-	buf_printf(out, "%s %zx\r\n", wse_type_name(type), len);
+	char hex[2 * sizeof(size_t) + 3], *d = hex + sizeof(hex);
+
+	/* What "%zx\r\n" prints, without printf: every answer has a few of these. */
+	*--d = '\n';
+	*--d = '\r';
+	do {
+		*--d = "0123456789abcdef"[len & 0xf];
+		len >>= 4;
+	} while (len);
+	*--d = ' ';
+	buf_puts(out, wse_type_name(type));
+	buf_append(out, d, (size_t)(hex + sizeof(hex) - d));
 }
 
 void wse_put_content(struct buf *out, enum wse_type type, const void *data,

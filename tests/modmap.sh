@@ -23,7 +23,7 @@ src=$top/src
 # layer_of MODULE: prints the layer, or nothing when no layer claims it.
 layer_of() {
 	case $1 in
-	util | log | secret | wse | http | protocol | auth | proc) echo "1 base" ;;
+	util | log | secret | wse | http | protocol | json_write | auth | proc) echo "1 base" ;;
 	store | store_* | store/* | queue | subs | history) echo "2 store" ;;
 	config | config_vars | metrics | ratelimit | shm | activity | stats) echo "3 host" ;;
 	push | fanout | streams) echo "4 delivery" ;;

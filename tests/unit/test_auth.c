@@ -1167,6 +1167,54 @@ static void grip_invalid(void)
 	}
 }
 
+/*
+ * The last Grip-Sig that verified is accepted again from memory: only the
+ * same bytes under the same key, only before its exp; failures never are.
+ */
+static void grip_cache(void)
+{
+	char *good = grip("HS256", EVP_sha256(), "changeme", GRIP_OK);
+	char *bad = grip("HS256", EVP_sha256(), "other", GRIP_OK);
+	struct buf b = {0};
+	unsigned long hits = auth_grip_cache_hits();
+
+	CHECK_INT(auth_grip_verify("changeme", good, NOW), 1);
+	CHECK_INT(auth_grip_cache_hits(), hits);
+	CHECK_INT(auth_grip_verify("changeme", good, NOW), 1);
+	CHECK_INT(auth_grip_verify("changeme", good, 1700003599), 1);
+	CHECK_INT(auth_grip_cache_hits(), hits + 2);
+	/* At exp it is expired, remembered or not. */
+	CHECK_INT(auth_grip_verify("changeme", good, 1700003600), 0);
+	/* Another key, a changed byte, a longer string: verified, and refused. */
+	hits = auth_grip_cache_hits();
+	CHECK_INT(auth_grip_verify("changemf", good, NOW), 0);
+	buf_puts(&b, good);
+	/* The signature's first character: all six of its bits count (the last one's low bits may not). */
+	b.data[strrchr(b.data, '.') - b.data + 1] ^= 1;
+	CHECK_INT(auth_grip_verify("changeme", b.data, NOW), 0);
+	buf_putc(&b, 'x');
+	CHECK_INT(auth_grip_verify("changeme", b.data, NOW), 0);
+	/* A failing signature is not remembered: refused each time, the good one still remembered. */
+	CHECK_INT(auth_grip_verify("changeme", bad, NOW), 0);
+	CHECK_INT(auth_grip_verify("changeme", bad, NOW), 0);
+	CHECK_INT(auth_grip_cache_hits(), hits);
+	CHECK_INT(auth_grip_verify("changeme", good, NOW), 1);
+	CHECK_INT(auth_grip_cache_hits(), hits + 1);
+	/* A newer valid signature replaces it. */
+	{
+		char *newer = grip("HS256", EVP_sha256(), "changeme",
+				   "{\"iss\":\"pushpin\",\"exp\":1700007200}");
+
+		CHECK_INT(auth_grip_verify("changeme", newer, 1700003600), 1);
+		CHECK_INT(auth_grip_verify("changeme", newer, 1700003601), 1);
+		CHECK_INT(auth_grip_cache_hits(), hits + 2);
+		free(newer);
+	}
+	buf_free(&b);
+	free(bad);
+	free(good);
+}
+
 /* ---- names and messages ----------------------------------------------- */
 
 static void alg_names(void)
@@ -1264,6 +1312,7 @@ TAP_MAIN(
 	TAP_TEST(key_hmac_secret),
 	TAP_TEST(grip_valid),
 	TAP_TEST(grip_invalid),
+	TAP_TEST(grip_cache),
 	TAP_TEST(alg_names),
 	TAP_TEST(error_texts)
 )

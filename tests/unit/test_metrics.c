@@ -95,6 +95,45 @@ static void test_histogram(void)
 	teardown();
 }
 
+/* The hot-path calls that take label names and values land in the same series as the label strings. */
+static void test_label_pairs_same_series(void)
+{
+	char *t;
+
+	setup();
+	metrics_add("streamer_messages_total", "action=\"echo\",outcome=\"ok\"", 1);
+	metrics_add_labels("streamer_messages_total", "action", "echo", "outcome", "ok", 2);
+	metrics_add_labels("streamer_errors_total", "code", "RATE_LIMITED", NULL, NULL, 1);
+	metrics_observe("streamer_event_duration_seconds", "event=\"message\"", 300);
+	metrics_observe_label("streamer_event_duration_seconds", "event", "message", 700);
+	t = render();
+	CHECK(strstr(t, "streamer_messages_total{action=\"echo\",outcome=\"ok\"} 3\n"));
+	CHECK(strstr(t, "streamer_errors_total{code=\"RATE_LIMITED\"} 1\n"));
+	CHECK(strstr(t, "streamer_event_duration_seconds_bucket{event=\"message\",le=\"0.0005\"} 1\n"));
+	CHECK(strstr(t, "streamer_event_duration_seconds_bucket{event=\"message\",le=\"0.001\"} 2\n"));
+	CHECK(strstr(t, "streamer_event_duration_seconds_count{event=\"message\"} 2\n"));
+	CHECK(strstr(t, "streamer_metrics_dropped_total 0\n"));
+	free(t);
+	teardown();
+}
+
+/* A series key over the size limit is not stored: the update counts as dropped, once. */
+static void test_over_long_key_dropped(void)
+{
+	char value[300], *t;
+
+	setup();
+	memset(value, 'v', sizeof(value) - 1);
+	value[sizeof(value) - 1] = '\0';
+	metrics_add_labels("streamer_messages_total", "action", value, NULL, NULL, 1);
+	metrics_observe_label("streamer_event_duration_seconds", "event", value, 5);
+	t = render();
+	CHECK(strstr(t, "streamer_metrics_dropped_total 2\n"));
+	CHECK(strstr(t, "vvvvvvvv") == NULL);
+	free(t);
+	teardown();
+}
+
 /* Four processes update the same series at once: nothing is lost. */
 static void test_processes_share_the_numbers(void)
 {
@@ -176,6 +215,8 @@ TAP_MAIN(
 	TAP_TEST(test_without_a_file_updates_are_no_ops),
 	TAP_TEST(test_counters),
 	TAP_TEST(test_histogram),
+	TAP_TEST(test_label_pairs_same_series),
+	TAP_TEST(test_over_long_key_dropped),
 	TAP_TEST(test_processes_share_the_numbers),
 	TAP_TEST(test_full_file_counts_drops),
 	TAP_TEST(test_foreign_file_is_refused),

@@ -259,6 +259,10 @@ static void test_time_rfc3339(void)
 	check_time(999, "1970-01-01T00:00:00.999Z");
 	check_time(1000, "1970-01-01T00:00:01.000Z");
 	check_time(1700000000123, "2023-11-14T22:13:20.123Z");
+	/* The same second again (its text is cached), then another and back. */
+	check_time(1700000000999, "2023-11-14T22:13:20.999Z");
+	check_time(1700000001000, "2023-11-14T22:13:21.000Z");
+	check_time(1700000000001, "2023-11-14T22:13:20.001Z");
 	check_time(951782400007, "2000-02-29T00:00:00.007Z");
 	check_time(253402300799999, "9999-12-31T23:59:59.999Z");
 	/* Out of range: clamped, the format stays fixed. */
@@ -403,6 +407,42 @@ static void test_utf8_repair(void)
 	}
 }
 
+/*
+ * Long text goes eight bytes at a time: a bad byte, a NUL or a multi-byte
+ * character at every offset of a 40-byte ASCII text is still found.
+ */
+static void test_utf8_repair_every_offset(void)
+{
+	static const struct { const char *insert; size_t n; const char *becomes; } cases[] = {
+		{ "\xff", 1, "\xef\xbf\xbd" }, { "", 1, "\xef\xbf\xbd" }, { "\x80", 1, "\xef\xbf\xbd" },
+		{ "\xe2\x82\xac", 3, "\xe2\x82\xac" }, { "\xe2\x82", 2, "\xef\xbf\xbd\xef\xbf\xbd" },
+	};
+	char in[64], want[64];
+
+	for (size_t c = 0; c < ARRAY_SIZE(cases); c++) {
+		for (size_t k = 0; k <= 40; k++) {
+			size_t n = 0;
+
+			memset(in, 'a', k);
+			memcpy(in + k, cases[c].insert, cases[c].n);
+			n = k + cases[c].n;
+			memset(in + n, 'z', 40 - k);
+			n += 40 - k;
+			snprintf(want, sizeof(want), "%.*s%s%.*s", (int)k, in, cases[c].becomes,
+				 (int)(40 - k), in + k + cases[c].n);
+			repaired(in, n, want);
+			if (cases[c].insert[0]) {
+				char *d;
+
+				in[n] = '\0';
+				d = utf8_repair_dup(in);
+				CHECK_STR(d, want);
+				free(d);
+			}
+		}
+	}
+}
+
 static void redacts(const char *s, const char *want)
 {
 	struct buf b = { 0 };
@@ -530,6 +570,7 @@ TAP_MAIN(
 	TAP_TEST(test_write_read_all),
 	TAP_TEST(test_proc_stop_group),
 	TAP_TEST(test_utf8_repair),
+	TAP_TEST(test_utf8_repair_every_offset),
 	TAP_TEST(test_redact_credentials),
 	TAP_TEST(test_buf_append_grows),
 	TAP_TEST(test_buf_binary_and_strings),
