@@ -46,19 +46,13 @@ int64_t conn_token_limit_ms(int64_t exp, int64_t leeway)
 /* Counts n in family with one label, whose value comes from the program (bounded), not the client. */
 static void count1(const char *family, const char *label, const char *value)
 {
-	char labels[160];
-
-	snprintf(labels, sizeof labels, "%s=\"%s\"", label, value);
-	metrics_add(family, labels, 1);
+	metrics_add_labels(family, label, value, NULL, NULL, 1);
 }
 
 /* Records the handling time of one event ("open", "message", "close", "disconnect"). */
 static void observe_event(const char *event, int64_t us)
 {
-	char labels[40];
-
-	snprintf(labels, sizeof labels, "event=\"%s\"", event);
-	metrics_observe("streamer_event_duration_seconds", labels, us);
+	metrics_observe_label("streamer_event_duration_seconds", "event", event, us);
 }
 
 /*
@@ -624,20 +618,19 @@ out:
 		/* Only actions this process knows make a label: client input cannot grow the series. */
 		const char *action = !parsed ? "invalid" : known ? msg.action : "unknown";
 		const char *outcome = outcome_of(reply);
-		char labels[200];
+		const struct log_field f[] = {
+			LOG_STR("connection_id", id), LOG_STR("request_id", msg.id[0] ? msg.id : NULL),
+			LOG_STR("user", rec.user_id), LOG_STR("tenant", rec.tenant_id),
+			LOG_STR("action", parsed ? msg.action : NULL), LOG_STR("outcome", outcome),
+			LOG_INT("duration_us", time_mono_us() - start),
+		};
 
-		snprintf(labels, sizeof labels, "action=\"%s\",outcome=\"%s\"", action, outcome);
-		metrics_add("streamer_messages_total", labels, 1);
+		metrics_add_labels("streamer_messages_total", "action", action, "outcome", outcome, 1);
 		if (strcmp(outcome, "ok") != 0)
 			count1("streamer_errors_total", "code", outcome);
 		observe_event("message", time_mono_us() - start);
+		log_line(LOG_INFO, "message", f, ARRAY_SIZE(f));
 	}
-	log_event(LOG_INFO, "message",
-		  json_pack("{s:s,s:s?,s:s?,s:s?,s:s?,s:s,s:I}", "connection_id", id,
-			    "request_id", msg.id[0] ? msg.id : NULL,
-			    "user", rec.user_id, "tenant", rec.tenant_id,
-			    "action", parsed ? msg.action : NULL, "outcome", outcome_of(reply),
-			    "duration_us", (json_int_t)(time_mono_us() - start)));
 	out->messages = json_array();
 	json_array_append_new(out->messages, reply);
 	if (c.also)
