@@ -66,6 +66,7 @@
 struct auth_key {
 	enum auth_alg alg;
 	EVP_PKEY *pkey;              /* RS and ES */
+	EVP_PKEY_CTX *verify;        /* RS and ES: pkey's verify operation, set up once (auth_key_load) */
 	const unsigned char *secret; /* HS; owned by loaded keys, borrowed by the Grip-Sig check */
 	size_t secret_len;
 };
@@ -214,6 +215,27 @@ static int pkey_fits(const EVP_PKEY *pkey, enum auth_alg alg, char *err, size_t 
 	return 0;
 }
 
+/*
+ * Sets up key->verify, the one verify operation every token of the process
+ * uses (OpenSSL allows EVP_PKEY_verify again and again on one context):
+ * the key's context, its digest and, for RSA, PKCS #1 v1.5 padding are
+ * resolved here once, not per connect.
+ */
+static int verify_setup(struct auth_key *key, char *err, size_t errlen)
+{
+	key->verify = EVP_PKEY_CTX_new(key->pkey, NULL);
+	if (!key->verify || EVP_PKEY_verify_init(key->verify) != 1 ||
+	    EVP_PKEY_CTX_set_signature_md(key->verify, alg_md(key->alg)) != 1 ||
+	    (alg_is_rsa(key->alg) &&
+	     EVP_PKEY_CTX_set_rsa_padding(key->verify, RSA_PKCS1_PADDING) != 1)) {
+		snprintf(err, errlen, "OpenSSL cannot verify %s signatures with this key",
+			 algs[key->alg].name);
+		ERR_clear_error();
+		return -1;
+	}
+	return 0;
+}
+
 int auth_key_load(struct auth_key **out, enum auth_alg alg, const char *data,
 		  size_t len, char *err, size_t errlen)
 {
@@ -230,7 +252,8 @@ int auth_key_load(struct auth_key **out, enum auth_alg alg, const char *data,
 	key->alg = alg;
 	if (alg_is_rsa(alg) || alg_is_ec(alg)) {
 		key->pkey = pem_public_key(data ? data : "", len, err, errlen);
-		if (!key->pkey || pkey_fits(key->pkey, alg, err, errlen) < 0)
+		if (!key->pkey || pkey_fits(key->pkey, alg, err, errlen) < 0 ||
+		    verify_setup(key, err, errlen) < 0)
 			goto fail;
 	} else {
 		unsigned char *secret;
@@ -261,6 +284,7 @@ void auth_key_free(struct auth_key *key)
 {
 	if (!key)
 		return;
+	EVP_PKEY_CTX_free(key->verify);
 	EVP_PKEY_free(key->pkey);
 	if (key->secret)
 		OPENSSL_clear_free((void *)key->secret, key->secret_len);
@@ -455,8 +479,8 @@ static bool verify_pkey(const struct auth_key *key, const struct jws *j)
 	unsigned char der[2 * (48 + 3) + 8];
 	const unsigned char *sig = j->sig;
 	size_t siglen = j->sig_len;
-	EVP_MD_CTX *ctx;
-	bool ok = false;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
 
 	if (alg_is_ec(key->alg)) {
 		siglen = ecdsa_raw_to_der(j->sig, j->sig_len, algs[key->alg].ec_half, der, sizeof(der));
@@ -464,12 +488,9 @@ static bool verify_pkey(const struct auth_key *key, const struct jws *j)
 			return false;
 		sig = der;
 	}
-	ctx = EVP_MD_CTX_new();
-	if (ctx && EVP_DigestVerifyInit(ctx, NULL, alg_md(key->alg), NULL, key->pkey) == 1)
-		ok = EVP_DigestVerify(ctx, sig, siglen, (const unsigned char *)j->signing_input,
-				      j->signing_len) == 1;
-	EVP_MD_CTX_free(ctx);
-	return ok;
+	/* The digest here, the public-key operation on the context made once per key. */
+	return EVP_Digest(j->signing_input, j->signing_len, md, &mdlen, alg_md(key->alg), NULL) == 1 &&
+	       EVP_PKEY_verify(key->verify, sig, siglen, md, mdlen) == 1;
 }
 
 /*
