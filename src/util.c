@@ -1,6 +1,7 @@
 /* util.c - allocation that aborts on OOM, growable byte buffers, time and randomness. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -259,7 +260,8 @@ void time_rfc3339(int64_t ms, char out[32])
 	out[24] = '\0';
 }
 
-void random_bytes(void *p, size_t n)
+/* Fills p with n bytes from getrandom(2); aborts if it cannot. */
+static void kernel_random(void *p, size_t n)
 {
 	unsigned char *q = p;
 
@@ -274,6 +276,47 @@ void random_bytes(void *p, size_t n)
 		q += got;
 		n -= (size_t)got;
 	}
+}
+
+/*
+ * Kernel randomness fetched RANDOM_POOL bytes at a time: one getrandom(2)
+ * serves many message ids and stream epochs instead of one system call
+ * each. Every byte is handed out once and wiped; a forked child drops the
+ * pool, so parent and child never hand out the same bytes.
+ */
+#define RANDOM_POOL 256
+static unsigned char random_pool[RANDOM_POOL];
+static size_t random_left;
+static pthread_once_t random_once = PTHREAD_ONCE_INIT;
+
+static void random_pool_drop(void)
+{
+	explicit_bzero(random_pool, sizeof random_pool);
+	random_left = 0;
+}
+
+static void random_pool_init(void)
+{
+	pthread_atfork(NULL, NULL, random_pool_drop);
+}
+
+void random_bytes(void *p, size_t n)
+{
+	unsigned char *from;
+
+	pthread_once(&random_once, random_pool_init);
+	if (n > RANDOM_POOL / 4) {
+		kernel_random(p, n);
+		return;
+	}
+	if (random_left < n) {
+		kernel_random(random_pool, sizeof random_pool);
+		random_left = sizeof random_pool;
+	}
+	from = random_pool + sizeof random_pool - random_left;
+	memcpy(p, from, n);
+	explicit_bzero(from, n);
+	random_left -= n;
 }
 
 void random_hex(char *out, size_t n)

@@ -65,7 +65,11 @@ int64_t time_mono_us(void);
 /* Writes "YYYY-MM-DDTHH:MM:SS.mmmZ" for ms into out (at least 25 bytes). */
 void time_rfc3339(int64_t ms, char out[32]);
 
-/* Fills p with n bytes from the kernel CSPRNG; aborts if it cannot. */
+/*
+ * Fills p with n bytes from the kernel CSPRNG (small requests from a
+ * per-process pool of its bytes, dropped in a forked child); aborts if it
+ * cannot. Not for use from several threads at once.
+ */
 void random_bytes(void *p, size_t n);
 /* Writes 2*n lowercase hex digits of n random bytes plus NUL into out. */
 void random_hex(char *out, size_t n);

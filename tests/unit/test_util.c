@@ -330,6 +330,29 @@ static void test_random_bytes_vary(void)
 	CHECK(memcmp(x, y, sizeof(x)) != 0);
 }
 
+/* A forked child never hands out the bytes its parent's pool still holds. */
+static void test_random_pool_after_fork(void)
+{
+	unsigned char mine[8], theirs[8];
+	int fds[2], status;
+	pid_t kid;
+
+	random_bytes(mine, 1); /* the pool is filled now */
+	CHECK(pipe(fds) == 0);
+	kid = fork();
+	CHECK(kid >= 0);
+	if (kid == 0) {
+		random_bytes(theirs, sizeof theirs);
+		_exit(write(fds[1], theirs, sizeof theirs) == (ssize_t)sizeof theirs ? 0 : 1);
+	}
+	random_bytes(mine, sizeof mine);
+	CHECK(read(fds[0], theirs, sizeof theirs) == (ssize_t)sizeof theirs);
+	CHECK(waitpid(kid, &status, 0) == kid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK(memcmp(mine, theirs, sizeof mine) != 0);
+	close(fds[0]);
+	close(fds[1]);
+}
+
 static void test_file_read(void)
 {
 	char path[] = "/tmp/streamer-test-util-XXXXXX";
@@ -587,5 +610,6 @@ TAP_MAIN(
 	TAP_TEST(test_time_mono),
 	TAP_TEST(test_random_hex),
 	TAP_TEST(test_random_bytes_vary),
+	TAP_TEST(test_random_pool_after_fork),
 	TAP_TEST(test_file_read),
 )
