@@ -39,11 +39,10 @@
  *  - one client message whose action writes (conn.c): store_conn_secret
  *    (plain HTTP dialect) + store_conn_load + what its handler does
  *    (queue_count_live + queue_count_tenant_pending + queue_enqueue, or
- *    subs_add / subs_remove, or queue_cancel, or history_append) + the
- *    store_conn_touch when one is due: its effects are stored all or
- *    nothing. A message whose action only reads runs in one
- *    store_begin_read snapshot and writes nothing, unless its touch is due
- *    (then one store_conn_touch after the snapshot);
+ *    subs_add / subs_remove, or queue_cancel, or history_append): its
+ *    effects are stored all or nothing. A message whose action only reads
+ *    runs in one store_begin_read snapshot. Either way the connection's
+ *    touch, when one is due, is one store_conn_touch after the transaction;
  *  - disconnect (conn.c, and cli_push.c's forget): store_conn_secret +
  *    store_conn_delete (its subscriptions go with it) +
  *    queue_cancel_connection.
