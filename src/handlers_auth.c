@@ -49,7 +49,8 @@ int action_auth_refresh(struct call *c, json_t **data, struct proto_error *err)
 	perms = json_dumps(who.permissions, JSON_COMPACT);
 	st = store_conn_refresh(c->app->store, c->conn->id, perms ? perms : "[]",
 				conn_token_limit_ms(who.exp, c->app->cfg.jwt_leeway), c->now_ms,
-				c->app->cfg.connection_ttl * 1000, &rec);
+				/* a refresh is a touch: TTL + one interval ahead (conn.c) */
+				c->app->cfg.connection_ttl * 1000 + c->app->cfg.touch_interval_ms, &rec);
 	if (st != STORE_OK) {
 		proto_error_set(err, st == STORE_NOTFOUND ? ERR_UNAUTHORIZED : ERR_INTERNAL,
 				st == STORE_NOTFOUND ? "Connection is not authenticated or has expired"
