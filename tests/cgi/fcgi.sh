@@ -20,6 +20,21 @@ kill -TERM $spawn
 wait $spawn
 check_eq "SIGTERM stops an idle worker with status 0" "$?" 0
 
+# Several workers on one socket: an idle one stopped leaves the socket to the others
+# (on_stop points only its own descriptor at /dev/null).
+pids=$(spawn-fcgi -s "$TMP/pair.sock" -F 2 -- "$STREAMER_FCGI" 2>&1 | sed -n 's/.*PID: \([0-9]*\).*/\1/p')
+check_eq "spawn-fcgi starts two workers on one socket" "$(wc -w <<<"$pids")" 2
+wait_socket "$TMP/pair.sock"
+first=$(sed -n 1p <<<"$pids") second=$(sed -n 2p <<<"$pids")
+kill -TERM "$first"
+for _ in $(seq 100); do kill -0 "$first" 2>/dev/null || break; sleep 0.05; done
+check "SIGTERM stops one idle worker of two" bash -c "! kill -0 $first 2>/dev/null"
+check "the other still serves the socket: 30 OPENs" \
+	"$client" "$TMP/pair.sock" --count 30 "${open_args[@]}" --expect-status 200
+kill -TERM "$second"
+for _ in $(seq 100); do kill -0 "$second" 2>/dev/null || break; sleep 0.05; done
+check "then it stops too" bash -c "! kill -0 $second 2>/dev/null"
+
 # --listen, and a request in hand when SIGTERM arrives.
 "$STREAMER_FCGI" --listen "$TMP/own.sock" &
 worker=$!
