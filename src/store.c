@@ -9,9 +9,18 @@
 /* Every engine of this build; adding one is one folder under src/store/ and one line here. */
 static const struct store_ops *const engines[] = {
 	&store_sqlite_ops,
+#ifdef HAVE_LIBPQ
+	&store_postgresql_ops,
+#endif
 };
 
 #define NENGINES (sizeof engines / sizeof engines[0])
+
+/* Whether scheme (n bytes) is name, when name is non-NULL. */
+static int scheme_is(const char *scheme, size_t n, const char *name)
+{
+	return name && strlen(name) == n && strncmp(scheme, name, n) == 0;
+}
 
 /* The length of url's "<scheme>:" prefix when it has one of letters, digits, + . -, else 0. */
 static size_t scheme_len(const char *url)
@@ -35,7 +44,7 @@ const struct store_ops *store_engine_of(const char *url, const char **target, ch
 		url = "";
 	n = scheme_len(url);
 	for (size_t i = 0; n && i < NENGINES; i++) {
-		if (strlen(engines[i]->name) == n && strncmp(url, engines[i]->name, n) == 0) {
+		if (scheme_is(url, n, engines[i]->name) || scheme_is(url, n, engines[i]->alias)) {
 			*target = url + n + 1;
 			return engines[i];
 		}
@@ -44,7 +53,13 @@ const struct store_ops *store_engine_of(const char *url, const char **target, ch
 	if (n && strncmp(url + n, "://", 3) == 0) {
 		/* Only the scheme: the rest of a URL may hold a password. */
 		snprintf(err, errlen, "no store engine for %.*s:// URLs (this build has: sqlite:<path> "
-			 "or a plain path)", (int)(n > 32 ? 32 : n), url);
+			 "or a plain path%s)", (int)(n > 32 ? 32 : n), url,
+#ifdef HAVE_LIBPQ
+			 ", postgresql://…"
+#else
+			 ""
+#endif
+			 );
 		return NULL;
 	}
 	for (size_t i = 0; i < NENGINES; i++)

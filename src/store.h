@@ -102,8 +102,9 @@ struct store_options {
 
 /*
  * The store URL: "sqlite:<path>" or a plain path (SQLite, the file at path,
- * exactly as before URLs existed); "postgresql://…" and any other
- * "<scheme>://…" give "no store engine for …" until an engine serves it.
+ * exactly as before URLs existed); "postgresql://…" or "postgres://…" (a
+ * libpq connection URI: the PostgreSQL engine, in builds configured with
+ * libpq-dev); any other "<scheme>://…" gives "no store engine for …".
  * Returns the engine's ops and sets *target to what follows the scheme (the
  * path for SQLite, borrowed from url), or NULL with a reason in err.
  */
@@ -133,8 +134,11 @@ int store_create(const char *url, long long gid, char *err, size_t errlen)
  * opt (NULL = defaults), applies pending migrations (embedded at build
  * time) and prepares every statement. For SQLite the file is put in WAL
  * mode. Call once per process. A missing database is an error naming it and
- * `streamer init-db`, unless flags has STORE_OPEN_CREATE. Returns 0 and a
- * new handle, or -1 with a reason in err.
+ * `streamer init-db`, unless flags has STORE_OPEN_CREATE. PostgreSQL: the
+ * database must exist (createdb); only STORE_OPEN_CREATE (init-db) applies
+ * migrations, any other open refuses a schema older or newer than this
+ * build, naming both versions. Returns 0 and a new handle, or -1 with a
+ * reason in err.
  */
 int store_open(struct store **out, const char *url, const struct store_options *opt, int flags,
 	       char *err, size_t errlen) __attribute__((warn_unused_result));

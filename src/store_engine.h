@@ -29,6 +29,7 @@ struct store {
  */
 struct store_ops {
 	const char *name;   /* "sqlite": the URL scheme that selects it */
+	const char *alias;  /* a second scheme that selects it ("postgres"), NULL = none */
 	/* Whether url names this engine without a scheme (SQLite: a plain path). NULL = never. */
 	int (*claims_plain)(const char *url);
 	int local_file;     /* the target of its URLs is a local file path (see store_url_file) */
@@ -126,5 +127,8 @@ struct store_ops {
 
 /* The engines of this build (store.c's table), one per folder under src/store/. */
 extern const struct store_ops store_sqlite_ops;
+#ifdef HAVE_LIBPQ
+extern const struct store_ops store_postgresql_ops; /* postgresql:// and postgres:// (libpq) */
+#endif
 
 #endif

@@ -19,12 +19,12 @@ check_eq "/metrics answers 200" "$RESP_STATUS" 200
 check "the metrics file is beside the database file" test -f "$db.metrics"
 check "nothing is made under a directory named after the scheme" test ! -e "$TMP/sqlite:"
 
-url='postgresql://streamer:pw-not-shown@db.example/streamer'
+url='mongodb://streamer:pw-not-shown@db.example/streamer'
 body_reset; cgi GET /healthz "" STREAMER_DB="$url"
-check_eq "a worker on a postgresql:// URL stops with a generic 500" "$RESP_STATUS" 500
-check_contains "its reason names the missing engine" "$(cat "$TMP/stderr")" "no store engine for postgresql://"
+check_eq "a worker on a mongodb:// URL (no such engine) stops with a generic 500" "$RESP_STATUS" 500
+check_contains "its reason names the missing engine" "$(cat "$TMP/stderr")" "no store engine for mongodb://"
 check "the reason never repeats the URL's credentials" bash -c '! grep -q pw-not-shown "$1" && ! grep -q pw-not-shown <<<"$2"' _ "$TMP/stderr" "$RESP_BODY"
 out=$(STREAMER_DB="$url" "$STREAMER_CLI" init-db 2>&1)
 check_eq "init-db refuses it too (exit 1)" "$?" 1
-check_contains "naming the missing engine" "$out" "no store engine for postgresql://"
+check_contains "naming the missing engine" "$out" "no store engine for mongodb://"
 done_testing

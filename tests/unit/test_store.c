@@ -726,10 +726,22 @@ static void test_engine_urls(void)
 	CHECK_INT(store_create(url, -1, err, sizeof err), 0);
 
 	s = (struct store *)1;
-	CHECK_INT(store_open(&s, "postgresql://u:pw@db.example/streamer", NULL, 0, err, sizeof err), -1);
+	CHECK_INT(store_open(&s, "mongodb://u:pw@db.example/streamer", NULL, 0, err, sizeof err), -1);
 	CHECK(s == NULL);
 	printf("# %s\n", err);
-	CHECK(strstr(err, "no store engine for postgresql://") != NULL);
+	CHECK(strstr(err, "no store engine for mongodb://") != NULL);
+	CHECK(strstr(err, "pw") == NULL);
+	/* postgresql:// (and postgres://) is an engine of builds with libpq, else refused alike. */
+	s = (struct store *)1;
+	CHECK_INT(store_open(&s, "postgres://u:pw@/streamer?host=/nonexistent", NULL, 0, err,
+			     sizeof err), -1);
+	CHECK(s == NULL);
+	printf("# %s\n", err);
+#ifdef HAVE_LIBPQ
+	CHECK(strstr(err, "cannot connect to the PostgreSQL database") != NULL);
+#else
+	CHECK(strstr(err, "no store engine for postgres://") != NULL);
+#endif
 	CHECK(strstr(err, "pw") == NULL);
 	CHECK_INT(store_create("mysql://x/y", -1, err, sizeof err), -1);
 	CHECK(strstr(err, "no store engine for mysql://") != NULL);

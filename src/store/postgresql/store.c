@@ -1,0 +1,703 @@
+/* store.c - the PostgreSQL engine: one session per process on a database shared by every host; opening, errors, reconnecting, transactions, connections, the ops table. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "pg_int.h"
+
+static const char *const stmt_sql[PG_STMT_COUNT] = {
+#define X(name, sql) [name] = sql,
+	PG_STORE_STATEMENTS(X)
+	PG_QUEUE_STATEMENTS(X)
+	PG_SUBS_STATEMENTS(X)
+	PG_HISTORY_STATEMENTS(X)
+#undef X
+};
+
+/* The most parameters a statement takes (H_POSITIONS and STMT_CONN_PUT). */
+#define PG_MAX_PARAMS 16
+
+int pg_set_error(struct pg_store *s, const char *fmt, ...)
+{
+	va_list ap;
+	char *text;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	text = xmalloc((size_t)n + 1);
+	va_start(ap, fmt);
+	vsnprintf(text, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	/* libpq's messages end in a newline: one line for the logs */
+	while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == ' '))
+		text[--n] = '\0';
+	buf_reset(&s->errmsg);
+	buf_append(&s->errmsg, text, (size_t)n);
+	free(text);
+	return STORE_ERROR;
+}
+
+/* Records res's error (or the session's) for what; a lost session and a lock timeout say so. */
+static int pg_fail(struct pg_store *s, const PGresult *res, const char *what)
+{
+	const char *msg = res ? PQresultErrorMessage(res) : "";
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+	if (!msg || !*msg)
+		msg = PQerrorMessage(s->conn);
+	if (PQstatus(s->conn) != CONNECTION_OK) {
+		if (s->prepared)
+			log_event(LOG_ERROR, "database_connection_lost",
+				  json_pack("{s:s,s:s,s:s}", "database", s->where, "operation", what,
+					    "message", msg));
+		s->prepared = 0;
+		return pg_set_error(s, "database %s: %s: the connection was lost (%s); "
+				    "the next call outside a transaction reconnects", s->where, what, msg);
+	}
+	if (state && strcmp(state, "55P03") == 0) /* lock_not_available: lock_timeout */
+		return pg_set_error(s, "database %s is busy: %s: still locked after the busy "
+				    "timeout (%s)", s->where, what, msg);
+	return pg_set_error(s, "database %s: %s: %s", s->where, what, msg);
+}
+
+int pg_exec_sql(struct pg_store *s, PGconn *conn, const char *sql, const char *what)
+{
+	PGresult *res = PQexec(conn, sql);
+	ExecStatusType st = PQresultStatus(res);
+	int ret = 0;
+
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		pg_set_error(s, "database %s: %s: %s", s->where, what,
+			     res ? PQresultErrorMessage(res) : PQerrorMessage(conn));
+		ret = -1;
+	}
+	PQclear(res);
+	return ret;
+}
+
+/* Notices (CREATE … IF NOT EXISTS, ROLLBACK outside a transaction) are not errors: dropped. */
+static void quiet(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
+/*
+ * What every session needs before its first call: lock_timeout from the
+ * busy timeout (store.h: a lock held beyond it is an error saying "is
+ * busy") and every statement prepared once.
+ */
+static int session_setup(struct pg_store *s, int busy_timeout_ms)
+{
+	char set[64];
+
+	snprintf(set, sizeof set, "SET lock_timeout = %d", busy_timeout_ms);
+	if (pg_exec_sql(s, s->conn, set, "setting the lock timeout") < 0)
+		return -1;
+	for (int i = 0; i < PG_STMT_COUNT; i++) {
+		char name[16];
+		PGresult *res;
+
+		snprintf(name, sizeof name, "s%d", i);
+		res = PQprepare(s->conn, name, stmt_sql[i], 0, NULL);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			pg_set_error(s, "database %s: preparing \"%s\": %s", s->where, stmt_sql[i],
+				     PQresultErrorMessage(res));
+			PQclear(res);
+			return -1;
+		}
+		PQclear(res);
+	}
+	s->prepared = 1;
+	return 0;
+}
+
+/*
+ * Makes the session usable for what: reconnects a lost one (PQreset) and
+ * prepares again, unless a transaction was open on it (its work is gone:
+ * the caller must roll back, and the next call reconnects).
+ */
+static int pg_ready(struct pg_store *s, const char *what)
+{
+	if (s->prepared && PQstatus(s->conn) == CONNECTION_OK)
+		return STORE_OK;
+	if (s->in_txn)
+		return pg_set_error(s, "database %s: %s: the connection was lost inside a "
+				    "transaction; roll it back", s->where, what);
+	s->prepared = 0;
+	if (PQstatus(s->conn) != CONNECTION_OK) {
+		PQreset(s->conn);
+		if (PQstatus(s->conn) != CONNECTION_OK)
+			return pg_set_error(s, "database %s: %s: cannot reconnect: %s", s->where, what,
+					    PQerrorMessage(s->conn));
+		log_event(LOG_INFO, "database_reconnected", json_pack("{s:s}", "database", s->where));
+	}
+	return session_setup(s, s->busy_timeout_ms) < 0 ? STORE_ERROR : STORE_OK;
+}
+
+static PGresult *run_v(struct pg_store *s, enum pg_stmt id, const char *what, const char *fmt,
+		       va_list ap)
+{
+	const char *values[PG_MAX_PARAMS];
+	char ints[PG_MAX_PARAMS][24];
+	char name[16];
+	int n = 0;
+	PGresult *res;
+	ExecStatusType st;
+
+	if (pg_ready(s, what) != STORE_OK)
+		return NULL;
+	for (; *fmt && n < PG_MAX_PARAMS; fmt++, n++) {
+		if (*fmt == 't') {
+			values[n] = va_arg(ap, const char *);
+		} else {
+			int64_t v = va_arg(ap, int64_t);
+
+			/* 'I': an integer where 0 means SQL NULL (token_expires_at) */
+			snprintf(ints[n], sizeof ints[n], "%lld", (long long)v);
+			values[n] = *fmt == 'I' && v == 0 ? NULL : ints[n];
+		}
+	}
+	snprintf(name, sizeof name, "s%d", (int)id);
+	res = PQexecPrepared(s->conn, name, n, values, NULL, NULL, 0);
+	st = PQresultStatus(res);
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		pg_fail(s, res, what);
+		PQclear(res);
+		return NULL;
+	}
+	return res;
+}
+
+PGresult *pg_run(struct pg_store *s, enum pg_stmt id, const char *what, const char *fmt, ...)
+{
+	va_list ap;
+	PGresult *res;
+
+	va_start(ap, fmt);
+	res = run_v(s, id, what, fmt, ap);
+	va_end(ap);
+	return res;
+}
+
+int pg_cmd(struct pg_store *s, enum pg_stmt id, const char *what, int64_t *n, const char *fmt,
+	   ...)
+{
+	va_list ap;
+	PGresult *res;
+
+	va_start(ap, fmt);
+	res = run_v(s, id, what, fmt, ap);
+	va_end(ap);
+	if (!res)
+		return STORE_ERROR;
+	if (n)
+		*n = strtoll(PQcmdTuples(res), NULL, 10);
+	PQclear(res);
+	return STORE_OK;
+}
+
+const char *pg_str(const PGresult *res, int r, int c)
+{
+	return PQgetisnull(res, r, c) ? NULL : PQgetvalue(res, r, c);
+}
+
+char *pg_text(const PGresult *res, int r, int c)
+{
+	const char *v = pg_str(res, r, c);
+
+	return v ? xstrdup(v) : NULL;
+}
+
+int64_t pg_int(const PGresult *res, int r, int c)
+{
+	return PQgetisnull(res, r, c) ? 0 : strtoll(PQgetvalue(res, r, c), NULL, 10);
+}
+
+/* ---- opening ------------------------------------------------------------------------ */
+
+static void pg_close(struct store *h);
+
+/* target is what follows "postgresql:" or "postgres:", i.e. "//…": libpq takes either scheme. */
+static char *conninfo_of(const char *target)
+{
+	return xstrcat2("postgresql:", target);
+}
+
+static int pg_open(struct store **out, const char *target, const struct store_options *opt,
+		   int flags, char *err, size_t errlen)
+{
+	struct pg_store *s = xcalloc(1, sizeof *s);
+	int ret = -1;
+
+	*out = NULL;
+	s->base.ops = &store_postgresql_ops;
+	s->pid = (long)getpid();
+	s->busy_timeout_ms = opt->busy_timeout_ms > 0 ? opt->busy_timeout_ms : 5000;
+	s->conninfo = conninfo_of(target);
+	s->where = xstrdup("(not connected)");
+	s->conn = PQconnectdb(s->conninfo);
+	if (!s->conn || PQstatus(s->conn) != CONNECTION_OK) {
+		pg_set_error(s, "cannot connect to the PostgreSQL database: %s",
+			     s->conn ? PQerrorMessage(s->conn) : "out of memory");
+		goto out;
+	}
+	PQsetNoticeProcessor(s->conn, quiet, NULL);
+	free(s->where);
+	s->where = xmalloc(strlen(PQdb(s->conn)) + strlen(PQhost(s->conn)) + 8);
+	sprintf(s->where, "%s on %s", PQdb(s->conn), PQhost(s->conn));
+	if (pg_migrate(s, flags & STORE_OPEN_CREATE) < 0 ||
+	    session_setup(s, s->busy_timeout_ms) < 0)
+		goto out;
+	ret = 0;
+out:
+	if (ret < 0) {
+		snprintf(err, errlen, "%s", s->errmsg.data ? s->errmsg.data : "cannot open");
+		pg_close(&s->base);
+	} else {
+		buf_reset(&s->errmsg);
+		*out = &s->base;
+	}
+	return ret;
+}
+
+/* A PostgreSQL database is made by its administrator (createdb): this only checks it answers. */
+static int pg_create(const char *target, long long gid, char *err, size_t errlen)
+{
+	char *conninfo = conninfo_of(target);
+	PGconn *c = PQconnectdb(conninfo);
+	int ret = 0;
+
+	(void)gid;
+	if (!c || PQstatus(c) != CONNECTION_OK) {
+		snprintf(err, errlen, "cannot connect to the PostgreSQL database (create it with "
+			 "createdb first): %s", c ? PQerrorMessage(c) : "out of memory");
+		ret = -1;
+	}
+	PQfinish(c);
+	free(conninfo);
+	return ret;
+}
+
+void pg_finish(struct pg_store *s, PGconn *conn)
+{
+	if (conn && (long)getpid() != s->pid && PQsocket(conn) >= 0)
+		close(PQsocket(conn));
+	PQfinish(conn);
+}
+
+static void pg_close(struct store *h)
+{
+	struct pg_store *s = pgs(h);
+
+	if (!s)
+		return;
+	pg_wake_close(h);
+	pg_finish(s, s->conn);
+	free(s->conninfo);
+	free(s->where);
+	buf_free(&s->errmsg);
+	free(s);
+}
+
+static const char *pg_errmsg(struct store *h)
+{
+	struct pg_store *s = pgs(h);
+
+	return s && s->errmsg.data ? s->errmsg.data : "";
+}
+
+static int pg_schema_version(struct store *h)
+{
+	struct pg_store *s = pgs(h);
+	PGresult *res = pg_run(s, STMT_SCHEMA_VERSION, "reading the schema version", "");
+	int v = -1;
+
+	if (res && PQntuples(res) == 1)
+		v = (int)pg_int(res, 0, 0);
+	PQclear(res);
+	return v;
+}
+
+/* ---- transactions ------------------------------------------------------------------- */
+
+/*
+ * store_begin: READ COMMITTED plus one advisory lock that every write
+ * transaction takes first, held to its end. Chosen over SERIALIZABLE
+ * because the callers do not retry: serializable isolation would fail
+ * the atomic groups of store.h (connect's count + put, a message's counts
+ * + enqueue, subs_add's count + insert) with serialization errors under
+ * contention, where the lock makes them wait like SQLite's BEGIN
+ * IMMEDIATE (up to the busy timeout: lock_timeout). Each statement inside
+ * sees everything committed before it, and no other group runs between
+ * its reads and writes. Single calls outside a transaction (claims,
+ * touches, appends) do not take the lock; each is one atomic statement or
+ * holds its own row locks. A finer lock (per user, per connection) is how
+ * this scales past one writer at a time.
+ */
+static void pg_rollback(struct store *h);
+
+static int pg_begin(struct store *h)
+{
+	struct pg_store *s = pgs(h);
+
+	if (s->in_txn)
+		return pg_set_error(s, "database %s: begin: a transaction is already open", s->where);
+	if (pg_cmd(s, STMT_BEGIN, "begin", NULL, "") != STORE_OK)
+		return STORE_ERROR;
+	s->in_txn = 1;
+	if (pg_cmd(s, STMT_WRITE_LOCK, "begin (waiting for the write lock)", NULL, "") !=
+	    STORE_OK) {
+		pg_rollback(h);
+		return STORE_ERROR;
+	}
+	return STORE_OK;
+}
+
+/* store_begin_read: one REPEATABLE READ READ ONLY snapshot, no lock taken or waited for. */
+static int pg_begin_read(struct store *h)
+{
+	struct pg_store *s = pgs(h);
+
+	if (s->in_txn)
+		return pg_set_error(s, "database %s: begin read: a transaction is already open",
+				    s->where);
+	if (pg_cmd(s, STMT_BEGIN_READ, "begin read", NULL, "") != STORE_OK)
+		return STORE_ERROR;
+	s->in_txn = 1;
+	return STORE_OK;
+}
+
+static int pg_commit(struct store *h)
+{
+	struct pg_store *s = pgs(h);
+	PGresult *res = pg_run(s, STMT_COMMIT, "commit", "");
+	int ok = res && strcmp(PQcmdStatus(res), "COMMIT") == 0;
+
+	if (res && !ok)
+		pg_set_error(s, "database %s: commit: an earlier statement of the transaction "
+			     "failed, so it was rolled back", s->where);
+	PQclear(res);
+	if (!ok)
+		return STORE_ERROR; /* still "open" for the caller: store_rollback ends it */
+	s->in_txn = 0;
+	return STORE_OK;
+}
+
+static void pg_rollback(struct store *h)
+{
+	struct pg_store *s = pgs(h);
+
+	if (PQstatus(s->conn) == CONNECTION_OK &&
+	    (s->in_txn || PQtransactionStatus(s->conn) != PQTRANS_IDLE))
+		PQclear(PQexec(s->conn, "ROLLBACK"));
+	s->in_txn = 0;
+}
+
+static int pg_ping(struct store *h)
+{
+	struct pg_store *s = pgs(h);
+
+	return pg_cmd(s, STMT_PING, "ping", NULL, "");
+}
+
+/* ---- connections -------------------------------------------------------------------- */
+
+/* Fills r from row i of res, whose columns are PG_CONN_COLUMNS. */
+static void read_row(const PGresult *res, int i, struct conn_record *r)
+{
+	r->id = xstrdup(PQgetvalue(res, i, 0));
+	r->user_id = xstrdup(PQgetvalue(res, i, 1));
+	r->tenant_id = xstrdup(PQgetvalue(res, i, 2));
+	r->permissions = PQgetisnull(res, i, 3) ? xstrdup("[]") : pg_text(res, i, 3);
+	r->user_agent = pg_text(res, i, 4);
+	r->source_addr = pg_text(res, i, 5);
+	r->connected_at = pg_int(res, i, 6);
+	r->last_active_at = pg_int(res, i, 7);
+	r->expires_at = pg_int(res, i, 8);
+	r->messages_received = pg_int(res, i, 9);
+	r->messages_sent = pg_int(res, i, 10);
+	r->token_expires_at = pg_int(res, i, 11); /* NULL reads as 0: no limit */
+}
+
+/* Ends a statement returning at most one connection row: STORE_OK filling *out (when non-NULL), STORE_NOTFOUND, STORE_ERROR for res NULL. */
+static int one_row(PGresult *res, struct conn_record *out)
+{
+	int ret;
+
+	if (!res)
+		return STORE_ERROR;
+	ret = PQntuples(res) > 0 ? STORE_OK : STORE_NOTFOUND;
+	if (ret == STORE_OK && out)
+		read_row(res, 0, out);
+	PQclear(res);
+	return ret;
+}
+
+static int pg_conn_put(struct store *h, const struct conn_record *r)
+{
+	struct pg_store *s = pgs(h);
+	PGresult *res = pg_run(s, STMT_CONN_PUT, "put connection", "ttttttiiiiiIt", r->id,
+			       r->user_id, r->tenant_id, r->permissions ? r->permissions : "[]",
+			       r->user_agent, r->source_addr, r->connected_at, r->last_active_at,
+			       r->expires_at, r->messages_received, r->messages_sent,
+			       r->token_expires_at, r->secret_hash);
+	int ret;
+
+	if (!res)
+		return STORE_ERROR;
+	/* Nothing written: the live row of someone else stood in the way. */
+	ret = pg_int(res, 0, 0) == 0 ? STORE_CONFLICT : STORE_OK;
+	PQclear(res);
+	return ret;
+}
+
+static int pg_conn_secret(struct store *h, const char *id, char **hash_hex)
+{
+	struct pg_store *s = pgs(h);
+	PGresult *res = pg_run(s, STMT_CONN_SECRET, "read connection secret", "t", id);
+	int ret;
+
+	*hash_hex = NULL;
+	if (!res)
+		return STORE_ERROR;
+	ret = PQntuples(res) > 0 ? STORE_OK : STORE_NOTFOUND;
+	if (ret == STORE_OK)
+		*hash_hex = pg_text(res, 0, 0);
+	PQclear(res);
+	return ret;
+}
+
+static int pg_conn_touch(struct store *h, const char *id, const struct conn_touch *t)
+{
+	struct pg_store *s = pgs(h);
+
+	return one_row(pg_run(s, STMT_CONN_TOUCH, "touch connection", "iitiii", t->now,
+			      t->expires_at, id, t->active_at, t->received, t->sent), NULL);
+}
+
+static int pg_conn_refresh(struct store *h, const char *id, const char *permissions,
+			   int64_t token_expires_at, int64_t now, int64_t ttl_ms,
+			   struct conn_record *out)
+{
+	struct pg_store *s = pgs(h);
+	int64_t expires;
+
+	if (__builtin_add_overflow(now, ttl_ms, &expires))
+		return pg_set_error(s, "database %s: refresh connection: now + ttl overflows",
+				    s->where);
+	return one_row(pg_run(s, STMT_CONN_REFRESH, "refresh connection", "iitti", now, expires,
+			      id, permissions ? permissions : "[]", token_expires_at), out);
+}
+
+static int pg_conn_get(struct store *h, const char *id, struct conn_record *out)
+{
+	struct pg_store *s = pgs(h);
+
+	return one_row(pg_run(s, STMT_CONN_GET, "get connection", "t", id), out);
+}
+
+/* Copies column c of row 0 into arena (reserved by the caller), or if_null for SQL NULL. */
+static char *col_into(const PGresult *res, int c, struct buf *arena, char *if_null)
+{
+	size_t n;
+	char *at;
+
+	if (PQgetisnull(res, 0, c))
+		return if_null;
+	n = (size_t)PQgetlength(res, 0, c);
+	at = arena->data + arena->len;
+	memcpy(at, PQgetvalue(res, 0, c), n);
+	at[n] = '\0';
+	arena->len += n + 1;
+	return at;
+}
+
+static int pg_conn_load(struct store *h, const char *id, struct conn_record *out,
+			struct buf *arena)
+{
+	static char empty[] = "", no_perms[] = "[]";
+	struct pg_store *s = pgs(h);
+	PGresult *res;
+	size_t need = 0;
+
+	memset(out, 0, sizeof *out);
+	arena->len = 0;
+	res = pg_run(s, STMT_CONN_GET, "load connection", "t", id);
+	if (!res)
+		return STORE_ERROR;
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return STORE_NOTFOUND;
+	}
+	/* One reservation for every string: pointers into the arena stay put. */
+	for (int i = 0; i < 6; i++)
+		need += (size_t)PQgetlength(res, 0, i) + 1;
+	buf_reserve(arena, need);
+	out->id = col_into(res, 0, arena, empty);
+	out->user_id = col_into(res, 1, arena, empty);
+	out->tenant_id = col_into(res, 2, arena, empty);
+	out->permissions = col_into(res, 3, arena, no_perms);
+	out->user_agent = col_into(res, 4, arena, NULL);
+	out->source_addr = col_into(res, 5, arena, NULL);
+	out->connected_at = pg_int(res, 0, 6);
+	out->last_active_at = pg_int(res, 0, 7);
+	out->expires_at = pg_int(res, 0, 8);
+	out->messages_received = pg_int(res, 0, 9);
+	out->messages_sent = pg_int(res, 0, 10);
+	out->token_expires_at = pg_int(res, 0, 11);
+	PQclear(res);
+	return STORE_OK;
+}
+
+static int pg_conn_delete(struct store *h, const char *id, struct conn_record *out)
+{
+	struct pg_store *s = pgs(h);
+
+	return one_row(pg_run(s, STMT_CONN_DELETE, "delete connection", "t", id), out);
+}
+
+static int pg_conn_list(struct store *h, const char *tenant,
+			int (*fn)(const struct conn_record *r, void *ctx), void *ctx)
+{
+	struct pg_store *s = pgs(h);
+	PGresult *res = tenant ? pg_run(s, STMT_CONN_LIST_TENANT, "list connections", "t", tenant)
+			       : pg_run(s, STMT_CONN_LIST, "list connections", "");
+
+	if (!res)
+		return STORE_ERROR;
+	for (int i = 0; i < PQntuples(res); i++) {
+		struct conn_record r = { 0 };
+		int stop;
+
+		read_row(res, i, &r);
+		stop = fn(&r, ctx);
+		conn_record_free(&r);
+		if (stop)
+			break;
+	}
+	PQclear(res);
+	return STORE_OK;
+}
+
+static int pg_conn_count_user(struct store *h, const char *tenant, const char *user,
+			      const char *except_id, int64_t now, int64_t limit, int64_t *n)
+{
+	struct pg_store *s = pgs(h);
+	PGresult *res = pg_run(s, STMT_CONN_COUNT_USER, "count a user's connections", "ttiti",
+			       tenant, user, now, except_id, limit);
+
+	*n = 0;
+	if (!res)
+		return STORE_ERROR;
+	*n = pg_int(res, 0, 0);
+	PQclear(res);
+	return STORE_OK;
+}
+
+/* ---- gauges and report activity ------------------------------------------------------- */
+
+static int pg_gauges(struct store *h, int64_t now, int64_t *connections_active,
+		     int64_t *requests_pending, int64_t *requests_running)
+{
+	struct pg_store *s = pgs(h);
+	PGresult *res = pg_run(s, STMT_GAUGES, "reading the gauges", "i", now);
+
+	*connections_active = *requests_pending = *requests_running = 0;
+	if (!res)
+		return STORE_ERROR;
+	*connections_active = pg_int(res, 0, 0);
+	*requests_pending = pg_int(res, 0, 1);
+	*requests_running = pg_int(res, 0, 2);
+	PQclear(res);
+	return STORE_OK;
+}
+
+static int pg_activity(struct store *h, const char *tenant, int64_t from_ms, int64_t until_ms,
+		       int (*fn)(void *arg, const struct store_activity_row *row), void *arg)
+{
+	struct pg_store *s = pgs(h);
+	PGresult *res = pg_run(s, STMT_ACTIVITY, "reading activity", "tii", tenant, from_ms,
+			       until_ms);
+
+	if (!res)
+		return STORE_ERROR;
+	for (int i = 0; i < PQntuples(res); i++) {
+		struct store_activity_row row = {
+			.at_ms = pg_int(res, i, 0), .kind = pg_str(res, i, 1),
+			.tenant_id = pg_str(res, i, 2), .id = pg_str(res, i, 3),
+			.user_id = pg_str(res, i, 4), .action = pg_str(res, i, 5),
+			.status = pg_str(res, i, 6), .duration_ms = pg_int(res, i, 7),
+		};
+
+		if (fn(arg, &row) != 0)
+			break;
+	}
+	PQclear(res);
+	return STORE_OK;
+}
+
+const struct store_ops store_postgresql_ops = {
+	.name = "postgresql",
+	.alias = "postgres",
+	.claims_plain = NULL,
+	.local_file = 0,
+	.create = pg_create,
+	.open = pg_open,
+	.close = pg_close,
+	.errmsg = pg_errmsg,
+	.schema_version = pg_schema_version,
+	.schema_latest = pg_schema_latest,
+	.begin = pg_begin,
+	.begin_read = pg_begin_read,
+	.commit = pg_commit,
+	.rollback = pg_rollback,
+	.ping = pg_ping,
+	.conn_put = pg_conn_put,
+	.conn_touch = pg_conn_touch,
+	.conn_refresh = pg_conn_refresh,
+	.conn_secret = pg_conn_secret,
+	.conn_get = pg_conn_get,
+	.conn_load = pg_conn_load,
+	.conn_delete = pg_conn_delete,
+	.conn_list = pg_conn_list,
+	.conn_count_user = pg_conn_count_user,
+	.queue_enqueue = pg_queue_enqueue,
+	.queue_count_live = pg_queue_count_live,
+	.queue_count_tenant_pending = pg_queue_count_tenant_pending,
+	.queue_unhold = pg_queue_unhold,
+	.queue_claim = pg_queue_claim,
+	.queue_renew = pg_queue_renew,
+	.queue_progress = pg_queue_progress,
+	.queue_finish = pg_queue_finish,
+	.queue_release = pg_queue_release,
+	.queue_get_own = pg_queue_get_own,
+	.queue_cancel = pg_queue_cancel,
+	.queue_cancel_connection = pg_queue_cancel_connection,
+	.queue_gc = pg_queue_gc,
+	.subs_add = pg_subs_add,
+	.subs_remove = pg_subs_remove,
+	.subs_topic_members = pg_subs_topic_members,
+	.subs_user_connections = pg_subs_user_connections,
+	.subs_tenant_connections = pg_subs_tenant_connections,
+	.subs_expired_connections = pg_subs_expired_connections,
+	.history_append = pg_history_append,
+	.history_position = pg_history_position,
+	.history_read = pg_history_read,
+	.history_positions = pg_history_positions,
+	.history_gc = pg_history_gc,
+	.gauges = pg_gauges,
+	.activity = pg_activity,
+	.wake_listen = pg_wake_listen,
+	.wake_fd = pg_wake_fd,
+	.wake_drain = pg_wake_drain,
+	.wake_notify = pg_wake_notify,
+	.wake_close = pg_wake_close,
+};
