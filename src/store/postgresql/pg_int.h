@@ -78,6 +78,9 @@ const char *pg_str(const PGresult *res, int r, int c);
  */
 void pg_finish(struct pg_store *s, PGconn *conn);
 
+/* A libpq notice processor that drops them: notices (CREATE … IF NOT EXISTS, ROLLBACK outside a transaction, a server shutting down) are not errors. */
+void pg_quiet(void *arg, const char *message);
+
 /* Runs one-off SQL (migrations, LISTEN) on conn: 0, or -1 with the error recorded for what. */
 int pg_exec_sql(struct pg_store *s, PGconn *conn, const char *sql, const char *what);
 

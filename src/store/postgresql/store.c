@@ -20,6 +20,26 @@ static const char *const stmt_sql[PG_STMT_COUNT] = {
 /* The most parameters a statement takes (H_POSITIONS and STMT_CONN_PUT). */
 #define PG_MAX_PARAMS 16
 
+/* Makes libpq's multi-line messages one line: each run of blanks with a newline or tab becomes one space; trailing ones go. */
+static void one_line(char *t)
+{
+	char *w = t;
+
+	for (char *r = t; *r;) {
+		if (*r == '\n' || *r == '\t' || *r == '\r' || (*r == ' ' && (r[1] == '\n' || r[1] == '\t'))) {
+			while (*r == '\n' || *r == '\t' || *r == '\r' || *r == ' ')
+				r++;
+			if (*r)
+				*w++ = ' ';
+		} else {
+			*w++ = *r++;
+		}
+	}
+	while (w > t && w[-1] == ' ')
+		w--;
+	*w = '\0';
+}
+
 int pg_set_error(struct pg_store *s, const char *fmt, ...)
 {
 	va_list ap;
@@ -35,11 +55,9 @@ int pg_set_error(struct pg_store *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(text, (size_t)n + 1, fmt, ap);
 	va_end(ap);
-	/* libpq's messages end in a newline: one line for the logs */
-	while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == ' '))
-		text[--n] = '\0';
+	one_line(text); /* libpq's messages span lines: one line for the logs */
 	buf_reset(&s->errmsg);
-	buf_append(&s->errmsg, text, (size_t)n);
+	buf_append(&s->errmsg, text, strlen(text));
 	free(text);
 	return STORE_ERROR;
 }
@@ -50,16 +68,24 @@ static int pg_fail(struct pg_store *s, const PGresult *res, const char *what)
 	const char *msg = res ? PQresultErrorMessage(res) : "";
 	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 
+	char line[1024];
+
 	if (!msg || !*msg)
 		msg = PQerrorMessage(s->conn);
+	snprintf(line, sizeof line, "%s", msg);
+	one_line(line);
+	msg = line;
 	if (PQstatus(s->conn) != CONNECTION_OK) {
-		if (s->prepared)
+		int first = s->prepared;
+
+		s->prepared = 0;
+		pg_set_error(s, "database %s: %s: the connection was lost (%s); "
+			     "the next call outside a transaction reconnects", s->where, what, msg);
+		if (first)
 			log_event(LOG_ERROR, "database_connection_lost",
 				  json_pack("{s:s,s:s,s:s}", "database", s->where, "operation", what,
-					    "message", msg));
-		s->prepared = 0;
-		return pg_set_error(s, "database %s: %s: the connection was lost (%s); "
-				    "the next call outside a transaction reconnects", s->where, what, msg);
+					    "message", s->errmsg.data));
+		return STORE_ERROR;
 	}
 	if (state && strcmp(state, "55P03") == 0) /* lock_not_available: lock_timeout */
 		return pg_set_error(s, "database %s is busy: %s: still locked after the busy "
@@ -82,8 +108,7 @@ int pg_exec_sql(struct pg_store *s, PGconn *conn, const char *sql, const char *w
 	return ret;
 }
 
-/* Notices (CREATE … IF NOT EXISTS, ROLLBACK outside a transaction) are not errors: dropped. */
-static void quiet(void *arg, const char *message)
+void pg_quiet(void *arg, const char *message)
 {
 	(void)arg;
 	(void)message;
@@ -249,7 +274,7 @@ static int pg_open(struct store **out, const char *target, const struct store_op
 			     s->conn ? PQerrorMessage(s->conn) : "out of memory");
 		goto out;
 	}
-	PQsetNoticeProcessor(s->conn, quiet, NULL);
+	PQsetNoticeProcessor(s->conn, pg_quiet, NULL);
 	free(s->where);
 	s->where = xmalloc(strlen(PQdb(s->conn)) + strlen(PQhost(s->conn)) + 8);
 	sprintf(s->where, "%s on %s", PQdb(s->conn), PQhost(s->conn));
@@ -268,22 +293,21 @@ out:
 	return ret;
 }
 
-/* A PostgreSQL database is made by its administrator (createdb): this only checks it answers. */
+/*
+ * store_create (`streamer init-db`): a PostgreSQL database is made by its
+ * administrator (createdb), so this brings its schema to the newest
+ * version (pg_migrate), which no other open does. Returns 0, or -1.
+ */
 static int pg_create(const char *target, long long gid, char *err, size_t errlen)
 {
-	char *conninfo = conninfo_of(target);
-	PGconn *c = PQconnectdb(conninfo);
-	int ret = 0;
+	static const struct store_options defaults = { .busy_timeout_ms = 5000 };
+	struct store *h = NULL;
 
 	(void)gid;
-	if (!c || PQstatus(c) != CONNECTION_OK) {
-		snprintf(err, errlen, "cannot connect to the PostgreSQL database (create it with "
-			 "createdb first): %s", c ? PQerrorMessage(c) : "out of memory");
-		ret = -1;
-	}
-	PQfinish(c);
-	free(conninfo);
-	return ret;
+	if (pg_open(&h, target, &defaults, STORE_OPEN_CREATE, err, errlen) < 0)
+		return -1;
+	pg_close(h);
+	return 0;
 }
 
 void pg_finish(struct pg_store *s, PGconn *conn)

@@ -25,6 +25,7 @@ static int listen_session(struct pg_store *s, char *err, size_t errlen)
 			 s->wake ? PQerrorMessage(s->wake) : "out of memory");
 		goto fail;
 	}
+	PQsetNoticeProcessor(s->wake, pg_quiet, NULL);
 	res = PQexec(s->wake, "LISTEN streamer_wake");
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		snprintf(err, errlen, "database %s: LISTEN streamer_wake: %s", s->where,

@@ -1,0 +1,139 @@
+/* pg_session.c - the PostgreSQL engine's session: a server restart fails the call that meets it, the next call reconnects, a transaction is never resumed on a new session, wake-ups come back, and an old schema is refused. */
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conformance.h"
+#include "queue.h"
+#include "store.h"
+
+/*
+ * Run by `make check-postgresql` only: STREAMER_TEST_PG_RESTART is a shell
+ * command that stops the server and starts it again (every session is cut).
+ * Without it (or on the default SQLite store) each test passes doing nothing.
+ */
+static int restart_server(void)
+{
+	const char *cmd = getenv("STREAMER_TEST_PG_RESTART");
+
+	if (!cmd || !*cmd || conf_default_sqlite())
+		return 0;
+	CHECK(system(cmd) == 0);
+	return 1;
+}
+
+static int pg_run_here(void)
+{
+	const char *cmd = getenv("STREAMER_TEST_PG_RESTART");
+
+	return cmd && *cmd && getenv("STREAMER_TEST_STORE_URL") != NULL;
+}
+
+/* A lost session: one call fails saying so, the next reconnects and finds the rows. */
+static void test_restart_outside_a_transaction(void)
+{
+	struct conn_record a = rec("a", "acme", 1000), got = { 0 };
+	struct store *s;
+	int rc;
+
+	if (!pg_run_here())
+		return;
+	conf_setup();
+	s = conf_open();
+	put_ok(s, &a);
+	CHECK(restart_server());
+	rc = store_ping(s);
+	CHECK_INT(rc, STORE_ERROR);
+	printf("# %s\n", store_errmsg(s));
+	CHECK(strstr(store_errmsg(s), "connection was lost") != NULL);
+	/* reconnected and prepared again: every kind of call works */
+	CHECK_INT(store_ping(s), STORE_OK);
+	CHECK_INT(store_conn_get(s, "a", &got), STORE_OK);
+	CHECK_STR(got.tenant_id, "acme");
+	conn_record_free(&got);
+	CHECK_INT(store_begin(s), STORE_OK);
+	CHECK_INT(store_conn_delete(s, "a", NULL), STORE_OK);
+	CHECK_INT(store_commit(s), STORE_OK);
+	conf_teardown(s);
+}
+
+/* A session lost inside a transaction: its calls fail until rollback; nothing of it is kept. */
+static void test_restart_inside_a_transaction(void)
+{
+	struct conn_record a = rec("a", "acme", 1000), b = rec("b", "acme", 1000);
+	struct store *s;
+
+	if (!pg_run_here())
+		return;
+	conf_setup();
+	s = conf_open();
+	CHECK_INT(store_begin(s), STORE_OK);
+	put_ok(s, &a);
+	CHECK(restart_server());
+	CHECK_INT(store_conn_put(s, &b), STORE_ERROR);
+	/* still inside: no reconnect that would run the rest outside the transaction */
+	CHECK_INT(store_conn_get(s, "a", NULL), STORE_ERROR);
+	CHECK(strstr(store_errmsg(s), "roll it back") != NULL);
+	store_rollback(s);
+	CHECK_INT(store_conn_get(s, "a", NULL), STORE_NOTFOUND);
+	CHECK_INT(store_conn_get(s, "b", NULL), STORE_NOTFOUND);
+	conf_teardown(s);
+}
+
+static int readable(int fd, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return fd >= 0 && poll(&p, 1, ms) == 1;
+}
+
+/* A listener whose session was cut listens again after a drain; a notify then wakes it. */
+static void test_wake_after_restart(void)
+{
+	struct store *l, *w;
+	char err[256];
+
+	if (!pg_run_here())
+		return;
+	conf_setup();
+	l = conf_open();
+	w = conf_open();
+	CHECK_INT(store_wake_listen(l, err, sizeof err), 0);
+	CHECK(restart_server());
+	/* the cut session's socket reports EOF: drain opens a new session */
+	CHECK(readable(store_wake_fd(l), 2000));
+	store_wake_drain(l);
+	CHECK(store_wake_fd(l) >= 0);
+	store_wake_notify(w); /* w's own session was cut too: this call may be lost */
+	store_wake_notify(w);
+	CHECK(readable(store_wake_fd(l), 2000));
+	store_close(w);
+	conf_teardown(l);
+}
+
+/* A store whose schema is older than the build is refused by a plain open, naming both versions. */
+static void test_old_schema_is_refused(void)
+{
+	struct store *s = NULL;
+	char err[512] = "";
+
+	if (!pg_run_here())
+		return;
+	conf_setup(); /* the reset leaves an empty schema: version 0 */
+	CHECK_INT(store_open(&s, conf_url, NULL, 0, err, sizeof err), -1);
+	printf("# %s\n", err);
+	CHECK(strstr(err, "schema version 0 is older than this build") != NULL);
+	CHECK(strstr(err, "init-db") != NULL);
+	CHECK_INT(store_create(conf_url, -1, err, sizeof err), 0);
+	CHECK_INT(store_open(&s, conf_url, NULL, 0, err, sizeof err), 0);
+	CHECK_INT(store_schema_version(s), store_schema_latest());
+	conf_teardown(s);
+}
+
+TAP_MAIN(
+	TAP_TEST(test_restart_outside_a_transaction),
+	TAP_TEST(test_restart_inside_a_transaction),
+	TAP_TEST(test_wake_after_restart),
+	TAP_TEST(test_old_schema_is_refused)
+)
