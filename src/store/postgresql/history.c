@@ -83,30 +83,25 @@ int pg_history_append(struct store *h, const char *stream, const char *target,
 {
 	struct pg_store *s = pgs(h);
 	char epoch[HISTORY_EPOCH_LEN + 1];
-	enum own own;
-	int64_t keep_from;
 	PGresult *res;
 	int ret = STORE_ERROR;
 
 	memset(pos, 0, sizeof *pos);
 	random_hex(epoch, HISTORY_EPOCH_LEN / 2);
-	if (scope_open(s, SCOPE_WRITE, &own) != STORE_OK)
+	/* One statement: atomic alone; inside the caller's transaction a savepoint, so that
+	 * its failure does not abort the caller's (PostgreSQL aborts a transaction on error). */
+	if (s->in_txn && pg_cmd(s, H_SAVEPOINT, "history savepoint", NULL, "") != STORE_OK)
 		return STORE_ERROR;
-	/* Takes the stream row's lock to the end of the transaction: gap-free offsets. */
-	res = pg_run(s, H_NEXT, "numbering a stream's message", "tti", stream, epoch, now);
+	res = pg_run(s, H_APPEND, "storing a stream's message", "ttittii", stream, epoch, now,
+		     target, text, lim->size > 0 ? lim->size : (int64_t)0,
+		     cutoff(now, lim->ttl_ms));
 	if (res && PQntuples(res) == 1) {
 		read_pos(res, 0, 0, pos);
 		ret = STORE_OK;
 	}
 	PQclear(res);
-	if (ret == STORE_OK)
-		ret = pg_cmd(s, H_INSERT, "storing a stream's message", NULL, "titti", stream,
-			     pos->offset, target, text, now);
-	keep_from = lim->size > 0 ? cutoff(pos->offset + 1, lim->size) : pos->offset + 1;
-	if (ret == STORE_OK)
-		ret = pg_cmd(s, H_TRIM, "trimming a stream's history", NULL, "tiii", stream,
-			     keep_from, cutoff(now, lim->ttl_ms), pos->offset + 1);
-	ret = scope_close(s, own, ret);
+	if (s->in_txn)
+		ret = scope_close(s, OWN_SAVEPOINT, ret);
 	if (ret != STORE_OK)
 		memset(pos, 0, sizeof *pos);
 	return ret;

@@ -223,24 +223,25 @@
 	X(H_SAVEPOINT, "SAVEPOINT history_append") \
 	X(H_RELEASE, "RELEASE history_append") \
 	X(H_ROLLBACK_TO, "ROLLBACK TO history_append") \
-	/* $1 name $2 epoch (used only when the row is created) $3 now. The upsert holds the \
-	 * stream row's lock until the transaction ends: appends to one stream take their \
-	 * offsets one after the other, and a rolled-back append gives its offset back. */ \
-	X(H_NEXT, \
-	  "INSERT INTO streams (name, epoch, top, updated_at) VALUES ($1, $2, 1, $3::bigint) " \
-	  "ON CONFLICT (name) DO UPDATE SET top = streams.top + 1, " \
+	/* $1 stream $2 epoch (used only when the row is created) $3 now $4 target $5 body \
+	 * $6 the size limit (0 = keep only the newest) $7 the oldest created_at the ttl keeps. \
+	 * One statement, so one round trip: numbers the message through an upsert of the \
+	 * stream row, whose lock is held to the end of the transaction (appends to one \
+	 * stream take their offsets one after the other; a rolled-back append gives its \
+	 * offset back: no gap), stores it, and trims what SQLite's H_TRIM trims (the \
+	 * trim's snapshot does not hold the new row, which it would keep anyway). */ \
+	X(H_APPEND, \
+	  "WITH n AS (INSERT INTO streams (name, epoch, top, updated_at) " \
+	  "VALUES ($1, $2, 1, $3::bigint) ON CONFLICT (name) DO UPDATE SET top = streams.top + 1, " \
 	  "updated_at = GREATEST(streams.updated_at, excluded.updated_at) " \
-	  "RETURNING epoch, top, updated_at") \
-	/* $1 stream $2 offset $3 target $4 body $5 now */ \
-	X(H_INSERT, \
-	  "INSERT INTO history (stream, seq, target, body, created_at) " \
-	  "VALUES ($1, $2::bigint, $3, $4, $5::bigint)") \
-	/* $1 stream $2 the lowest offset the size keeps $3 the oldest created_at the ttl \
-	 * keeps $4 top + 1 */ \
-	X(H_TRIM, \
-	  "DELETE FROM history WHERE stream = $1 AND seq < GREATEST($2::bigint, COALESCE(" \
-	  "(SELECT seq FROM history WHERE stream = $1 AND created_at >= $3::bigint " \
-	  "ORDER BY seq LIMIT 1), $4::bigint))") \
+	  "RETURNING epoch, top, updated_at), " \
+	  "ins AS (INSERT INTO history (stream, seq, target, body, created_at) " \
+	  "SELECT $1, top, $4, $5, $3::bigint FROM n), " \
+	  "trim AS (DELETE FROM history WHERE stream = $1 AND seq < GREATEST(" \
+	  "(SELECT CASE WHEN $6::bigint > 0 THEN top + 1 - $6::bigint ELSE top + 1 END FROM n), " \
+	  "COALESCE((SELECT seq FROM history WHERE stream = $1 AND created_at >= $7::bigint " \
+	  "ORDER BY seq LIMIT 1), (SELECT top + 1 FROM n)))) " \
+	  "SELECT epoch, top, updated_at FROM n") \
 	X(H_POSITION, "SELECT epoch, top, updated_at FROM streams WHERE name = $1") \
 	/* $1 stream $2 the oldest created_at still readable */ \
 	X(H_OLDEST, \
