@@ -9,6 +9,13 @@
 	"token_expires_at"
 
 /*
+ * store_begin: the transaction and the one lock every write transaction
+ * takes first (see pg_begin in store.c), sent together: one round trip.
+ */
+#define PG_SQL_BEGIN_WRITE \
+	"BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock(7437370917392416001)"
+
+/*
  * X(name, sql) for each statement pg_open prepares once per session
  * (PQprepare, again after a reconnect). Parameters are sent as text;
  * integers are cast where PostgreSQL could not infer their type. The
@@ -16,8 +23,6 @@
  */
 #define PG_STORE_STATEMENTS(X) \
 	X(STMT_BEGIN, "BEGIN ISOLATION LEVEL READ COMMITTED") \
-	/* Every write transaction takes this one lock first: see pg_begin in store.c. */ \
-	X(STMT_WRITE_LOCK, "SELECT pg_advisory_xact_lock(7437370917392416001)") \
 	X(STMT_BEGIN_READ, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") \
 	X(STMT_COMMIT, "COMMIT") \
 	X(STMT_ROLLBACK, "ROLLBACK") \

@@ -371,17 +371,23 @@ static void pg_rollback(struct store *h);
 static int pg_begin(struct store *h)
 {
 	struct pg_store *s = pgs(h);
+	PGresult *res;
 
 	if (s->in_txn)
 		return pg_set_error(s, "database %s: begin: a transaction is already open", s->where);
-	if (pg_cmd(s, STMT_BEGIN, "begin", NULL, "") != STORE_OK)
+	if (pg_ready(s, "begin") != STORE_OK)
 		return STORE_ERROR;
-	s->in_txn = 1;
-	if (pg_cmd(s, STMT_WRITE_LOCK, "begin (waiting for the write lock)", NULL, "") !=
-	    STORE_OK) {
+	/* Two commands in one simple query (one round trip); the result is the lock's. */
+	res = PQexec(s->conn, PG_SQL_BEGIN_WRITE);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		pg_fail(s, res, "begin (waiting for the write lock)");
+		PQclear(res);
+		s->in_txn = 1; /* whatever BEGIN left open goes */
 		pg_rollback(h);
 		return STORE_ERROR;
 	}
+	PQclear(res);
+	s->in_txn = 1;
 	return STORE_OK;
 }
 

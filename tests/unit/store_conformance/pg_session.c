@@ -1,4 +1,4 @@
-/* pg_session.c - the PostgreSQL engine's session: a server restart fails the call that meets it, the next call reconnects, a transaction is never resumed on a new session, wake-ups come back, and an old schema is refused. */
+/* pg_session.c - the PostgreSQL engine's session: a server restart fails the call that meets it, the next call reconnects, a transaction is never resumed on a new session, wake-ups come back, an old schema is refused, the busy timeout bounds the write lock wait. */
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,9 +131,33 @@ static void test_old_schema_is_refused(void)
 	conf_teardown(s);
 }
 
+/* A write transaction waits for another's lock up to the busy timeout, then fails saying "is busy". */
+static void test_busy_timeout(void)
+{
+	struct store_options opt = { .busy_timeout_ms = 200 };
+	struct store *a, *b = NULL;
+	char err[512] = "";
+
+	if (!pg_run_here())
+		return;
+	conf_setup();
+	a = conf_open();
+	CHECK_INT(store_open(&b, conf_url, &opt, 0, err, sizeof err), 0);
+	CHECK_INT(store_begin(a), STORE_OK);
+	CHECK_INT(store_begin(b), STORE_ERROR);
+	printf("# %s\n", store_errmsg(b));
+	CHECK(strstr(store_errmsg(b), "is busy") != NULL);
+	CHECK_INT(store_commit(a), STORE_OK);
+	CHECK_INT(store_begin(b), STORE_OK);
+	CHECK_INT(store_commit(b), STORE_OK);
+	store_close(b);
+	conf_teardown(a);
+}
+
 TAP_MAIN(
 	TAP_TEST(test_restart_outside_a_transaction),
 	TAP_TEST(test_restart_inside_a_transaction),
 	TAP_TEST(test_wake_after_restart),
-	TAP_TEST(test_old_schema_is_refused)
+	TAP_TEST(test_old_schema_is_refused),
+	TAP_TEST(test_busy_timeout)
 )
