@@ -78,6 +78,13 @@ const char *pg_str(const PGresult *res, int r, int c);
  */
 void pg_finish(struct pg_store *s, PGconn *conn);
 
+/*
+ * A new session on the libpq URI conninfo (check PQstatus), with defaults
+ * the URI may override: connect_timeout 5 s, TCP keepalives and
+ * tcp_user_timeout 15 s, so a network cut fails a call within seconds.
+ */
+PGconn *pg_connect(const char *conninfo);
+
 /* A libpq notice processor that drops them: notices (CREATE … IF NOT EXISTS, ROLLBACK outside a transaction, a server shutting down) are not errors. */
 void pg_quiet(void *arg, const char *message);
 

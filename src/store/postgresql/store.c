@@ -256,6 +256,22 @@ static char *conninfo_of(const char *target)
 	return xstrcat2("postgresql:", target);
 }
 
+/*
+ * Opens a session on the URI conninfo. Defaults that the URI may override:
+ * a connect timeout, and TCP keepalives with a user timeout, so that a
+ * network cut fails a call (and a reconnect) in seconds rather than hang
+ * for the kernel's minutes. Unix sockets ignore the TCP ones.
+ */
+PGconn *pg_connect(const char *conninfo)
+{
+	/* Before dbname: the URI's own settings, expanded from dbname, win. */
+	static const char *const keys[] = { "connect_timeout", "keepalives_idle",
+		"keepalives_interval", "keepalives_count", "tcp_user_timeout", "dbname", NULL };
+	const char *values[] = { "5", "10", "5", "3", "15000", conninfo, NULL };
+
+	return PQconnectdbParams(keys, values, 1);
+}
+
 static int pg_open(struct store **out, const char *target, const struct store_options *opt,
 		   int flags, char *err, size_t errlen)
 {
@@ -268,7 +284,7 @@ static int pg_open(struct store **out, const char *target, const struct store_op
 	s->busy_timeout_ms = opt->busy_timeout_ms > 0 ? opt->busy_timeout_ms : 5000;
 	s->conninfo = conninfo_of(target);
 	s->where = xstrdup("(not connected)");
-	s->conn = PQconnectdb(s->conninfo);
+	s->conn = pg_connect(s->conninfo);
 	if (!s->conn || PQstatus(s->conn) != CONNECTION_OK) {
 		pg_set_error(s, "cannot connect to the PostgreSQL database: %s",
 			     s->conn ? PQerrorMessage(s->conn) : "out of memory");

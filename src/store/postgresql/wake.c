@@ -19,7 +19,7 @@ static int listen_session(struct pg_store *s, char *err, size_t errlen)
 	PGresult *res;
 
 	pg_finish(s, s->wake);
-	s->wake = PQconnectdb(s->conninfo);
+	s->wake = pg_connect(s->conninfo);
 	if (!s->wake || PQstatus(s->wake) != CONNECTION_OK) {
 		snprintf(err, errlen, "database %s: cannot open the wake-up session: %s", s->where,
 			 s->wake ? PQerrorMessage(s->wake) : "out of memory");
