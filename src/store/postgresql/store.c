@@ -276,6 +276,7 @@ static int pg_open(struct store **out, const char *target, const struct store_op
 		   int flags, char *err, size_t errlen)
 {
 	struct pg_store *s = xcalloc(1, sizeof *s);
+	struct buf where = { 0 };
 	int ret = -1;
 
 	*out = NULL;
@@ -292,8 +293,8 @@ static int pg_open(struct store **out, const char *target, const struct store_op
 	}
 	PQsetNoticeProcessor(s->conn, pg_quiet, NULL);
 	free(s->where);
-	s->where = xmalloc(strlen(PQdb(s->conn)) + strlen(PQhost(s->conn)) + 8);
-	sprintf(s->where, "%s on %s", PQdb(s->conn), PQhost(s->conn));
+	buf_printf(&where, "%s on %s", PQdb(s->conn), PQhost(s->conn));
+	s->where = buf_detach(&where);
 	if (pg_migrate(s, flags & STORE_OPEN_CREATE) < 0 ||
 	    session_setup(s, s->busy_timeout_ms) < 0)
 		goto out;
