@@ -546,15 +546,6 @@ static bool claim_time(const json_t *v, bool up, int64_t *out)
 	return true;
 }
 
-static int64_t sat_add(int64_t a, int64_t b)
-{
-	int64_t r;
-
-	if (__builtin_add_overflow(a, b, &r))
-		return b > 0 ? INT64_MAX : INT64_MIN;
-	return r;
-}
-
 static bool string_claim(const json_t *v, size_t max)
 {
 	return json_is_string(v) && json_string_length(v) >= 1 && json_string_length(v) <= max;
@@ -584,20 +575,20 @@ static enum auth_error check_claims(const struct auth_policy *p, json_t *c, int6
 	v = json_object_get(c, "exp");
 	if (!claim_time(v, false, exp))
 		return AUTH_NO_EXP;
-	if (sat_add(*exp, p->leeway) <= p->now)
+	if (int64_add_sat(*exp, p->leeway) <= p->now)
 		return AUTH_EXPIRED;
 	v = json_object_get(c, "nbf");
 	if (v) {
 		if (!claim_time(v, true, &t))
 			return AUTH_MALFORMED;
-		if (t > sat_add(p->now, p->leeway))
+		if (t > int64_add_sat(p->now, p->leeway))
 			return AUTH_NOT_YET;
 	}
 	v = json_object_get(c, "iat");
 	if (v) {
 		if (!claim_time(v, true, &t))
 			return AUTH_MALFORMED;
-		if (t > sat_add(p->now, p->leeway))
+		if (t > int64_add_sat(p->now, p->leeway))
 			return AUTH_IAT_FUTURE;
 	}
 	if (!string_claim(json_object_get(c, "sub"), SUB_MAX))

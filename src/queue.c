@@ -1,4 +1,5 @@
 /* queue.c - the request queue section of the store interface: dispatches through the store's engine (see queue.h). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,6 +48,14 @@ void queue_close(struct queue *q)
 
 int queue_enqueue(struct queue *q, struct request_record *r, int64_t now)
 {
+	/* The server id is every engine's: made here, once. */
+	if (!r->id) {
+		char hex[25];
+
+		random_hex(hex, 12);
+		r->id = xmalloc(4 + 24 + 1);
+		snprintf(r->id, 4 + 24 + 1, "job_%s", hex);
+	}
 	return q->store->ops->queue_enqueue(q->store, r, now);
 }
 

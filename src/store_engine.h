@@ -62,6 +62,7 @@ struct store_ops {
 	int (*conn_count_user)(struct store *s, const char *tenant, const char *user,
 			       const char *except_id, int64_t now, int64_t limit, int64_t *n);
 
+	/* r->id is always set: queue_enqueue makes it when the caller did not */
 	int (*queue_enqueue)(struct store *s, struct request_record *r, int64_t now);
 	int (*queue_count_live)(struct store *s, const char *connection_id, int64_t limit,
 				int64_t *n);

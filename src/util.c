@@ -185,6 +185,15 @@ int read_all(int fd, void *p, size_t n)
 	return 0;
 }
 
+int64_t int64_add_sat(int64_t a, int64_t b)
+{
+	int64_t r;
+
+	if (__builtin_add_overflow(a, b, &r))
+		return b > 0 ? INT64_MAX : INT64_MIN;
+	return r;
+}
+
 int64_t time_now_ms(void)
 {
 	struct timespec ts;

@@ -60,6 +60,9 @@ int read_all(int fd, void *p, size_t n);
 
 /* Wall clock in milliseconds since the Unix epoch. */
 int64_t time_now_ms(void);
+
+/* a + b, saturated at INT64_MAX (or INT64_MIN) instead of overflowing. */
+int64_t int64_add_sat(int64_t a, int64_t b);
 /* Monotonic clock in microseconds (arbitrary origin), for durations and deadlines. */
 int64_t time_mono_us(void);
 /* Writes "YYYY-MM-DDTHH:MM:SS.mmmZ" for ms into out (at least 25 bytes). */

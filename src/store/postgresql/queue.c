@@ -62,24 +62,10 @@ static int done(PGresult *res, int rowjob, struct request_record *out, int64_t *
 	return found ? STORE_OK : STORE_NOTFOUND;
 }
 
-static int64_t add_ms(int64_t a, int64_t b)
-{
-	int64_t r;
-
-	return __builtin_add_overflow(a, b, &r) ? INT64_MAX : r;
-}
-
 int pg_queue_enqueue(struct store *h, struct request_record *r, int64_t now)
 {
 	struct pg_store *q = pgs(h);
 
-	if (!r->id) {
-		char hex[25];
-
-		random_hex(hex, 12);
-		r->id = xmalloc(4 + 24 + 1);
-		snprintf(r->id, 4 + 24 + 1, "job_%s", hex);
-	}
 	return done(pg_run(q, Q_ENQUEUE, "enqueue a request", "tttttttii", r->id, r->request_id,
 			   r->connection_id, r->user_id, r->tenant_id, r->action,
 			   r->payload ? r->payload : "null", now, r->run_after), 0, NULL, NULL);
@@ -108,7 +94,7 @@ int pg_queue_claim(struct store *h, const char *owner, int64_t now, int64_t leas
 {
 	struct pg_store *q = pgs(h);
 
-	return done(pg_run(q, Q_CLAIM, "claim a request", "tii", owner, now, add_ms(now, lease_ms)),
+	return done(pg_run(q, Q_CLAIM, "claim a request", "tii", owner, now, int64_add_sat(now, lease_ms)),
 		    1, out, NULL);
 }
 
@@ -118,7 +104,7 @@ int pg_queue_renew(struct store *h, const char *id, const char *owner, int64_t n
 	struct pg_store *q = pgs(h);
 	int64_t c = 0;
 	int ret = done(pg_run(q, Q_RENEW, "renew a lease", "ttii", id, owner, now,
-			      add_ms(now, lease_ms)), 0, NULL, &c);
+			      int64_add_sat(now, lease_ms)), 0, NULL, &c);
 
 	if (cancel)
 		*cancel = ret == STORE_OK && c != 0;
@@ -132,7 +118,7 @@ int pg_queue_progress(struct store *h, const char *id, const char *owner, int64_
 	struct pg_store *q = pgs(h);
 	int64_t c = 0;
 	int ret = done(pg_run(q, Q_PROGRESS, "store progress", "ttiiitt", id, owner, now,
-			      add_ms(now, lease_ms), (int64_t)pct, message, metadata), 0, NULL, &c);
+			      int64_add_sat(now, lease_ms), (int64_t)pct, message, metadata), 0, NULL, &c);
 
 	if (cancel)
 		*cancel = ret == STORE_OK && c != 0;
@@ -146,7 +132,7 @@ int pg_queue_finish(struct store *h, const char *id, const char *owner, int64_t 
 	struct pg_store *q = pgs(h);
 
 	return done(pg_run(q, Q_FINISH, "finish a request", "ttitttti", id, owner, now, status,
-			   result, code, message, add_ms(now, keep_ms)), 0, NULL, NULL);
+			   result, code, message, int64_add_sat(now, keep_ms)), 0, NULL, NULL);
 }
 
 int pg_queue_release(struct store *h, const char *id, const char *owner, int64_t now,
@@ -176,7 +162,7 @@ int pg_queue_cancel(struct store *h, const char *id, int64_t now, int64_t keep_m
 
 	*was_running = 0;
 	ret = done(pg_run(q, Q_CANCEL_PENDING, "cancel a request", "tii", id, now,
-			  add_ms(now, keep_ms)), 1, out ? out : &tmp, NULL);
+			  int64_add_sat(now, keep_ms)), 1, out ? out : &tmp, NULL);
 	if (ret == STORE_NOTFOUND) {
 		ret = done(pg_run(q, Q_CANCEL_RUNNING, "cancel a request", "ti", id, now), 1,
 			   out ? out : &tmp, NULL);
@@ -192,7 +178,7 @@ int pg_queue_cancel_connection(struct store *h, const char *connection_id, int64
 	struct pg_store *q = pgs(h);
 	int64_t changed = 0;
 	int ret = pg_cmd(q, Q_CANCEL_CONNECTION, "cancel a connection's requests", &changed,
-			 "tii", connection_id, now, add_ms(now, keep_ms));
+			 "tii", connection_id, now, int64_add_sat(now, keep_ms));
 
 	*n = ret == STORE_OK ? (int)changed : 0;
 	return ret;

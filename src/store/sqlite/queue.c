@@ -75,25 +75,11 @@ static int run(struct sqlite_store *q, enum sqlite_stmt id, const char *what, in
 	return found ? STORE_OK : STORE_NOTFOUND;
 }
 
-static int64_t add_ms(int64_t a, int64_t b)
-{
-	int64_t r;
-
-	return __builtin_add_overflow(a, b, &r) ? INT64_MAX : r;
-}
-
 int sqlite_queue_enqueue(struct store *h, struct request_record *r, int64_t now)
 {
 	struct sqlite_store *q = sq(h);
 	sqlite3_stmt *st = q->stmt[Q_ENQUEUE];
 
-	if (!r->id) {
-		char hex[25];
-
-		random_hex(hex, 12);
-		r->id = xmalloc(4 + 24 + 1);
-		snprintf(r->id, 4 + 24 + 1, "job_%s", hex);
-	}
 	if (bind(q, st, "tttttttii", r->id, r->request_id, r->connection_id, r->user_id,
 		 r->tenant_id, r->action, r->payload ? r->payload : "null", now,
 		 r->run_after) != STORE_OK)
@@ -126,7 +112,7 @@ int sqlite_queue_claim(struct store *h, const char *owner, int64_t now, int64_t 
 		struct request_record *out)
 {
 	struct sqlite_store *q = sq(h);
-	if (bind(q, q->stmt[Q_CLAIM], "tii", owner, now, add_ms(now, lease_ms)) != STORE_OK)
+	if (bind(q, q->stmt[Q_CLAIM], "tii", owner, now, int64_add_sat(now, lease_ms)) != STORE_OK)
 		return STORE_ERROR;
 	return run(q, Q_CLAIM, "claim a request", 1, out, NULL);
 }
@@ -138,7 +124,7 @@ int sqlite_queue_renew(struct store *h, const char *id, const char *owner, int64
 	int64_t c = 0;
 	int ret;
 
-	if (bind(q, q->stmt[Q_RENEW], "ttii", id, owner, now, add_ms(now, lease_ms)) != STORE_OK)
+	if (bind(q, q->stmt[Q_RENEW], "ttii", id, owner, now, int64_add_sat(now, lease_ms)) != STORE_OK)
 		return STORE_ERROR;
 	ret = run(q, Q_RENEW, "renew a lease", 0, NULL, &c);
 	if (cancel)
@@ -154,7 +140,7 @@ int sqlite_queue_progress(struct store *h, const char *id, const char *owner, in
 	int64_t c = 0;
 	int ret;
 
-	if (bind(q, q->stmt[Q_PROGRESS], "ttiiitt", id, owner, now, add_ms(now, lease_ms),
+	if (bind(q, q->stmt[Q_PROGRESS], "ttiiitt", id, owner, now, int64_add_sat(now, lease_ms),
 		 (int64_t)pct, message, metadata) != STORE_OK)
 		return STORE_ERROR;
 	ret = run(q, Q_PROGRESS, "store progress", 0, NULL, &c);
@@ -169,7 +155,7 @@ int sqlite_queue_finish(struct store *h, const char *id, const char *owner, int6
 {
 	struct sqlite_store *q = sq(h);
 	if (bind(q, q->stmt[Q_FINISH], "ttitttti", id, owner, now, status, result, code,
-		 message, add_ms(now, keep_ms)) != STORE_OK)
+		 message, int64_add_sat(now, keep_ms)) != STORE_OK)
 		return STORE_ERROR;
 	return run(q, Q_FINISH, "finish a request", 0, NULL, NULL);
 }
@@ -200,7 +186,7 @@ int sqlite_queue_cancel(struct store *h, const char *id, int64_t now, int64_t ke
 	int ret;
 
 	*was_running = 0;
-	if (bind(q, q->stmt[Q_CANCEL_PENDING], "tii", id, now, add_ms(now, keep_ms)) != STORE_OK)
+	if (bind(q, q->stmt[Q_CANCEL_PENDING], "tii", id, now, int64_add_sat(now, keep_ms)) != STORE_OK)
 		return STORE_ERROR;
 	ret = run(q, Q_CANCEL_PENDING, "cancel a request", 1, out ? out : &tmp, NULL);
 	if (ret == STORE_NOTFOUND) {
@@ -221,7 +207,7 @@ int sqlite_queue_cancel_connection(struct store *h, const char *connection_id, i
 
 	*n = 0;
 	if (bind(q, q->stmt[Q_CANCEL_CONNECTION], "tii", connection_id, now,
-		 add_ms(now, keep_ms)) != STORE_OK)
+		 int64_add_sat(now, keep_ms)) != STORE_OK)
 		return STORE_ERROR;
 	ret = run(q, Q_CANCEL_CONNECTION, "cancel a connection's requests", 0, NULL, NULL);
 	if (ret == STORE_OK)
