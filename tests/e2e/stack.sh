@@ -22,6 +22,8 @@
 #   STREAMER_PUSHPIN_CLIENT_BUFFER_SIZE  (template's)  Pushpin's client_buffer_size (bench/answers)
 #   STREAMER_FCGI_BIN      $STREAMER_FCGI, else <source>/build/streamer-fcgi
 #   STREAMER_CLI_BIN       $STREAMER_CLI, else <source>/build/streamer
+#   STREAMER_STACK_DB      var/streamer.db   the database (a path or a postgresql:// URL;
+#                                            with a URL, STREAMER_HOST_DIR defaults to the var directory)
 # Any other STREAMER_* variable (STREAMER_ALLOWED_TENANTS, STREAMER_LOG_LEVEL,
 # ...) is passed on to the workers; the stack sets STREAMER_DB,
 # STREAMER_JWT_KEY_FILE, STREAMER_GRIP_KEY and STREAMER_LOG_FILE itself.
@@ -48,7 +50,9 @@ stack_init() {
 	STACK_CONF=$STACK_VAR/conf
 	STACK_KEYS=$STACK_VAR/keys
 	STACK_SOCK=$STACK_RUN/streamer.sock
-	STACK_DB=$STACK_VAR/streamer.db
+	# STREAMER_STACK_DB: a database URL the stack uses instead of its own
+	# var/streamer.db (e.g. a postgresql:// database on a shared server).
+	STACK_DB=${STREAMER_STACK_DB:-$STACK_VAR/streamer.db}
 	STACK_WORKER_LOG=$STACK_LOG/streamer.log
 	case $STACK_WEB in
 	lighttpd | apache) ;;
@@ -208,7 +212,7 @@ stack_worker_env() {
 	local name
 	while IFS= read -r name; do
 		case $name in
-		STREAMER_VAR_DIR | STREAMER_*_PORT | STREAMER_WORKERS | STREAMER_WEB_SERVER | STREAMER_PUSHPIN_* | \
+		STREAMER_VAR_DIR | STREAMER_STACK_DB | STREAMER_*_PORT | STREAMER_WORKERS | STREAMER_WEB_SERVER | STREAMER_PUSHPIN_* | \
 			STREAMER_FCGI | STREAMER_FCGI_BIN | STREAMER_CLI | STREAMER_CLI_BIN | STREAMER_E2E_* | \
 			STREAMER_DB | STREAMER_JWT_KEY_FILE | STREAMER_GRIP_KEY | STREAMER_LOG_FILE | STREAMER_CONFIG) ;;
 		*) printf '%s=%s\n' "$name" "${!name}" ;;
@@ -220,6 +224,9 @@ stack_worker_env() {
 		printf 'STREAMER_CALLBACK_URL=http://127.0.0.1:%s/publish/\n' "$STACK_PUBLISH_PORT"
 	[[ -n ${STREAMER_OUTPUT_DIR:-} ]] || printf 'STREAMER_OUTPUT_DIR=%s\n' "$STACK_VAR/reports"
 	printf 'STREAMER_DB=%s\n' "$STACK_DB"
+	# A database that is not a file has no directory for the host's shared
+	# files (metrics, rate limiter, activity): they go under the var directory.
+	[[ $STACK_DB != *://* || -n ${STREAMER_HOST_DIR:-} ]] || printf 'STREAMER_HOST_DIR=%s\n' "$STACK_VAR"
 	printf 'STREAMER_JWT_KEY_FILE=%s\n' "$STACK_KEYS/jwt-public.pem"
 	printf 'STREAMER_GRIP_KEY=%s\n' "$STACK_GRIP_KEY"
 	printf 'STREAMER_LOG_FILE=%s\n' "$STACK_WORKER_LOG"
