@@ -55,9 +55,9 @@ void activity_close(struct activity *a)
 	free(a);
 }
 
-char *activity_default_path(const char *db_url)
+char *activity_default_path(const char *db_url, const char *host_dir)
 {
-	return xstrcat2(store_url_file(db_url), ".activity");
+	return store_host_file(db_url, host_dir, ".activity");
 }
 
 /* Whether locked slot s holds id (hash key, length n). */

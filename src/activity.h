@@ -43,8 +43,8 @@ struct activity *activity_open(const char *path, char *err, size_t errlen)
 /* Unmaps the table. Safe on NULL. */
 void activity_close(struct activity *a);
 
-/* The default table file for a STREAMER_DB value: "<db file>.activity" (store_url_file; caller frees). */
-char *activity_default_path(const char *db_url);
+/* The default table file for a STREAMER_DB value and STREAMER_HOST_DIR (store_host_file; caller frees). */
+char *activity_default_path(const char *db_url, const char *host_dir);
 
 /*
  * Adds received and sent (>= 0) to the pending counts of connection id at

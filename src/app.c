@@ -44,7 +44,7 @@ int app_init(struct app *app, char *err, size_t errlen)
 			log_msg(LOG_WARN, "ratelimit_per_process",
 				"%s; each worker limits messages on its own", why);
 		if (app->cfg.touch_interval_ms > 0) {
-			char *path = activity_default_path(app->cfg.db_path);
+			char *path = activity_default_path(app->cfg.db_path, app->cfg.host_dir);
 
 			/* Slower, never wrong: without the table every message writes its counts. */
 			app->activity = activity_open(path, why, sizeof(why));

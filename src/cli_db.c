@@ -124,7 +124,12 @@ int cli_init_db(int argc, char **argv)
 		fprintf(stderr, "streamer init-db: %s\n", store_errmsg(s));
 		goto out;
 	}
-	printf("database %s at schema version %d\n", path, version);
+	{
+		char *shown = store_url_redacted(path);
+
+		printf("database %s at schema version %d\n", shown, version);
+		free(shown);
+	}
 	ret = finish_output("init-db");
 out:
 	store_close(s);

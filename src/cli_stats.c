@@ -84,7 +84,7 @@ int cli_stats(int argc, char **argv)
 	if (cfg.metrics_file && strcmp(cfg.metrics_file, "off") != 0 && db == cfg.db_path)
 		mpath = xstrdup(cfg.metrics_file);
 	else
-		mpath = metrics_default_path(db);
+		mpath = metrics_default_path(db, cfg.host_dir);
 	if (metrics_open(mpath, err, sizeof err) < 0)
 		fprintf(stderr, "streamer stats: %s (showing the gauges only)\n", err);
 	if (json) {

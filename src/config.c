@@ -458,7 +458,14 @@ int config_load(struct config *cfg, int flags, char *err, size_t errlen)
 
 	cfg->db_path = opt_string(&f, "STREAMER_DB");
 	if (!cfg->db_path) {
-		err_printf(err, errlen, "STREAMER_DB: must name the SQLite database file");
+		err_printf(err, errlen, "STREAMER_DB: must name the database (a SQLite file path, "
+			   "or a postgresql:// URL)");
+		goto fail;
+	}
+	cfg->host_dir = opt_string(&f, "STREAMER_HOST_DIR");
+	if (cfg->host_dir && cfg->host_dir[0] != '/') {
+		err_printf(err, errlen, "STREAMER_HOST_DIR: expected an absolute directory, got '%s'",
+			   cfg->host_dir);
 		goto fail;
 	}
 	if (db_group_load(cfg, raw(&f, "STREAMER_DB_GROUP"), err, errlen) < 0)
@@ -550,6 +557,7 @@ static void free_list(char **list)
 void config_free(struct config *cfg)
 {
 	free(cfg->db_path);
+	free(cfg->host_dir);
 	free(cfg->jwt_key_file);
 	free(cfg->jwt_issuer);
 	free(cfg->jwt_audience);
@@ -591,7 +599,7 @@ int config_metrics_open(const struct config *cfg, char *err, size_t errlen)
 
 	if (cfg->metrics_file && strcmp(cfg->metrics_file, "off") == 0)
 		return 0;
-	path = cfg->metrics_file ? xstrdup(cfg->metrics_file) : metrics_default_path(cfg->db_path);
+	path = cfg->metrics_file ? xstrdup(cfg->metrics_file) : metrics_default_path(cfg->db_path, cfg->host_dir);
 	rc = metrics_open(path, err, errlen);
 	free(path);
 	return rc;
@@ -605,7 +613,7 @@ struct ratelimit *config_ratelimit_open(const struct config *cfg, char *err, siz
 	err[0] = '\0';
 	if (cfg->rate_limit <= 0 || (cfg->ratelimit_file && strcmp(cfg->ratelimit_file, "off") == 0))
 		return NULL;
-	path = cfg->ratelimit_file ? xstrdup(cfg->ratelimit_file) : ratelimit_default_path(cfg->db_path);
+	path = cfg->ratelimit_file ? xstrdup(cfg->ratelimit_file) : ratelimit_default_path(cfg->db_path, cfg->host_dir);
 	rl = ratelimit_open(path, err, errlen);
 	free(path);
 	if (!rl) {

@@ -14,6 +14,7 @@ enum callback_style { CALLBACK_PUSHPIN, CALLBACK_APIGW };
 
 struct config {
 	char *db_path;            /* STREAMER_DB */
+	char *host_dir;           /* STREAMER_HOST_DIR, NULL = beside a SQLite file, else /var/tmp */
 	long long db_gid;         /* STREAMER_DB_GROUP resolved, -1 = none (database mode 0600) */
 	enum auth_alg jwt_alg;    /* STREAMER_JWT_ALG */
 	char *jwt_key_file;       /* STREAMER_JWT_KEY_FILE (may be NULL when not required) */

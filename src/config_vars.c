@@ -20,6 +20,9 @@ const struct config_var config_vars[] = {
 	    "the store: a SQLite database file (WAL mode) as a path or sqlite:PATH, shared by all workers"),
 	VAR("STREAMER_DB_GROUP", CONFIG_TEXT, "",
 	    "group (name or number) that may read the database: `streamer init-db` creates it 0640 with this group; empty = 0600"),
+	VAR("STREAMER_HOST_DIR", CONFIG_TEXT, "",
+	    "directory of this host's shared files (metrics, rate limiter, activity table); empty = beside a "
+	    "SQLite file, or /var/tmp/streamer-<hash>.* for a postgresql:// database"),
 	INT("STREAMER_DB_BUSY_TIMEOUT", "5000", "milliseconds to wait for a database lock", .min = 0, .max = 600000),
 	VAR("STREAMER_JWT_ALG", CONFIG_CHOICE, "RS256",
 	    "pinned JWT algorithm: RS256 RS384 RS512 ES256 ES384 HS256 HS384 HS512"),

@@ -280,8 +280,11 @@ int main(int argc, char **argv)
 			fprintf(stderr, "streamer-fcgi: %s\n", err);
 			return 1;
 		}
-		printf("configuration ok: database %s at schema version %d\n", app.cfg.db_path,
+		char *shown = store_url_redacted(app.cfg.db_path);
+
+		printf("configuration ok: database %s at schema version %d\n", shown,
 		       store_schema_version(app.store));
+		free(shown);
 		app_free(&app);
 		return 0;
 	}

@@ -107,9 +107,9 @@ void metrics_close(void)
 	M = NULL;
 }
 
-char *metrics_default_path(const char *db_path)
+char *metrics_default_path(const char *db_path, const char *host_dir)
 {
-	return xstrcat2(store_url_file(db_path), ".metrics");
+	return store_host_file(db_path, host_dir, ".metrics");
 }
 
 static uint32_t fnv1a(const char *s, size_t n)

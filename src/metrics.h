@@ -31,8 +31,8 @@
 int metrics_open(const char *path, char *err, size_t errlen);
 void metrics_close(void);
 
-/* The default metrics file for a STREAMER_DB value: "<db file>.metrics" (store_url_file; caller frees). */
-char *metrics_default_path(const char *db_path);
+/* The default metrics file for a STREAMER_DB value and STREAMER_HOST_DIR (store_host_file; caller frees). */
+char *metrics_default_path(const char *db_path, const char *host_dir);
 
 /*
  * Adds n to the counter family{labels}. labels is NULL or a label list as

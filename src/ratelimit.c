@@ -50,9 +50,9 @@ void ratelimit_close(struct ratelimit *rl)
 	free(rl);
 }
 
-char *ratelimit_default_path(const char *db_path)
+char *ratelimit_default_path(const char *db_path, const char *host_dir)
 {
-	return xstrcat2(store_url_file(db_path), ".ratelimit");
+	return store_host_file(db_path, host_dir, ".ratelimit");
 }
 
 /* Locks slot s (see shm_lock): a lock held too long lets the message pass unlimited. */

@@ -40,8 +40,8 @@ struct ratelimit *ratelimit_open(const char *path, char *err, size_t errlen)
 /* Unmaps the table. Safe on NULL. */
 void ratelimit_close(struct ratelimit *rl);
 
-/* The default table file for a STREAMER_DB value: "<db file>.ratelimit" (store_url_file; caller frees). */
-char *ratelimit_default_path(const char *db_path);
+/* The default table file for a STREAMER_DB value and STREAMER_HOST_DIR (store_host_file; caller frees). */
+char *ratelimit_default_path(const char *db_path, const char *host_dir);
 
 /*
  * Takes one token from the bucket of key[0..len) (a connection id), which

@@ -5,6 +5,8 @@
 
 #include "store.h"
 #include "store_engine.h"
+#include "shm.h"
+#include "util.h"
 
 /* Every engine of this build; adding one is one folder under src/store/ and one line here. */
 static const struct store_ops *const engines[] = {
@@ -69,13 +71,65 @@ const struct store_ops *store_engine_of(const char *url, const char **target, ch
 	return NULL;
 }
 
-const char *store_url_file(const char *url)
+char *store_url_redacted(const char *url)
 {
-	char err[300];
-	const char *target;
-	const struct store_ops *ops = store_engine_of(url, &target, err, sizeof err);
+	size_t len = strlen(url);
+	/* Each secret (at least one byte, after at least "x:" or "password=")
+	 * becomes 3 bytes: the text grows by at most 3 per 2 bytes of input. */
+	char *out = xmalloc(len * 3 + 4), *o = out;
+	const char *p = url, *scheme = strstr(url, "://");
 
-	return ops && ops->local_file ? target : url;
+	if (scheme) {
+		const char *info = scheme + 3, *at = info + strcspn(info, "@/?#");
+		const char *colon = memchr(info, ':', (size_t)(at - info));
+
+		if (*at == '@' && colon) {
+			memcpy(o, url, (size_t)(colon + 1 - url));
+			o += colon + 1 - url;
+			memcpy(o, "***", 3);
+			o += 3;
+			p = at;
+		}
+	}
+	while (*p) {
+		/* "password=" starting the string or after '?', '&' or a blank. */
+		if (strncmp(p, "password=", 9) == 0 &&
+		    (p == url || p[-1] == '?' || p[-1] == '&' || p[-1] == ' ')) {
+			memcpy(o, p, 9);
+			o += 9;
+			p += 9;
+			p += strcspn(p, "& \t");
+			memcpy(o, "***", 3);
+			o += 3;
+			continue;
+		}
+		*o++ = *p++;
+	}
+	*o = '\0';
+	return out;
+}
+
+char *store_host_file(const char *url, const char *host_dir, const char *suffix)
+{
+	char err[300], name[48];
+	const char *target;
+	const struct store_ops *ops;
+	char *plain, *dir, *path;
+
+	if (host_dir && *host_dir) {
+		dir = xstrcat2(host_dir, "/streamer");
+		path = xstrcat2(dir, suffix);
+		free(dir);
+		return path;
+	}
+	ops = store_engine_of(url, &target, err, sizeof err);
+	if (ops && ops->local_file)
+		return xstrcat2(target, suffix);
+	plain = store_url_redacted(url);
+	snprintf(name, sizeof name, "/var/tmp/streamer-%016llx",
+		 (unsigned long long)shm_hash(plain, strlen(plain)));
+	free(plain);
+	return xstrcat2(name, suffix);
 }
 
 int store_create(const char *url, long long gid, char *err, size_t errlen)

@@ -113,12 +113,23 @@ const struct store_ops *store_engine_of(const char *url, const char **target, ch
 					size_t errlen);
 
 /*
- * The local file the store at url lives in (borrowed from url): the path of
- * "sqlite:<path>" or of a plain path. The host's shared files (metrics,
- * rate limits) go beside it. url itself when its engine keeps no local
- * file or is unknown.
+ * The path of one of the host's shared files (suffix ".metrics",
+ * ".ratelimit", ".activity") for the store at url; the caller frees it.
+ * host_dir (STREAMER_HOST_DIR) set and not empty: "<host_dir>/streamer<suffix>".
+ * Otherwise beside a local file ("<path><suffix>" for "sqlite:<path>" or a
+ * plain path), and for a store that is no local file (postgresql://…)
+ * "/var/tmp/streamer-<16 hex digits><suffix>", the digits a hash of url
+ * without its password, so every process of the host that uses the same
+ * database finds the same file.
  */
-const char *store_url_file(const char *url);
+char *store_host_file(const char *url, const char *host_dir, const char *suffix);
+
+/*
+ * url fit for a log line or a terminal: a password in its user info
+ * ("scheme://user:secret@host") or in a "password=" parameter becomes "***".
+ * Returns a new string (caller frees).
+ */
+char *store_url_redacted(const char *url);
 
 /*
  * Creates an empty database at url when none exists. For SQLite: the file,

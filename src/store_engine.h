@@ -32,7 +32,7 @@ struct store_ops {
 	const char *alias;  /* a second scheme that selects it ("postgres"), NULL = none */
 	/* Whether url names this engine without a scheme (SQLite: a plain path). NULL = never. */
 	int (*claims_plain)(const char *url);
-	int local_file;     /* the target of its URLs is a local file path (see store_url_file) */
+	int local_file;     /* the target of its URLs is a local file path (see store_host_file) */
 
 	int (*create)(const char *target, long long gid, char *err, size_t errlen);
 	int (*open)(struct store **out, const char *target, const struct store_options *opt,

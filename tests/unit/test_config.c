@@ -72,7 +72,7 @@ static void test_bad_values(void)
 		{ "STREAMER_JWT_LEEWAY", "1e3" }, { "STREAMER_JWT_LEEWAY", " 5" },
 		{ "STREAMER_CONNECTION_TTL", "59" }, { "STREAMER_CONNECTION_TTL", "99999999999999999999" },
 		{ "STREAMER_MAX_MESSAGE_BYTES", "63" }, { "STREAMER_KEEPALIVE_INTERVAL", "19" },
-		{ "STREAMER_LOG_LEVEL", "INFO" }, { "STREAMER_DB", "" },
+		{ "STREAMER_LOG_LEVEL", "INFO" }, { "STREAMER_DB", "" }, { "STREAMER_HOST_DIR", "run/st" },
 	};
 	struct config c;
 	char err[256];

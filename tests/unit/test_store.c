@@ -708,6 +708,14 @@ static void test_history_statements_do_not_scan(void)
  * at path; "<scheme>://…" of an engine this build lacks is refused by
  * name, without repeating the rest of the URL (it may hold a password).
  */
+static void check_host_file(const char *url, const char *dir, const char *want)
+{
+	char *got = store_host_file(url, dir, ".metrics");
+
+	CHECK_STR(got, want);
+	free(got);
+}
+
 static void test_engine_urls(void)
 {
 	struct tmp t;
@@ -750,14 +758,55 @@ static void test_engine_urls(void)
 	CHECK_INT(store_open(&s, url, NULL, 0, err, sizeof err), -1);
 	CHECK(strstr(err, "missing.db does not exist") != NULL);
 	/* The host's shared files go beside the database file, whichever way it is named. */
-	CHECK_STR(store_url_file("sqlite:/var/lib/s.db"), "/var/lib/s.db");
-	CHECK_STR(store_url_file("/var/lib/s.db"), "/var/lib/s.db");
-	CHECK_STR(store_url_file("postgresql://h/db"), "postgresql://h/db");
+	check_host_file("sqlite:/var/lib/s.db", NULL, "/var/lib/s.db.metrics");
+	check_host_file("/var/lib/s.db", "", "/var/lib/s.db.metrics");
+	/* STREAMER_HOST_DIR, when set, wins for every engine. */
+	check_host_file("/var/lib/s.db", "/run/st", "/run/st/streamer.metrics");
+	check_host_file("postgresql://h/db", "/run/st", "/run/st/streamer.metrics");
+	/* A database that is no file: /var/tmp, named by a hash of the URL without its password. */
+	{
+		char *a = store_host_file("postgresql://u:one@h/db", NULL, ".activity");
+		char *b = store_host_file("postgresql://u:two@h/db", NULL, ".activity");
+		char *c = store_host_file("postgresql://u@h/other", NULL, ".activity");
+
+		CHECK(strncmp(a, "/var/tmp/streamer-", 18) == 0 && strlen(a) == 18 + 16 + 9);
+		CHECK(strcmp(a + strlen(a) - 9, ".activity") == 0);
+		CHECK_STR(a, b);
+		CHECK(strcmp(a, c) != 0);
+		free(a);
+		free(b);
+		free(c);
+	}
 	tmp_done(&t);
+}
+
+/* store_url_redacted: no password survives, everything else does. */
+static void test_url_redacted(void)
+{
+	static const char *const cases[][2] = {
+		{ "/var/lib/s.db", "/var/lib/s.db" },
+		{ "postgresql://h/db", "postgresql://h/db" },
+		{ "postgresql://u@h/db", "postgresql://u@h/db" },
+		{ "postgresql://u:s3cret@h:5432/db", "postgresql://u:***@h:5432/db" },
+		{ "postgres://u:p@ss@h/db", "postgres://u:***@ss@h/db" },
+		{ "postgresql:///db?host=/run/pg&password=s3cret&sslmode=require",
+		  "postgresql:///db?host=/run/pg&password=***&sslmode=require" },
+		{ "postgresql://u:a@h/db?password=b", "postgresql://u:***@h/db?password=***" },
+		{ "postgresql://h/db?xpassword=keep", "postgresql://h/db?xpassword=keep" },
+		{ "postgresql://h/db?password=", "postgresql://h/db?password=***" },
+	};
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char *r = store_url_redacted(cases[i][0]);
+
+		CHECK_STR(r, cases[i][1]);
+		free(r);
+	}
 }
 
 TAP_MAIN(
 	TAP_TEST(test_open_creates_wal_database),
+	TAP_TEST(test_url_redacted),
 	TAP_TEST(test_reopen_is_idempotent),
 	TAP_TEST(test_newer_schema_is_refused),
 	TAP_TEST(test_open_errors_name_the_path),
