@@ -53,8 +53,11 @@ for (let i = 0; i < idleN; i++) {
   });
   await new Promise((r) => setTimeout(r, 20)); // idle between requests: processors are asleep again
 }
-const rows = spawnSync('sqlite3', [env.BENCH_DB, "SELECT started_at - created_at FROM requests WHERE request_id LIKE 'idle%'"], { encoding: 'utf8' })
-  .stdout.split('\n').filter(Boolean).map(Number);
+// sql(SQL): the rows of a query on either engine, one line each, columns joined by '|'.
+const sql = (q) => (env.BENCH_DB.includes('://')
+  ? spawnSync('psql', ['-qAt', '-d', env.BENCH_DB, '-c', q], { encoding: 'utf8' })
+  : spawnSync('sqlite3', [env.BENCH_DB, q], { encoding: 'utf8' })).stdout.split('\n').filter(Boolean);
+const rows = sql("SELECT started_at - created_at FROM requests WHERE request_id LIKE 'idle%'").map(Number);
 console.log(`idle, ${idleN} requests one at a time:`);
 console.log(`  pick-up in the store (created -> claimed): ${fmt(rows)}`);
 console.log(`  at the client (acknowledgment -> first progress): ${fmt(client)}`);
@@ -122,10 +125,9 @@ if (lost.length) {
   console.log(`  results not pushed: ${lost.length} (${(100 * lost.length / loadN).toFixed(2)} %), ` +
     `${recovered} of them COMPLETED and read with request.status`);
 }
-const wait = spawnSync('sqlite3', [env.BENCH_DB, "SELECT started_at - created_at FROM requests WHERE request_id LIKE 'load%'"], { encoding: 'utf8' })
-  .stdout.split('\n').filter(Boolean).map(Number);
+const wait = sql("SELECT started_at - created_at FROM requests WHERE request_id LIKE 'load%'").map(Number);
 console.log(`  queue wait under load: ${fmt(wait)}`);
-const attempts = spawnSync('sqlite3', [env.BENCH_DB, "SELECT count(*), sum(attempts) FROM requests WHERE status = 'COMPLETED'"], { encoding: 'utf8' }).stdout.trim();
+const attempts = sql("SELECT count(*), sum(attempts) FROM requests WHERE status = 'COMPLETED'").join('');
 console.log(`  completed rows, total attempts: ${attempts} (equal: each ran once)`);
 ws.close();
 if (failed || done !== loadN) {

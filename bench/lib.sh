@@ -13,6 +13,12 @@
 # unless BENCH_KEEP is set) runs on exit. Needs SRC and BUILD set by the
 # caller. The instance directory goes under $TMPDIR (default /tmp); the
 # workers are BENCH_FCGI_BIN (default $BUILD/streamer-fcgi).
+# BENCH_DB_ENGINE=postgresql runs the stack on a PostgreSQL server of its own
+# (tests/pg.sh, data under the instance directory, unix socket only) with the
+# durability of the SQLite default: fsync and full-page writes on, commits
+# not waiting for the WAL flush (synchronous_commit off: like SQLite's
+# synchronous=NORMAL in WAL mode, a crash of the machine may lose the last
+# commits, never the database). BENCH_DB_ENGINE=sqlite (default): a file.
 
 bench_die() {
 	printf '%s: %s\n' "$BENCH_NAME" "$*" >&2
@@ -60,6 +66,30 @@ bench_cleanup() {
 	exit "$rc"
 }
 
+# Starts PostgreSQL under $BENCH_VAR/pg and points the stack at it.
+bench_start_pg() {
+	local url bin=${PGBIN:-/usr/lib/postgresql/15/bin}
+	url=$(sh "$SRC/tests/pg.sh" start "$BENCH_VAR/pg" 2>"$BENCH_VAR/pg-start.txt") || {
+		cat "$BENCH_VAR/pg-start.txt" >&2
+		bench_die "tests/pg.sh start failed"
+	}
+	BENCH_PG_DIR=$BENCH_VAR/pg
+	runuser -u postgres -- "$bin/psql" -h "$BENCH_PG_DIR" -U postgres -d postgres -qAt \
+		-c "ALTER SYSTEM SET fsync = on" -c "ALTER SYSTEM SET full_page_writes = on" \
+		-c "ALTER SYSTEM SET synchronous_commit = off" -c "SELECT pg_reload_conf()" >/dev/null ||
+		bench_die "cannot configure the PostgreSQL server"
+	export STREAMER_STACK_DB=$url
+}
+
+# bench_sql SQL: runs SQL on the stack's database, one row per line, columns by '|'.
+bench_sql() {
+	if [[ $STACK_DB == *://* ]]; then
+		psql -qAt -d "$STACK_DB" -c "$1"
+	else
+		sqlite3 "$STACK_DB" "$1"
+	fi
+}
+
 bench_start_stack() {
 	local p line
 	for p in node pushpin zurl spawn-fcgi multiwatch curl openssl; do
@@ -80,6 +110,11 @@ bench_start_stack() {
 	export STREAMER_PUBLISH_PORT=$PORT
 	export STREAMER_VAR_DIR=$BENCH_VAR
 	export STREAMER_FCGI_BIN=${BENCH_FCGI_BIN:-$BUILD/streamer-fcgi} STREAMER_CLI_BIN=$BUILD/streamer
+	case ${BENCH_DB_ENGINE:-sqlite} in
+	sqlite) unset STREAMER_STACK_DB ;;
+	postgresql) bench_start_pg ;;
+	*) bench_die "BENCH_DB_ENGINE must be sqlite or postgresql, not '$BENCH_DB_ENGINE'" ;;
+	esac
 	if ! bash "$SRC/tests/e2e/stack.sh" start >"$BENCH_VAR/start.txt" 2>&1; then
 		cat "$BENCH_VAR/start.txt" >&2
 		bench_die "tests/e2e/stack.sh start failed"
@@ -87,7 +122,7 @@ bench_start_stack() {
 	while IFS= read -r line; do
 		[[ $line == STACK_*=* ]] && export "${line?}"
 	done < <(bash "$SRC/tests/e2e/stack.sh" env)
-	echo "$BENCH_NAME: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+	echo "$BENCH_NAME: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), store ${BENCH_DB_ENGINE:-sqlite}"
 }
 
 # Returns 1 (after saying so) when stack.sh could not stop the stack.
@@ -98,6 +133,10 @@ bench_stop_stack() {
 		echo "$BENCH_NAME: stack.sh stop failed; see $BENCH_VAR" >&2
 		rc=1
 	}
+	if [[ -n ${BENCH_PG_DIR:-} ]]; then
+		sh "$SRC/tests/pg.sh" stop "$BENCH_PG_DIR" >/dev/null 2>&1 || rc=1
+		BENCH_PG_DIR=
+	fi
 	if [[ -n ${BENCH_KEEP:-} ]]; then
 		echo "$BENCH_NAME: kept $BENCH_VAR" >&2
 	else
