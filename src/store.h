@@ -32,8 +32,8 @@
  * Transactions. Every call outside store_begin … store_commit commits on
  * its own. The callers run these groups in one store_begin transaction, and
  * they must stay atomic whatever the engine (store_begin takes the write
- * lock on SQLite; another engine needs serializable isolation, or a lock,
- * over connections, requests and subscriptions together):
+ * lock on SQLite; PostgreSQL locks, for each group, the one connection
+ * row, user or tenant it counts or changes: see pg_begin):
  *  - connect (conn.c): store_conn_count_user + store_conn_put, so two
  *    workers cannot both take a user's last connection place;
  *  - one client message whose action writes (conn.c): store_conn_secret

@@ -36,11 +36,12 @@ struct pg_store {
 	char *where;           /* "<db> on <host>" for messages */
 	struct buf errmsg;     /* the last error, "" when none yet */
 	int in_txn;            /* between store_begin(_read) and commit/rollback */
+	int txn_write;         /* ... and it is a store_begin (write) transaction */
 	int prepared;          /* the statements are prepared on this session */
 	PGconn *wake;          /* the LISTEN session, NULL when not listening or lost */
 	int listening;         /* store_wake_listen succeeded and no wake_close since */
-	int busy_timeout_ms;
-	long pid;              /* the process that opened it (see pg_finish) */   /* the sessions' lock_timeout (store_options), kept for reconnects */
+	int busy_timeout_ms;   /* the sessions' lock_timeout (store_options), kept for reconnects */
+	long pid;              /* the process that opened it (see pg_finish) */
 };
 
 /* The engine's handle behind a public one (only ever made by pg_open). */
@@ -63,6 +64,14 @@ PGresult *pg_run(struct pg_store *s, enum pg_stmt id, const char *what, const ch
 /* As pg_run for a statement without rows to keep: STORE_OK, or STORE_ERROR. *n (when non-NULL) = rows it changed. */
 int pg_cmd(struct pg_store *s, enum pg_stmt id, const char *what, int64_t *n, const char *fmt,
 	   ...);
+
+/*
+ * In a write transaction (pg_begin), takes the lock of the key kind:a:b
+ * to the transaction's end, waiting up to the busy timeout ("is busy"
+ * after it); outside one, does nothing. See pg_begin. STORE_OK or
+ * STORE_ERROR.
+ */
+int pg_lock_key(struct pg_store *s, char kind, const char *a, const char *b);
 
 /* Column c of row r: a new string (NULL for SQL NULL), or as an integer (0 for NULL). */
 char *pg_text(const PGresult *res, int r, int c);

@@ -9,13 +9,6 @@
 	"token_expires_at"
 
 /*
- * store_begin: the transaction and the one lock every write transaction
- * takes first (see pg_begin in store.c), sent together: one round trip.
- */
-#define PG_SQL_BEGIN_WRITE \
-	"BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock(7437370917392416001)"
-
-/*
  * X(name, sql) for each statement pg_open prepares once per session
  * (PQprepare, again after a reconnect). Parameters are sent as text;
  * integers are cast where PostgreSQL could not infer their type. The
@@ -65,6 +58,10 @@
 	  "expires_at = LEAST($2::bigint, $5::bigint) " \
 	  "WHERE id = $3 AND expires_at > $1::bigint RETURNING " PG_CONN_COLUMNS) \
 	X(STMT_CONN_GET, "SELECT " PG_CONN_COLUMNS " FROM connections WHERE id = $1") \
+	/* store_conn_load in a write transaction: the row stays locked to its end (pg_begin). */ \
+	X(STMT_CONN_GET_LOCKED, "SELECT " PG_CONN_COLUMNS " FROM connections WHERE id = $1 FOR UPDATE") \
+	/* pg_lock_key: the transaction-scoped lock of one key text (user, tenant). */ \
+	X(STMT_LOCK_KEY, "SELECT pg_advisory_xact_lock(hashtextextended($1, 7437370917392416001))") \
 	/* the subscriptions go with it (ON DELETE CASCADE) */ \
 	X(STMT_CONN_DELETE, "DELETE FROM connections WHERE id = $1 RETURNING " PG_CONN_COLUMNS) \
 	X(STMT_CONN_LIST, \

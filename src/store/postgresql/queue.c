@@ -209,6 +209,8 @@ int pg_queue_count_tenant_pending(struct store *h, const char *tenant, int64_t l
 	struct pg_store *q = pgs(h);
 
 	*n = 0;
+	if (pg_lock_key(q, 't', tenant, NULL) != STORE_OK)
+		return STORE_ERROR;
 	return done(pg_run(q, Q_COUNT_TENANT_PENDING, "count a tenant's pending requests", "ti",
 			   tenant, limit), 0, NULL, n) == STORE_ERROR ? STORE_ERROR : STORE_OK;
 }

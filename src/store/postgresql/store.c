@@ -370,42 +370,53 @@ static int pg_schema_version(struct store *h)
 /* ---- transactions ------------------------------------------------------------------- */
 
 /*
- * store_begin: READ COMMITTED plus one advisory lock that every write
- * transaction takes first, held to its end. Chosen over SERIALIZABLE
- * because the callers do not retry: serializable isolation would fail
- * the atomic groups of store.h (connect's count + put, a message's counts
- * + enqueue, subs_add's count + insert) with serialization errors under
- * contention, where the lock makes them wait like SQLite's BEGIN
- * IMMEDIATE (up to the busy timeout: lock_timeout). Each statement inside
- * sees everything committed before it, and no other group runs between
- * its reads and writes. Single calls outside a transaction (claims,
- * touches, appends) do not take the lock; each is one atomic statement or
- * holds its own row locks. A finer lock (per user, per connection) is how
- * this scales past one writer at a time.
+ * store_begin: READ COMMITTED, and locks as narrow as the atomic groups of
+ * store.h need, each taken by the call that needs it and held to the end
+ * of the transaction (waiting up to the busy timeout: lock_timeout):
+ *  - store_conn_load locks the connection's row (SELECT … FOR UPDATE): the
+ *    writes of one connection's messages, its disconnect and its
+ *    subscriptions' count + insert run one after another, and a message
+ *    that waited behind a disconnect finds no connection;
+ *  - store_conn_count_user locks the key (tenant, user): two connects of
+ *    one user cannot both take the last place;
+ *  - queue_count_tenant_pending locks the key (tenant): the tenant's
+ *    pending count stays true until its enqueue commits.
+ * Everything else waits only for the rows it writes. So writes of
+ * different connections, users and tenants run at once on every node,
+ * where one lock for all (SQLite's BEGIN IMMEDIATE) would queue the whole
+ * cluster behind each write. The order is always row, then user or
+ * tenant key; a lock wait that still deadlocks is broken by the server
+ * (one transaction fails, the caller answers INTERNAL_ERROR).
+ * Serializable isolation was not chosen: the callers do not retry, and
+ * serialization failures would fail the groups under contention.
  */
 static void pg_rollback(struct store *h);
 
 static int pg_begin(struct store *h)
 {
 	struct pg_store *s = pgs(h);
-	PGresult *res;
 
 	if (s->in_txn)
 		return pg_set_error(s, "database %s: begin: a transaction is already open", s->where);
-	if (pg_ready(s, "begin") != STORE_OK)
+	if (pg_cmd(s, STMT_BEGIN, "begin", NULL, "") != STORE_OK)
 		return STORE_ERROR;
-	/* Two commands in one simple query (one round trip); the result is the lock's. */
-	res = PQexec(s->conn, PG_SQL_BEGIN_WRITE);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		pg_fail(s, res, "begin (waiting for the write lock)");
-		PQclear(res);
-		s->in_txn = 1; /* whatever BEGIN left open goes */
-		pg_rollback(h);
-		return STORE_ERROR;
-	}
-	PQclear(res);
 	s->in_txn = 1;
+	s->txn_write = 1;
 	return STORE_OK;
+}
+
+int pg_lock_key(struct pg_store *s, char kind, const char *a, const char *b)
+{
+	struct buf key = { 0 };
+	int rc;
+
+	if (!s->txn_write)
+		return STORE_OK;
+	/* kind, then each part after its length: no two keys share a text. */
+	buf_printf(&key, "%c:%zu:%s:%s", kind, strlen(a), a, b ? b : "");
+	rc = pg_cmd(s, STMT_LOCK_KEY, "waiting for a lock", NULL, "t", key.data);
+	buf_free(&key);
+	return rc;
 }
 
 /* store_begin_read: one REPEATABLE READ READ ONLY snapshot, no lock taken or waited for. */
@@ -419,6 +430,7 @@ static int pg_begin_read(struct store *h)
 	if (pg_cmd(s, STMT_BEGIN_READ, "begin read", NULL, "") != STORE_OK)
 		return STORE_ERROR;
 	s->in_txn = 1;
+	s->txn_write = 0;
 	return STORE_OK;
 }
 
@@ -435,6 +447,7 @@ static int pg_commit(struct store *h)
 	if (!ok)
 		return STORE_ERROR; /* still "open" for the caller: store_rollback ends it */
 	s->in_txn = 0;
+	s->txn_write = 0;
 	return STORE_OK;
 }
 
@@ -446,6 +459,7 @@ static void pg_rollback(struct store *h)
 	    (s->in_txn || PQtransactionStatus(s->conn) != PQTRANS_IDLE))
 		PQclear(PQexec(s->conn, "ROLLBACK"));
 	s->in_txn = 0;
+	s->txn_write = 0;
 }
 
 static int pg_ping(struct store *h)
@@ -577,7 +591,7 @@ static int pg_conn_load(struct store *h, const char *id, struct conn_record *out
 
 	memset(out, 0, sizeof *out);
 	arena->len = 0;
-	res = pg_run(s, STMT_CONN_GET, "load connection", "t", id);
+	res = pg_run(s, s->txn_write ? STMT_CONN_GET_LOCKED : STMT_CONN_GET, "load connection", "t", id);
 	if (!res)
 		return STORE_ERROR;
 	if (PQntuples(res) == 0) {
@@ -638,10 +652,13 @@ static int pg_conn_count_user(struct store *h, const char *tenant, const char *u
 			      const char *except_id, int64_t now, int64_t limit, int64_t *n)
 {
 	struct pg_store *s = pgs(h);
-	PGresult *res = pg_run(s, STMT_CONN_COUNT_USER, "count a user's connections", "ttiti",
-			       tenant, user, now, except_id, limit);
+	PGresult *res;
 
 	*n = 0;
+	if (pg_lock_key(s, 'u', tenant, user) != STORE_OK)
+		return STORE_ERROR;
+	res = pg_run(s, STMT_CONN_COUNT_USER, "count a user's connections", "ttiti", tenant, user,
+		     now, except_id, limit);
 	if (!res)
 		return STORE_ERROR;
 	*n = pg_int(res, 0, 0);

@@ -1,4 +1,4 @@
-/* pg_session.c - the PostgreSQL engine's session: a server restart fails the call that meets it, the next call reconnects, a transaction is never resumed on a new session, wake-ups come back, an old schema is refused, the busy timeout bounds the write lock wait. */
+/* pg_session.c - the PostgreSQL engine's session: a server restart fails the call that meets it, the next call reconnects, a transaction is never resumed on a new session, wake-ups come back, an old schema is refused, write transactions lock only one connection, user or tenant and wait for it up to the busy timeout. */
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +7,7 @@
 #include "conformance.h"
 #include "queue.h"
 #include "store.h"
+#include "util.h"
 
 /*
  * Run by `make check-postgresql` only: STREAMER_TEST_PG_RESTART is a shell
@@ -131,25 +132,88 @@ static void test_old_schema_is_refused(void)
 	conf_teardown(s);
 }
 
-/* A write transaction waits for another's lock up to the busy timeout, then fails saying "is busy". */
+/*
+ * Write transactions lock only what their groups need (pg_begin): one
+ * connection's row, one user's key, one tenant's key. Another writer of the
+ * same thing waits up to the busy timeout and then fails saying "is busy";
+ * a writer of anything else goes on at once (with one lock for all, each
+ * "goes on" below would fail busy too). A read snapshot waits for nothing.
+ */
 static void test_busy_timeout(void)
 {
 	struct store_options opt = { .busy_timeout_ms = 200 };
+	struct conn_record c1 = rec("c1", "acme", 1000), c2 = rec("c2", "acme", 1000), got = { 0 };
 	struct store *a, *b = NULL;
+	struct queue *qa, *qb;
+	struct buf arena_a = { 0 }, arena_b = { 0 };
 	char err[512] = "";
+	int64_t n = 0;
 
 	if (!pg_run_here())
 		return;
 	conf_setup();
 	a = conf_open();
 	CHECK_INT(store_open(&b, conf_url, &opt, 0, err, sizeof err), 0);
+	qa = queue_open(a);
+	qb = queue_open(b);
+	put_ok(a, &c1);
+	put_ok(a, &c2);
+
+	/* a connection's row: a message of c1 holds it */
 	CHECK_INT(store_begin(a), STORE_OK);
-	CHECK_INT(store_begin(b), STORE_ERROR);
+	CHECK_INT(store_conn_load(a, "c1", &got, &arena_a), STORE_OK);
+	CHECK_INT(store_begin(b), STORE_OK);
+	CHECK_INT(store_conn_load(b, "c1", &got, &arena_b), STORE_ERROR);
 	printf("# %s\n", store_errmsg(b));
 	CHECK(strstr(store_errmsg(b), "is busy") != NULL);
-	CHECK_INT(store_commit(a), STORE_OK);
+	store_rollback(b);
 	CHECK_INT(store_begin(b), STORE_OK);
+	CHECK_INT(store_conn_delete(b, "c1", NULL), STORE_ERROR); /* a disconnect waits too */
+	CHECK(strstr(store_errmsg(b), "is busy") != NULL);
+	store_rollback(b);
+	CHECK_INT(store_begin(b), STORE_OK);
+	CHECK_INT(store_conn_load(b, "c2", &got, &arena_b), STORE_OK); /* another connection */
+	CHECK_STR(got.id, "c2");
 	CHECK_INT(store_commit(b), STORE_OK);
+	CHECK_INT(store_begin_read(b), STORE_OK);
+	CHECK_INT(store_conn_load(b, "c1", &got, &arena_b), STORE_OK); /* a read waits for nothing */
+	CHECK_INT(store_commit(b), STORE_OK);
+	CHECK_INT(store_commit(a), STORE_OK);
+
+	/* a user's key: a connect of (acme, u1) holds it */
+	CHECK_INT(store_begin(a), STORE_OK);
+	CHECK_INT(store_conn_count_user(a, "acme", "u1", NULL, 0, 10, &n), STORE_OK);
+	CHECK_INT(store_begin(b), STORE_OK);
+	CHECK_INT(store_conn_count_user(b, "acme", "u1", NULL, 0, 10, &n), STORE_ERROR);
+	CHECK(strstr(store_errmsg(b), "is busy") != NULL);
+	store_rollback(b);
+	CHECK_INT(store_begin(b), STORE_OK);
+	CHECK_INT(store_conn_count_user(b, "acme", "u2", NULL, 0, 10, &n), STORE_OK);
+	CHECK_INT(store_conn_count_user(b, "acme1", "u", NULL, 0, 10, &n), STORE_OK); /* not "acme"+"1u" */
+	CHECK_INT(store_commit(b), STORE_OK);
+	CHECK_INT(store_commit(a), STORE_OK);
+
+	/* a tenant's key: an enqueue's pending count of acme holds it */
+	CHECK_INT(store_begin(a), STORE_OK);
+	CHECK_INT(queue_count_tenant_pending(qa, "acme", 10, &n), STORE_OK);
+	CHECK_INT(store_begin(b), STORE_OK);
+	CHECK_INT(queue_count_tenant_pending(qb, "acme", 10, &n), STORE_ERROR);
+	CHECK(strstr(store_errmsg(b), "is busy") != NULL);
+	store_rollback(b);
+	CHECK_INT(store_begin(b), STORE_OK);
+	CHECK_INT(queue_count_tenant_pending(qb, "other", 10, &n), STORE_OK);
+	CHECK_INT(store_commit(b), STORE_OK);
+	CHECK_INT(store_commit(a), STORE_OK);
+
+	/* once a is done, b gets what it waited for */
+	CHECK_INT(store_begin(b), STORE_OK);
+	CHECK_INT(store_conn_load(b, "c1", &got, &arena_b), STORE_OK);
+	CHECK_INT(queue_count_tenant_pending(qb, "acme", 10, &n), STORE_OK);
+	CHECK_INT(store_commit(b), STORE_OK);
+	buf_free(&arena_a);
+	buf_free(&arena_b);
+	queue_close(qa);
+	queue_close(qb);
 	store_close(b);
 	conf_teardown(a);
 }
