@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "queue.h"
 #include "store.h"
 #include "store_engine.h"
@@ -71,7 +73,19 @@ int queue_count_tenant_pending(struct queue *q, const char *tenant, int64_t limi
 
 int queue_unhold(struct queue *q, const char *const *ids, size_t n, int64_t now)
 {
-	return q->store->ops->queue_unhold(q->store, ids, n, now);
+	json_t *arr = json_array();
+	char *text;
+	int ret;
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, json_string(ids[i]));
+	text = json_dumps(arr, JSON_COMPACT);
+	json_decref(arr);
+	if (!text)
+		return STORE_ERROR;
+	ret = q->store->ops->queue_unhold(q->store, text, now);
+	free(text);
+	return ret;
 }
 
 int queue_claim(struct queue *q, const char *owner, int64_t now, int64_t lease_ms,

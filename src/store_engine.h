@@ -68,7 +68,8 @@ struct store_ops {
 				int64_t *n);
 	int (*queue_count_tenant_pending)(struct store *s, const char *tenant, int64_t limit,
 					  int64_t *n);
-	int (*queue_unhold)(struct store *s, const char *const *ids, size_t n, int64_t now);
+	/* queue_unhold with the ids as one JSON array text (queue.c builds it) */
+	int (*queue_unhold)(struct store *s, const char *ids_json, int64_t now);
 	int (*queue_claim)(struct store *s, const char *owner, int64_t now, int64_t lease_ms,
 			   struct request_record *out);
 	int (*queue_renew)(struct store *s, const char *id, const char *owner, int64_t now,

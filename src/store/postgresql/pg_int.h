@@ -119,7 +119,7 @@ int pg_queue_enqueue(struct store *h, struct request_record *r, int64_t now);
 int pg_queue_count_live(struct store *h, const char *connection_id, int64_t limit, int64_t *n);
 int pg_queue_count_tenant_pending(struct store *h, const char *tenant, int64_t limit,
 				  int64_t *n);
-int pg_queue_unhold(struct store *h, const char *const *ids, size_t n, int64_t now);
+int pg_queue_unhold(struct store *h, const char *ids_json, int64_t now);
 int pg_queue_claim(struct store *h, const char *owner, int64_t now, int64_t lease_ms,
 		   struct request_record *out);
 int pg_queue_renew(struct store *h, const char *id, const char *owner, int64_t now,

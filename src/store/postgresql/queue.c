@@ -3,7 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
 
 #include "pg_int.h"
 
@@ -71,22 +70,10 @@ int pg_queue_enqueue(struct store *h, struct request_record *r, int64_t now)
 			   r->payload ? r->payload : "null", now, r->run_after), 0, NULL, NULL);
 }
 
-int pg_queue_unhold(struct store *h, const char *const *ids, size_t n, int64_t now)
+int pg_queue_unhold(struct store *h, const char *ids_json, int64_t now)
 {
-	struct pg_store *q = pgs(h);
-	json_t *arr = json_array();
-	char *text;
-	int ret;
-
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(arr, json_string(ids[i]));
-	text = json_dumps(arr, JSON_COMPACT);
-	json_decref(arr);
-	if (!text)
-		return STORE_ERROR;
-	ret = done(pg_run(q, Q_UNHOLD, "release held requests", "ti", text, now), 0, NULL, NULL);
-	free(text);
-	return ret;
+	return done(pg_run(pgs(h), Q_UNHOLD, "release held requests", "ti", ids_json, now), 0, NULL,
+		    NULL);
 }
 
 int pg_queue_claim(struct store *h, const char *owner, int64_t now, int64_t lease_ms,

@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
 
 #include "sqlite_int.h"
 
@@ -87,25 +86,14 @@ int sqlite_queue_enqueue(struct store *h, struct request_record *r, int64_t now)
 	return run(q, Q_ENQUEUE, "enqueue a request", 0, NULL, NULL);
 }
 
-int sqlite_queue_unhold(struct store *h, const char *const *ids, size_t n, int64_t now)
+int sqlite_queue_unhold(struct store *h, const char *ids_json, int64_t now)
 {
 	struct sqlite_store *q = sq(h);
-	json_t *arr = json_array();
-	char *text;
-	int ret;
 
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(arr, json_string(ids[i]));
-	text = json_dumps(arr, JSON_COMPACT);
-	json_decref(arr);
-	if (!text)
+	/* bound SQLITE_STATIC: ids_json lives until the statement has run */
+	if (bind(q, q->stmt[Q_UNHOLD], "ti", ids_json, now) != STORE_OK)
 		return STORE_ERROR;
-	/* bound SQLITE_STATIC: text lives until the statement has run */
-	ret = bind(q, q->stmt[Q_UNHOLD], "ti", text, now);
-	if (ret == STORE_OK)
-		ret = run(q, Q_UNHOLD, "release held requests", 0, NULL, NULL);
-	free(text);
-	return ret;
+	return run(q, Q_UNHOLD, "release held requests", 0, NULL, NULL);
 }
 
 int sqlite_queue_claim(struct store *h, const char *owner, int64_t now, int64_t lease_ms,

@@ -112,7 +112,7 @@ int sqlite_queue_count_live(struct store *h, const char *connection_id, int64_t 
 			    int64_t *n);
 int sqlite_queue_count_tenant_pending(struct store *h, const char *tenant, int64_t limit,
 				      int64_t *n);
-int sqlite_queue_unhold(struct store *h, const char *const *ids, size_t n, int64_t now);
+int sqlite_queue_unhold(struct store *h, const char *ids_json, int64_t now);
 int sqlite_queue_claim(struct store *h, const char *owner, int64_t now, int64_t lease_ms,
 		       struct request_record *out);
 int sqlite_queue_renew(struct store *h, const char *id, const char *owner, int64_t now,
