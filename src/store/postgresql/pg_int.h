@@ -40,6 +40,7 @@ struct pg_store {
 	int prepared;          /* the statements are prepared on this session */
 	PGconn *wake;          /* the LISTEN session, NULL when not listening or lost */
 	int listening;         /* store_wake_listen succeeded and no wake_close since */
+	int64_t reconnect_at;  /* monotonic ms before which a lost session is not retried (0 = now) */
 	int busy_timeout_ms;   /* the sessions' lock_timeout (store_options), kept for reconnects */
 	long pid;              /* the process that opened it (see pg_finish) */
 };

@@ -147,10 +147,17 @@ static int session_setup(struct pg_store *s, int busy_timeout_ms)
 /*
  * Makes the session usable for what: reconnects a lost one (PQreset) and
  * prepares again, unless a transaction was open on it (its work is gone:
- * the caller must roll back, and the next call reconnects).
+ * the caller must roll back, and the next call reconnects). After a failed
+ * reconnect the next try waits PG_RECONNECT_PAUSE_MS: the calls in between
+ * fail at once, so a database whose host does not answer (a connect that
+ * takes the whole connect_timeout) holds up one call, not every one.
  */
+#define PG_RECONNECT_PAUSE_MS 500
+
 static int pg_ready(struct pg_store *s, const char *what)
 {
+	int64_t now;
+
 	if (s->prepared && PQstatus(s->conn) == CONNECTION_OK)
 		return STORE_OK;
 	if (s->in_txn)
@@ -158,10 +165,18 @@ static int pg_ready(struct pg_store *s, const char *what)
 				    "transaction; roll it back", s->where, what);
 	s->prepared = 0;
 	if (PQstatus(s->conn) != CONNECTION_OK) {
+		now = (time_mono_us() / 1000);
+		if (s->reconnect_at && now < s->reconnect_at)
+			return pg_set_error(s, "database %s: %s: cannot reconnect (the next try in "
+					    "%lld ms)", s->where, what,
+					    (long long)(s->reconnect_at - now));
 		PQreset(s->conn);
-		if (PQstatus(s->conn) != CONNECTION_OK)
+		if (PQstatus(s->conn) != CONNECTION_OK) {
+			s->reconnect_at = (time_mono_us() / 1000) + PG_RECONNECT_PAUSE_MS;
 			return pg_set_error(s, "database %s: %s: cannot reconnect: %s", s->where, what,
 					    PQerrorMessage(s->conn));
+		}
+		s->reconnect_at = 0;
 		log_event(LOG_INFO, "database_reconnected", json_pack("{s:s}", "database", s->where));
 	}
 	return session_setup(s, s->busy_timeout_ms) < 0 ? STORE_ERROR : STORE_OK;
