@@ -37,6 +37,9 @@ struct pg_store {
 	struct buf errmsg;     /* the last error, "" when none yet */
 	int in_txn;            /* between store_begin(_read) and commit/rollback */
 	int txn_write;         /* ... and it is a store_begin (write) transaction */
+	int begin_pending;     /* ... whose BEGIN (begin_stmt) goes with its first statement */
+	enum pg_stmt begin_stmt;
+	int end_pending;       /* a read transaction's end was sent, its result not read yet */
 	int prepared;          /* the statements are prepared on this session */
 	PGconn *wake;          /* the LISTEN session, NULL when not listening or lost */
 	int listening;         /* store_wake_listen succeeded and no wake_close since */

@@ -17,6 +17,15 @@ static const char *const stmt_sql[PG_STMT_COUNT] = {
 #undef X
 };
 
+/* The name a statement is prepared under ("s<id>"), in a static buffer. */
+static const char *stmt_name(enum pg_stmt id)
+{
+	static char name[16];
+
+	snprintf(name, sizeof name, "s%d", (int)id);
+	return name;
+}
+
 /* The most parameters a statement takes (H_POSITIONS and STMT_CONN_PUT). */
 #define PG_MAX_PARAMS 16
 
@@ -126,6 +135,12 @@ static int session_setup(struct pg_store *s, int busy_timeout_ms)
 	snprintf(set, sizeof set, "SET lock_timeout = %d", busy_timeout_ms);
 	if (pg_exec_sql(s, s->conn, set, "setting the lock timeout") < 0)
 		return -1;
+	/* Every statement is a key or index lookup whose best plan does not depend on the
+	 * values: plan each once, not at each of the first executions and whenever a custom
+	 * plan looks cheaper (that planning was most of a message's server time). */
+	if (pg_exec_sql(s, s->conn, "SET plan_cache_mode = force_generic_plan",
+			"setting the plan cache mode") < 0)
+		return -1;
 	for (int i = 0; i < PG_STMT_COUNT; i++) {
 		char name[16];
 		PGresult *res;
@@ -154,13 +169,27 @@ static int session_setup(struct pg_store *s, int busy_timeout_ms)
  */
 #define PG_RECONNECT_PAUSE_MS 500
 
+/* Reads (and drops) the answer to a read transaction's end that pg_rollback sent without waiting. */
+static void end_drain(struct pg_store *s)
+{
+	PGresult *res;
+
+	if (!s->end_pending)
+		return;
+	s->end_pending = 0;
+	while ((res = PQgetResult(s->conn)) != NULL)
+		PQclear(res);
+}
+
 static int pg_ready(struct pg_store *s, const char *what)
 {
 	int64_t now;
 
+	end_drain(s);
 	if (s->prepared && PQstatus(s->conn) == CONNECTION_OK)
 		return STORE_OK;
-	if (s->in_txn)
+	/* A transaction whose BEGIN was not sent yet lost nothing: reconnect. */
+	if (s->in_txn && !s->begin_pending)
 		return pg_set_error(s, "database %s: %s: the connection was lost inside a "
 				    "transaction; roll it back", s->where, what);
 	s->prepared = 0;
@@ -180,6 +209,42 @@ static int pg_ready(struct pg_store *s, const char *what)
 		log_event(LOG_INFO, "database_reconnected", json_pack("{s:s}", "database", s->where));
 	}
 	return session_setup(s, s->busy_timeout_ms) < 0 ? STORE_ERROR : STORE_OK;
+}
+
+/*
+ * The first statement of a transaction: its BEGIN (begin_stmt) and
+ * EXECUTE name(values) in one simple query, one round trip instead of two.
+ * The result is the statement's (or the first error). NULL, with nothing
+ * sent, when a value cannot be quoted: the caller then runs the BEGIN and
+ * the statement one after the other.
+ */
+static PGresult *exec_after_begin(struct pg_store *s, const char *name, int n,
+				  const char *const *values)
+{
+	struct buf q = { 0 };
+	PGresult *res;
+
+	buf_printf(&q, "%s; EXECUTE %s", stmt_sql[s->begin_stmt], name);
+	for (int i = 0; i < n; i++) {
+		char *lit = values[i] ? PQescapeLiteral(s->conn, values[i], strlen(values[i])) : NULL;
+
+		if (values[i] && !lit) {
+			buf_free(&q);
+			res = PQexecPrepared(s->conn, stmt_name(s->begin_stmt), 0, NULL, NULL, NULL, 0);
+			if (PQresultStatus(res) == PGRES_COMMAND_OK) {
+				PQclear(res);
+				return NULL;
+			}
+			return res;
+		}
+		buf_printf(&q, "%s%s", i ? ", " : "(", lit ? lit : "NULL");
+		PQfreemem(lit);
+	}
+	if (n)
+		buf_printf(&q, ")");
+	res = PQexec(s->conn, q.data);
+	buf_free(&q);
+	return res;
 }
 
 static PGresult *run_v(struct pg_store *s, enum pg_stmt id, const char *what, const char *fmt,
@@ -206,7 +271,13 @@ static PGresult *run_v(struct pg_store *s, enum pg_stmt id, const char *what, co
 		}
 	}
 	snprintf(name, sizeof name, "s%d", (int)id);
-	res = PQexecPrepared(s->conn, name, n, values, NULL, NULL, 0);
+	res = NULL;
+	if (s->begin_pending) {
+		s->begin_pending = 0;
+		res = exec_after_begin(s, name, n, values);
+	}
+	if (!res)
+		res = PQexecPrepared(s->conn, name, n, values, NULL, NULL, 0);
 	st = PQresultStatus(res);
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
 		pg_fail(s, res, what);
@@ -413,10 +484,11 @@ static int pg_begin(struct store *h)
 
 	if (s->in_txn)
 		return pg_set_error(s, "database %s: begin: a transaction is already open", s->where);
-	if (pg_cmd(s, STMT_BEGIN, "begin", NULL, "") != STORE_OK)
-		return STORE_ERROR;
+	/* Sent with the first statement (run_v): one round trip less. */
 	s->in_txn = 1;
 	s->txn_write = 1;
+	s->begin_pending = 1;
+	s->begin_stmt = STMT_BEGIN;
 	return STORE_OK;
 }
 
@@ -442,18 +514,45 @@ static int pg_begin_read(struct store *h)
 	if (s->in_txn)
 		return pg_set_error(s, "database %s: begin read: a transaction is already open",
 				    s->where);
-	if (pg_cmd(s, STMT_BEGIN_READ, "begin read", NULL, "") != STORE_OK)
-		return STORE_ERROR;
 	s->in_txn = 1;
 	s->txn_write = 0;
+	s->begin_pending = 1;
+	s->begin_stmt = STMT_BEGIN_READ;
 	return STORE_OK;
+}
+
+/*
+ * Ends a read transaction, or one that sent nothing, without waiting: a
+ * read-only transaction has nothing to make durable, so its COMMIT (or
+ * ROLLBACK) goes out and its answer is read by the next call (pg_ready),
+ * while the worker answers its client. 1 when it did; 0 for a write
+ * transaction that sent something.
+ */
+static int end_quietly(struct pg_store *s, const char *sql)
+{
+	if (s->begin_pending || !s->in_txn) {
+		s->begin_pending = 0;
+	} else if (s->txn_write) {
+		return 0;
+	} else if (PQstatus(s->conn) == CONNECTION_OK) {
+		end_drain(s);
+		s->end_pending = PQsendQuery(s->conn, sql);
+	}
+	s->in_txn = 0;
+	s->txn_write = 0;
+	return 1;
 }
 
 static int pg_commit(struct store *h)
 {
 	struct pg_store *s = pgs(h);
-	PGresult *res = pg_run(s, STMT_COMMIT, "commit", "");
-	int ok = res && strcmp(PQcmdStatus(res), "COMMIT") == 0;
+	PGresult *res;
+	int ok;
+
+	if (end_quietly(s, "COMMIT"))
+		return STORE_OK;
+	res = pg_run(s, STMT_COMMIT, "commit", "");
+	ok = res && strcmp(PQcmdStatus(res), "COMMIT") == 0;
 
 	if (res && !ok)
 		pg_set_error(s, "database %s: commit: an earlier statement of the transaction "
@@ -470,6 +569,9 @@ static void pg_rollback(struct store *h)
 {
 	struct pg_store *s = pgs(h);
 
+	if (end_quietly(s, "ROLLBACK"))
+		return;
+	end_drain(s);
 	if (PQstatus(s->conn) == CONNECTION_OK &&
 	    (s->in_txn || PQtransactionStatus(s->conn) != PQTRANS_IDLE))
 		PQclear(PQexec(s->conn, "ROLLBACK"));
