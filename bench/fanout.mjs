@@ -4,6 +4,10 @@
 //   BENCH_WS_URL, BENCH_PUBLISH_URL, BENCH_CLI, BENCH_KEY (private key for
 //   tokens), BENCH_ENV_FILE (the workers' settings, for the CLI), and
 //   BENCH_SIZES ("1000 10000"), BENCH_ROUNDS (7), BENCH_CONNECT_CONCURRENCY (50).
+// Several nodes (bench/nodes): BENCH_WS_URL and BENCH_PUBLISH_URL may each list
+// several URLs, space-separated: clients are spread over the WebSocket URLs in
+// turn, and the floor publishes to every publish URL at once (as the workers
+// push to every node of STREAMER_CALLBACK_URL).
 // For each size it connects N clients of one tenant, then alternates rounds of
 //   streamer:  spawn `streamer broadcast --tenant T MSG` (the CLI resolves
 //              nothing for a tenant: one publish item on tenant:T), and
@@ -40,14 +44,13 @@ function run(cmd, args, opts = {}) {
 
 async function connectAll(n, tenant) {
   const tok = token('fan', tenant);
-  const url = `${env.BENCH_WS_URL}?Authorization=${encodeURIComponent(tok)}`;
+  const urls = env.BENCH_WS_URL.split(/\s+/).filter(Boolean).map((u) => `${u}?Authorization=${encodeURIComponent(tok)}`);
   const clients = [];
   let next = 0;
   const t0 = process.hrtime.bigint();
   async function one() {
     while (next < n) {
-      next++;
-      const ws = new WebSocket(url, { perMessageDeflate: false });
+      const ws = new WebSocket(urls[next++ % urls.length], { perMessageDeflate: false });
       ws.waiting = null;
       ws.on('message', (data) => { if (ws.waiting) ws.waiting(String(data)); });
       ws.on('error', () => {});
@@ -93,7 +96,9 @@ async function round(clients, tenant, how, i) {
     r = await run(env.BENCH_CLI, ['broadcast', '--tenant', tenant, msg], { env: cliEnv });
   } else {
     const body = JSON.stringify({ items: [{ channel: `tenant:${tenant}`, formats: { 'ws-message': { content: msg } } }] });
-    r = await run('curl', ['-sS', '-f', '-d', body, '-H', 'Content-Type: application/json', env.BENCH_PUBLISH_URL]);
+    const all = await Promise.all(env.BENCH_PUBLISH_URL.split(/\s+/).filter(Boolean)
+      .map((u) => run('curl', ['-sS', '-f', '-d', body, '-H', 'Content-Type: application/json', u])));
+    r = all.find((x) => x.status !== 0) || all[0];
   }
   if (r.status !== 0) throw new Error(`${how}: exit ${r.status}: ${r.err}`);
   const t1 = await done;
