@@ -36,8 +36,10 @@ die() {
 
 # ---- Debian packages ---------------------------------------------------------
 BUILD_PKGS=(build-essential autoconf automake libtool pkg-config libfcgi-dev libsqlite3-dev
-	libjansson-dev libjwt-dev libssl-dev libcurl4-openssl-dev)
+	libjansson-dev libjwt-dev libssl-dev libcurl4-openssl-dev libpq-dev)
 RUNTIME_PKGS=(pushpin zurl lighttpd apache2 spawn-fcgi multiwatch sqlite3 nodejs npm)
+# ---- the PostgreSQL engine (issue 17): a server for `make check-postgresql` and STREAMER_DB_ENGINE=postgresql ----
+RUNTIME_PKGS+=(postgresql)
 TOOL_PKGS=(valgrind wrk jq curl openssl prometheus chromium)
 # ---- fuzzing (issue 14 §3): clang and its runtimes (libFuzzer, ASan, UBSan) for `make check-fuzz` ----
 TOOL_PKGS+=(clang libclang-rt-dev)

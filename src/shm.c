@@ -113,9 +113,5 @@ void shm_unlock(uint32_t *lock)
 
 uint64_t shm_hash(const char *s, size_t n)
 {
-	uint64_t h = 14695981039346656037ull;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
-	return h ? h : 1;
+	return hash64(s, n);
 }

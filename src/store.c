@@ -5,7 +5,6 @@
 
 #include "store.h"
 #include "store_engine.h"
-#include "shm.h"
 #include "util.h"
 
 /* Every engine of this build; adding one is one folder under src/store/ and one line here. */
@@ -127,7 +126,7 @@ char *store_host_file(const char *url, const char *host_dir, const char *suffix)
 		return xstrcat2(target, suffix);
 	plain = store_url_redacted(url);
 	snprintf(name, sizeof name, "/var/tmp/streamer-%016llx",
-		 (unsigned long long)shm_hash(plain, strlen(plain)));
+		 (unsigned long long)hash64(plain, strlen(plain)));
 	free(plain);
 	return xstrcat2(name, suffix);
 }

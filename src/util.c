@@ -309,6 +309,15 @@ static void random_pool_init(void)
 	pthread_atfork(NULL, NULL, random_pool_drop);
 }
 
+uint64_t hash64(const char *s, size_t n)
+{
+	uint64_t h = 14695981039346656037ull;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+	return h ? h : 1;
+}
+
 void random_bytes(void *p, size_t n)
 {
 	unsigned char *from;

@@ -68,6 +68,9 @@ int64_t time_mono_us(void);
 /* Writes "YYYY-MM-DDTHH:MM:SS.mmmZ" for ms into out (at least 25 bytes). */
 void time_rfc3339(int64_t ms, char out[32]);
 
+/* A 64-bit FNV-1a hash of s[0..n); never 0 (0 can mark an empty slot). */
+uint64_t hash64(const char *s, size_t n);
+
 /*
  * Fills p with n bytes from the kernel CSPRNG (small requests from a
  * per-process pool of its bytes, dropped in a forked child); aborts if it
