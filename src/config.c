@@ -299,23 +299,68 @@ static char **split_list(const char *s)
 	return list;
 }
 
+/*
+ * STREAMER_CALLBACK_URL: one http(s) URL, or for the pushpin style a
+ * comma-separated list of up to CALLBACK_URLS_MAX different ones (one per
+ * Pushpin node; blanks around a comma are allowed). Returns 0, or -1 with
+ * the reason in err.
+ */
+static int callback_urls_check(const char *list, enum callback_style style, char *err, size_t errlen)
+{
+	struct strvec seen = { 0 };
+	int rc = 0;
+
+	for (const char *s = list;;) {
+		const char *end = strchr(s, ',');
+		size_t n = end ? (size_t)(end - s) : strlen(s);
+		char *one;
+
+		while (n > 0 && (*s == ' ' || *s == '\t'))
+			s++, n--;
+		while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+			n--;
+		one = xstrndup(s, n);
+		if (!n)
+			rc = err_printf(err, errlen, "STREAMER_CALLBACK_URL: URL number %zu of the list is empty "
+					"(a comma-separated list of http:// or https:// URLs)", seen.n + 1);
+		else if (strncmp(one, "http://", 7) != 0 && strncmp(one, "https://", 8) != 0)
+			rc = err_printf(err, errlen, "STREAMER_CALLBACK_URL: expected an http:// or https:// URL, got '%s'",
+					one);
+		for (size_t i = 0; rc == 0 && i < seen.n; i++)
+			if (strcmp(seen.v[i], one) == 0)
+				rc = err_printf(err, errlen, "STREAMER_CALLBACK_URL: URL number %zu repeats number %zu",
+						seen.n + 1, i + 1);
+		strvec_push(&seen, one);
+		free(one);
+		if (rc < 0 || !end)
+			break;
+		s = end + 1;
+	}
+	if (rc == 0 && seen.n > 1 && style == CALLBACK_APIGW)
+		rc = err_printf(err, errlen, "STREAMER_CALLBACK_URL: the apigw style takes exactly one URL "
+				"(the stage URL), got %zu", seen.n);
+	if (rc == 0 && seen.n > CALLBACK_URLS_MAX)
+		rc = err_printf(err, errlen, "STREAMER_CALLBACK_URL: at most %d URLs, got %zu",
+				CALLBACK_URLS_MAX, seen.n);
+	strvec_free(&seen);
+	return rc;
+}
+
 /* The callback URL settings (push.c) and how long the streams' messages are kept (history.h). */
 static int push_config_load(struct config *cfg, const struct file_vars *f, char *err, size_t errlen)
 {
 	const char *style = raw(f, "STREAMER_CALLBACK_STYLE");
 	long long n;
 
-	cfg->callback_url = opt_string(f, "STREAMER_CALLBACK_URL");
-	if (cfg->callback_url && strncmp(cfg->callback_url, "http://", 7) != 0 &&
-	    strncmp(cfg->callback_url, "https://", 8) != 0)
-		return err_printf(err, errlen, "STREAMER_CALLBACK_URL: expected an http:// or https:// URL, got '%s'",
-			    cfg->callback_url);
 	if (strcmp(style, "pushpin") == 0)
 		cfg->callback_style = CALLBACK_PUSHPIN;
 	else if (strcmp(style, "apigw") == 0)
 		cfg->callback_style = CALLBACK_APIGW;
 	else
 		return err_printf(err, errlen, "STREAMER_CALLBACK_STYLE: expected pushpin or apigw, got '%s'", style);
+	cfg->callback_url = opt_string(f, "STREAMER_CALLBACK_URL");
+	if (cfg->callback_url && callback_urls_check(cfg->callback_url, cfg->callback_style, err, errlen) < 0)
+		return -1;
 	if (get_int(f, "STREAMER_CALLBACK_CONNECT_TIMEOUT", &n, err, errlen) < 0)
 		return -1;
 	cfg->callback_connect_timeout_ms = n;

@@ -70,7 +70,7 @@ const struct config_var config_vars[] = {
 	    "report bytes one tenant may have stored in STREAMER_OUTPUT_DIR before generate_report answers RATE_LIMITED",
 	    .min = 1, .max = 1LL << 50, .zero = "no cap", .bounds = "(0 = no cap)"),
 	VAR("STREAMER_CALLBACK_URL", CONFIG_TEXT, "",
-	    "where pushes go: Pushpin's publish endpoint (http://127.0.0.1:5561/publish/) or an API Gateway stage URL; empty = no pushes",
+	    "where pushes go: Pushpin's publish endpoint (http://127.0.0.1:5561/publish/), with several Pushpin nodes every node's, comma-separated (each push goes to all), or an API Gateway stage URL; empty = no pushes",
 	    .flags = CONFIG_SECRET), /* may hold user:password@ */
 	VAR("STREAMER_CALLBACK_STYLE", CONFIG_CHOICE, "pushpin",
 	    "pushpin (publish API) or apigw (POST/DELETE @connections/{id})"),

@@ -1,4 +1,4 @@
-/* push.h - the push client: messages and closes to the proxy's callback URL (Pushpin publish or API Gateway @connections), with retries and a circuit breaker. */
+/* push.h - the push client: messages and closes to the proxy's callback URLs (every Pushpin node's publish API, or API Gateway @connections), with retries and a circuit breaker per node. */
 #ifndef STREAMER_PUSH_H
 #define STREAMER_PUSH_H
 
@@ -7,19 +7,29 @@
 #include "config.h"
 
 /*
- * One client per process: one reused libcurl handle (keep-alive to the
- * callback), one circuit breaker for the callback URL. Not thread-safe; a
- * process that forks opens its own after the fork.
+ * One client per process: one libcurl multi handle, and for each callback
+ * URL (STREAMER_CALLBACK_URL is one URL or, for the pushpin style, a
+ * comma-separated list: one publish endpoint per Pushpin node) a reused
+ * easy handle (keep-alive) and a circuit breaker of its own. Not
+ * thread-safe; a process that forks opens its own after the fork.
  *
- * Every push_send call is bounded by STREAMER_CALLBACK_TIMEOUT in all:
- * attempts, backoff and the connects together never exceed it, so a
- * callback that is down never holds a worker longer. A request is tried up
- * to PUSH_ATTEMPTS times, with exponential backoff from 100 ms (±25 %
- * jitter, capped at 5 s), on transport errors, 5xx and 429; any other 4xx
- * is final. PUSH_BREAKER_FAILURES failed attempts in a row open the
- * breaker: sends then fail at once ("circuit open") until
+ * A push goes to every node at once. Every push_send call is bounded by
+ * STREAMER_CALLBACK_TIMEOUT in all: attempts, backoff and the connects
+ * together never exceed it, so a callback that is down never holds a
+ * worker longer. Each node's request is tried up to PUSH_ATTEMPTS times,
+ * with exponential backoff from 100 ms (±25 % jitter, capped at 5 s), on
+ * transport errors, 5xx and 429; any other 4xx is final. With several
+ * nodes, a node that takes no connection (refused, connect timeout) is not
+ * retried within the call, so it delays the others by its connect timeout
+ * at most. PUSH_BREAKER_FAILURES failed attempts in a row open a node's
+ * breaker: its sends then fail at once ("circuit open") until
  * STREAMER_CALLBACK_BREAKER_RESET seconds have passed; the next attempt is
  * a trial that closes it again on success or reopens it on failure.
+ *
+ * A push succeeds when at least one node took it and every other node took
+ * it too or could not be reached (no connection, or its breaker is open):
+ * a Pushpin that is down holds no client to deliver to. A node that
+ * answered and refused (4xx, or 5xx after the retries) fails the push.
  */
 #define PUSH_ATTEMPTS 3
 #define PUSH_BREAKER_FAILURES 3
@@ -59,21 +69,25 @@ void push_close(struct push *p);
 /* 1 when STREAMER_CALLBACK_URL is set. */
 int push_configured(const struct push *p);
 
+/* How many callback URLs (Pushpin nodes) pushes go to; 0 without a callback. */
+size_t push_nodes(const struct push *p);
+
 /* The style pushes use (STREAMER_CALLBACK_STYLE). */
 enum callback_style push_style(const struct push *p);
 
 /*
- * For health checks: 0 when the callback URL accepts a connection (TCP, and
- * TLS for https) within the connect timeout and the breaker is closed; -1
- * with the reason in why otherwise (also when no callback is configured).
- * Sends nothing.
+ * For health checks: 0 when at least one callback URL accepts a connection
+ * (TCP, and TLS for https) within the connect timeout and its breaker is
+ * closed (why then says how many nodes did not, if any); -1 with the reason
+ * in why otherwise (also when no callback is configured). Sends nothing;
+ * the nodes are tried one after the other.
  */
 int push_probe(struct push *p, char *why, size_t whylen);
 
 /*
  * Sends items[0..n) and sets each item's outcome: the pushpin style puts
- * them into as few publish calls as fit Pushpin's body limit, the apigw
- * style makes one request per item. Returns the number of items whose
+ * them into as few publish calls as fit Pushpin's body limit, each sent to
+ * every node in parallel; the apigw style makes one request per item. Returns the number of items whose
  * outcome is PUSH_FAILED (0 = everything delivered or stale), with a
  * one-line reason for the first failure in why.
  */

@@ -1,4 +1,4 @@
-// push.mjs - the push path end to end: streamer send/broadcast/close and the topic actions through Pushpin's publish API; retries and the circuit breaker against a failing callback; the apigw style against an @connections double.
+// push.mjs - the push path end to end: streamer send/broadcast/close and the topic actions through Pushpin's publish API; several callback nodes; retries and the circuit breaker against a failing callback; the apigw style against an @connections double.
 import { test as nodeTest, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -343,6 +343,72 @@ nodeTest('apigw style: POST per connection, SigV4 headers, 429 retried, 410 remo
   } finally {
     for (const c of conns) await c.close();
     await gw.stop();
+  }
+});
+
+nodeTest('several callback nodes: every node gets each push; a node down misses it at once, a node refusing fails it', { skip }, async () => {
+  const own = stack.cliEnv().STREAMER_CALLBACK_URL;
+  const dbl = await new PublishDouble().start();
+  const [closed, closed2] = await freePorts(2);
+  const down = `http://127.0.0.1:${closed}/publish/`;
+  const missed = () => stack.workerLogLines().filter((l) => l.event === 'push_node_missed');
+  const c = await connect(stack, { sub: uniq('fan') });
+  const id = await whoami(c);
+  const send = (n, urls, extra = {}) => stack.cliRun(['send', '--connection', id, JSON.stringify({ n })],
+    { STREAMER_CALLBACK_URL: urls, ...extra });
+  try {
+    // both nodes up: each gets the publish
+    let r = await send(1, `${own},${dbl.url}`);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(unnumbered(await c.nextJson()).n, 1);
+    assert.equal(dbl.items.length, 1);
+    assert.equal(dbl.items[0].channel, `conn:${id}`);
+    assert.equal(JSON.parse(dbl.items[0].formats['ws-message'].content).n, 1);
+
+    // the first node takes no connection: the push succeeds through the other,
+    // and the down node is given up after one attempt (no retries, no backoff)
+    const before = missed().length;
+    r = await send(2, ` ${down} , ${own} `);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(unnumbered(await c.nextJson()).n, 2);
+    const m = missed().slice(before);
+    assert.equal(m.length, 1, JSON.stringify(m));
+    assert.equal(m[0].node, 1);
+    assert.equal(m[0].attempts, 1);
+    assert.match(m[0].error, /Couldn't connect|Connection refused/);
+
+    // a node that answers and refuses fails the push after its retries,
+    // while the live node still delivered it
+    dbl.failing = true;
+    const hits = dbl.hits;
+    r = await send(3, `${own},${dbl.url}`, { STREAMER_CALLBACK_TIMEOUT: '3000' });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /HTTP 503/);
+    assert.equal(dbl.hits - hits, 3, 'three attempts at the refusing node');
+    assert.equal(unnumbered(await c.nextJson()).n, 3);
+
+    // no node reachable: a failure that says so
+    r = await send(4, `${down},http://127.0.0.1:${closed2}/publish/`);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /no callback node took it/);
+    assert.equal(await maybeNext(c), null);
+
+    // lists the settings refuse, with the reason
+    for (const [urls, says, extra] of [
+      [`${own},`, /URL number 2 of the list is empty/],
+      [`${own},${own}`, /URL number 2 repeats number 1/],
+      [`${own},ftp://x/`, /expected an http:\/\/ or https:\/\/ URL/],
+      [`${own},${dbl.url}`, /apigw style takes exactly one URL/, { STREAMER_CALLBACK_STYLE: 'apigw' }],
+    ]) {
+      r = await send(5, urls, extra);
+      assert.notEqual(r.status, 0, urls);
+      assert.match(r.stderr, says);
+      assert.match(r.stderr, /STREAMER_CALLBACK_URL/);
+    }
+    assert.equal(await maybeNext(c), null);
+  } finally {
+    await c.close();
+    await dbl.stop();
   }
 });
 

@@ -5,6 +5,7 @@
 #include <sys/prctl.h>
 
 #include "config.h"
+#include "util.h"
 #include "tap.h"
 
 static void clean_env(void)
@@ -262,7 +263,54 @@ static void test_report_settings(void)
 	unsetenv("STREAMER_REPORT_QUOTA_BYTES");
 }
 
-TAP_MAIN(TAP_TEST(test_defaults), TAP_TEST(test_key_required), TAP_TEST(test_tenant_list),
+/* STREAMER_CALLBACK_URL: a comma-separated list of Pushpin nodes; apigw takes one URL. */
+static void test_callback_list(void)
+{
+	static const struct {
+		const char *url, *style, *says; /* says NULL: accepted */
+	} cases[] = {
+		{ "http://a:5561/publish/", "pushpin", NULL },
+		{ "http://a:5561/publish/,http://b:5561/publish/", "pushpin", NULL },
+		{ " http://a:5561/publish/ , https://b/publish/ ", "pushpin", NULL },
+		{ "http://a/,", "pushpin", "URL number 2 of the list is empty" },
+		{ ",http://a/", "pushpin", "URL number 1 of the list is empty" },
+		{ "http://a/,ftp://b/", "pushpin", "expected an http:// or https:// URL" },
+		{ "http://a/, http://a/", "pushpin", "URL number 2 repeats number 1" },
+		{ "https://x.execute-api/prod", "apigw", NULL },
+		{ "https://x/prod,https://y/prod", "apigw", "the apigw style takes exactly one URL" },
+	};
+	struct config c;
+	char err[256];
+	struct buf many = { 0 };
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc;
+
+		clean_env();
+		setenv("STREAMER_CALLBACK_URL", cases[i].url, 1);
+		setenv("STREAMER_CALLBACK_STYLE", cases[i].style, 1);
+		rc = config_load(&c, 0, err, sizeof(err));
+		if (!cases[i].says) {
+			CHECK_INT(rc, 0);
+			if (rc == 0)
+				config_free(&c);
+		} else if (rc != -1 || !strstr(err, cases[i].says) || !strstr(err, "STREAMER_CALLBACK_URL")) {
+			printf("# '%s': expected an error saying '%s', got %d '%s'\n", cases[i].url,
+			       cases[i].says, rc, rc ? err : "");
+			CHECK(0);
+		}
+	}
+	for (int i = 0; i <= CALLBACK_URLS_MAX; i++)
+		buf_printf(&many, "%shttp://n%d/publish/", i ? "," : "", i);
+	clean_env();
+	setenv("STREAMER_CALLBACK_URL", many.data, 1);
+	CHECK_INT(config_load(&c, 0, err, sizeof(err)), -1);
+	CHECK(strstr(err, "at most 32 URLs") != NULL);
+	buf_free(&many);
+	unsetenv("STREAMER_CALLBACK_STYLE");
+}
+
+TAP_MAIN(TAP_TEST(test_defaults), TAP_TEST(test_callback_list), TAP_TEST(test_key_required), TAP_TEST(test_tenant_list),
 	 TAP_TEST(test_bad_values), TAP_TEST(test_file), TAP_TEST(test_jobs_settings),
 	 TAP_TEST(test_report_settings), TAP_TEST(test_secrets_leave_the_environment),
 	 TAP_TEST(test_db_group))
