@@ -1,4 +1,4 @@
-// streamer.js - the browser and Node client of streamer: request/response correlation, async progress, topics, flow control, reconnect with backoff, numbered streams recovered exactly once in order. ES module, no dependencies.
+// streamer.js - the browser and Node client of streamer: request/response correlation, async progress, topics, flow control, reconnect with backoff (several nodes' URLs, round robin), numbered streams recovered exactly once in order. ES module, no dependencies.
 //
 //   import { StreamerClient } from './streamer.js';
 //   const client = new StreamerClient('ws://127.0.0.1:7999/ws', { getToken: async () => token });
@@ -130,12 +130,20 @@ function withToken(url, token) {
 
 export class StreamerClient extends EventTarget {
   /**
-   * @param {string} url  the WebSocket URL, e.g. ws://127.0.0.1:7999/ws (the token is added as ?Authorization=)
+   * @param {string|string[]} url  the WebSocket URL, e.g. ws://127.0.0.1:7999/ws (the token is added
+   *   as ?Authorization=), or the URLs of several nodes: a failed handshake, or a connection that
+   *   ends without a close frame (1006) or going away (1001), moves to the next one (round robin)
    * @param {object} options  see DEFAULTS above
    */
   constructor(url, options = {}) {
     super();
-    this.url = url;
+    const urls = Array.isArray(url) ? url : [url];
+    if (urls.length === 0 || urls.some((u) => typeof u !== 'string' || u === '')) {
+      throw new TypeError('StreamerClient: url must be a WebSocket URL or a non-empty array of them');
+    }
+    this.urls = [...urls]; // the nodes, in the order they are tried
+    this._urlIndex = 0;
+    this.url = this.urls[0]; // the one in use (or tried next)
     this.options = { ...DEFAULTS, ...options };
     const rc = this.options.reconnect;
     this._reconnect = rc === false ? null : { ...RECONNECT_DEFAULTS, ...(typeof rc === 'object' ? rc : {}) };
@@ -185,7 +193,7 @@ export class StreamerClient extends EventTarget {
 
   // ---- events -------------------------------------------------------------
 
-  /** Calls fn(detail, event) for each event of type (open, close, reconnecting, refresh, error, message, sent, state, ratelimited, recovery). */
+  /** Calls fn(detail, event) for each event of type (open, close, reconnecting, refresh, error, message, sent, state, ratelimited, recovery, failover). */
   on(type, fn) {
     const wrapper = (e) => fn(e.detail, e);
     if (!this._listeners.has(fn)) this._listeners.set(fn, new Map());
@@ -228,7 +236,7 @@ export class StreamerClient extends EventTarget {
     }
     this._closedByUser = false;
     this._setState('connecting');
-    this._connecting = this._open().then(
+    this._connecting = this._openAny().then(
       () => {
         this._connecting = null;
         this._onOpen();
@@ -295,7 +303,32 @@ export class StreamerClient extends EventTarget {
     return this.options.token;
   }
 
-  // One handshake: resolves with the open socket, rejects on failure.
+  // Moves to the next URL (round robin); no-op with one URL.
+  _nextUrl(error) {
+    if (this.urls.length < 2) return;
+    const from = this.url;
+    this._urlIndex = (this._urlIndex + 1) % this.urls.length;
+    this.url = this.urls[this._urlIndex];
+    this._emit('failover', { from, to: this.url, error });
+  }
+
+  // Handshakes with each URL at most once, from the current one on, until one
+  // succeeds: a failure moves to the next URL. Rejects with the last error.
+  async _openAny() {
+    let last;
+    for (let i = 0; i < this.urls.length; i++) {
+      try {
+        return await this._open();
+      } catch (e) {
+        last = e;
+        if (this._closedByUser) throw e;
+        this._nextUrl(e);
+      }
+    }
+    throw last;
+  }
+
+  // One handshake with this.url: resolves with the open socket, rejects on failure.
   async _open() {
     const WS = this.options.WebSocket || globalThis.WebSocket;
     if (!WS) throw new StreamerError('NOT_CONNECTED', 'No WebSocket implementation: pass { WebSocket } (e.g. the ws package)');
@@ -396,6 +429,8 @@ export class StreamerClient extends EventTarget {
     this._connectionEnded();
     const code = e?.code ?? 1006;
     const reason = e?.reason ?? '';
+    // The node went away (no close frame, or 1001): the next attempt starts at the next one.
+    if (code === 1006 || code === 1001) this._nextUrl(new Error(`connection lost (close ${code})`));
     // Requests sent on this connection outlive it: async ones are polled after the
     // reconnect; one still unanswered is looked up too (it may have been queued).
     for (const r of [...this._pending.values()]) {
@@ -455,7 +490,7 @@ export class StreamerClient extends EventTarget {
       this._timer = null;
       if (this._closedByUser) return;
       try {
-        await this._open();
+        await this._openAny();
         if (this._closedByUser) return;
         this._onOpen();
         return;

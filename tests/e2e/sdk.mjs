@@ -400,6 +400,65 @@ nodeTest('backoff grows with jitter up to the cap; every attempt asks for a fres
   assert.ok(d._backoff(30) >= 15_000);
 });
 
+nodeTest('several URLs: a refused node is skipped, a lost connection moves to the next node, round robin', async () => {
+  const { WebSocketServer } = WebSocket;
+  const serve = async (port = 0) => {
+    const s = new WebSocketServer({ host: '127.0.0.1', port });
+    await new Promise((r) => s.on('listening', r));
+    s.seen = 0;
+    s.on('connection', () => { s.seen += 1; });
+    return s;
+  };
+  const stop = async (s) => {
+    for (const ws of s.clients) ws.terminate();
+    await new Promise((r) => s.close(r));
+  };
+  assert.throws(() => new StreamerClient([], { WebSocket }), TypeError);
+  assert.throws(() => new StreamerClient(['ws://127.0.0.1:1/ws', 7], { WebSocket }), TypeError);
+  const [closed] = await freePorts(1);
+  const down = `ws://127.0.0.1:${closed}/ws`;
+  let a = await serve();
+  const b = await serve();
+  const urlA = `ws://127.0.0.1:${a.address().port}/ws`;
+  const urlB = `ws://127.0.0.1:${b.address().port}/ws`;
+  const c = new StreamerClient([down, urlA, urlB], {
+    WebSocket, token: 't', heartbeat: false, reconnect: { initialDelay: 20, maxDelay: 100 },
+  });
+  const moves = [];
+  c.on('failover', ({ from, to }) => moves.push([from, to]));
+  try {
+    // the first node refuses: connect() opens on the second without failing
+    await c.connect();
+    assert.equal(c.url, urlA);
+    assert.deepEqual(c.urls, [down, urlA, urlB]);
+    assert.deepEqual(moves, [[down, urlA]]);
+    assert.equal(a.seen, 1);
+    // node A dies (no close frame): the client moves on to B, not back to A
+    const portA = a.address().port;
+    await stop(a);
+    assert.ok(await waitFor(() => c.state === 'open' && c.url === urlB, 5000, 10), `state ${c.state} on ${c.url}`);
+    assert.equal(b.seen, 1);
+    assert.deepEqual(moves.slice(1), [[urlA, urlB]]);
+    // A is back, B dies: round robin past the refused node to A again
+    a = await serve(portA);
+    await stop(b);
+    assert.ok(await waitFor(() => c.state === 'open' && c.url === urlA, 5000, 10), `state ${c.state} on ${c.url}`);
+    assert.deepEqual(moves.slice(2), [[urlB, down], [down, urlA]]);
+    assert.equal(a.seen, 1);
+  } finally {
+    c.close();
+    await stop(a);
+  }
+  // no node takes the connection: connect() tries each once, then rejects
+  const [p1, p2] = await freePorts(2);
+  const none = new StreamerClient([`ws://127.0.0.1:${p1}/ws`, `ws://127.0.0.1:${p2}/ws`], { WebSocket, token: 't' });
+  const tried = [];
+  none.on('failover', ({ from }) => tried.push(from));
+  await assert.rejects(none.connect(), /handshake failed/);
+  assert.deepEqual(tried, [`ws://127.0.0.1:${p1}/ws`, `ws://127.0.0.1:${p2}/ws`]);
+  assert.equal(none.state, 'closed');
+});
+
 nodeTest('an unanswered heartbeat makes the client reconnect; a refused first connect rejects; close() ends a hung handshake', async () => {
   const { WebSocketServer } = WebSocket;
   const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
