@@ -24,6 +24,9 @@
 #   STREAMER_CLI_BIN       $STREAMER_CLI, else <source>/build/streamer
 #   STREAMER_STACK_DB      var/streamer.db   the database (a path or a postgresql:// URL;
 #                                            with a URL, STREAMER_HOST_DIR defaults to the var directory)
+#   STREAMER_STACK_KEYS_FROM  (none)         a directory with another node's jwt-private.pem and
+#                                            jwt-public.pem, copied in on the first start (one
+#                                            token for every node)
 # Any other STREAMER_* variable (STREAMER_ALLOWED_TENANTS, STREAMER_LOG_LEVEL,
 # ...) is passed on to the workers; the stack sets STREAMER_DB,
 # STREAMER_JWT_KEY_FILE, STREAMER_GRIP_KEY and STREAMER_LOG_FILE itself.
@@ -185,6 +188,12 @@ stack_prepare() {
 	mkdir -p "$STACK_RUN/pushpin" "$STACK_LOG" "$STACK_CONF" "$STACK_KEYS" "$STACK_VAR/reports"
 	# Apache's children run as www-data and must reach the socket.
 	chmod 755 "$STACK_VAR" "$STACK_RUN"
+	# Another node's JWT keys, so that one token works on every node.
+	if [[ -n ${STREAMER_STACK_KEYS_FROM:-} && ! -s $STACK_KEYS/jwt-private.pem ]]; then
+		[[ -s $STREAMER_STACK_KEYS_FROM/jwt-private.pem && -s $STREAMER_STACK_KEYS_FROM/jwt-public.pem ]] ||
+			stack_die "STREAMER_STACK_KEYS_FROM: no jwt-private.pem and jwt-public.pem in $STREAMER_STACK_KEYS_FROM"
+		cp -p "$STREAMER_STACK_KEYS_FROM/jwt-private.pem" "$STREAMER_STACK_KEYS_FROM/jwt-public.pem" "$STACK_KEYS/"
+	fi
 	if [[ ! -s $STACK_KEYS/jwt-private.pem ]]; then
 		openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 \
 			-out "$STACK_KEYS/jwt-private.pem.tmp" 2>/dev/null
@@ -212,7 +221,7 @@ stack_worker_env() {
 	local name
 	while IFS= read -r name; do
 		case $name in
-		STREAMER_VAR_DIR | STREAMER_STACK_DB | STREAMER_*_PORT | STREAMER_WORKERS | STREAMER_WEB_SERVER | STREAMER_PUSHPIN_* | \
+		STREAMER_VAR_DIR | STREAMER_STACK_* | STREAMER_*_PORT | STREAMER_WORKERS | STREAMER_WEB_SERVER | STREAMER_PUSHPIN_* | \
 			STREAMER_FCGI | STREAMER_FCGI_BIN | STREAMER_CLI | STREAMER_CLI_BIN | STREAMER_E2E_* | \
 			STREAMER_DB | STREAMER_JWT_KEY_FILE | STREAMER_GRIP_KEY | STREAMER_LOG_FILE | STREAMER_CONFIG) ;;
 		*) printf '%s=%s\n' "$name" "${!name}" ;;
