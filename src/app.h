@@ -30,7 +30,7 @@ struct app {
 	struct buf conn_arena;       /* the strings of the connection row read per message (store_conn_load) */
 	int wake_pending;        /* a request was queued: wake the processors once the answer is out */
 	int64_t health_probe_at_ms; /* when /healthz last probed the callback URL (0: never) */
-	int health_probe_rc;        /* that probe's result: 0 ok, -1 failing */
+	int health_probe_rc;        /* that probe's result: 0 ok, 1 some callback nodes down, -1 failing */
 	char **held;             /* server ids queued by the request in hand, held until its answer is out */
 	size_t nheld, held_cap;
 };

@@ -39,7 +39,7 @@ static int segment_is(const char *path, const char *name)
 /* How long a worker reuses its last callback probe: a load balancer may ask every second. */
 #define HEALTH_PROBE_REUSE_MS 5000
 
-/* The callback probe, made at most once per HEALTH_PROBE_REUSE_MS per worker. 0 when it works. */
+/* The callback probe (push_probe's 0, 1 or -1), made at most once per HEALTH_PROBE_REUSE_MS per worker. */
 static int callback_probe(struct app *app)
 {
 	int64_t now = time_now_ms();
@@ -48,7 +48,7 @@ static int callback_probe(struct app *app)
 	if (app->health_probe_at_ms && now >= app->health_probe_at_ms &&
 	    now - app->health_probe_at_ms < HEALTH_PROBE_REUSE_MS)
 		return app->health_probe_rc;
-	app->health_probe_rc = fanout_probe(app->fanout, why, sizeof why) == 0 ? 0 : -1;
+	app->health_probe_rc = fanout_probe(app->fanout, why, sizeof why);
 	app->health_probe_at_ms = now;
 	return app->health_probe_rc;
 }
@@ -58,11 +58,14 @@ static int callback_probe(struct app *app)
  * ones. database: a read answers (no write lock is taken, so a busy writer
  * does not make the check wait); callback: the callback URL accepts a
  * connection and its circuit breaker is closed ("not configured" is not a
- * failure). States only: no URL, path or error text reaches the client.
+ * failure; "degraded", some of several Pushpin nodes do not, is not either:
+ * pushes still reach the others). States only: no URL, path or error text
+ * reaches the client.
  */
 static void healthz(struct app *app, struct response *resp)
 {
 	json_t *checks = json_object(), *failing = json_array();
+	int probe;
 
 	if (store_ping(app->store) == STORE_OK) {
 		json_object_set_new(checks, "database", json_string("ok"));
@@ -72,8 +75,8 @@ static void healthz(struct app *app, struct response *resp)
 	}
 	if (!fanout_configured(app->fanout)) {
 		json_object_set_new(checks, "callback", json_string("not configured"));
-	} else if (callback_probe(app) == 0) {
-		json_object_set_new(checks, "callback", json_string("ok"));
+	} else if ((probe = callback_probe(app)) >= 0) {
+		json_object_set_new(checks, "callback", json_string(probe ? "degraded" : "ok"));
 	} else {
 		json_object_set_new(checks, "callback", json_string("failing"));
 		json_array_append_new(failing, json_string("callback"));

@@ -48,7 +48,7 @@ void fanout_close(struct fanout *f);
 /* The subscription statements, for the subscribe/unsubscribe actions. */
 struct subs *fanout_subs(struct fanout *f);
 
-/* push_probe of the fanout's push client: 0 when the callback is reachable, -1 with why. */
+/* push_probe of the fanout's push client: 0 when every callback node is reachable, 1 when some are, -1 (with why) when none is. */
 int fanout_probe(struct fanout *f, char *why, size_t whylen);
 
 /* 1 when a callback URL is configured. */

@@ -307,9 +307,10 @@ int push_probe(struct push *p, char *why, size_t whylen)
 	}
 	if (down == p->nt)
 		return -1;
-	if (down)
-		snprintf(why, whylen, "%zu of %zu callback nodes unreachable", down, p->nt);
-	return 0;
+	if (!down)
+		return 0;
+	snprintf(why, whylen, "%zu of %zu callback nodes unreachable", down, p->nt);
+	return 1;
 }
 
 /* Breaker bookkeeping after an attempt that reached (ok) or did not reach (!ok) a working target. */

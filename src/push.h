@@ -76,11 +76,12 @@ size_t push_nodes(const struct push *p);
 enum callback_style push_style(const struct push *p);
 
 /*
- * For health checks: 0 when at least one callback URL accepts a connection
- * (TCP, and TLS for https) within the connect timeout and its breaker is
- * closed (why then says how many nodes did not, if any); -1 with the reason
- * in why otherwise (also when no callback is configured). Sends nothing;
- * the nodes are tried one after the other.
+ * For health checks: 0 when every callback URL accepts a connection (TCP,
+ * and TLS for https) within the connect timeout and its breaker is closed;
+ * 1 when some do and some do not (pushes still reach the nodes that are up;
+ * why says how many are not); -1 with the reason in why when none does
+ * (also when no callback is configured). Sends nothing; the nodes are
+ * tried one after the other.
  */
 int push_probe(struct push *p, char *why, size_t whylen);
 

@@ -163,6 +163,14 @@ test('an async request made on node 1 is run by node 2\'s processor; its progres
 });
 
 test('node 1\'s Pushpin is killed: an SDK client moves to node 2 and misses nothing of its topic', { skip }, async () => {
+  try {
+    await failover();
+  } finally {
+    await n1.restartService('pushpin');
+  }
+});
+
+async function failover() {
   const topic = uniq('fo').replace(/-/g, '.');
   const user = uniq('fo');
   // one client that knows both nodes, node 1 first
@@ -202,11 +210,21 @@ test('node 1\'s Pushpin is killed: an SDK client moves to node 2 and misses noth
   console.log(`# ${total} events across the failover: ${sub.live} live, ${sub.recovered} from the history`);
   const missed = n2.workerLogLines().filter((l) => l.event === 'push_node_missed' && l.node === 1);
   assert.ok(missed.length > 0, 'no push_node_missed for the dead node');
+  // node 2's health: its pushes still reach a node, so 200, with the callback
+  // degraded (once each worker's last probe, at most 5 s old, is renewed)
+  let health;
+  const degraded = await waitFor(async () => {
+    const res = await fetch(`${n2.httpUrl}/healthz`);
+    health = [res.status, await res.json()];
+    return health[1].checks?.callback === 'degraded';
+  }, 15_000, 250);
+  assert.ok(degraded, JSON.stringify(health));
+  assert.equal(health[0], 200);
+  assert.deepEqual(health[1].checks, { database: 'ok', callback: 'degraded' });
   sub.close();
   clients.delete(sub);
   await pub.close();
-  await n1.restartService('pushpin');
-});
+}
 
 test('2 nodes x 2 processors x 1,000 requests: each runs exactly once', { skip }, async (t) => {
   const before1 = runs(1).length;
