@@ -8,7 +8,7 @@
 #   ./dev.sh status    what is running
 #   ./dev.sh logs [-f] the end of every log (-f: follow them)
 #   ./dev.sh test      install what is missing, build with -Werror, run the
-#                      sanitizer, valgrind and fuzz checks, then `make check`
+#                      sanitizer, valgrind, fuzz and PostgreSQL checks, then `make check`
 #
 # Settings (environment):
 #   STREAMER_PUSHPIN_PORT=7999  STREAMER_HTTP_PORT=8080  STREAMER_PUBLISH_PORT=5561
@@ -206,7 +206,7 @@ summary_block() {
 cmd_test() {
 	install_packages
 	build
-	local log=$BUILD/dev-check.log sanitizers=0 valgrind=0 check=0 fuzz=0
+	local log=$BUILD/dev-check.log sanitizers=0 valgrind=0 check=0 fuzz=0 pg=0
 
 	say "==> make check-sanitizers (ASan + UBSan build, whole suite)"
 	make -C "$BUILD" -j2 check-sanitizers AM_COLOR_TESTS=no || sanitizers=$?
@@ -216,6 +216,10 @@ cmd_test() {
 	say "==> make check-fuzz (clang + libFuzzer build in $BUILD/build-fuzz)"
 	make -C "$BUILD" -j2 check-fuzz || fuzz=$?
 	# ---- end fuzzing ----
+	# ---- the PostgreSQL engine (issue 17): the suite again on a server of its own ----
+	say "==> make check-postgresql (conformance, CGI and e2e tests on a throwaway PostgreSQL server)"
+	make -C "$BUILD" -j2 check-postgresql AM_COLOR_TESTS=no || pg=$?
+	# ---- end PostgreSQL ----
 	say "==> make check"
 	if make -C "$BUILD" -j2 check AM_COLOR_TESTS=no 2>&1 | tee "$log"; then
 		check=0
@@ -230,10 +234,11 @@ cmd_test() {
 	say "==> check-sanitizers: $( ((sanitizers == 0)) && echo ok || echo FAILED)," \
 		"check-valgrind: $( ((valgrind == 0)) && echo ok || echo FAILED)," \
 		"check-fuzz: $( ((fuzz == 0)) && echo ok || echo FAILED)," \
+		"check-postgresql: $( ((pg == 0)) && echo ok || echo FAILED)," \
 		"check: $( ((check == 0)) && echo ok || echo FAILED)"
 	# The output ends with automake's summary of the plain run.
 	summary_block "$log"
-	((sanitizers == 0 && valgrind == 0 && fuzz == 0 && check == 0))
+	((sanitizers == 0 && valgrind == 0 && fuzz == 0 && pg == 0 && check == 0))
 }
 
 usage() {

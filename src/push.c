@@ -459,13 +459,13 @@ static void finish_attempt(struct push *p, struct target *t, const struct delive
 	}
 	/* A 4xx or a 429 comes from a working target: only transport errors and 5xx count against it. */
 	breaker_note(p, t, !retry || status == 429, t->why);
-	snprintf(node, sizeof node, "%d", t->node);
-	metrics_add_labels("streamer_push_node_failures_total", "node", node, NULL, NULL, 1);
 	t->state = S_DONE;
 	if (status == 410 && p->style == CALLBACK_APIGW) {
 		t->result = T_STALE;
 		return;
 	}
+	snprintf(node, sizeof node, "%d", t->node);
+	metrics_add_labels("streamer_push_node_failures_total", "node", node, NULL, NULL, 1);
 	t->result = unreachable ? T_UNREACHABLE : T_FAILED;
 	/*
 	 * With several nodes a node that takes no connection is given up at
@@ -479,6 +479,7 @@ static void finish_attempt(struct push *p, struct target *t, const struct delive
 	t->state = S_WAITING;
 	t->wake_at = now_ms() + pause;
 }
+
 /*
  * Runs d on every target at once (one multi handle), each with its own
  * retries and breaker, until each is done. The outcome: PUSH_OK when at
@@ -521,7 +522,7 @@ static enum push_outcome deliver(struct push *p, const struct delivery *d, char 
 
 			curl_multi_perform(p->multi, &still);
 			if (still)
-				curl_multi_poll(p->multi, NULL, 0, (int)(wait > 1000 ? 1000 : wait), NULL);
+				curl_multi_poll(p->multi, NULL, 0, (int)(wait > 1000 ? 1000 : wait < 1 ? 1 : wait), NULL);
 			curl_multi_perform(p->multi, &still);
 		} else if (wait > 0) {
 			int waiting = 0;

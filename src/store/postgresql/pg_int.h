@@ -11,7 +11,7 @@
 #include "store_engine.h"
 #include "util.h"
 
-/* Every statement of the engine, prepared once per session by pg_prepare_all. */
+/* Every statement of the engine, prepared on a session the first time it runs there. */
 enum pg_stmt {
 #define X(name, sql) name,
 	PG_STORE_STATEMENTS(X)
@@ -24,9 +24,9 @@ enum pg_stmt {
 
 /*
  * One handle per process, used by one thread at a time: one session
- * (PGconn) with every statement prepared on it. A lost session fails the
- * call that meets it; the next call outside a transaction reconnects
- * (PQreset) and prepares again. Wake-ups listen on a second session of
+ * (PGconn) with the statements it ran prepared on it. A lost session fails
+ * the call that meets it; the next call outside a transaction reconnects
+ * (PQreset) and prepares again as statements are used. Wake-ups listen on a second session of
  * their own (wake.c), opened only by store_wake_listen.
  */
 struct pg_store {
@@ -35,6 +35,7 @@ struct pg_store {
 	char *conninfo;        /* the libpq URI (may hold a password: never logged) */
 	char *where;           /* "<db> on <host>" for messages */
 	struct buf errmsg;     /* the last error, "" when none yet */
+	unsigned char stmt_ready[PG_STMT_COUNT]; /* prepared on this session (prepare_once) */
 	int in_txn;            /* between store_begin(_read) and commit/rollback */
 	int txn_write;         /* ... and it is a store_begin (write) transaction */
 	int begin_pending;     /* ... whose BEGIN (begin_stmt) goes with its first statement */

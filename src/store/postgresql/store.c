@@ -124,9 +124,31 @@ void pg_quiet(void *arg, const char *message)
 }
 
 /*
+ * Prepares statement id on the session the first time the session runs it
+ * (a short-lived command prepares the few it uses, not all of them; a
+ * worker prepares each once per session). STORE_OK or STORE_ERROR.
+ */
+static int prepare_once(struct pg_store *s, enum pg_stmt id)
+{
+	PGresult *res;
+
+	if (s->stmt_ready[id])
+		return STORE_OK;
+	res = PQprepare(s->conn, stmt_name(id), stmt_sql[id], 0, NULL);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		pg_fail(s, res, "preparing a statement");
+		PQclear(res);
+		return STORE_ERROR;
+	}
+	PQclear(res);
+	s->stmt_ready[id] = 1;
+	return STORE_OK;
+}
+
+/*
  * What every session needs before its first call: lock_timeout from the
  * busy timeout (store.h: a lock held beyond it is an error saying "is
- * busy") and every statement prepared once.
+ * busy"), and generic plans.
  */
 static int session_setup(struct pg_store *s, int busy_timeout_ms)
 {
@@ -141,20 +163,7 @@ static int session_setup(struct pg_store *s, int busy_timeout_ms)
 	if (pg_exec_sql(s, s->conn, "SET plan_cache_mode = force_generic_plan",
 			"setting the plan cache mode") < 0)
 		return -1;
-	for (int i = 0; i < PG_STMT_COUNT; i++) {
-		char name[16];
-		PGresult *res;
-
-		snprintf(name, sizeof name, "s%d", i);
-		res = PQprepare(s->conn, name, stmt_sql[i], 0, NULL);
-		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-			pg_set_error(s, "database %s: preparing \"%s\": %s", s->where, stmt_sql[i],
-				     PQresultErrorMessage(res));
-			PQclear(res);
-			return -1;
-		}
-		PQclear(res);
-	}
+	memset(s->stmt_ready, 0, sizeof s->stmt_ready); /* prepared on first use (prepare_once) */
 	s->prepared = 1;
 	return 0;
 }
@@ -230,7 +239,7 @@ static PGresult *exec_after_begin(struct pg_store *s, const char *name, int n,
 
 		if (values[i] && !lit) {
 			buf_free(&q);
-			res = PQexecPrepared(s->conn, stmt_name(s->begin_stmt), 0, NULL, NULL, NULL, 0);
+			res = PQexec(s->conn, stmt_sql[s->begin_stmt]);
 			if (PQresultStatus(res) == PGRES_COMMAND_OK) {
 				PQclear(res);
 				return NULL;
@@ -257,7 +266,7 @@ static PGresult *run_v(struct pg_store *s, enum pg_stmt id, const char *what, co
 	PGresult *res;
 	ExecStatusType st;
 
-	if (pg_ready(s, what) != STORE_OK)
+	if (pg_ready(s, what) != STORE_OK || prepare_once(s, id) != STORE_OK)
 		return NULL;
 	for (; *fmt && n < PG_MAX_PARAMS; fmt++, n++) {
 		if (*fmt == 't') {
