@@ -7,7 +7,8 @@ export LC_ALL=C
 TAP_N=0
 TAP_FAILED=0
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/streamer-test.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
+PG_TEST_DB= # the database setup_stack made on STREAMER_TEST_PG_URL's server
+trap 'db_release 2>/dev/null; pg_drop; rm -rf "$TMP"' EXIT
 
 ok() { TAP_N=$((TAP_N + 1)); echo "ok $TAP_N - $1"; }
 not_ok() { TAP_N=$((TAP_N + 1)); echo "not ok $TAP_N - $1"; TAP_FAILED=1; }
@@ -40,11 +41,89 @@ check_contains() {
 
 done_testing() { echo "1..$TAP_N"; exit $TAP_FAILED; }
 
-# Development keys and a database for one test file.
+# ---- the engine under test -------------------------------------------------------
+# SQLite by default. With STREAMER_TEST_PG_URL (`make check-postgresql` sets it: a
+# libpq URL of a database on a server where the tests may create databases),
+# setup_stack makes a database of the test's own there and points STREAMER_DB at it.
+
+# on_pg: true when the tests run on PostgreSQL.
+on_pg() { [ -n "${STREAMER_TEST_PG_URL:-}" ]; }
+
+# pg_url_of NAME: STREAMER_TEST_PG_URL with its database replaced by NAME.
+pg_url_of() {
+	local u=$STREAMER_TEST_PG_URL q=
+	case $u in *\?*) q="?${u#*\?}" u=${u%%\?*} ;; esac
+	printf '%s/%s%s\n' "${u%/*}" "$1" "$q"
+}
+
+# pg_admin SQL: runs SQL on STREAMER_TEST_PG_URL's database (CREATE/DROP DATABASE).
+pg_admin() { psql -X -q -v ON_ERROR_STOP=1 -d "$STREAMER_TEST_PG_URL" -c "$1" >/dev/null; }
+
+# pg_drop: drops the test's database (at exit), even with sessions still on it.
+pg_drop() {
+	[ -n "$PG_TEST_DB" ] || return 0
+	pg_admin "DROP DATABASE IF EXISTS \"$PG_TEST_DB\" WITH (FORCE)" || true
+	PG_TEST_DB=
+}
+
+# db_sql SQL: runs one statement on the test's database, whichever the engine,
+# and prints its rows as sqlite3 does: columns joined by |, no header.
+db_sql() {
+	if on_pg; then
+		psql -X -A -t -q -F '|' -v ON_ERROR_STOP=1 -d "$STREAMER_DB" -c "$1"
+	else
+		sqlite3 "$STREAMER_DB" "$1"
+	fi
+}
+
+# host_file SUFFIX: where the workers keep the host file SUFFIX (metrics,
+# ratelimit, activity): beside a SQLite file, in STREAMER_HOST_DIR otherwise.
+host_file() {
+	if on_pg; then echo "$STREAMER_HOST_DIR/streamer.$1"; else echo "$STREAMER_DB.$1"; fi
+}
+
+# db_hold SQLITE_SQL PG_SQL: another process opens a write transaction (SQLite:
+# BEGIN IMMEDIATE, the database's write lock), runs the engine's SQL in it and
+# keeps it open, with its locks, until db_release; returns once they are held.
+db_hold() {
+	rm -f "$TMP/held" "$TMP/release"
+	if on_pg; then
+		{ echo "BEGIN;"; echo "$2"; echo "\\! touch '$TMP/held'"
+		  i=0; while [ ! -e "$TMP/release" ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done
+		  echo "COMMIT;"; } | psql -X -q -d "$STREAMER_DB" >/dev/null 2>&1 &
+	else
+		{ echo "BEGIN IMMEDIATE;"; echo "$1"; echo ".shell touch '$TMP/held'"
+		  i=0; while [ ! -e "$TMP/release" ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done
+		  echo "COMMIT;"; } | sqlite3 "$STREAMER_DB" >/dev/null 2>&1 &
+	fi
+	DB_HOLDER=$!
+	local i=0
+	while [ ! -e "$TMP/held" ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done
+	[ -e "$TMP/held" ]
+}
+
+# db_release: ends db_hold's transaction and waits for its process.
+db_release() {
+	[ -n "${DB_HOLDER:-}" ] || return 0
+	touch "$TMP/release"
+	wait "$DB_HOLDER" 2>/dev/null
+	DB_HOLDER=
+}
+
+# Development keys and a database for one test file (on PostgreSQL a fresh
+# database, its host files in $TMP).
 setup_stack() {
 	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$TMP/priv.pem" 2>/dev/null
 	openssl pkey -in "$TMP/priv.pem" -pubout -out "$TMP/pub.pem"
-	export STREAMER_DB="$TMP/streamer.db"
+	if on_pg; then
+		PG_TEST_DB=streamer_t$$_$RANDOM
+		pg_admin "CREATE DATABASE \"$PG_TEST_DB\"" || { echo "Bail out! cannot create a database on STREAMER_TEST_PG_URL"; exit 1; }
+		export STREAMER_DB
+		STREAMER_DB=$(pg_url_of "$PG_TEST_DB")
+		export STREAMER_HOST_DIR="$TMP"
+	else
+		export STREAMER_DB="$TMP/streamer.db"
+	fi
 	export STREAMER_JWT_KEY_FILE="$TMP/pub.pem"
 	export STREAMER_LOG_FILE="$TMP/worker.log"
 	unset STREAMER_CONFIG STREAMER_GRIP_KEY STREAMER_ALLOWED_TENANTS STREAMER_JWT_ISSUER STREAMER_JWT_AUDIENCE

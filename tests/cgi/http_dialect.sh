@@ -13,7 +13,7 @@ check_jq "and carries a connection_secret of 256 bits in hex" '.connection_secre
 check "the connect answer is not cached" grep -qx 'Cache-Control: no-store' <<<"$RESP_HEADERS"
 check_eq "the row is stored" "$(conn_rows | jq -r 'select(.id=="h1") | .user_id')" carol
 check_eq "the store keeps the secret's SHA-256, never the secret" \
-	"$(sqlite3 "$STREAMER_DB" "SELECT secret_hash FROM connections WHERE id='h1'")" \
+	"$(db_sql "SELECT secret_hash FROM connections WHERE id='h1'")" \
 	"$(printf '%s' "${SECRETS[h1]}" | sha256sum | cut -d' ' -f1)"
 check "the secret is not in the log" bash -c '! grep -qF -- "$1" "$2"' _ "${SECRETS[h1]}" "$STREAMER_LOG_FILE"
 
@@ -49,7 +49,7 @@ http_msg h1 '[1,2]'
 check_eq "a JSON array is a VALIDATION_ERROR" "$(jq -r .error.code <<<"$RESP_BODY")" VALIDATION_ERROR
 
 # Issue 13: the id alone is not enough.
-received() { sqlite3 "$STREAMER_DB" "SELECT messages_received||' '||last_active_at FROM connections WHERE id='$1'"; }
+received() { db_sql "SELECT messages_received||' '||last_active_at FROM connections WHERE id='$1'"; }
 before=$(received h1)
 printf '%s' '{"action":"whoami","id":"w1"}' >"$TMP/body"
 cgi POST /api/message application/json HTTP_X_CONNECTION_ID=h1
@@ -84,7 +84,7 @@ http_msg h1 '{"action":"echo","id":"q4","payload":1}'
 check_eq "the owner's secret still works" "$RESP_STATUS" 200
 
 # An expired id is free again.
-sqlite3 "$STREAMER_DB" "UPDATE connections SET expires_at = 1 WHERE id='h2'"
+db_sql "UPDATE connections SET expires_at = 1 WHERE id='h2'"
 old_h2=${SECRETS[h2]}
 http_connect h2 "$MALLORY"
 check_eq "an expired id may be taken by another user" "$RESP_STATUS" 200

@@ -65,7 +65,7 @@ check_eq "STREAMER_RATE_LIMIT=0 turns the message limit off" \
 STREAMER_RATELIMIT_FILE=off ws_event rl1
 check_eq "so does STREAMER_RATELIMIT_FILE=off" \
 	"$(tr -d '\r' <<<"$RESP_BODY" | grep '^m:' | cut -c3- | jq -r .type | sort | uniq -c | tr -s ' ')" " 6 response"
-check "the table is the file next to the database" test -s "$STREAMER_DB.ratelimit"
+check "the table is the host file (beside a SQLite database)" test -s "$(host_file ratelimit)"
 
 # --- async quotas: 2 live per connection, 3 pending per tenant ---------------------
 export STREAMER_RATE_LIMIT=0
@@ -79,18 +79,18 @@ check_eq "2 async requests per connection are acknowledged" \
 m=$(m_msg 3)
 check_eq "the 3rd is RATE_LIMITED with its id" "$(jq -r '.error.code+" "+.request_id' <<<"$m")" "RATE_LIMITED d3"
 check_jq "details name the limit and a retry_after_ms" '.error.details.limit == "requests" and .error.details.retry_after_ms > 0' "$m"
-check_eq "and nothing is queued for it" "$(sqlite3 "$STREAMER_DB" "SELECT count(*) FROM requests WHERE request_id = 'd3'")" 0
+check_eq "and nothing is queued for it" "$(db_sql "SELECT count(*) FROM requests WHERE request_id = 'd3'")" 0
 body_reset
 for i in 4 5; do ev TEXT "{\"action\":\"delay\",\"id\":\"d$i\",\"payload\":{\"seconds\":1}}"; done
 ws_event a2
 check_eq "another connection of the tenant gets the tenant's 3rd pending place" "$(m_msg 1 | jq -r .type)" acknowledgment
 m=$(m_msg 2)
 check_eq "the tenant's 4th pending request is RATE_LIMITED" "$(jq -r '.error.code+" "+.error.details.limit' <<<"$m")" "RATE_LIMITED tenant_pending"
-check_eq "nothing is queued for it" "$(sqlite3 "$STREAMER_DB" "SELECT count(*) FROM requests WHERE request_id = 'd5'")" 0
+check_eq "nothing is queued for it" "$(db_sql "SELECT count(*) FROM requests WHERE request_id = 'd5'")" 0
 body_reset; ev TEXT '{"action":"echo","id":"s1"}'
 ws_event a2
 check_eq "synchronous actions are not affected" "$(m_msg 1 | jq -r .type)" response
-sqlite3 "$STREAMER_DB" "UPDATE requests SET status = 'COMPLETED', finished_at = 1, expires_at = 9999999999999 WHERE request_id = 'd1'"
+db_sql "UPDATE requests SET status = 'COMPLETED', finished_at = 1, expires_at = 9999999999999 WHERE request_id = 'd1'"
 body_reset; ev TEXT '{"action":"delay","id":"d6","payload":{"seconds":1}}'
 ws_event a1
 check_eq "once one has finished, the connection may queue again" "$(m_msg 1 | jq -r .type)" acknowledgment
@@ -113,7 +113,7 @@ check_eq "another user of the tenant may connect" "$RESP_STATUS" 200
 body_reset
 cgi POST /api/connect "" HTTP_X_CONNECTION_ID=u4 HTTP_AUTHORIZATION="Bearer $u"
 check_eq "the plain HTTP connect is refused with 429 too" "$RESP_STATUS" 429
-sqlite3 "$STREAMER_DB" "UPDATE connections SET expires_at = 1000 WHERE id = 'u1'"
+db_sql "UPDATE connections SET expires_at = 1000 WHERE id = 'u1'"
 body_reset; ev OPEN; WS_QUERY="Authorization=$u" ws_event u5
 check_eq "an expired connection does not count" "$RESP_STATUS" 200
 check "the refusal is logged" grep -q '"outcome":"RATE_LIMITED","reason":"connections_per_user"\|"reason":"connections_per_user".*"RATE_LIMITED"' "$STREAMER_LOG_FILE"

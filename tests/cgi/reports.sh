@@ -13,7 +13,7 @@ body_reset; ev TEXT "$REPORT"; ws_event conn-secret-p1
 m=$(m_msg 1)
 check_eq "generate_report without the reports permission is FORBIDDEN" "$(jq -r .error.code <<<"$m")" FORBIDDEN
 check_contains "naming the permission" "$(jq -r .error.message <<<"$m")" "reports"
-check_eq "and nothing is queued" "$(sqlite3 "$STREAMER_DB" "SELECT count(*) FROM requests")" 0
+check_eq "and nothing is queued" "$(db_sql "SELECT count(*) FROM requests")" 0
 
 WS_QUERY="Authorization=$(token alice acme --permissions read,reports)"
 body_reset; ev OPEN; ws_event conn-secret-p2
@@ -30,7 +30,7 @@ check_eq "another configured permission is required instead" "$(m_msg 1 | jq -r 
 # --- the processor runs them: no connection ids, and the per-tenant quota ---
 STREAMER_REPORT_QUOTA_BYTES=1 "$STREAMER_CLI" processor --once >/dev/null 2>"$TMP/processor.err"
 check_eq "the processor ran both queued reports" "$?" 0
-status() { sqlite3 "$STREAMER_DB" "SELECT status || ' ' || coalesce(error_code, '') FROM requests WHERE request_id = '$1'"; }
+status() { db_sql "SELECT status || ' ' || coalesce(error_code, '') FROM requests WHERE request_id = '$1'"; }
 # Whichever ran first wrote its report; the other then found the tenant over the cap.
 if [ "$(status g1)" = "COMPLETED " ]; then done_id=g1 limited=g3 conn=conn-secret-p3; else done_id=g3 limited=g1 conn=conn-secret-p2; fi
 check_eq "the first report of the tenant is written" "$(status $done_id)" "COMPLETED "
@@ -38,7 +38,7 @@ check_eq "the next one, over STREAMER_REPORT_QUOTA_BYTES, fails with RATE_LIMITE
 body_reset; ev TEXT "{\"action\":\"request.status\",\"id\":\"s3\",\"payload\":{\"request_id\":\"$limited\"}}"
 STREAMER_REPORT_PERMISSION= ws_event $conn
 check_eq "request.status tells the client RATE_LIMITED" "$(m_msg 1 | jq -r .data.error.code)" RATE_LIMITED
-file=$(sqlite3 "$STREAMER_DB" "SELECT result FROM requests WHERE request_id = '$done_id'" | jq -r .file)
+file=$(db_sql "SELECT result FROM requests WHERE request_id = '$done_id'" | jq -r .file)
 check "the report file exists" test -f "$STREAMER_OUTPUT_DIR/$file"
 check_contains "it lists the tenant's connections, without their ids" "$(cat "$STREAMER_OUTPUT_DIR/$file")" ",connection,,alice,"
 check "but never a connection id" sh -c '! grep -q conn-secret "$1"' sh "$STREAMER_OUTPUT_DIR/$file"

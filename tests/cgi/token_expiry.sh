@@ -18,8 +18,8 @@ wait_past() {
 	while [ "$(date +%s)" -le "$1" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
 }
 
-# row_field ID COLUMN: one column of a connection row, read with sqlite3.
-row_field() { sqlite3 "$STREAMER_DB" "SELECT $2 FROM connections WHERE id = '$1'"; }
+# row_field ID COLUMN: one column of a connection row.
+row_field() { db_sql "SELECT $2 FROM connections WHERE id = '$1'"; }
 
 # refresh ID TOKEN REQUEST_ID: sends auth.refresh on connection ID (websocket-events).
 refresh() {
@@ -115,7 +115,7 @@ m=$(m_msg 1)
 check_eq "after the old token's exp the refreshed connection still works" "$(jq -r .type <<<"$m")" response
 check_eq "with the new permissions" "$(jq -c .data.permissions <<<"$m")" '["read","publish"]'
 
-before=$(sqlite3 "$STREAMER_DB" "SELECT permissions, token_expires_at, expires_at FROM connections WHERE id = 'r1'")
+before=$(db_sql "SELECT permissions, token_expires_at, expires_at FROM connections WHERE id = 'r1'")
 refresh r1 "$(token bob acme --ttl 7200)" f2
 check_eq "a token of another user is FORBIDDEN" "$(m_msg 1 | jq -r .error.code)" FORBIDDEN
 refresh r1 "$(token alice other --ttl 7200)" f3
@@ -134,7 +134,7 @@ body_reset; ev TEXT '{"action":"auth.refresh","id":"f7","payload":{}}'
 ws_event r1
 check_eq "a refresh without a token is a VALIDATION_ERROR" "$(m_msg 1 | jq -r .error.code)" VALIDATION_ERROR
 check_eq "refused refreshes leave the connection unchanged" \
-	"$(sqlite3 "$STREAMER_DB" "SELECT permissions, token_expires_at, expires_at FROM connections WHERE id = 'r1'")" "$before"
+	"$(db_sql "SELECT permissions, token_expires_at, expires_at FROM connections WHERE id = 'r1'")" "$before"
 check "no token ever reaches the log" sh -c '! grep -qF -e "$1" -e "$2" -e "$3" "$4"' sh \
 	"$NEW" "$FORGED" "$TOKEN" "$STREAMER_LOG_FILE"
 check "refreshes are logged without the token" grep -q '"event":"refresh"' "$STREAMER_LOG_FILE"
@@ -142,14 +142,8 @@ check "refreshes are logged without the token" grep -q '"event":"refresh"' "$STR
 # --- a CLOSE that meets a busy database is retried -------------------------
 body_reset; ev OPEN; WS_QUERY="Authorization=$(token carol acme)" ws_event b1
 check_eq "OPEN b1" "$RESP_STATUS" 200
-rm -f "$TMP/locked" "$TMP/release"
-# Another process holds the write lock until told to let go.
-( { echo "BEGIN IMMEDIATE;"; echo ".shell touch '$TMP/locked'"
-    i=0; while [ ! -e "$TMP/release" ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done
-    echo "COMMIT;"; } | sqlite3 "$STREAMER_DB" ) &
-holder=$!
-i=0; while [ ! -e "$TMP/locked" ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done
-check "another process holds the write lock" test -e "$TMP/locked"
+# Another process holds the write lock (on PostgreSQL: b1's row) until told to let go.
+check "another process holds the write lock" db_hold '' "SELECT 1 FROM connections WHERE id = 'b1' FOR UPDATE;"
 body_reset; printf 'CLOSE 2\r\n\003\350\r\n' >"$TMP/body"
 ( STREAMER_DB_BUSY_TIMEOUT=1000 ws_event b1; echo "$RESP_STATUS" >"$TMP/close_status" ) &
 closer=$!
@@ -159,9 +153,8 @@ while ! grep -q disconnect_retry "$STREAMER_LOG_FILE" && kill -0 $closer 2>/dev/
 	sleep 0.05; i=$((i + 1))
 done
 check "the busy CLOSE is logged as retried" grep -q disconnect_retry "$STREAMER_LOG_FILE"
-touch "$TMP/release"
+db_release
 wait $closer
-wait $holder
 check_eq "the retried CLOSE answers 200" "$(cat "$TMP/close_status")" 200
 check_eq "and removed the connection row once the lock was free" "$(row_field b1 id)" ""
 check "no disconnect_failed was logged" sh -c '! grep -q disconnect_failed "$1"' sh "$STREAMER_LOG_FILE"

@@ -9,7 +9,7 @@ TOKEN=$(token tina acme)
 WS_QUERY="Authorization=$TOKEN"
 TTL_MS=60000 IV_MS=3000
 
-sql() { sqlite3 "$STREAMER_DB" "$@"; }
+sql() { db_sql "$@"; }
 field() { sql "SELECT $2 FROM connections WHERE id = '$1'"; }
 now_ms() { date +%s%3N; }
 # age ID MS: moves every time of the row MS back, as if that much time had passed.

@@ -106,7 +106,7 @@ check_eq "that error carries the request id" "$(jq -r .request_id <<<"$m")" u1
 check "and the connection is closed (1008)" grep -q "^CLOSE" <<<"$RESP_BODY"
 
 body_reset; ev OPEN; ws_event c2
-sqlite3 "$STREAMER_DB" "UPDATE connections SET expires_at = 1000 WHERE id = 'c2'"
+db_sql "UPDATE connections SET expires_at = 1000 WHERE id = 'c2'"
 body_reset; ev TEXT '{"action":"echo","id":"e1"}'
 ws_event c2
 check_eq "a message on an expired connection is UNAUTHORIZED" "$(m_msg 1 | jq -r .error.code)" UNAUTHORIZED
@@ -250,7 +250,7 @@ row=$(conn_rows | jq -c 'select(.id=="t1")')
 check_eq "the row keeps its identity and permissions" "$(jq -c '[.user_id,.tenant_id,.permissions]' <<<"$row")" '["alice","acme",["read","write"]]'
 ws_event t1
 check_eq "the same identity may OPEN the id again" "$RESP_STATUS" 200
-sqlite3 "$STREAMER_DB" "UPDATE connections SET expires_at = 1 WHERE id='t1'"
+db_sql "UPDATE connections SET expires_at = 1 WHERE id='t1'"
 WS_QUERY="Authorization=$(token mallory acme)" ws_event t1
 check_eq "an expired id may be opened by another user" "$RESP_STATUS" 200
 check_eq "then the row is the new user's" "$(conn_rows | jq -r 'select(.id=="t1") | .user_id')" mallory
