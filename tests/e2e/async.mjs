@@ -1,7 +1,6 @@
 // async.mjs - async requests end to end: Pushpin -> workers queue them, `streamer processor` runs them and pushes progress and results back through Pushpin.
 import { test as nodeTest, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, chmodSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -153,11 +152,7 @@ function checkFlow(msgs, id) {
   return last.result;
 }
 
-const rows = (sql) => {
-  const r = spawnSync('sqlite3', ['-json', stack.db, sql], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(r.stderr);
-  return r.stdout.trim() ? JSON.parse(r.stdout) : [];
-};
+const rows = (sql) => stack.rows(sql);
 
 test('echo_async: ack, progress to 100, complete with the payload', { skip }, async () => {
   const p = startProcessor();

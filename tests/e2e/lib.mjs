@@ -55,6 +55,59 @@ function run(cmd, args, opts = {}) {
   return r;
 }
 
+// ---- the engine under test ------------------------------------------------------
+// SQLite by default. With STREAMER_TEST_PG_URL (`make check-postgresql` sets it:
+// a libpq URL of a database on a server where the tests may create databases)
+// every stack gets a fresh database there, dropped when the stack stops.
+export const PG_URL = process.env.STREAMER_TEST_PG_URL || '';
+
+// STREAMER_TEST_PG_URL with its database replaced by name.
+function pgUrlOf(name) {
+  const q = PG_URL.indexOf('?');
+  const base = q < 0 ? PG_URL : PG_URL.slice(0, q);
+  return `${base.slice(0, base.lastIndexOf('/'))}/${name}${q < 0 ? '' : PG_URL.slice(q)}`;
+}
+
+function psql(url, sql, extra = []) {
+  const r = run('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', ...extra, '-d', url, '-c', sql]);
+  if (r.status !== 0) throw new Error(`psql failed (${r.status}): ${r.stderr}`);
+  return r.stdout;
+}
+
+// A fresh database on STREAMER_TEST_PG_URL's server: { url, drop() }.
+export function pgDatabase() {
+  const name = `streamer_e2e_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+  psql(PG_URL, `CREATE DATABASE "${name}"`);
+  return {
+    url: pgUrlOf(name),
+    drop() {
+      try {
+        psql(PG_URL, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      } catch { /* the server is gone: nothing to drop */ }
+    },
+  };
+}
+
+// The rows of a query on db (a SQLite path or a PostgreSQL URL) as objects, as `sqlite3 -json` gives them.
+export function dbRows(db, sql) {
+  if (/^postgres(ql)?:/.test(db)) {
+    const out = psql(db, `SELECT coalesce(json_agg(t), '[]') FROM (${sql}) t`, ['-A', '-t']);
+    return JSON.parse(out.trim());
+  }
+  const r = run('sqlite3', ['-json', db, sql]);
+  if (r.status !== 0) throw new Error(r.stderr);
+  return r.stdout.trim() ? JSON.parse(r.stdout) : [];
+}
+
+// Runs a statement that returns no rows (UPDATE, DELETE) on db, either engine.
+export function dbExec(db, sql) {
+  if (/^postgres(ql)?:/.test(db)) psql(db, sql);
+  else {
+    const r = run('sqlite3', [db, sql]);
+    if (r.status !== 0) throw new Error(r.stderr);
+  }
+}
+
 const liveStacks = new Set();
 function stopAllSync() {
   for (const st of liveStacks) st.stopSync();
@@ -107,7 +160,18 @@ export class Stack {
     this.stopped = true;
     liveStacks.delete(this);
     this.stack('stop');
+    this.pg?.drop();
     if (!process.env.STREAMER_E2E_KEEP) rmSync(this.var, { recursive: true, force: true });
+  }
+
+  // The rows of a query on the stack's database (either engine), as objects.
+  rows(sql) {
+    return dbRows(this.db, sql);
+  }
+
+  // Runs a statement without rows (UPDATE, DELETE) on the stack's database.
+  exec(sql) {
+    dbExec(this.db, sql);
   }
 
   // Stops the processors the test started (SIGKILL), then the stack.
@@ -278,6 +342,10 @@ export class Stack {
 // (STREAMER_ALLOWED_TENANTS, STREAMER_WEB_SERVER, ...) go in `settings`.
 export async function startStack(settings = {}) {
   let lastErr;
+  // On PostgreSQL a database of the stack's own, unless the caller names one
+  // (a second node on the first one's database).
+  const pg = PG_URL && !settings.STREAMER_STACK_DB ? pgDatabase() : null;
+  if (pg) settings = { ...settings, STREAMER_STACK_DB: pg.url };
   for (let attempt = 0; attempt < 3; attempt++) {
     const [pp, http, pub] = await freePorts(3);
     const varDir = mkdtempSync(join(tmpdir(), 'streamer-e2e-'));
@@ -314,6 +382,7 @@ export async function startStack(settings = {}) {
       const info = Object.fromEntries(run('bash', [STACK_SH, 'env'], { env }).stdout
         .split('\n').filter(Boolean).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
       const st = new Stack(env, info);
+      st.pg = pg;
       liveStacks.add(st);
       return st;
     }
@@ -323,6 +392,7 @@ export async function startStack(settings = {}) {
     if (!process.env.STREAMER_E2E_KEEP) rmSync(varDir, { recursive: true, force: true });
     if (!portRace) break;
   }
+  pg?.drop();
   throw lastErr;
 }
 

@@ -1,7 +1,6 @@
 // push.mjs - the push path end to end: streamer send/broadcast/close and the topic actions through Pushpin's publish API; several callback nodes; retries and the circuit breaker against a failing callback; the apigw style against an @connections double.
 import { test as nodeTest, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import {
   startStack, missingPrograms, connect, connectAll, sleep, uniq, waitFor, stackTest, FLOOR, freePorts,
 } from './lib.mjs';
@@ -179,7 +178,7 @@ test('the 19th topic is a VALIDATION_ERROR, not a silent drop; a disconnect remo
   const r = await stack.cliRun(['broadcast', '--tenant', 'acme', '--topic', 't17', '"still here"']);
   assert.equal(r.status, 0, r.stderr);
   assert.equal((await c.nextJson()).data, 'still here');
-  const count = () => Number(spawnSync('sqlite3', [stack.db, `SELECT count(*) FROM subscriptions WHERE connection_id = '${id}'`], { encoding: 'utf8' }).stdout.trim());
+  const count = () => Number(stack.rows(`SELECT count(*) AS n FROM subscriptions WHERE connection_id = '${id}'`)[0].n);
   assert.equal(count(), 18);
   await c.close();
   assert.ok(await waitFor(() => count() === 0, 15_000), 'subscriptions outlived the connection');
@@ -202,7 +201,7 @@ test('streamer close: the client sees the code and reason; the row is gone', { s
 test('streamer gc removes expired connections and closes them at the proxy', { skip }, async () => {
   const c = await connect(stack, { sub: uniq('gc') });
   const id = await whoami(c);
-  spawnSync('sqlite3', [stack.db, `UPDATE connections SET expires_at = 1 WHERE id = '${id}'`]);
+  stack.exec(`UPDATE connections SET expires_at = 1 WHERE id = '${id}'`);
   const r = await stack.cliRun(['gc']);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /removed 1 expired connection \(1 closed at the proxy\)/);

@@ -1,4 +1,4 @@
-/* pg_session.c - the PostgreSQL engine's session: a server restart fails the call that meets it, the next call reconnects, a transaction is never resumed on a new session, wake-ups come back, an old schema is refused, write transactions lock only one connection, user or tenant and wait for it up to the busy timeout. */
+/* pg_session.c - the PostgreSQL engine's session: a server restart fails the call that meets it, the next call reconnects (after a failed try, a pause of 500 ms), a transaction is never resumed on a new session, wake-ups come back, an old schema is refused, write transactions lock only one connection, user or tenant and wait for it up to the busy timeout. */
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -218,8 +218,55 @@ static void test_busy_timeout(void)
 	conf_teardown(a);
 }
 
+/*
+ * The server down: the call that finds the session lost fails, the next one
+ * tries to reconnect and fails; the calls within PG_RECONNECT_PAUSE_MS (500
+ * ms) after that fail at once without trying; once the server is back and
+ * the pause is over, calls work again. STREAMER_TEST_PG_STOP and _START are
+ * the shell commands that stop and start the server.
+ */
+static void test_reconnect_pause(void)
+{
+	const char *stop = getenv("STREAMER_TEST_PG_STOP"), *start = getenv("STREAMER_TEST_PG_START");
+	struct conn_record a = rec("a", "acme", 1000), got = { 0 };
+	struct store *s;
+	int64_t t0, gap;
+	int ok = 0;
+
+	if (!pg_run_here() || !stop || !*stop || !start || !*start)
+		return;
+	conf_setup();
+	s = conf_open();
+	put_ok(s, &a);
+	CHECK(system(stop) == 0);
+	CHECK_INT(store_ping(s), STORE_ERROR);
+	CHECK(strstr(store_errmsg(s), "connection was lost") != NULL);
+	CHECK_INT(store_ping(s), STORE_ERROR);
+	printf("# %s\n", store_errmsg(s));
+	CHECK(strstr(store_errmsg(s), "cannot reconnect") != NULL);
+	t0 = time_mono_us();
+	CHECK_INT(store_ping(s), STORE_ERROR);
+	gap = time_mono_us() - t0;
+	printf("# %s\n", store_errmsg(s));
+	/* Only meaningful when this call came within the pause (a loaded machine may be slower). */
+	if (gap < 400000)
+		CHECK(strstr(store_errmsg(s), "the next try in") != NULL);
+	CHECK(system(start) == 0);
+	for (int i = 0; i < 100 && !ok; i++) {
+		ok = store_ping(s) == STORE_OK;
+		if (!ok)
+			poll(NULL, 0, 50);
+	}
+	CHECK(ok);
+	CHECK_INT(store_conn_get(s, "a", &got), STORE_OK);
+	CHECK_STR(got.tenant_id, "acme");
+	conn_record_free(&got);
+	conf_teardown(s);
+}
+
 TAP_MAIN(
 	TAP_TEST(test_restart_outside_a_transaction),
+	TAP_TEST(test_reconnect_pause),
 	TAP_TEST(test_restart_inside_a_transaction),
 	TAP_TEST(test_wake_after_restart),
 	TAP_TEST(test_old_schema_is_refused),
