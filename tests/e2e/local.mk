@@ -14,4 +14,6 @@ EXTRA_DIST += tests/e2e/run-node.sh tests/e2e/stack.sh tests/e2e/lib.mjs \
 	contrib/systemd/streamer-fcgi.service contrib/systemd/streamer-processor.service \
 	contrib/systemd/streamer.env.example contrib/prometheus/prometheus.yml contrib/prometheus/streamer-alerts.yml \
 	contrib/prometheus/streamer-alerts.test.yml \
+	contrib/multinode/README.md contrib/multinode/haproxy.cfg contrib/multinode/nginx-streamer.conf \
+	contrib/multinode/streamer.env.example \
 	.ci/run
