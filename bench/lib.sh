@@ -69,15 +69,15 @@ bench_cleanup() {
 # Starts PostgreSQL under $BENCH_VAR/pg and points the stack at it.
 bench_start_pg() {
 	local url bin=${PGBIN:-/usr/lib/postgresql/15/bin}
-	url=$(sh "$SRC/tests/pg.sh" start "$BENCH_VAR/pg" 2>"$BENCH_VAR/pg-start.txt") || {
+	# fsync and full page writes on (PG_DURABLE), synchronous_commit off (pg.sh's):
+	# durable against a crash of the database host, the last commits aside.
+	url=$(PG_DURABLE=1 sh "$SRC/tests/pg.sh" start "$BENCH_VAR/pg" 2>"$BENCH_VAR/pg-start.txt") || {
 		cat "$BENCH_VAR/pg-start.txt" >&2
 		bench_die "tests/pg.sh start failed"
 	}
 	BENCH_PG_DIR=$BENCH_VAR/pg
-	runuser -u postgres -- "$bin/psql" -h "$BENCH_PG_DIR" -U postgres -d postgres -qAt \
-		-c "ALTER SYSTEM SET fsync = on" -c "ALTER SYSTEM SET full_page_writes = on" \
-		-c "ALTER SYSTEM SET synchronous_commit = off" -c "SELECT pg_reload_conf()" >/dev/null ||
-		bench_die "cannot configure the PostgreSQL server"
+	[[ $(runuser -u postgres -- "$bin/psql" -h "$BENCH_PG_DIR" -U postgres -d postgres -qAt \
+		-c "SHOW fsync") == on ]] || bench_die "the PostgreSQL server runs with fsync off"
 	export STREAMER_STACK_DB=$url
 }
 

@@ -3,6 +3,7 @@
 # Usage: pg.sh start DIR   prints the libpq URL of its database "streamer"
 #        pg.sh stop DIR    stops it (the data stays in DIR: remove DIR to drop it)
 # PGBIN overrides /usr/lib/postgresql/15/bin; PGUSER_OS the system user (default postgres).
+# PG_DURABLE=1 keeps fsync and full page writes on (benchmarks); by default they are off (tests).
 set -eu
 cmd=${1:-}
 dir=${2:-}
@@ -29,10 +30,12 @@ start)
 		as_user "$bin/initdb" -D "$dir/data" -A trust -U "$user" -E UTF8 --no-sync >"$dir/initdb.log" 2>&1 ||
 			{ cat "$dir/initdb.log" >&2; exit 1; }
 	fi
-	# Only the socket in DIR (no TCP); fast and unsafe: fsync off, for tests only.
+	# Only the socket in DIR (no TCP); fast and unsafe unless PG_DURABLE=1: fsync off, for tests only.
+	durability="-c fsync=off -c full_page_writes=off"
+	[ "${PG_DURABLE:-}" = 1 ] && durability="-c fsync=on -c full_page_writes=on"
 	as_user "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -s \
-		-o "-c listen_addresses='' -c unix_socket_directories='$dir' -c fsync=off \
--c synchronous_commit=off -c full_page_writes=off -c max_connections=200" start >&2 ||
+		-o "-c listen_addresses='' -c unix_socket_directories='$dir' $durability \
+-c synchronous_commit=off -c max_connections=200" start >&2 ||
 		{ cat "$dir/server.log" >&2; exit 1; }
 	if ! as_user "$bin/psql" -h "$dir" -U "$user" -d postgres -Atqc \
 		"SELECT 1 FROM pg_database WHERE datname = 'streamer'" | grep -q 1; then
