@@ -81,6 +81,33 @@ bench_start_pg() {
 	export STREAMER_STACK_DB=$url
 }
 
+# bench_procs WORKER_ROLE RUN...: "role pid" lines of the processes of the stacks whose
+# run directories are given (web server, zurl, workers as WORKER_ROLE, Pushpin and its
+# children) and of the benchmark's PostgreSQL server with its sessions, for e2e.mjs's
+# BENCH_CPU_PIDS.
+bench_procs() {
+	local role=$1 run f p
+	shift
+	for run in "$@"; do
+		for f in lighttpd apache zurl; do
+			[[ -r $run/$f.pid ]] && echo "$f $(<"$run/$f.pid")"
+		done
+		if [[ -r $run/workers.pid ]]; then
+			for p in $(pgrep -P "$(<"$run/workers.pid")"); do echo "$role $p"; done
+		fi
+		if [[ -r $run/pushpin.pid ]]; then
+			echo "pushpin $(<"$run/pushpin.pid")"
+			# The runner's children (condure, pushpin-proxy, pushpin-handler).
+			for p in $(pgrep -P "$(<"$run/pushpin.pid")"); do echo "pushpin $p"; done
+		fi
+	done
+	if [[ -n ${BENCH_PG_DIR:-} && -r $BENCH_PG_DIR/data/postmaster.pid ]]; then
+		p=$(head -1 "$BENCH_PG_DIR/data/postmaster.pid")
+		echo "postgres $p"
+		for p in $(pgrep -P "$p"); do echo "postgres $p"; done
+	fi
+}
+
 # bench_sql SQL: runs SQL on the stack's database, one row per line, columns by '|'.
 bench_sql() {
 	if [[ $STACK_DB == *://* ]]; then

@@ -31,7 +31,9 @@ open(sys.argv[1], "w").write(str(s.server_address[1]))
 s.serve_forever()' "$TMP/pub.port" &
 pub=$!
 for _ in $(seq 50); do [ -s "$TMP/pub.port" ] && break; sleep 0.1; done
-export STREAMER_CALLBACK_URL="http://127.0.0.1:$(cat "$TMP/pub.port")/publish/"
+# Two callback nodes, the second down: pushes take the fan-out's every path
+# (parallel transfers, a node given up, its breaker opening).
+export STREAMER_CALLBACK_URL="http://127.0.0.1:$(cat "$TMP/pub.port")/publish/,http://127.0.0.1:9/publish/"
 
 valgrind --quiet --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect,possible \
 	--errors-for-leak-kinds=definite,indirect,possible --log-file="$TMP/valgrind.log" \
