@@ -69,13 +69,24 @@ check_eq "a connection active every TTL/2 for 3 TTLs never expires" "$live" yes
 # The last message above was written (a touch); one more within the interval is not.
 age t1 1000
 written=$(field t1 messages_received)
+m_ms=$(now_ms)
 check_eq "a message 1 s after a touch is answered" "$(echo_on t1)" ok
 check_eq "without a write" "$(field t1 messages_received)" "$written"
-# Idle since that message: TTL later it is still live (its expiry is the touch's, 1 s later + an interval).
-age t1 $((TTL_MS + IV_MS - 1000 - 500))
+# Idle since that message: TTL later it is still live (its expiry is the touch's, 1 s
+# earlier, + TTL + an interval), TTL + an interval later it has expired.
+# since_message MS: ages t1 so that MS ms have passed since that message, the time
+# this test took since then included (each step here starts a process: on a loaded
+# machine that is not nothing).
+aged=0
+since_message() {
+	local d=$(($1 - ($(now_ms) - m_ms) - aged))
+	age t1 $d
+	aged=$((aged + d))
+}
+since_message $TTL_MS
 check "TTL after its last message (idle) it is still live" \
 	test "$(field t1 expires_at)" -gt "$(now_ms)"
-age t1 1000
+since_message $((TTL_MS + IV_MS))
 check_eq "TTL + one interval after it, it has expired" "$(echo_on t1)" UNAUTHORIZED
 
 # --- a touch interval of 0: every message writes -------------------------------------
