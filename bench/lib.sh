@@ -95,6 +95,11 @@ bench_procs() {
 		if [[ -r $run/workers.pid ]]; then
 			for p in $(pgrep -P "$(<"$run/workers.pid")"); do echo "$role $p"; done
 		fi
+		# `streamer processor` and its slots (STREAMER_PROCESSORS > 0).
+		if [[ -r $run/processors.pid ]]; then
+			echo "processor $(<"$run/processors.pid")"
+			for p in $(pgrep -P "$(<"$run/processors.pid")"); do echo "processor $p"; done
+		fi
 		if [[ -r $run/pushpin.pid ]]; then
 			echo "pushpin $(<"$run/pushpin.pid")"
 			# The runner's children (condure, pushpin-proxy, pushpin-handler).

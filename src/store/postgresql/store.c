@@ -126,9 +126,10 @@ void pg_quiet(void *arg, const char *message)
 /*
  * Prepares statement id on the session the first time the session runs it
  * (a short-lived command prepares the few it uses, not all of them; a
- * worker prepares each once per session). STORE_OK or STORE_ERROR.
+ * worker prepares each once per session). A failure is reported as one
+ * of what (the caller's operation). STORE_OK or STORE_ERROR.
  */
-static int prepare_once(struct pg_store *s, enum pg_stmt id)
+static int prepare_once(struct pg_store *s, enum pg_stmt id, const char *what)
 {
 	PGresult *res;
 
@@ -136,7 +137,7 @@ static int prepare_once(struct pg_store *s, enum pg_stmt id)
 		return STORE_OK;
 	res = PQprepare(s->conn, stmt_name(id), stmt_sql[id], 0, NULL);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		pg_fail(s, res, "preparing a statement");
+		pg_fail(s, res, what);
 		PQclear(res);
 		return STORE_ERROR;
 	}
@@ -266,7 +267,7 @@ static PGresult *run_v(struct pg_store *s, enum pg_stmt id, const char *what, co
 	PGresult *res;
 	ExecStatusType st;
 
-	if (pg_ready(s, what) != STORE_OK || prepare_once(s, id) != STORE_OK)
+	if (pg_ready(s, what) != STORE_OK || prepare_once(s, id, what) != STORE_OK)
 		return NULL;
 	for (; *fmt && n < PG_MAX_PARAMS; fmt++, n++) {
 		if (*fmt == 't') {
