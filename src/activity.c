@@ -14,7 +14,7 @@
 struct act_slot {
 	uint32_t lock;    /* 0 = free, else the pid of the holder (shm_lock) */
 	uint32_t id_len;
-	uint64_t key;     /* shm_hash of the id, 0 = never used */
+	uint64_t key;     /* hash64 of the id, 0 = never used */
 	int64_t received; /* pending counts */
 	int64_t sent;
 	int64_t last_ms;  /* time_now_ms() of the last add */
@@ -147,7 +147,7 @@ int activity_add(struct activity *a, const char *id, int64_t received, int64_t s
 
 	if (!a || n > ACTIVITY_ID_MAX)
 		return -1;
-	key = shm_hash(id, n);
+	key = hash64(id, n);
 	s = find_locked(a, key, id, n);
 	home_slot = NULL;
 	if (!s) {
@@ -176,7 +176,7 @@ void activity_take(struct activity *a, const char *id, int64_t *received, int64_
 
 	*received = 0;
 	*sent = 0;
-	if (!a || n > ACTIVITY_ID_MAX || !(s = find_locked(a, shm_hash(id, n), id, n)))
+	if (!a || n > ACTIVITY_ID_MAX || !(s = find_locked(a, hash64(id, n), id, n)))
 		return;
 	*received = s->received;
 	*sent = s->sent;

@@ -302,12 +302,12 @@ static char **split_list(const char *s)
 /*
  * STREAMER_CALLBACK_URL: one http(s) URL, or for the pushpin style a
  * comma-separated list of up to CALLBACK_URLS_MAX different ones (one per
- * Pushpin node; blanks around a comma are allowed). Returns 0, or -1 with
- * the reason in err.
+ * Pushpin node; blanks around a comma are allowed), into seen (trimmed, in
+ * order). Returns 0, or -1 with the reason in err.
  */
-static int callback_urls_check(const char *list, enum callback_style style, char *err, size_t errlen)
+static int callback_urls_load(struct strvec *seen, const char *list, enum callback_style style,
+			      char *err, size_t errlen)
 {
-	struct strvec seen = { 0 };
 	int rc = 0;
 
 	for (const char *s = list;;) {
@@ -322,27 +322,26 @@ static int callback_urls_check(const char *list, enum callback_style style, char
 		one = xstrndup(s, n);
 		if (!n)
 			rc = err_printf(err, errlen, "STREAMER_CALLBACK_URL: URL number %zu of the list is empty "
-					"(a comma-separated list of http:// or https:// URLs)", seen.n + 1);
+					"(a comma-separated list of http:// or https:// URLs)", seen->n + 1);
 		else if (strncmp(one, "http://", 7) != 0 && strncmp(one, "https://", 8) != 0)
 			rc = err_printf(err, errlen, "STREAMER_CALLBACK_URL: expected an http:// or https:// URL, got '%s'",
 					one);
-		for (size_t i = 0; rc == 0 && i < seen.n; i++)
-			if (strcmp(seen.v[i], one) == 0)
+		for (size_t i = 0; rc == 0 && i < seen->n; i++)
+			if (strcmp(seen->v[i], one) == 0)
 				rc = err_printf(err, errlen, "STREAMER_CALLBACK_URL: URL number %zu repeats number %zu",
-						seen.n + 1, i + 1);
-		strvec_push(&seen, one);
+						seen->n + 1, i + 1);
+		strvec_push(seen, one);
 		free(one);
 		if (rc < 0 || !end)
 			break;
 		s = end + 1;
 	}
-	if (rc == 0 && seen.n > 1 && style == CALLBACK_APIGW)
+	if (rc == 0 && seen->n > 1 && style == CALLBACK_APIGW)
 		rc = err_printf(err, errlen, "STREAMER_CALLBACK_URL: the apigw style takes exactly one URL "
-				"(the stage URL), got %zu", seen.n);
-	if (rc == 0 && seen.n > CALLBACK_URLS_MAX)
+				"(the stage URL), got %zu", seen->n);
+	if (rc == 0 && seen->n > CALLBACK_URLS_MAX)
 		rc = err_printf(err, errlen, "STREAMER_CALLBACK_URL: at most %d URLs, got %zu",
-				CALLBACK_URLS_MAX, seen.n);
-	strvec_free(&seen);
+				CALLBACK_URLS_MAX, seen->n);
 	return rc;
 }
 
@@ -359,7 +358,8 @@ static int push_config_load(struct config *cfg, const struct file_vars *f, char 
 	else
 		return err_printf(err, errlen, "STREAMER_CALLBACK_STYLE: expected pushpin or apigw, got '%s'", style);
 	cfg->callback_url = opt_string(f, "STREAMER_CALLBACK_URL");
-	if (cfg->callback_url && callback_urls_check(cfg->callback_url, cfg->callback_style, err, errlen) < 0)
+	if (cfg->callback_url &&
+	    callback_urls_load(&cfg->callback_urls, cfg->callback_url, cfg->callback_style, err, errlen) < 0)
 		return -1;
 	if (get_int(f, "STREAMER_CALLBACK_CONNECT_TIMEOUT", &n, err, errlen) < 0)
 		return -1;
@@ -617,6 +617,7 @@ void config_free(struct config *cfg)
 	free(cfg->output_dir);
 	free(cfg->report_permission);
 	free(cfg->callback_url);
+	strvec_free(&cfg->callback_urls);
 	free(cfg->aws_region);
 	free(cfg->aws_access_key_id);
 	free(cfg->aws_secret_access_key);

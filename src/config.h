@@ -8,6 +8,7 @@
 
 #include "auth.h"
 #include "log.h"
+#include "util.h"
 
 /* The most callback URLs (Pushpin nodes) STREAMER_CALLBACK_URL may list. */
 #define CALLBACK_URLS_MAX 32
@@ -43,7 +44,8 @@ struct config {
 	int64_t result_ttl;       /* STREAMER_RESULT_TTL, seconds a finished request (and a report file) is kept */
 	char *report_permission;  /* STREAMER_REPORT_PERMISSION, NULL = generate_report needs none */
 	int64_t report_quota_bytes; /* STREAMER_REPORT_QUOTA_BYTES, stored report bytes per tenant, 0 = no cap */
-	char *callback_url;       /* STREAMER_CALLBACK_URL (one URL or a comma-separated list), NULL = pushes are not configured */
+	char *callback_url;       /* STREAMER_CALLBACK_URL as given, NULL = pushes are not configured */
+	struct strvec callback_urls; /* ... its URLs, trimmed, in order (one per Pushpin node) */
 	enum callback_style callback_style;   /* STREAMER_CALLBACK_STYLE */
 	int64_t callback_connect_timeout_ms;  /* STREAMER_CALLBACK_CONNECT_TIMEOUT */
 	int64_t callback_timeout_ms;          /* STREAMER_CALLBACK_TIMEOUT: one push, retries included */

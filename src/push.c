@@ -116,38 +116,22 @@ static size_t keep_answer(char *data, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-/*
- * Splits STREAMER_CALLBACK_URL (one URL or a comma-separated list, checked
- * by config.c) into p's targets.
- */
-static int targets_open(struct push *p, const char *list, char *err, size_t errlen)
+/* One target per URL of STREAMER_CALLBACK_URL (config.c split and checked them). */
+static int targets_open(struct push *p, const struct strvec *urls, char *err, size_t errlen)
 {
-	size_t cap = 1;
+	p->t = xcalloc(urls->n ? urls->n : 1, sizeof *p->t);
+	for (size_t i = 0; i < urls->n; i++) {
+		struct target *t = &p->t[p->nt++];
+		size_t n = strlen(urls->v[i]);
 
-	for (const char *c = list; *c; c++)
-		cap += *c == ',';
-	p->t = xcalloc(cap, sizeof *p->t);
-	for (const char *s = list; *s;) {
-		const char *end = strchr(s, ',');
-		size_t n = end ? (size_t)(end - s) : strlen(s);
-		struct target *t;
-
-		while (n > 0 && (*s == ' ' || *s == '\t'))
-			s++, n--;
-		while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-			n--;
 		if (p->style == CALLBACK_APIGW)
-			while (n > 0 && s[n - 1] == '/')
+			while (n > 0 && urls->v[i][n - 1] == '/')
 				n--;
-		if (n > 0) {
-			t = &p->t[p->nt++];
-			t->url = xstrndup(s, n);
-			t->node = (int)p->nt;
-			t->curl = curl_easy_init();
-			if (!t->curl)
-				return err_printf(err, errlen, "STREAMER_CALLBACK_URL: cannot create a libcurl handle");
-		}
-		s += (end ? (size_t)(end - s) + 1 : strlen(s));
+		t->url = xstrndup(urls->v[i], n);
+		t->node = (int)p->nt;
+		t->curl = curl_easy_init();
+		if (!t->curl)
+			return err_printf(err, errlen, "STREAMER_CALLBACK_URL: cannot create a libcurl handle");
 	}
 	return 0;
 }
@@ -186,7 +170,7 @@ int push_open(struct push **out, const struct config *cfg, char *err, size_t err
 		push_close(p);
 		return -1;
 	}
-	if (cfg->callback_url && targets_open(p, cfg->callback_url, err, errlen) < 0) {
+	if (targets_open(p, &cfg->callback_urls, err, errlen) < 0) {
 		push_close(p);
 		return -1;
 	}
@@ -234,11 +218,6 @@ int push_configured(const struct push *p)
 enum callback_style push_style(const struct push *p)
 {
 	return p->style;
-}
-
-size_t push_nodes(const struct push *p)
-{
-	return p ? p->nt : 0;
 }
 
 /* Whether t's connection was refused or never came up (as opposed to an answer or a cut). */
@@ -499,7 +478,7 @@ static enum push_outcome deliver(struct push *p, const struct delivery *d, char 
 	}
 	while (left > 0) {
 		int64_t now = now_ms(), wait = d->deadline - now;
-		int running = 0;
+		int running = 0, waiting = 0;
 		struct CURLMsg *msg;
 		int queued;
 
@@ -510,10 +489,13 @@ static enum push_outcome deliver(struct push *p, const struct delivery *d, char 
 				t->state = S_READY;
 			if (t->state == S_READY)
 				start_attempt(p, t, d);
-			if (t->state == S_RUNNING)
+			if (t->state == S_RUNNING) {
 				running++;
-			else if (t->state == S_WAITING && t->wake_at - now < wait)
-				wait = t->wake_at - now;
+			} else if (t->state == S_WAITING) {
+				waiting++;
+				if (t->wake_at - now < wait)
+					wait = t->wake_at - now;
+			}
 		}
 		if (wait < 0)
 			wait = 0;
@@ -524,13 +506,8 @@ static enum push_outcome deliver(struct push *p, const struct delivery *d, char 
 			if (still)
 				curl_multi_poll(p->multi, NULL, 0, (int)(wait > 1000 ? 1000 : wait < 1 ? 1 : wait), NULL);
 			curl_multi_perform(p->multi, &still);
-		} else if (wait > 0) {
-			int waiting = 0;
-
-			for (size_t i = 0; i < p->nt; i++)
-				waiting += p->t[i].state == S_WAITING;
-			if (waiting)
-				sleep_ms(wait);
+		} else if (waiting && wait > 0) {
+			sleep_ms(wait);
 		}
 		while ((msg = curl_multi_info_read(p->multi, &queued))) {
 			struct target *t = NULL;

@@ -69,9 +69,6 @@ void push_close(struct push *p);
 /* 1 when STREAMER_CALLBACK_URL is set. */
 int push_configured(const struct push *p);
 
-/* How many callback URLs (Pushpin nodes) pushes go to; 0 without a callback. */
-size_t push_nodes(const struct push *p);
-
 /* The style pushes use (STREAMER_CALLBACK_STYLE). */
 enum callback_style push_style(const struct push *p);
 
@@ -88,9 +85,10 @@ int push_probe(struct push *p, char *why, size_t whylen);
 /*
  * Sends items[0..n) and sets each item's outcome: the pushpin style puts
  * them into as few publish calls as fit Pushpin's body limit, each sent to
- * every node in parallel; the apigw style makes one request per item. Returns the number of items whose
- * outcome is PUSH_FAILED (0 = everything delivered or stale), with a
- * one-line reason for the first failure in why.
+ * every node in parallel; the apigw style makes one request per item.
+ * Returns the number of items whose outcome is PUSH_FAILED (0 = everything
+ * delivered or stale), with a one-line reason for the first failure in
+ * why.
  */
 size_t push_send(struct push *p, struct push_item *items, size_t n, char *why, size_t whylen);
 

@@ -109,7 +109,7 @@ int64_t ratelimit_take(struct ratelimit *rl, const char *key, size_t len, int64_
 		return 0;
 	if (burst < 1)
 		burst = 1;
-	h = shm_hash(key, len);
+	h = hash64(key, len);
 	home = (uint32_t)h & mask;
 	cap = burst * MICRO;
 	full_us = cap / rate;

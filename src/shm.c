@@ -110,8 +110,3 @@ void shm_unlock(uint32_t *lock)
 {
 	__atomic_store_n(lock, 0, __ATOMIC_RELEASE);
 }
-
-uint64_t shm_hash(const char *s, size_t n)
-{
-	return hash64(s, n);
-}

@@ -37,7 +37,4 @@ int shm_lock(uint32_t *lock, int64_t wait_us) __attribute__((warn_unused_result)
 /* Releases a lock taken with shm_lock. */
 void shm_unlock(uint32_t *lock);
 
-/* A 64-bit hash of s[0..n) (FNV-1a), never 0: 0 marks an empty slot. */
-uint64_t shm_hash(const char *s, size_t n);
-
 #endif

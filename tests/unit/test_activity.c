@@ -118,7 +118,7 @@ static void test_full_window(void)
 		uint32_t h;
 
 		snprintf(id, sizeof id, "w%ld", i);
-		h = (uint32_t)shm_hash(id, strlen(id)) & (ACTIVITY_SLOTS - 1);
+		h = (uint32_t)hash64(id, strlen(id)) & (ACTIVITY_SLOTS - 1);
 		if (n == 0)
 			home = h;
 		if (h == home)
