@@ -138,6 +138,20 @@ stack_wait_tcp() { # port seconds what
 	return 1
 }
 
+# Waits until GET url gets an answer from behind the proxy: any HTTP status but
+# 502/504 (the proxy's own, while it cannot reach the backend yet); a bound port
+# alone is not enough, since Pushpin's condure listens before its proxy is ready.
+stack_wait_http() { # url seconds what
+	local i code
+	for ((i = 0; i < $2 * 10; i++)); do
+		code=$(curl -s -o /dev/null -m 2 -w '%{http_code}' "$1" 2>/dev/null) || code=000
+		[[ $code == 000 || $code == 502 || $code == 504 ]] || return 0
+		sleep 0.1
+	done
+	stack_say "stack: $3 did not answer $1 within $2 s (last: HTTP $code)" >&2
+	return 1
+}
+
 stack_wait_socket() { # path seconds
 	local i
 	for ((i = 0; i < $2 * 10; i++)); do
@@ -363,7 +377,8 @@ stack_start_service() {
 		stack_spawn pushpin "$log" pushpin --config "$STACK_CONF/pushpin.conf" \
 			--port "127.0.0.1:$STACK_PUSHPIN_PORT" -m
 		stack_wait_tcp "$STACK_PUSHPIN_PORT" 20 pushpin &&
-			stack_wait_tcp "$STACK_PUBLISH_PORT" 10 "pushpin's publish API"
+			stack_wait_tcp "$STACK_PUBLISH_PORT" 10 "pushpin's publish API" &&
+			stack_wait_http "http://127.0.0.1:$STACK_PUSHPIN_PORT/healthz" 20 pushpin
 		;;
 	esac
 }
