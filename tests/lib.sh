@@ -86,20 +86,24 @@ host_file() {
 # BEGIN IMMEDIATE, the database's write lock), runs the engine's SQL in it and
 # keeps it open, with its locks, until db_release; returns once they are held.
 db_hold() {
-	rm -f "$TMP/held" "$TMP/release"
+	local begin sql mark client
 	if on_pg; then
-		{ echo "BEGIN;"; echo "$2"; echo "\\! touch '$TMP/held'"
-		  i=0; while [ ! -e "$TMP/release" ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done
-		  echo "COMMIT;"; } | psql -X -q -d "$STREAMER_DB" >/dev/null 2>&1 &
+		begin="BEGIN;" sql=$2 mark="\\! touch '$TMP/held'" client=(psql -X -q -d "$STREAMER_DB")
 	else
-		{ echo "BEGIN IMMEDIATE;"; echo "$1"; echo ".shell touch '$TMP/held'"
-		  i=0; while [ ! -e "$TMP/release" ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done
-		  echo "COMMIT;"; } | sqlite3 "$STREAMER_DB" >/dev/null 2>&1 &
+		begin="BEGIN IMMEDIATE;" sql=$1 mark=".shell touch '$TMP/held'" client=(sqlite3 "$STREAMER_DB")
 	fi
+	rm -f "$TMP/held" "$TMP/release"
+	{ echo "$begin"; echo "$sql"; echo "$mark"; wait_file "$TMP/release"; echo "COMMIT;"; } |
+		"${client[@]}" >/dev/null 2>&1 &
 	DB_HOLDER=$!
+	wait_file "$TMP/held"
+}
+
+# wait_file PATH: waits up to 30 s for PATH to exist; false if it does not.
+wait_file() {
 	local i=0
-	while [ ! -e "$TMP/held" ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done
-	[ -e "$TMP/held" ]
+	while [ ! -e "$1" ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done
+	[ -e "$1" ]
 }
 
 # db_release: ends db_hold's transaction and waits for its process.

@@ -142,8 +142,7 @@ export class StreamerClient extends EventTarget {
       throw new TypeError('StreamerClient: url must be a WebSocket URL or a non-empty array of them');
     }
     this.urls = [...urls]; // the nodes, in the order they are tried
-    this._urlIndex = 0;
-    this.url = this.urls[0]; // the one in use (or tried next)
+    this._urlIndex = 0; //   the one in use (or tried next): this.url
     this.options = { ...DEFAULTS, ...options };
     const rc = this.options.reconnect;
     this._reconnect = rc === false ? null : { ...RECONNECT_DEFAULTS, ...(typeof rc === 'object' ? rc : {}) };
@@ -303,12 +302,16 @@ export class StreamerClient extends EventTarget {
     return this.options.token;
   }
 
+  /** The URL in use, or the one the next handshake tries. */
+  get url() {
+    return this.urls[this._urlIndex];
+  }
+
   // Moves to the next URL (round robin); no-op with one URL.
   _nextUrl(error) {
     if (this.urls.length < 2) return;
     const from = this.url;
     this._urlIndex = (this._urlIndex + 1) % this.urls.length;
-    this.url = this.urls[this._urlIndex];
     this._emit('failover', { from, to: this.url, error });
   }
 

@@ -55,22 +55,17 @@ before(async () => {
     STREAMER_RATE_BURST: '100000',
     STREAMER_JOB_LEASE: '5',
   };
-  n1 = await startStack({
+  // node k: its ports, its exec handler, and what it shares
+  const node = (k, ws, http, pub, shared = {}) => startStack({
     ...common,
-    STREAMER_PUSHPIN_PORT: String(ws1),
-    STREAMER_HTTP_PORT: String(http1),
-    STREAMER_PUBLISH_PORT: String(pub1),
-    STREAMER_EXEC_ACTIONS: `x_run=${writeScript(1)}`,
+    STREAMER_PUSHPIN_PORT: String(ws),
+    STREAMER_HTTP_PORT: String(http),
+    STREAMER_PUBLISH_PORT: String(pub),
+    STREAMER_EXEC_ACTIONS: `x_run=${writeScript(k)}`,
+    ...shared,
   });
-  n2 = await startStack({
-    ...common,
-    STREAMER_PUSHPIN_PORT: String(ws2),
-    STREAMER_HTTP_PORT: String(http2),
-    STREAMER_PUBLISH_PORT: String(pub2),
-    STREAMER_EXEC_ACTIONS: `x_run=${writeScript(2)}`,
-    STREAMER_STACK_DB: n1.db,
-    STREAMER_STACK_KEYS_FROM: join(n1.var, 'keys'),
-  });
+  n1 = await node(1, ws1, http1, pub1);
+  n2 = await node(2, ws2, http2, pub2, { STREAMER_STACK_DB: n1.db, STREAMER_STACK_KEYS_FROM: join(n1.var, 'keys') });
 });
 
 after(async () => {
