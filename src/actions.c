@@ -23,6 +23,8 @@ static const struct builtin {
 	{ "subscribe", action_subscribe, NULL, 1 },
 	{ "unsubscribe", action_unsubscribe, NULL, 1 },
 	{ "publish", action_publish, "publish", 1 },
+	{ "presence", action_presence, NULL, 0 },
+	{ "presence.count", action_presence_count, NULL, 0 },
 	{ "request.status", action_request_status, NULL, 0 },
 	{ "request.cancel", action_request_cancel, NULL, 1 },
 	{ "auth.refresh", action_auth_refresh, NULL, 1 },

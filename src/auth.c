@@ -54,6 +54,7 @@
 #include <openssl/x509.h>
 
 #include "auth.h"
+#include "protocol.h"
 #include "util.h"
 
 #define RSA_MIN_BITS 2048      /* RFC 7518 §3.3: 2048 bits or larger MUST be used */
@@ -566,6 +567,22 @@ static bool audience_has(const json_t *aud, const char *want)
 	return false;
 }
 
+/* An absent claim, or an array of at most AUTH_TOPICS_MAX topic names or patterns. */
+static int topics_claim_valid(const json_t *v)
+{
+	const json_t *t;
+	size_t i;
+
+	if (!v)
+		return 1;
+	if (!json_is_array(v) || json_array_size(v) > AUTH_TOPICS_MAX)
+		return 0;
+	json_array_foreach(v, i, t)
+		if (!json_is_string(t) || !topic_pattern_valid(json_string_value(t)))
+			return 0;
+	return 1;
+}
+
 static enum auth_error check_claims(const struct auth_policy *p, json_t *c, int64_t *exp)
 {
 	json_t *v;
@@ -614,6 +631,9 @@ static enum auth_error check_claims(const struct auth_policy *p, json_t *c, int6
 			if (!string_claim(perm, PERMISSION_MAX))
 				return AUTH_PERMISSIONS;
 	}
+	if (!topics_claim_valid(json_object_get(c, "topics")) ||
+	    !topics_claim_valid(json_object_get(c, "publish_topics")))
+		return AUTH_TOPICS;
 	return AUTH_OK;
 }
 
@@ -638,6 +658,8 @@ enum auth_error auth_verify(const struct auth_policy *p, const char *token,
 		id->permissions = perms ? json_incref(perms) : json_array();
 		if (!id->permissions)
 			abort(); /* jansson's allocation failed: same policy as xmalloc */
+		id->topics = json_incref(json_object_get(claims, "topics"));
+		id->publish_topics = json_incref(json_object_get(claims, "publish_topics"));
 		id->exp = exp;
 	}
 	json_decref(claims);
@@ -651,6 +673,8 @@ void auth_identity_free(struct auth_identity *id)
 	free(id->sub);
 	free(id->tenant);
 	json_decref(id->permissions);
+	json_decref(id->topics);
+	json_decref(id->publish_topics);
 	memset(id, 0, sizeof(*id));
 }
 
@@ -673,6 +697,7 @@ static const struct {
 	[AUTH_ISSUER]      = { "issuer", "Invalid token: invalid issuer" },
 	[AUTH_AUDIENCE]    = { "audience", "Invalid token: invalid audience" },
 	[AUTH_PERMISSIONS] = { "permissions", "Invalid token: permissions must be an array of strings" },
+	[AUTH_TOPICS]      = { "topics", "Invalid token: topics and publish_topics must be arrays of at most 64 topic names or patterns (name.*, *)" },
 };
 
 const char *auth_error_message(enum auth_error e)

@@ -31,10 +31,14 @@ enum auth_error {
 	AUTH_ISSUER,       /* iss differs from the configured issuer */
 	AUTH_AUDIENCE,     /* aud (string or array) lacks the configured audience */
 	AUTH_PERMISSIONS,  /* permissions present but not an array of strings */
+	AUTH_TOPICS,       /* topics or publish_topics present but not an array of at most
+			      AUTH_TOPICS_MAX topic names or patterns (topic_pattern_valid) */
 	AUTH_ERROR_COUNT
 };
 
 #define AUTH_MAX_TOKEN 8192
+/* The most entries a topics or publish_topics claim may hold. */
+#define AUTH_TOPICS_MAX 64
 
 /* Opaque verification key: an OpenSSL public key or an HMAC secret. */
 struct auth_key;
@@ -72,6 +76,8 @@ struct auth_identity {
 	char *sub;
 	char *tenant;
 	json_t *permissions; /* a new reference to an array of strings (empty when absent) */
+	json_t *topics;      /* the topics claim: a new reference to an array of topic names or patterns, NULL when absent */
+	json_t *publish_topics; /* the publish_topics claim, likewise */
 	int64_t exp;
 };
 

@@ -1,5 +1,6 @@
 /* call.c - what handlers add to the answer of one client message: more messages, GRIP controls, pushes. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "call.h"
 #include "util.h"
@@ -58,4 +59,17 @@ void call_release(struct call *c)
 		c->pushes = next;
 	}
 	c->wake = 0;
+}
+
+int call_permitted(const struct call *c, const char *permission)
+{
+	size_t i;
+	json_t *p;
+
+	if (!permission)
+		return 1;
+	json_array_foreach(c->permissions, i, p)
+		if (json_is_string(p) && strcmp(json_string_value(p), permission) == 0)
+			return 1;
+	return 0;
 }

@@ -51,6 +51,8 @@ void call_push_add(struct call *c, enum fanout_kind kind, const char *tenant, co
 /* As call_push_add with msg already serialised: text (a JSON object's text) is stolen. */
 void call_push_text(struct call *c, enum fanout_kind kind, const char *tenant, const char *name,
 		    char *text, int required);
+/* 1 when the caller's permissions hold permission (NULL: nothing is required), else 0. */
+int call_permitted(const struct call *c, const char *permission);
 /* Releases what handlers added (reply, also, controls, pushes). */
 void call_release(struct call *c);
 

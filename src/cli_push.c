@@ -15,20 +15,24 @@
 #include "log.h"
 #include "protocol.h"
 #include "queue.h"
+#include "serverops.h"
 #include "store.h"
 #include "streams.h"
 #include "subs.h"
 #include "util.h"
 
-/* What every push command opens: settings, the store, the push client. */
+/* What every push command opens: settings, the store, the push client, the queue. */
 struct pusher {
 	struct config cfg;
 	struct store *store;
 	struct fanout *fanout;
+	struct queue *queue;
+	struct serverops ops;
 };
 
 static void pusher_close(struct pusher *p)
 {
+	queue_close(p->queue);
 	fanout_close(p->fanout);
 	store_close(p->store);
 	config_free(&p->cfg);
@@ -61,6 +65,8 @@ static int pusher_open(struct pusher *p, const char *cmd, const char *db, int ne
 		pusher_close(p);
 		return 1;
 	}
+	p->queue = queue_open(p->store);
+	p->ops = (struct serverops){ &p->cfg, p->store, p->fanout, p->queue };
 	return 0;
 }
 
@@ -84,15 +90,6 @@ static json_t *message_arg(const char *cmd, const char *text, int need_object)
 		v = NULL;
 	}
 	return v;
-}
-
-/* Numbers msg in stream for target (NULL = everyone on it); 0, or -1 with why. */
-static int number(struct pusher *p, const char *stream, const char *target, json_t *msg,
-		  char *why, size_t whylen)
-{
-	struct history_limits lim = stream_limits(&p->cfg);
-
-	return stream_number(p->store, &lim, stream, target, msg, time_now_ms(), NULL, why, whylen);
 }
 
 static int need_one_message(const char *cmd, int argc)
@@ -137,7 +134,7 @@ int cli_send(int argc, char **argv)
 	const char *conn = NULL, *user = NULL, *tenant = NULL, *db = NULL;
 	struct fanout_result res = { 0 };
 	struct pusher p;
-	char why[512] = "", what[400], stream[HISTORY_STREAM_MAX + 1];
+	char why[512] = "", what[400];
 	json_t *msg;
 	int c, rc;
 
@@ -167,35 +164,14 @@ int cli_send(int argc, char **argv)
 		return 1;
 	}
 	if (conn) {
-		struct conn_record r = { 0 };
-
-		rc = store_conn_get(p.store, conn, &r);
-		if (rc == STORE_OK && r.expires_at > time_now_ms()) {
-			stream_of_user(stream, sizeof stream, r.tenant_id, r.user_id);
-			rc = number(&p, stream, conn, msg, why, sizeof why);
-			if (rc == 0)
-				rc = fanout_send_json(p.fanout, FANOUT_CONNECTION, NULL, conn, msg, &res,
-						      why, sizeof why);
-		} else {
-			snprintf(why, sizeof why, rc == STORE_ERROR ? "%s" : "no live connection %s",
-				 rc == STORE_ERROR ? store_errmsg(p.store) : conn);
-			rc = -1;
-		}
-		conn_record_free(&r);
+		rc = ops_send_connection(&p.ops, conn, msg, &res, why, sizeof why);
 		snprintf(what, sizeof what, "sent to connection %s", conn);
 	} else {
-		stream_of_user(stream, sizeof stream, tenant, user);
-		rc = number(&p, stream, NULL, msg, why, sizeof why);
-		if (rc == 0)
-			rc = fanout_send_json(p.fanout, FANOUT_USER, tenant, user, msg, &res, why,
-					      sizeof why);
-		if (rc == 0 && res.items == 0) {
-			snprintf(why, sizeof why, "user %s of tenant %s has no live connection", user, tenant);
-			rc = -1;
-		}
+		rc = ops_send_user(&p.ops, tenant, user, msg, &res, why, sizeof why);
 		snprintf(what, sizeof what, "sent to %zu connection%s of user %s in tenant %s",
 			 res.items - res.stale, res.items - res.stale == 1 ? "" : "s", user, tenant);
 	}
+	rc = rc == OPS_OK ? 0 : -1;
 	json_decref(msg);
 	rc = report("send", rc, &res, what, why);
 	pusher_close(&p);
@@ -218,7 +194,7 @@ int cli_broadcast(int argc, char **argv)
 	const char *tenant = NULL, *topic = NULL, *db = NULL;
 	struct fanout_result res = { 0 };
 	struct pusher p;
-	char why[512] = "", what[400], stream[HISTORY_STREAM_MAX + 1];
+	char why[512] = "", what[400];
 	json_t *msg;
 	int c, rc;
 
@@ -252,14 +228,7 @@ int cli_broadcast(int argc, char **argv)
 		json_decref(msg);
 		return 1;
 	}
-	if (topic)
-		stream_of_topic(stream, sizeof stream, tenant, topic);
-	else
-		stream_of_tenant(stream, sizeof stream, tenant);
-	rc = number(&p, stream, NULL, msg, why, sizeof why);
-	if (rc == 0)
-		rc = fanout_send_json(p.fanout, topic ? FANOUT_TOPIC : FANOUT_TENANT, tenant, topic,
-				      msg, &res, why, sizeof why);
+	rc = ops_broadcast(&p.ops, tenant, topic, msg, &res, why, sizeof why) == OPS_OK ? 0 : -1;
 	json_decref(msg);
 	if (topic)
 		snprintf(what, sizeof what, "published to topic %s of tenant %s", topic, tenant);
@@ -267,24 +236,6 @@ int cli_broadcast(int argc, char **argv)
 		snprintf(what, sizeof what, "broadcast to tenant %s", tenant);
 	rc = report("broadcast", rc, &res, what, why);
 	pusher_close(&p);
-	return rc;
-}
-
-/* Removes a connection row with its subscriptions and its pending requests, as a disconnect does. */
-static int forget(struct pusher *p, struct queue *q, const char *id, int64_t now)
-{
-	int n = 0, rc;
-
-	if (store_begin(p->store) != STORE_OK)
-		return STORE_ERROR;
-	rc = store_conn_delete(p->store, id, NULL);
-	if (rc != STORE_ERROR &&
-	    queue_cancel_connection(q, id, now, p->cfg.result_ttl * 1000, &n) == STORE_ERROR)
-		rc = STORE_ERROR;
-	if (rc != STORE_ERROR && store_commit(p->store) != STORE_OK)
-		rc = STORE_ERROR;
-	if (rc == STORE_ERROR)
-		store_rollback(p->store);
 	return rc;
 }
 
@@ -301,7 +252,6 @@ int cli_close(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *reason = "closed by the server", *db = NULL, *id;
-	struct queue *q = NULL;
 	struct pusher p;
 	char why[512] = "", *end;
 	long code = 1000;
@@ -313,8 +263,7 @@ int cli_close(int argc, char **argv)
 		switch (c) {
 		case 'c':
 			code = strtol(optarg, &end, 10);
-			if (*end || !((code >= 1000 && code <= 1014 && code != 1004 && code != 1005 &&
-				       code != 1006) || (code >= 3000 && code <= 4999))) {
+			if (*end || !ops_close_code_valid(code)) {
 				fprintf(stderr, "streamer close: --code must be a WebSocket close code "
 					"a client may receive (1000-1003, 1007-1014, 3000-4999), not '%s'\n",
 					optarg);
@@ -338,20 +287,13 @@ int cli_close(int argc, char **argv)
 	id = argv[optind];
 	if (pusher_open(&p, "close", db, 1) != 0)
 		return 1;
-	if (fanout_close_connection(p.fanout, id, (int)code, reason, why, sizeof why) < 0) {
+	if (ops_close(&p.ops, id, (int)code, reason, why, sizeof why) != OPS_OK) {
 		fprintf(stderr, "streamer close: %s\n", why);
-		goto out;
-	}
-	q = queue_open(p.store);
-	if (forget(&p, q, id, time_now_ms()) == STORE_ERROR) {
-		fprintf(stderr, "streamer close: closed at the proxy, but the store failed: %s\n",
-			store_errmsg(p.store));
 		goto out;
 	}
 	printf("closed %s (code %ld)\n", id, code);
 	rc = fflush(stdout) == 0 ? 0 : 1;
 out:
-	queue_close(q);
 	pusher_close(&p);
 	return rc;
 }
@@ -381,7 +323,6 @@ int cli_gc(int argc, char **argv)
 	};
 	const char *db = NULL;
 	struct strvec ids = { 0 };
-	struct queue *q = NULL;
 	struct pusher p;
 	int c, rc = 1, requests = 0, reports = 0;
 	int64_t messages = 0, streams = 0, history_ttl_ms;
@@ -405,7 +346,6 @@ int cli_gc(int argc, char **argv)
 	if (pusher_open(&p, "gc", db, 0) != 0)
 		return 1;
 	history_ttl_ms = p.cfg.history_ttl * 1000;
-	q = queue_open(p.store);
 	if (subs_expired_connections(fanout_subs(p.fanout), now, 100000, subs_collect, &ids) ==
 			  STORE_ERROR) {
 		fprintf(stderr, "streamer gc: %s\n", store_errmsg(p.store));
@@ -419,13 +359,13 @@ int cli_gc(int argc, char **argv)
 			else if (!failed++)
 				snprintf(first, sizeof first, "%s", why);
 		}
-		if (forget(&p, q, ids.v[i], now) == STORE_ERROR) {
+		if (ops_forget(&p.ops, ids.v[i], now) == STORE_ERROR) {
 			fprintf(stderr, "streamer gc: %s\n", store_errmsg(p.store));
 			goto out;
 		}
 		removed++;
 	}
-	if (queue_gc(q, now, &requests) == STORE_ERROR) {
+	if (queue_gc(p.queue, now, &requests) == STORE_ERROR) {
 		fprintf(stderr, "streamer gc: %s\n", store_errmsg(p.store));
 		goto out;
 	}
@@ -453,7 +393,6 @@ int cli_gc(int argc, char **argv)
 	rc = fflush(stdout) == 0 ? 0 : 1;
 out:
 	strvec_free(&ids);
-	queue_close(q);
 	pusher_close(&p);
 	return rc;
 }

@@ -27,6 +27,9 @@ static void usage(FILE *to)
 		"  -s, --sub USER          the sub claim\n"
 		"  -t, --tenant TENANT     the tenant_id claim\n"
 		"  -p, --permissions LIST  comma-separated permissions (\"\" gives an empty array)\n"
+		"      --topics LIST       the topics claim: comma-separated topics or patterns (news, prices.*,\n"
+		"                          *) the connection is subscribed to at connect and may subscribe to\n"
+		"      --publish-topics LIST  the publish_topics claim: topics or patterns it may publish to\n"
 		"      --ttl SECONDS       lifetime; exp = now + SECONDS (negative: already expired) [3600]\n"
 		"  -a, --alg ALG           RS256 RS384 RS512 ES256 ES384 HS256 HS384 HS512 [RS256]\n"
 		"      --issuer I          the iss claim\n"
@@ -59,8 +62,8 @@ static int parse_seconds(const char *s, long long *out)
 	return *s && *end == '\0' && errno == 0 ? 0 : -1;
 }
 
-/* The permissions list as a JSON array text ("a,b" → ["a","b"]). New string. */
-static char *permissions_json(const char *list)
+/* A claim holding a comma-separated list as a JSON object text ("a,b" → {"claim":["a","b"]}). New string. */
+static char *list_claim_json(const char *claim, const char *list)
 {
 	json_t *arr = json_array();
 	const char *p = list;
@@ -74,7 +77,7 @@ static char *permissions_json(const char *list)
 		if (*p == ',')
 			p++;
 	}
-	json_t *obj = json_pack("{s:o}", "permissions", arr);
+	json_t *obj = json_pack("{s:o}", claim, arr);
 	text = json_dumps(obj, JSON_COMPACT);
 	json_decref(obj);
 	return text;
@@ -87,6 +90,8 @@ int cli_token(int argc, char **argv)
 		{ "sub", required_argument, NULL, 's' },
 		{ "tenant", required_argument, NULL, 't' },
 		{ "permissions", required_argument, NULL, 'p' },
+		{ "topics", required_argument, NULL, 'x' },
+		{ "publish-topics", required_argument, NULL, 'P' },
 		{ "ttl", required_argument, NULL, 'T' },
 		{ "alg", required_argument, NULL, 'a' },
 		{ "issuer", required_argument, NULL, 'i' },
@@ -96,6 +101,7 @@ int cli_token(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *keyfile = NULL, *sub = NULL, *tenant = NULL, *perms = NULL;
+	const char *topics = NULL, *pub_topics = NULL;
 	const char *issuer = NULL, *audience = NULL, *nbf_arg = NULL;
 	long long ttl = 3600, nbf = 0;
 	int alg = AUTH_RS256, c, rc = 1;
@@ -112,6 +118,8 @@ int cli_token(int argc, char **argv)
 		case 's': sub = optarg; break;
 		case 't': tenant = optarg; break;
 		case 'p': perms = optarg; break;
+		case 'x': topics = optarg; break;
+		case 'P': pub_topics = optarg; break;
 		case 'i': issuer = optarg; break;
 		case 'A': audience = optarg; break;
 		case 'n': nbf_arg = optarg; break;
@@ -169,11 +177,19 @@ int cli_token(int argc, char **argv)
 		fprintf(stderr, "streamer token: cannot add the claims\n");
 		goto out;
 	}
-	if (perms) {
-		pjson = permissions_json(perms);
-		if (!pjson || jwt_add_grants_json(jwt, pjson) != 0) {
-			fprintf(stderr, "streamer token: cannot add the permissions\n");
-			goto out;
+	{
+		const char *claims[][2] = { { "permissions", perms }, { "topics", topics },
+					    { "publish_topics", pub_topics } };
+
+		for (size_t i = 0; i < ARRAY_SIZE(claims); i++) {
+			if (!claims[i][1])
+				continue;
+			free(pjson);
+			pjson = list_claim_json(claims[i][0], claims[i][1]);
+			if (!pjson || jwt_add_grants_json(jwt, pjson) != 0) {
+				fprintf(stderr, "streamer token: cannot add the %s claim\n", claims[i][0]);
+				goto out;
+			}
 		}
 	}
 	token = jwt_encode_str(jwt);

@@ -455,6 +455,61 @@ static int db_group_load(struct config *cfg, const char *v, char *err, size_t er
 	return 0;
 }
 
+static void free_list(char **list)
+{
+	for (char **p = list; p && *p; p++)
+		free(*p);
+	free(list);
+}
+
+/* A permission setting: NULL when empty, else a permission name. */
+static int permission_load(const struct file_vars *f, const char *name, char **out, char *err,
+			   size_t errlen)
+{
+	*out = opt_string(f, name);
+	if (*out && !str_is_token(*out, strlen(*out), 128, "._:-"))
+		return err_printf(err, errlen, "%s: expected a permission name ([A-Za-z0-9._:-]{1,128}) or empty, got '%s'",
+				  name, *out);
+	return 0;
+}
+
+/* The server API (api.c) and the topic rules (handlers_topics.c). */
+static int api_config_load(struct config *cfg, const struct file_vars *f, char *err, size_t errlen)
+{
+	char **keys = split_list(raw(f, "STREAMER_API_KEY"));
+	const char *policy = raw(f, "STREAMER_TOPIC_POLICY");
+	long long n;
+	int rc = 0;
+
+	for (char **k = keys; k && *k; k++) {
+		size_t len = strlen(*k);
+
+		/* The key itself never goes into the message: only its position. */
+		if (rc == 0 && (len < 16 || len > 256 || !str_is_token(*k, len, 256, "._~+/=-")))
+			rc = err_printf(err, errlen, "STREAMER_API_KEY: key number %zu must be 16 to 256 characters of [A-Za-z0-9._~+/=-]",
+					cfg->api_keys.n + 1);
+		strvec_push(&cfg->api_keys, *k);
+		explicit_bzero(*k, len);
+	}
+	free_list(keys);
+	if (rc < 0)
+		return -1;
+	if (permission_load(f, "STREAMER_API_PERMISSION", &cfg->api_permission, err, errlen) < 0)
+		return -1;
+	if (!cfg->api_permission)
+		return err_printf(err, errlen, "STREAMER_API_PERMISSION: must name a permission (default admin)");
+	if (get_int(f, "STREAMER_API_MAX_BODY", &n, err, errlen) < 0)
+		return -1;
+	cfg->api_max_body = (size_t)n;
+	if (strcmp(policy, "open") == 0)
+		cfg->topic_policy_claims = 0;
+	else if (strcmp(policy, "claims") == 0)
+		cfg->topic_policy_claims = 1;
+	else
+		return err_printf(err, errlen, "STREAMER_TOPIC_POLICY: expected open or claims, got '%s'", policy);
+	return permission_load(f, "STREAMER_PRESENCE_PERMISSION", &cfg->presence_permission, err, errlen);
+}
+
 /* Quotas and rate limits (ratelimit.c, queue.c, conn.c). */
 static int limits_config_load(struct config *cfg, const struct file_vars *f, char *err, size_t errlen)
 {
@@ -581,7 +636,7 @@ int config_load(struct config *cfg, int flags, char *err, size_t errlen)
 		goto fail;
 	}
 	cfg->metrics_token = opt_string(&f, "STREAMER_METRICS_TOKEN");
-	if (limits_config_load(cfg, &f, err, errlen) < 0)
+	if (limits_config_load(cfg, &f, err, errlen) < 0 || api_config_load(cfg, &f, err, errlen) < 0)
 		goto fail;
 
 	file_vars_free(&f);
@@ -590,13 +645,6 @@ fail:
 	file_vars_free(&f);
 	config_free(cfg);
 	return -1;
-}
-
-static void free_list(char **list)
-{
-	for (char **p = list; p && *p; p++)
-		free(*p);
-	free(list);
 }
 
 void config_free(struct config *cfg)
@@ -625,6 +673,11 @@ void config_free(struct config *cfg)
 	free(cfg->metrics_file);
 	free(cfg->metrics_token);
 	free(cfg->ratelimit_file);
+	for (size_t i = 0; i < cfg->api_keys.n; i++)
+		explicit_bzero(cfg->api_keys.v[i], strlen(cfg->api_keys.v[i]));
+	strvec_free(&cfg->api_keys);
+	free(cfg->api_permission);
+	free(cfg->presence_permission);
 	memset(cfg, 0, sizeof(*cfg));
 }
 

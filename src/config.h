@@ -58,6 +58,11 @@ struct config {
 	char *aws_session_token;              /* STREAMER_AWS_SESSION_TOKEN, may be NULL */
 	char *metrics_file;       /* STREAMER_METRICS_FILE, NULL = <db>.metrics, "off" = none */
 	char *metrics_token;      /* STREAMER_METRICS_TOKEN, NULL = /metrics is open */
+	struct strvec api_keys;   /* STREAMER_API_KEY, each key; empty = only an admin JWT opens the API */
+	char *api_permission;     /* STREAMER_API_PERMISSION, never NULL after config_load */
+	size_t api_max_body;      /* STREAMER_API_MAX_BODY, bytes */
+	int topic_policy_claims;  /* STREAMER_TOPIC_POLICY: 1 = claims, 0 = open */
+	char *presence_permission; /* STREAMER_PRESENCE_PERMISSION, NULL = presence needs none */
 	int64_t rate_limit;       /* STREAMER_RATE_LIMIT, messages per second per connection, 0 = off */
 	int64_t rate_burst;       /* STREAMER_RATE_BURST, messages a connection may send at once */
 	char *ratelimit_file;     /* STREAMER_RATELIMIT_FILE, NULL = <db>.ratelimit, "off" = no message limit */

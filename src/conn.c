@@ -12,6 +12,7 @@
 #include "call.h"
 #include "conn.h"
 #include "fanout.h"
+#include "handlers.h"
 #include "log.h"
 #include "metrics.h"
 #include "protocol.h"
@@ -19,8 +20,10 @@
 #include "ratelimit.h"
 #include "router.h"
 #include "secret.h"
+#include "serverops.h"
 #include "store.h"
 #include "streams.h"
+#include "subs.h"
 #include "util.h"
 
 #define CONN_ID_MAX 128
@@ -280,9 +283,69 @@ static int user_quota_full(struct app *app, const struct conn_record *rec, int64
 	return n >= max;
 }
 
-int conn_open(struct app *app, const struct request *req, const char *id, const char *secret,
-	      struct conn_record *rec, struct conn_reject *rej)
+char *conn_topic_claims(const struct auth_identity *who)
 {
+	json_t *o;
+	char *text;
+
+	if (!who->topics && !who->publish_topics)
+		return NULL;
+	o = json_object();
+	if (who->topics)
+		json_object_set(o, "topics", who->topics);
+	if (who->publish_topics)
+		json_object_set(o, "publish_topics", who->publish_topics);
+	text = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return text;
+}
+
+/*
+ * In the connect's transaction, after the row is stored: subscribes rec to
+ * every entry of the token's topics claim (names and patterns), adds the
+ * join events of the names to b and appends to items what the client is
+ * told of each ({"topic","stream","epoch","offset"}, or {"topic","pattern":true}).
+ * Returns STORE_OK or STORE_ERROR.
+ */
+static int server_subscribe(struct app *app, const struct conn_record *rec, json_t *topics,
+			    int64_t now, json_t *items, struct presence_batch *b)
+{
+	struct subs *u = fanout_subs(app->fanout);
+	size_t i;
+	json_t *t;
+
+	json_array_foreach(topics, i, t) {
+		const char *topic = json_string_value(t);
+		char stream[HISTORY_STREAM_MAX + 1];
+		enum subs_add_result added;
+		struct stream_pos pos;
+		json_t *item;
+
+		if (subs_add(u, rec->id, rec->tenant_id, topic, 0, TOPICS_PER_CONNECTION, now, &added) !=
+		    STORE_OK)
+			return STORE_ERROR;
+		if (!subs_topic_valid(topic)) {
+			json_array_append_new(items, json_pack("{s:s,s:b}", "topic", topic, "pattern", 1));
+			continue;
+		}
+		if (added == SUBS_ADDED &&
+		    fanout_presence_add(app->fanout, b, rec->tenant_id, topic, rec->user_id, 1, now) < 0)
+			return STORE_ERROR;
+		stream_of_topic(stream, sizeof stream, rec->tenant_id, topic);
+		if (history_position(app->store, stream, &pos) == STORE_ERROR)
+			return STORE_ERROR;
+		item = json_pack("{s:s,s:s}", "topic", topic, "stream", stream);
+		json_object_update_new(item, stream_pos_json(&pos));
+		json_array_append_new(items, item);
+	}
+	return STORE_OK;
+}
+
+int conn_open(struct app *app, const struct request *req, const char *id, const char *secret,
+	      struct conn_record *rec, json_t **subscribed, struct conn_reject *rej)
+{
+	struct presence_batch joins = { 0 };
+	json_t *items = json_array();
 	struct auth_identity who = {0};
 	char *token = token_from(req);
 	int64_t start = time_mono_us(), now = time_now_ms();
@@ -290,6 +353,8 @@ int conn_open(struct app *app, const struct request *req, const char *id, const 
 	int rc = -1, put, full = 0;
 
 	memset(rec, 0, sizeof(*rec));
+	if (subscribed)
+		*subscribed = NULL;
 	e = token ? conn_verify_token(app, token, &who) : AUTH_MISSING;
 	free(token);
 	if (e != AUTH_OK) {
@@ -313,6 +378,19 @@ int conn_open(struct app *app, const struct request *req, const char *id, const 
 		observe_event("open", time_mono_us() - start);
 		goto out;
 	}
+	if (json_array_size(who.topics) > TOPICS_PER_CONNECTION) {
+		snprintf(rej->message, sizeof rej->message,
+			 "Invalid token: the topics claim lists %zu topics; a connection holds at most %d",
+			 json_array_size(who.topics), TOPICS_PER_CONNECTION);
+		rej->code = ERR_UNAUTHORIZED;
+		log_event(LOG_WARN, "connect_rejected",
+			  json_pack("{s:s,s:s,s:s,s:s,s:s,s:i}", "connection_id", id, "user", who.sub,
+				    "tenant", who.tenant, "outcome", "UNAUTHORIZED", "reason", "topics",
+				    "status", http_status_of(ERR_UNAUTHORIZED)));
+		count1("streamer_auth_failures_total", "reason", "topics");
+		observe_event("open", time_mono_us() - start);
+		goto out;
+	}
 
 	rec->id = xstrdup(id);
 	rec->user_id = xstrdup(who.sub);
@@ -320,6 +398,7 @@ int conn_open(struct app *app, const struct request *req, const char *id, const 
 	rec->permissions = json_dumps(who.permissions, JSON_COMPACT);
 	if (!rec->permissions)
 		rec->permissions = xstrdup("[]");
+	rec->topic_claims = conn_topic_claims(&who);
 	rec->user_agent = req->user_agent ? xstrdup(req->user_agent) : NULL;
 	rec->source_addr = conn_source_addr(req->forwarded_for, req->remote_addr);
 	rec->connected_at = rec->last_active_at = now;
@@ -337,6 +416,8 @@ int conn_open(struct app *app, const struct request *req, const char *id, const 
 	} else {
 		full = user_quota_full(app, rec, now);
 		put = full != 0 ? STORE_ERROR : store_conn_put(app->store, rec);
+		if (put == STORE_OK && who.topics)
+			put = server_subscribe(app, rec, who.topics, now, items, &joins);
 		if (put == STORE_OK && store_commit(app->store) != STORE_OK)
 			put = STORE_ERROR;
 	}
@@ -382,6 +463,9 @@ int conn_open(struct app *app, const struct request *req, const char *id, const 
 		/* Counts an earlier connection under this id left behind are not this one's. */
 		activity_take(app->activity, id, &old_received, &old_sent);
 	}
+	fanout_presence_flush(app->fanout, &joins);
+	if (subscribed && json_array_size(items))
+		*subscribed = json_incref(items);
 	metrics_add("streamer_connections_opened_total", NULL, 1);
 	observe_event("open", time_mono_us() - start);
 	log_event(LOG_INFO, "connect",
@@ -391,6 +475,8 @@ int conn_open(struct app *app, const struct request *req, const char *id, const 
 			    "duration_us", (json_int_t)(time_mono_us() - start)));
 	rc = 0;
 out:
+	presence_batch_free(&joins);
+	json_decref(items);
 	auth_identity_free(&who);
 	return rc;
 }
@@ -687,11 +773,13 @@ static void sleep_ms(int ms)
  * STORE_NOTFOUND the transaction is rolled back.
  */
 static int close_once(struct app *app, const char *id, const char *secret, int64_t now,
-		      struct conn_record *rec, int *cancelled)
+		      struct conn_record *rec, int *cancelled, struct presence_batch *leaves)
 {
+	struct serverops o = { &app->cfg, app->store, app->fanout, app->queue };
 	int rc, failed = 0;
 
 	conn_record_free(rec);
+	presence_batch_free(leaves);
 	*cancelled = 0;
 	if (store_begin(app->store) != STORE_OK)
 		return STORE_ERROR;
@@ -699,20 +787,19 @@ static int close_once(struct app *app, const char *id, const char *secret, int64
 		store_rollback(app->store);
 		return failed ? STORE_ERROR : CLOSE_REFUSED;
 	}
-	rc = store_conn_delete(app->store, id, rec);
-	if (rc != STORE_ERROR &&
-	    queue_cancel_connection(app->queue, id, now, app->cfg.result_ttl * 1000,
-				    cancelled) == STORE_ERROR)
-		rc = STORE_ERROR;
+	rc = ops_remove(&o, id, now, rec, cancelled, leaves);
 	if (rc != STORE_ERROR && store_commit(app->store) != STORE_OK)
 		rc = STORE_ERROR;
-	if (rc == STORE_ERROR)
+	if (rc == STORE_ERROR) {
 		store_rollback(app->store);
+		presence_batch_free(leaves);
+	}
 	return rc;
 }
 
 int conn_close(struct app *app, const char *id, const char *secret, const char *reason, int code)
 {
+	struct presence_batch leaves = { 0 };
 	struct conn_record rec = {0};
 	int64_t start = time_mono_us(), now = time_now_ms(), received, sent;
 	int rc, cancelled = 0;
@@ -720,7 +807,7 @@ int conn_close(struct app *app, const char *id, const char *secret, const char *
 	/* Pushpin sends a connection's events one at a time: its messages are all counted by now. */
 	activity_take(app->activity, id, &received, &sent);
 	for (int attempt = 1;; attempt++) {
-		rc = close_once(app, id, secret, now, &rec, &cancelled);
+		rc = close_once(app, id, secret, now, &rec, &cancelled, &leaves);
 		/* Only a lock held past the busy timeout is worth another try; a broken database is not. */
 		if (rc != STORE_ERROR || attempt >= CONN_CLOSE_TRIES ||
 		    !strstr(store_errmsg(app->store), "is busy"))
@@ -762,6 +849,7 @@ int conn_close(struct app *app, const char *id, const char *secret, const char *
 				    json_integer(rec.messages_received + received));
 		json_object_set_new(fields, "messages_sent", json_integer(rec.messages_sent + sent));
 	}
+	fanout_presence_flush(app->fanout, &leaves);
 	count1("streamer_connections_closed_total", "reason", reason);
 	observe_event(strcmp(reason, "disconnect") == 0 ? "disconnect" : "close", time_mono_us() - start);
 	log_event(LOG_INFO, "disconnect", fields);

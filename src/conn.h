@@ -38,6 +38,13 @@ int64_t conn_token_limit_ms(int64_t exp, int64_t leeway);
 enum auth_error conn_verify_token(const struct app *app, const char *token,
 				  struct auth_identity *who) __attribute__((warn_unused_result));
 
+/*
+ * The connection row's topic_claims text for a verified token: a new string
+ * {"topics":[…],"publish_topics":[…]} of the claims it has, or NULL when it
+ * has neither.
+ */
+char *conn_topic_claims(const struct auth_identity *who);
+
 /* How an open was refused: the code (whose HTTP status is http_status_of) and the message. */
 struct conn_reject {
 	enum err_code code;
@@ -55,9 +62,16 @@ struct conn_reject {
  * 429 RATE_LIMITED when the user already holds STREAMER_MAX_CONNECTIONS_PER_USER
  * live connections, 500 INTERNAL_ERROR; the statuses of http_status_of). Logs one line either way, never the
  * token or secret.
+ *
+ * A token's topics claim subscribes the connection to each of its names
+ * and patterns in the same transaction (server-side subscriptions): then
+ * *subscribed (when subscribed is non-NULL) becomes a new array of what the
+ * client is told ({"topic","stream","epoch","offset"} per name,
+ * {"topic","pattern":true} per pattern), else NULL. A topics claim of more
+ * than TOPICS_PER_CONNECTION entries is refused (401).
  */
 int conn_open(struct app *app, const struct request *req, const char *id, const char *secret,
-	      struct conn_record *rec, struct conn_reject *rej);
+	      struct conn_record *rec, json_t **subscribed, struct conn_reject *rej);
 
 /* What one client message produced. */
 struct conn_reply {

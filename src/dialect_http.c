@@ -230,16 +230,20 @@ void dialect_http(struct app *app, struct request *req, struct response *resp)
 		struct conn_record rec;
 		struct conn_reject rej;
 		char secret[SECRET_HEX_LEN + 1];
+		json_t *subscribed, *answer;
 
 		/* The id alone proves nothing: message and disconnect must show this secret. */
 		secret_new(secret);
-		if (conn_open(app, req, id, secret, &rec, &rej) < 0) {
+		if (conn_open(app, req, id, secret, &rec, &subscribed, &rej) < 0) {
 			response_error(resp, rej.code, rej.message);
 			return;
 		}
-		response_json(resp, 200, json_pack("{s:s,s:s,s:s,s:s,s:s}", "message", "Connected successfully",
-						   "connection_id", rec.id, "connection_secret", secret,
-						   "user_id", rec.user_id, "tenant_id", rec.tenant_id));
+		answer = json_pack("{s:s,s:s,s:s,s:s,s:s}", "message", "Connected successfully",
+				   "connection_id", rec.id, "connection_secret", secret, "user_id",
+				   rec.user_id, "tenant_id", rec.tenant_id);
+		if (subscribed)
+			json_object_set_new(answer, "subscriptions", subscribed);
+		response_json(resp, 200, answer);
 		response_header(resp, "Cache-Control", "no-store");
 		conn_record_free(&rec);
 		return;

@@ -127,6 +127,28 @@ static void bad_request(struct response *resp, const char *why)
 	response_error(resp, ERR_VALIDATION, msg);
 }
 
+/*
+ * The server-side subscriptions of a new connection (conn_open's
+ * subscribed, stolen): a subscribe control per channel (the topic's stream
+ * name, "topic:<tenant>:<name or pattern>"), then one message telling the
+ * client {"type":"subscriptions","server_side":true,"topics":[…]}.
+ */
+static void put_server_subscriptions(struct buf *out, const struct conn_record *rec,
+				     json_t *subscribed)
+{
+	char prefix[160];
+	json_t *t, *msg;
+	size_t i;
+
+	snprintf(prefix, sizeof prefix, "topic:%s:", rec->tenant_id);
+	json_array_foreach(subscribed, i, t)
+		put_subscribe(out, prefix, json_string_value(json_object_get(t, "topic")));
+	msg = json_pack("{s:s,s:b,s:o}", "type", "subscriptions", "server_side", 1, "topics",
+			subscribed);
+	put_message(out, msg, PUSHPIN_MAX_BODY);
+	json_decref(msg);
+}
+
 void dialect_ws(struct app *app, struct request *req, struct response *resp)
 {
 	const char *id = req->connection_id;
@@ -172,8 +194,9 @@ void dialect_ws(struct app *app, struct request *req, struct response *resp)
 		case WSE_OPEN: {
 			struct conn_record rec;
 			struct conn_reject rej;
+			json_t *subscribed;
 
-			if (conn_open(app, req, id, NULL, &rec, &rej) < 0) {
+			if (conn_open(app, req, id, NULL, &rec, &subscribed, &rej) < 0) {
 				/* The refusal is the client's handshake answer: drop anything built so far. */
 				response_error(resp, rej.code, rej.message);
 				goto out;
@@ -181,6 +204,8 @@ void dialect_ws(struct app *app, struct request *req, struct response *resp)
 			wse_put(&out, WSE_OPEN);
 			put_subscribe(&out, "conn:", rec.id);
 			put_subscribe(&out, "tenant:", rec.tenant_id);
+			if (subscribed)
+				put_server_subscriptions(&out, &rec, subscribed);
 			response_header(resp, "Sec-WebSocket-Extensions", "grip");
 			if (app->cfg.keepalive_interval > 0) {
 				char n[16];

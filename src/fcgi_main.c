@@ -12,6 +12,7 @@
 
 #include <fcgiapp.h>
 
+#include "api.h"
 #include "app.h"
 #include "config.h"
 #include "http.h"
@@ -219,6 +220,7 @@ static void usage(FILE *to)
 		"\n"
 		"  -l, --listen ADDR   listen on ADDR itself (\"/path.sock\" or \"[host]:port\")\n"
 		"      --check-config  validate the configuration, the key and the database, then exit\n"
+		"      --api-routes    list the server API's routes (METHOD /api/v1/NAME), then exit\n"
 		"  -h, --help          show this help\n"
 		"  -V, --version       show the version\n"
 		"\n"
@@ -231,6 +233,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, 'l' },
 		{ "check-config", no_argument, NULL, 'c' },
+		{ "api-routes", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -263,6 +266,9 @@ int main(int argc, char **argv)
 		case 'V':
 			printf("streamer-fcgi %s\n", PACKAGE_VERSION);
 			return 0;
+		case 'R':
+			api_print_routes(stdout);
+			return fflush(stdout) == 0 ? 0 : 1;
 		default:
 			usage(stderr);
 			return 2;

@@ -25,6 +25,8 @@ int action_whoami(struct call *c, json_t **data, struct proto_error *err);
 int action_subscribe(struct call *c, json_t **data, struct proto_error *err);
 int action_unsubscribe(struct call *c, json_t **data, struct proto_error *err);
 int action_publish(struct call *c, json_t **data, struct proto_error *err);
+int action_presence(struct call *c, json_t **data, struct proto_error *err);
+int action_presence_count(struct call *c, json_t **data, struct proto_error *err);
 int action_request_status(struct call *c, json_t **data, struct proto_error *err);
 int action_request_cancel(struct call *c, json_t **data, struct proto_error *err);
 int action_auth_refresh(struct call *c, json_t **data, struct proto_error *err); /* handlers_auth.c */

@@ -1,4 +1,4 @@
-/* handlers_topics.c - the topic actions: subscribe, unsubscribe and publish, always inside the caller's tenant. */
+/* handlers_topics.c - the topic actions: subscribe, unsubscribe, publish, presence and presence.count, always inside the caller's tenant. */
 #include <string.h>
 
 #include "app.h"
@@ -28,6 +28,60 @@ static int store_failed(struct call *c, struct proto_error *err)
 	(void)c;
 	proto_error_set(err, ERR_INTERNAL, "Internal error; please retry");
 	return -1;
+}
+
+/*
+ * STREAMER_TOPIC_POLICY=claims: 0 when the connection's token claim
+ * ("topics" or "publish_topics") holds a name or pattern covering topic,
+ * else -1 with FORBIDDEN naming the topic and the claim. Always 0 under
+ * the open policy.
+ */
+static int topic_allowed(struct call *c, const char *claim, const char *topic,
+			 struct proto_error *err)
+{
+	json_t *claims, *p;
+	size_t i;
+	int ok = 0;
+
+	if (!c->app->cfg.topic_policy_claims)
+		return 0;
+	claims = c->conn->topic_claims ? json_loads(c->conn->topic_claims, 0, NULL) : NULL;
+	json_array_foreach(json_object_get(claims, claim), i, p)
+		if (json_is_string(p) && topic_pattern_covers(json_string_value(p), topic)) {
+			ok = 1;
+			break;
+		}
+	json_decref(claims);
+	if (ok)
+		return 0;
+	proto_error_set(err, ERR_FORBIDDEN, "Topic '%s' is not allowed by this connection's token (%s claim)",
+			topic, claim);
+	return -1;
+}
+
+/* Whether the caller may see topic's presence: STREAMER_PRESENCE_PERMISSION, then the topic policy. */
+static int presence_allowed(struct call *c, const char *topic, struct proto_error *err)
+{
+	const char *perm = c->app->cfg.presence_permission;
+
+	if (!call_permitted(c, perm)) {
+		proto_error_set(err, ERR_FORBIDDEN, "Presence requires the %s permission", perm);
+		return -1;
+	}
+	return topic_allowed(c, "topics", topic, err);
+}
+
+/* Queues the caller's join (or leave) event of topic for its presence watchers. 0, or -1 on a store error. */
+static int presence_push(struct call *c, const char *topic, int join)
+{
+	struct presence_batch b = { 0 };
+	int rc = fanout_presence_add(c->app->fanout, &b, c->conn->tenant_id, topic,
+				     c->conn->user_id, join, c->now_ms);
+
+	for (size_t i = 0; rc == 0 && i < b.topics.n; i++)
+		call_push_text(c, FANOUT_PRESENCE, b.tenant, b.topics.v[i], xstrdup(b.texts.v[i]), 0);
+	presence_batch_free(&b);
+	return rc;
 }
 
 /*
@@ -65,11 +119,21 @@ int action_subscribe(struct call *c, json_t **data, struct proto_error *err)
 	char stream[HISTORY_STREAM_MAX + 1];
 	int rc;
 
+	json_t *want = json_object_get(c->msg->payload, "presence");
+	int presence = json_is_true(want);
+
 	/* Everything the payload holds is checked before the subscription is stored. */
 	if (!topic || stream_since_parse(c->msg->payload, "since", &since, err) < 0 ||
 	    stream_args_of_call(c, &a, err) < 0)
 		return -1;
-	rc = subs_add(fanout_subs(c->app->fanout), c->conn->id, c->conn->tenant_id, topic,
+	if (want && !json_is_boolean(want)) {
+		proto_error_set(err, ERR_VALIDATION, "payload.presence must be true or false");
+		return -1;
+	}
+	if (topic_allowed(c, "topics", topic, err) < 0 ||
+	    (presence && presence_allowed(c, topic, err) < 0))
+		return -1;
+	rc = subs_add(fanout_subs(c->app->fanout), c->conn->id, c->conn->tenant_id, topic, presence,
 		      TOPICS_PER_CONNECTION, c->now_ms, &added);
 	if (rc != STORE_OK)
 		return store_failed(c, err);
@@ -79,8 +143,11 @@ int action_subscribe(struct call *c, json_t **data, struct proto_error *err)
 				TOPICS_PER_CONNECTION);
 		return -1;
 	}
+	if (added == SUBS_ADDED && presence_push(c, topic, 1) < 0)
+		return store_failed(c, err);
 	stream_of_topic(stream, sizeof stream, c->conn->tenant_id, topic);
-	*data = json_pack("{s:s,s:b,s:s}", "topic", topic, "subscribed", 1, "stream", stream);
+	*data = json_pack("{s:s,s:b,s:s,s:b}", "topic", topic, "subscribed", 1, "stream", stream,
+			  "presence", presence);
 	if (subscribe_page(c, stream, &since, &a, *data, err) < 0) {
 		json_decref(*data);
 		*data = NULL;
@@ -88,6 +155,10 @@ int action_subscribe(struct call *c, json_t **data, struct proto_error *err)
 	}
 	/* The topic's stream name is also its Pushpin channel. */
 	call_control(c, "subscribe", stream);
+	/* Join and leave events come on a channel of their own: on for presence, off when turned off. */
+	fanout_presence_channel(stream, sizeof stream, c->conn->tenant_id, topic);
+	if (presence || added == SUBS_ALREADY)
+		call_control(c, presence ? "subscribe" : "unsubscribe", stream);
 	return 0;
 }
 
@@ -100,9 +171,11 @@ int action_unsubscribe(struct call *c, json_t **data, struct proto_error *err)
 	if (!topic)
 		return -1;
 	rc = subs_remove(fanout_subs(c->app->fanout), c->conn->id, topic);
-	if (rc == STORE_ERROR)
+	if (rc == STORE_ERROR || (rc == STORE_OK && presence_push(c, topic, 0) < 0))
 		return store_failed(c, err);
 	stream_of_topic(stream, sizeof stream, c->conn->tenant_id, topic);
+	call_control(c, "unsubscribe", stream);
+	fanout_presence_channel(stream, sizeof stream, c->conn->tenant_id, topic);
 	call_control(c, "unsubscribe", stream);
 	*data = json_pack("{s:s,s:b,s:b}", "topic", topic, "subscribed", 0, "was_subscribed",
 			  rc == STORE_OK);
@@ -117,7 +190,7 @@ int action_publish(struct call *c, json_t **data, struct proto_error *err)
 	json_t *event;
 	char *text;
 
-	if (!topic)
+	if (!topic || topic_allowed(c, "publish_topics", topic, err) < 0)
 		return -1;
 	if (!json_object_get(c->msg->payload, "data")) {
 		proto_error_set(err, ERR_VALIDATION, "payload.data is required (any JSON value)");
@@ -140,4 +213,25 @@ int action_publish(struct call *c, json_t **data, struct proto_error *err)
 	json_decref(event);
 	call_push_text(c, FANOUT_TOPIC, c->conn->tenant_id, topic, text, 1);
 	return 0;
+}
+
+/* presence and presence.count: who is subscribed to the payload's topic in the caller's tenant. */
+static int presence_answer(struct call *c, int count_only, json_t **data, struct proto_error *err)
+{
+	const char *topic = topic_of(c, err);
+
+	if (!topic || presence_allowed(c, topic, err) < 0)
+		return -1;
+	*data = fanout_presence_json(c->app->fanout, c->conn->tenant_id, topic, c->now_ms, count_only);
+	return *data ? 0 : store_failed(c, err);
+}
+
+int action_presence(struct call *c, json_t **data, struct proto_error *err)
+{
+	return presence_answer(c, 0, data, err);
+}
+
+int action_presence_count(struct call *c, json_t **data, struct proto_error *err)
+{
+	return presence_answer(c, 1, data, err);
 }

@@ -375,3 +375,31 @@ char *proto_dump(const json_t *msg)
 	}
 	return buf_detach(&b);
 }
+
+/* [A-Za-z0-9._:-]{1,128}, as subs_topic_valid. */
+static int topic_name_valid(const char *s, size_t n)
+{
+	return str_is_token(s, n, 128, "._:-");
+}
+
+int topic_pattern_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (strcmp(s, "*") == 0)
+		return 1;
+	if (n >= 3 && strcmp(s + n - 2, ".*") == 0)
+		return n <= 128 && topic_name_valid(s, n - 2);
+	return topic_name_valid(s, n);
+}
+
+int topic_pattern_covers(const char *pattern, const char *topic)
+{
+	size_t n = strlen(pattern);
+
+	if (strcmp(pattern, "*") == 0)
+		return 1;
+	if (n >= 2 && strcmp(pattern + n - 2, ".*") == 0)
+		return strncmp(topic, pattern, n - 1) == 0 && topic[n - 1] != '\0';
+	return strcmp(pattern, topic) == 0;
+}

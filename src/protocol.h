@@ -149,4 +149,14 @@ char *proto_dump(const json_t *msg);
  */
 int proto_dump_to(struct buf *out, const json_t *msg) __attribute__((warn_unused_result));
 
+/*
+ * Topic patterns (a token's topics and publish_topics claims): "*" covers
+ * every topic, "<prefix>.*" every topic that starts with "<prefix>." (any
+ * depth); anything else is a topic name ([A-Za-z0-9._:-]{1,128}) and covers only itself.
+ * topic_pattern_valid: 1 when s is a valid topic name or pattern.
+ * topic_pattern_covers: 1 when pattern (a valid one) covers topic.
+ */
+int topic_pattern_valid(const char *s);
+int topic_pattern_covers(const char *pattern, const char *topic);
+
 #endif

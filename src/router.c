@@ -5,17 +5,6 @@
 #include "handlers.h"
 #include "router.h"
 
-static int has_permission(json_t *permissions, const char *want)
-{
-	size_t i;
-	json_t *p;
-
-	json_array_foreach(permissions, i, p)
-		if (json_is_string(p) && strcmp(json_string_value(p), want) == 0)
-			return 1;
-	return 0;
-}
-
 json_t *router_dispatch(struct call *c)
 {
 	struct action a;
@@ -26,7 +15,7 @@ json_t *router_dispatch(struct call *c)
 		proto_error_set(&err, ERR_INVALID_ACTION, "Unknown action: %s", c->msg->action);
 		goto error;
 	}
-	if (a.permission && !has_permission(c->permissions, a.permission)) {
+	if (!call_permitted(c, a.permission)) {
 		proto_error_set(&err, ERR_FORBIDDEN, "Action %s requires the %s permission",
 				c->msg->action, a.permission);
 		goto error;

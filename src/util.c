@@ -506,6 +506,26 @@ void strvec_free(struct strvec *sv)
 	memset(sv, 0, sizeof *sv);
 }
 
+static int strp_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void strvec_dedup(struct strvec *sv)
+{
+	size_t kept = 0;
+
+	if (sv->n < 2)
+		return;
+	qsort(sv->v, sv->n, sizeof *sv->v, strp_cmp);
+	for (size_t i = 0; i < sv->n; i++) {
+		if (kept && strcmp(sv->v[kept - 1], sv->v[i]) == 0)
+			free(sv->v[i]);
+		else
+			sv->v[kept++] = sv->v[i];
+	}
+	sv->n = kept;
+}
 
 /* ---- UTF-8 repair and credential masking (log lines, stored fields) ---------- */
 

@@ -90,6 +90,8 @@ struct strvec {
 void strvec_push(struct strvec *sv, const char *s);
 /* Frees every string and the array; leaves sv empty and reusable. */
 void strvec_free(struct strvec *sv);
+/* Sorts sv (strcmp order) and removes repeated strings. */
+void strvec_dedup(struct strvec *sv);
 
 /* Writes a printf-style message into err (errlen bytes, truncated) and returns -1: `return err_printf(...)`. */
 int err_printf(char *err, size_t errlen, const char *fmt, ...) PRINTF_LIKE(3, 4);

@@ -249,10 +249,13 @@ export class Stack {
   }
 
   // A token minted by `streamer token` with the stack's development key.
-  token({ sub = 'e2e-user', tenant = 'acme', ttl = 3600, permissions } = {}) {
+  // topics / publishTopics: the topics and publish_topics claims (comma-separated).
+  token({ sub = 'e2e-user', tenant = 'acme', ttl = 3600, permissions, topics, publishTopics } = {}) {
     if (FLOOR) return 'floor-does-not-check';
     const args = ['token', '--key', this.privateKey, '--sub', sub, '--tenant', tenant, '--ttl', String(ttl)];
     if (permissions) args.push('--permissions', permissions);
+    if (topics) args.push('--topics', topics);
+    if (publishTopics) args.push('--publish-topics', publishTopics);
     const r = run(this.cli, args);
     if (r.status !== 0) throw new Error(`streamer token failed (${r.status}): ${r.stderr}`);
     const tok = r.stdout.trim();
