@@ -69,7 +69,7 @@ int action_subscribe(struct call *c, json_t **data, struct proto_error *err)
 	if (!topic || stream_since_parse(c->msg->payload, "since", &since, err) < 0 ||
 	    stream_args_of_call(c, &a, err) < 0)
 		return -1;
-	rc = subs_add(fanout_subs(c->app->fanout), c->conn->id, c->conn->tenant_id, topic,
+	rc = subs_add(fanout_subs(c->app->fanout), c->conn->id, c->conn->tenant_id, topic, 0,
 		      TOPICS_PER_CONNECTION, c->now_ms, &added);
 	if (rc != STORE_OK)
 		return store_failed(c, err);
