@@ -47,7 +47,7 @@ int action_auth_refresh(struct call *c, json_t **data, struct proto_error *err)
 		goto out;
 	}
 	perms = json_dumps(who.permissions, JSON_COMPACT);
-	st = store_conn_refresh(c->app->store, c->conn->id, perms ? perms : "[]",
+	st = store_conn_refresh(c->app->store, c->conn->id, perms ? perms : "[]", NULL,
 				conn_token_limit_ms(who.exp, c->app->cfg.jwt_leeway), c->now_ms,
 				/* a refresh is a touch: TTL + one interval ahead (conn.c) */
 				c->app->cfg.connection_ttl * 1000 + c->app->cfg.touch_interval_ms, &rec);

@@ -168,6 +168,7 @@ void conn_record_free(struct conn_record *r)
 	free(r->user_agent);
 	free(r->source_addr);
 	free(r->secret_hash);
+	free(r->topic_claims);
 	memset(r, 0, sizeof *r);
 }
 
@@ -224,10 +225,11 @@ int store_conn_touch(struct store *s, const char *id, const struct conn_touch *t
 }
 
 int store_conn_refresh(struct store *s, const char *id, const char *permissions,
-		       int64_t token_expires_at, int64_t now, int64_t ttl_ms,
-		       struct conn_record *out)
+		       const char *topic_claims, int64_t token_expires_at, int64_t now,
+		       int64_t ttl_ms, struct conn_record *out)
 {
-	return s->ops->conn_refresh(s, id, permissions, token_expires_at, now, ttl_ms, out);
+	return s->ops->conn_refresh(s, id, permissions, topic_claims, token_expires_at, now,
+				    ttl_ms, out);
 }
 
 int store_conn_secret(struct store *s, const char *id, char **hash_hex)

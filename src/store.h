@@ -45,12 +45,15 @@
  *    touch, when one is due, is one store_conn_touch after the transaction;
  *  - disconnect (conn.c, and cli_push.c's forget): store_conn_secret +
  *    store_conn_delete (its subscriptions go with it) +
- *    queue_cancel_connection.
+ *    queue_cancel_connection; subs_connection_topics before the delete
+ *    reads, in the same transaction, the subscriptions it takes away.
  * Single calls that are atomic by contract: store_conn_put (the conflict
  * check and the insert), queue_claim (each row to exactly one claimer),
  * store_gauges (one snapshot of the three counts). subs_add counts then
- * inserts and queue_cancel tries PENDING then PROCESSING: only the caller's
- * transaction makes those one step.
+ * inserts (or updates a held subscription's presence flag) and
+ * queue_cancel tries PENDING then PROCESSING: only the caller's transaction
+ * makes those one step. The other subs.h functions only read and need no
+ * transaction.
  */
 enum {
 	STORE_OK = 0,
@@ -81,6 +84,12 @@ struct conn_record {
 	 * the functions that read rows leave it NULL (store_conn_secret reads it).
 	 */
 	char *secret_hash;
+	/*
+	 * The token's topic claims as JSON text ({"topics":[…],"publish_topics":[…]}),
+	 * NULL when it had neither; opaque to the store. Written by store_conn_put
+	 * and store_conn_refresh, read by every function that fills a record.
+	 */
+	char *topic_claims;
 };
 
 /* Frees the strings of r and zeroes it. Safe on a zeroed record. */
@@ -220,14 +229,14 @@ int store_conn_touch(struct store *s, const char *id, const struct conn_touch *t
 
 /*
  * For auth.refresh: on the live row id (not expired at now) replaces the
- * permissions (JSON array text) and token_expires_at (> 0) and sets
- * expires_at = min(now + ttl_ms, token_expires_at). Fills *out (when
- * non-NULL) with the updated row. STORE_NOTFOUND for a missing or expired
- * row (left alone).
+ * permissions (JSON array text), topic_claims (JSON text; NULL stores NULL)
+ * and token_expires_at (> 0) and sets expires_at = min(now + ttl_ms,
+ * token_expires_at). Fills *out (when non-NULL) with the updated row.
+ * STORE_NOTFOUND for a missing or expired row (left alone).
  */
 int store_conn_refresh(struct store *s, const char *id, const char *permissions,
-		       int64_t token_expires_at, int64_t now, int64_t ttl_ms,
-		       struct conn_record *out) __attribute__((warn_unused_result));
+		       const char *topic_claims, int64_t token_expires_at, int64_t now,
+		       int64_t ttl_ms, struct conn_record *out) __attribute__((warn_unused_result));
 
 /*
  * The secret_hash of connection id, whatever its expiry: *hash_hex becomes a

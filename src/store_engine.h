@@ -50,8 +50,8 @@ struct store_ops {
 	int (*conn_put)(struct store *s, const struct conn_record *r);
 	int (*conn_touch)(struct store *s, const char *id, const struct conn_touch *t);
 	int (*conn_refresh)(struct store *s, const char *id, const char *permissions,
-			    int64_t token_expires_at, int64_t now, int64_t ttl_ms,
-			    struct conn_record *out);
+			    const char *topic_claims, int64_t token_expires_at, int64_t now,
+			    int64_t ttl_ms, struct conn_record *out);
 	int (*conn_secret)(struct store *s, const char *id, char **hash_hex);
 	int (*conn_get)(struct store *s, const char *id, struct conn_record *out);
 	int (*conn_load)(struct store *s, const char *id, struct conn_record *out,
@@ -91,7 +91,8 @@ struct store_ops {
 	int (*queue_gc)(struct store *s, int64_t now, int *n);
 
 	int (*subs_add)(struct store *s, const char *connection_id, const char *tenant,
-			const char *topic, int max, int64_t now, enum subs_add_result *result);
+			const char *topic, int presence, int max, int64_t now,
+			enum subs_add_result *result);
 	int (*subs_remove)(struct store *s, const char *connection_id, const char *topic);
 	int (*subs_topic_members)(struct store *s, const char *tenant, const char *topic,
 				  int64_t now, subs_id_fn fn, void *arg);
@@ -101,6 +102,18 @@ struct store_ops {
 				       subs_id_fn fn, void *arg);
 	int (*subs_expired_connections)(struct store *s, int64_t now, int limit, subs_id_fn fn,
 					void *arg);
+	int (*subs_presence)(struct store *s, const char *tenant, const char *topic, int64_t now,
+			     int limit, subs_user_fn fn, void *arg);
+	int (*subs_presence_count)(struct store *s, const char *tenant, const char *topic,
+				   int64_t now, int64_t *users, int64_t *connections);
+	int (*subs_user_topic_count)(struct store *s, const char *tenant, const char *topic,
+				     const char *user, int64_t now, int64_t *n);
+	int (*subs_connection_topics)(struct store *s, const char *connection_id,
+				      subs_topic_fn fn, void *arg);
+	int (*subs_presence_watchers)(struct store *s, const char *tenant, const char *topic,
+				      int64_t now, subs_id_fn fn, void *arg);
+	int (*subs_patterns)(struct store *s, const char *tenant, int64_t now, subs_topic_fn fn,
+			     void *arg);
 
 	int (*history_append)(struct store *s, const char *stream, const char *target,
 			      const char *text, int64_t now, const struct history_limits *lim,

@@ -17,6 +17,13 @@ int subs_topic_valid(const char *topic)
 	return topic && str_is_token(topic, strlen(topic), SUBS_TOPIC_MAX, "._:-");
 }
 
+int subs_topic_is_pattern(const char *topic)
+{
+	size_t n = topic ? strlen(topic) : 0;
+
+	return n > 0 && topic[n - 1] == '*';
+}
+
 struct subs *subs_open(struct store *s)
 {
 	struct subs *u = xcalloc(1, sizeof *u);
@@ -37,9 +44,10 @@ int subs_collect(void *strvec, const char *connection_id)
 }
 
 int subs_add(struct subs *u, const char *connection_id, const char *tenant, const char *topic,
-	     int max, int64_t now, enum subs_add_result *result)
+	     int presence, int max, int64_t now, enum subs_add_result *result)
 {
-	return u->store->ops->subs_add(u->store, connection_id, tenant, topic, max, now, result);
+	return u->store->ops->subs_add(u->store, connection_id, tenant, topic, presence != 0, max,
+				       now, result);
 }
 
 int subs_remove(struct subs *u, const char *connection_id, const char *topic)
@@ -68,4 +76,39 @@ int subs_tenant_connections(struct subs *u, const char *tenant, int64_t now, sub
 int subs_expired_connections(struct subs *u, int64_t now, int limit, subs_id_fn fn, void *arg)
 {
 	return u->store->ops->subs_expired_connections(u->store, now, limit, fn, arg);
+}
+
+int subs_presence(struct subs *u, const char *tenant, const char *topic, int64_t now, int limit,
+		  subs_user_fn fn, void *arg)
+{
+	return u->store->ops->subs_presence(u->store, tenant, topic, now, limit, fn, arg);
+}
+
+int subs_presence_count(struct subs *u, const char *tenant, const char *topic, int64_t now,
+			int64_t *users, int64_t *connections)
+{
+	return u->store->ops->subs_presence_count(u->store, tenant, topic, now, users, connections);
+}
+
+int subs_user_topic_count(struct subs *u, const char *tenant, const char *topic,
+			  const char *user, int64_t now, int64_t *n)
+{
+	return u->store->ops->subs_user_topic_count(u->store, tenant, topic, user, now, n);
+}
+
+int subs_connection_topics(struct subs *u, const char *connection_id, subs_topic_fn fn,
+			   void *arg)
+{
+	return u->store->ops->subs_connection_topics(u->store, connection_id, fn, arg);
+}
+
+int subs_presence_watchers(struct subs *u, const char *tenant, const char *topic, int64_t now,
+			   subs_id_fn fn, void *arg)
+{
+	return u->store->ops->subs_presence_watchers(u->store, tenant, topic, now, fn, arg);
+}
+
+int subs_patterns(struct subs *u, const char *tenant, int64_t now, subs_topic_fn fn, void *arg)
+{
+	return u->store->ops->subs_patterns(u->store, tenant, now, fn, arg);
 }

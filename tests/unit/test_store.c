@@ -12,6 +12,7 @@
 
 #include "queue.h"
 #include "store.h"
+#include "store/sqlite/migrations.h"
 #include "store/sqlite/sql.h"
 #include "subs.h"
 #include "store_conformance/conformance.h"
@@ -672,7 +673,8 @@ static void test_history_statements_do_not_scan(void)
 	raw_exec(db, "INSERT INTO connections (id, user_id, tenant_id, permissions, connected_at, "
 		 "last_active_at, expires_at, messages_received, messages_sent) "
 		 "VALUES ('c1', 'u', 't', '[]', 1, 1, 9, 0, 0)");
-	raw_exec(db, "INSERT INTO subscriptions VALUES ('c1', 't', '1', 1)");
+	raw_exec(db, "INSERT INTO subscriptions (connection_id, tenant_id, topic, created_at) "
+		 "VALUES ('c1', 't', '1', 1)");
 	raw_exec(db, "ANALYZE");
 	for (size_t i = 0; i < sizeof statements / sizeof statements[0]; i++) {
 		const char *sql = statements[i].sql;
@@ -697,6 +699,134 @@ static void test_history_statements_do_not_scan(void)
 			}
 		}
 		sqlite3_finalize(st);
+	}
+	sqlite3_close(db);
+	store_close(s);
+	tmp_done(&t);
+}
+
+/*
+ * A database of schema version 8 (rows and all) opened by this build: the
+ * migration to 9 keeps its rows, which read as before with no topic claims,
+ * and their subscriptions as exact ones without presence.
+ */
+static void test_migration_from_version_8(void)
+{
+	struct tmp t;
+	struct store *s;
+	struct subs *u;
+	struct conn_record got = { 0 };
+	enum subs_add_result res;
+	sqlite3 *db;
+	int64_t n;
+
+	tmp_init(&t);
+	db = raw_open(t.db);
+	raw_exec(db, "PRAGMA journal_mode=WAL");
+	for (const struct store_migration *m = store_migrations; m->sql && m->version <= 8; m++)
+		raw_exec(db, m->sql);
+	raw_exec(db, "PRAGMA user_version = 8");
+	raw_exec(db, "INSERT INTO connections (id, user_id, tenant_id, permissions, connected_at, "
+		 "last_active_at, expires_at) VALUES ('c1', 'alice', 'acme', '[]', 1, 1, 9000)");
+	raw_exec(db, "INSERT INTO subscriptions VALUES ('c1', 'acme', 'news', 1)");
+	sqlite3_close(db);
+
+	s = open_ok(t.db, 1000);
+	CHECK_INT(store_schema_version(s), 9);
+	CHECK_INT(store_conn_get(s, "c1", &got), STORE_OK);
+	CHECK_STR(got.user_id, "alice");
+	CHECK(got.topic_claims == NULL);
+	conn_record_free(&got);
+	u = subs_open(s);
+	CHECK_INT(subs_user_topic_count(u, "acme", "news", "alice", 5000, &n), STORE_OK);
+	CHECK_INT(n, 1);
+	CHECK_INT(subs_presence_watchers(u, "acme", "news", 5000, refuse_row, NULL), STORE_OK);
+	/* the old row takes a presence flag like a new one */
+	CHECK_INT(subs_add(u, "c1", "acme", "news", 1, 18, 5000, &res), STORE_OK);
+	CHECK_INT(res, SUBS_ALREADY);
+	subs_close(u);
+	store_close(s);
+	db = raw_open(t.db);
+	CHECK_INT(raw_int(db, "SELECT presence FROM subscriptions WHERE topic = 'news'"), 1);
+	CHECK_INT(raw_int(db, "SELECT pattern FROM subscriptions WHERE topic = 'news'"), 0);
+	CHECK_INT(raw_int(db, "SELECT count(*) FROM sqlite_master WHERE name IN "
+			  "('subscriptions_pattern', 'subscriptions_presence')"), 2);
+	sqlite3_close(db);
+	tmp_done(&t);
+}
+
+/*
+ * The subscriptions' statements (presence and patterns among them) on a
+ * store with many connections and subscriptions: each reaches its rows
+ * through a key or an index (subscriptions_pattern and
+ * subscriptions_presence for the partial ones), never a scan of a table.
+ */
+static void test_subs_statements_do_not_scan(void)
+{
+	static const struct {
+		const char *name, *want;
+	} uses[] = {
+		{ "S_PATTERNS", "INDEX subscriptions_pattern (tenant_id=?" },
+		{ "S_PRESENCE_WATCHERS", "INDEX subscriptions_presence (tenant_id=? AND topic=?)" },
+		{ "S_PRESENCE", "INDEX subscriptions_topic (tenant_id=? AND topic=?)" },
+		{ "S_PRESENCE_COUNT", "INDEX subscriptions_topic (tenant_id=? AND topic=?)" },
+		{ "S_USER_TOPIC_COUNT", "PRIMARY KEY (connection_id=? AND topic=?)" },
+		{ "S_CONNECTION_TOPICS", "PRIMARY KEY (connection_id=?)" },
+	};
+	struct tmp t;
+	struct store *s;
+	sqlite3 *db;
+
+	tmp_init(&t);
+	s = open_ok(t.db, 1000);
+	db = raw_open(t.db);
+	raw_exec(db, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000) "
+		 "INSERT INTO connections (id, user_id, tenant_id, permissions, connected_at, "
+		 "last_active_at, expires_at) SELECT 'c' || i, 'u' || (i % 300), 't' || (i % 10), "
+		 "'[]', 1, 1, 1000 + i FROM n");
+	raw_exec(db, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000) "
+		 "INSERT INTO subscriptions (connection_id, tenant_id, topic, created_at, presence) "
+		 "SELECT 'c' || i, 't' || (i % 10), 'topic' || (i % 40), 1, i % 7 = 0 FROM n");
+	raw_exec(db, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 500) "
+		 "INSERT INTO subscriptions (connection_id, tenant_id, topic, created_at, pattern) "
+		 "SELECT 'c' || i, 't' || (i % 10), 'p' || (i % 3) || '.*', 1, 1 FROM n");
+	for (int analyzed = 0; analyzed < 2; analyzed++) {
+		if (analyzed)
+			raw_exec(db, "ANALYZE");
+		for (size_t i = 0; i < sizeof statements / sizeof statements[0]; i++) {
+			const char *sql = statements[i].sql;
+			const char *want = NULL;
+			char text[4096];
+			sqlite3_stmt *st = NULL;
+			int found = 0;
+
+			if (strncmp(statements[i].name, "S_", 2) != 0)
+				continue;
+			for (size_t k = 0; k < sizeof uses / sizeof uses[0]; k++)
+				if (!strcmp(uses[k].name, statements[i].name))
+					want = uses[k].want;
+			snprintf(text, sizeof text, "EXPLAIN QUERY PLAN %s", sql);
+			CHECK_INT(sqlite3_prepare_v2(db, text, -1, &st, NULL), SQLITE_OK);
+			while (sqlite3_step(st) == SQLITE_ROW) {
+				const char *detail = (const char *)sqlite3_column_text(st, 3);
+
+				if (getenv("TEST_VERBOSE"))
+					printf("# %s: %s\n", statements[i].name, detail);
+				if ((strncmp(detail, "SCAN subscriptions", 18) == 0 ||
+				     strncmp(detail, "SCAN connections", 16) == 0 ||
+				     strncmp(detail, "SCAN s", 6) == 0 || strncmp(detail, "SCAN c", 6) == 0) &&
+				    !strstr(detail, "USING")) {
+					printf("# %s\n#   %s\n", sql, detail);
+					CHECK(!"a subscriptions statement scans a table");
+				}
+				if (want && strstr(detail, want))
+					found = 1;
+			}
+			sqlite3_finalize(st);
+			if (want && !found)
+				printf("# %s does not use %s\n", statements[i].name, want);
+			CHECK(!want || found);
+		}
 	}
 	sqlite3_close(db);
 	store_close(s);
@@ -820,5 +950,7 @@ TAP_MAIN(
 	TAP_TEST(test_hot_statements_use_keys),
 	TAP_TEST(test_statements_do_not_scan),
 	TAP_TEST(test_history_statements_do_not_scan),
+	TAP_TEST(test_subs_statements_do_not_scan),
+	TAP_TEST(test_migration_from_version_8),
 	TAP_TEST(test_engine_urls),
 )

@@ -146,7 +146,8 @@ int pg_queue_cancel_connection(struct store *h, const char *connection_id, int64
 int pg_queue_gc(struct store *h, int64_t now, int *n);
 
 int pg_subs_add(struct store *h, const char *connection_id, const char *tenant,
-		const char *topic, int max, int64_t now, enum subs_add_result *result);
+		const char *topic, int presence, int max, int64_t now,
+		enum subs_add_result *result);
 int pg_subs_remove(struct store *h, const char *connection_id, const char *topic);
 int pg_subs_topic_members(struct store *h, const char *tenant, const char *topic, int64_t now,
 			  subs_id_fn fn, void *arg);
@@ -156,6 +157,18 @@ int pg_subs_tenant_connections(struct store *h, const char *tenant, int64_t now,
 			       subs_id_fn fn, void *arg);
 int pg_subs_expired_connections(struct store *h, int64_t now, int limit, subs_id_fn fn,
 				void *arg);
+int pg_subs_presence(struct store *h, const char *tenant, const char *topic, int64_t now,
+		     int limit, subs_user_fn fn, void *arg);
+int pg_subs_presence_count(struct store *h, const char *tenant, const char *topic, int64_t now,
+			   int64_t *users, int64_t *connections);
+int pg_subs_user_topic_count(struct store *h, const char *tenant, const char *topic,
+			     const char *user, int64_t now, int64_t *n);
+int pg_subs_connection_topics(struct store *h, const char *connection_id, subs_topic_fn fn,
+			      void *arg);
+int pg_subs_presence_watchers(struct store *h, const char *tenant, const char *topic,
+			      int64_t now, subs_id_fn fn, void *arg);
+int pg_subs_patterns(struct store *h, const char *tenant, int64_t now, subs_topic_fn fn,
+		     void *arg);
 
 int pg_history_append(struct store *h, const char *stream, const char *target,
 		      const char *text, int64_t now, const struct history_limits *lim,

@@ -6,7 +6,7 @@
 #define PG_CONN_COLUMNS \
 	"id, user_id, tenant_id, permissions, user_agent, source_addr, " \
 	"connected_at, last_active_at, expires_at, messages_received, messages_sent, " \
-	"token_expires_at"
+	"token_expires_at, topic_claims"
 
 /*
  * X(name, sql) for each statement pg_open prepares once per session
@@ -21,21 +21,21 @@
 	X(STMT_ROLLBACK, "ROLLBACK") \
 	X(STMT_PING, "SELECT 1") \
 	X(STMT_SCHEMA_VERSION, "SELECT max(version) FROM streamer_schema") \
-	/* $1..$12 in PG_CONN_COLUMNS order, $13 secret_hash. One statement: the upsert \
+	/* $1..$13 in PG_CONN_COLUMNS order, $14 secret_hash. One statement: the upsert \
 	 * leaves a live row of another user, tenant or dialect alone (no row: \
 	 * STORE_CONFLICT), and a replaced row loses its subscriptions (a new connection). */ \
 	X(STMT_CONN_PUT, \
 	  "WITH up AS (INSERT INTO connections (" PG_CONN_COLUMNS ", secret_hash) " \
 	  "VALUES ($1, $2, $3, $4, $5, $6, $7::bigint, $8::bigint, " \
 	  "LEAST($9::bigint, COALESCE($12::bigint, $9::bigint)), $10::bigint, $11::bigint, " \
-	  "$12::bigint, $13::text) " \
+	  "$12::bigint, $13::text, $14::text) " \
 	  "ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, " \
 	  "tenant_id = excluded.tenant_id, permissions = excluded.permissions, " \
 	  "user_agent = excluded.user_agent, source_addr = excluded.source_addr, " \
 	  "connected_at = excluded.connected_at, last_active_at = excluded.last_active_at, " \
 	  "expires_at = excluded.expires_at, messages_received = excluded.messages_received, " \
 	  "messages_sent = excluded.messages_sent, token_expires_at = excluded.token_expires_at, " \
-	  "secret_hash = excluded.secret_hash " \
+	  "topic_claims = excluded.topic_claims, secret_hash = excluded.secret_hash " \
 	  "WHERE NOT (connections.expires_at > excluded.connected_at " \
 	  "AND (connections.user_id <> excluded.user_id OR connections.tenant_id <> excluded.tenant_id " \
 	  "OR (connections.secret_hash IS NULL) <> (excluded.secret_hash IS NULL))) RETURNING 1), " \
@@ -52,9 +52,11 @@
 	  "messages_received = messages_received + $5::bigint, " \
 	  "messages_sent = messages_sent + $6::bigint " \
 	  "WHERE id = $3 AND expires_at > $1::bigint RETURNING 1") \
-	/* $1 now, $2 sliding expires_at, $3 id, $4 permissions, $5 token_expires_at */ \
+	/* $1 now, $2 sliding expires_at, $3 id, $4 permissions, $5 token_expires_at, \
+	 * $6 topic_claims */ \
 	X(STMT_CONN_REFRESH, \
 	  "UPDATE connections SET permissions = $4, token_expires_at = $5::bigint, " \
+	  "topic_claims = $6::text, " \
 	  "expires_at = LEAST($2::bigint, $5::bigint) " \
 	  "WHERE id = $3 AND expires_at > $1::bigint RETURNING " PG_CONN_COLUMNS) \
 	X(STMT_CONN_GET, "SELECT " PG_CONN_COLUMNS " FROM connections WHERE id = $1") \
@@ -198,14 +200,18 @@
 
 #define PG_SUBS_STATEMENTS(X) \
 	/* $1 connection_id $2 topic */ \
-	X(S_EXISTS, "SELECT 1 FROM subscriptions WHERE connection_id = $1 AND topic = $2") \
+	X(S_EXISTS, "SELECT presence FROM subscriptions WHERE connection_id = $1 AND topic = $2") \
+	/* $1 connection_id $2 topic $3 presence: a second subscribe's flag */ \
+	X(S_SET_PRESENCE, \
+	  "UPDATE subscriptions SET presence = $3::smallint WHERE connection_id = $1 AND topic = $2") \
 	/* $1 connection_id */ \
 	X(S_COUNT, "SELECT count(*) FROM subscriptions WHERE connection_id = $1") \
-	/* $1 connection_id $2 tenant $3 topic $4 now; nothing when the connection is gone */ \
+	/* $1 connection_id $2 tenant $3 topic $4 now $5 presence $6 pattern; nothing when \
+	 * the connection is gone */ \
 	X(S_ADD, \
-	  "INSERT INTO subscriptions (connection_id, tenant_id, topic, created_at) " \
-	  "SELECT id, $2, $3, $4::bigint FROM connections WHERE id = $1 AND tenant_id = $2 " \
-	  "ON CONFLICT DO NOTHING RETURNING 1") \
+	  "INSERT INTO subscriptions (connection_id, tenant_id, topic, created_at, presence, " \
+	  "pattern) SELECT id, $2, $3, $4::bigint, $5::smallint, $6::smallint FROM connections " \
+	  "WHERE id = $1 AND tenant_id = $2 ON CONFLICT DO NOTHING RETURNING 1") \
 	/* $1 connection_id $2 topic */ \
 	X(S_REMOVE, "DELETE FROM subscriptions WHERE connection_id = $1 AND topic = $2 RETURNING 1") \
 	/* $1 tenant $2 topic $3 now */ \
@@ -219,7 +225,43 @@
 	X(S_TENANT, "SELECT id FROM connections WHERE tenant_id = $1 AND expires_at > $2::bigint") \
 	/* $1 now $2 limit */ \
 	X(S_EXPIRED, \
-	  "SELECT id FROM connections WHERE expires_at <= $1::bigint ORDER BY expires_at LIMIT $2::bigint")
+	  "SELECT id FROM connections WHERE expires_at <= $1::bigint ORDER BY expires_at LIMIT $2::bigint") \
+	/* $1 tenant $2 topic $3 now $4 limit */ \
+	X(S_PRESENCE, \
+	  "SELECT c.user_id, count(*) FROM subscriptions s JOIN connections c " \
+	  "ON c.id = s.connection_id WHERE s.tenant_id = $1 AND s.topic = $2 " \
+	  "AND c.expires_at > $3::bigint GROUP BY c.user_id ORDER BY c.user_id LIMIT $4::bigint") \
+	/* $1 tenant $2 topic $3 now */ \
+	X(S_PRESENCE_COUNT, \
+	  "SELECT count(DISTINCT c.user_id), count(*) FROM subscriptions s JOIN connections c " \
+	  "ON c.id = s.connection_id WHERE s.tenant_id = $1 AND s.topic = $2 " \
+	  "AND c.expires_at > $3::bigint") \
+	/* $1 tenant $2 topic $3 user $4 now */ \
+	X(S_USER_TOPIC_COUNT, \
+	  "SELECT count(*) FROM connections c JOIN subscriptions s " \
+	  "ON s.connection_id = c.id AND s.topic = $2 " \
+	  "WHERE c.tenant_id = $1 AND c.user_id = $3 AND c.expires_at > $4::bigint") \
+	/* $1 connection_id */ \
+	X(S_CONNECTION_TOPICS, \
+	  "SELECT topic, presence FROM subscriptions WHERE connection_id = $1 ORDER BY topic") \
+	/* $1 tenant $2 topic $3 now: subscriptions_presence */ \
+	X(S_PRESENCE_WATCHERS, \
+	  "SELECT s.connection_id FROM subscriptions s JOIN connections c " \
+	  "ON c.id = s.connection_id WHERE s.tenant_id = $1 AND s.topic = $2 " \
+	  "AND s.presence = 1 AND c.expires_at > $3::bigint") \
+	/* $1 tenant $2 now: the SQLite S_PATTERNS' walk of the distinct pattern topics \
+	 * through subscriptions_pattern, one probe when the tenant has none. The live \
+	 * subscriber is a scalar subquery with LIMIT 1, run per pattern and stopping at \
+	 * the first (an EXISTS became a hash semi-join over every pattern row). */ \
+	X(S_PATTERNS, \
+	  "WITH RECURSIVE p(t) AS (" \
+	  "SELECT (SELECT min(topic) FROM subscriptions WHERE tenant_id = $1 AND pattern = 1) " \
+	  "UNION ALL " \
+	  "SELECT (SELECT min(topic) FROM subscriptions WHERE tenant_id = $1 AND pattern = 1 " \
+	  "AND topic > p.t) FROM p WHERE p.t IS NOT NULL) " \
+	  "SELECT t FROM p WHERE t IS NOT NULL AND (SELECT 1 FROM subscriptions s " \
+	  "JOIN connections c ON c.id = s.connection_id WHERE s.tenant_id = $1 AND s.topic = p.t " \
+	  "AND s.pattern = 1 AND c.expires_at > $2::bigint LIMIT 1) IS NOT NULL ORDER BY t")
 
 #define PG_HISTORY_STATEMENTS(X) \
 	X(H_SAVEPOINT, "SAVEPOINT history_append") \

@@ -613,6 +613,7 @@ static void read_row(const PGresult *res, int i, struct conn_record *r)
 	r->messages_received = pg_int(res, i, 9);
 	r->messages_sent = pg_int(res, i, 10);
 	r->token_expires_at = pg_int(res, i, 11); /* NULL reads as 0: no limit */
+	r->topic_claims = pg_text(res, i, 12);
 }
 
 /* Ends a statement returning at most one connection row: STORE_OK filling *out (when non-NULL), STORE_NOTFOUND, STORE_ERROR for res NULL. */
@@ -632,11 +633,11 @@ static int one_row(PGresult *res, struct conn_record *out)
 static int pg_conn_put(struct store *h, const struct conn_record *r)
 {
 	struct pg_store *s = pgs(h);
-	PGresult *res = pg_run(s, STMT_CONN_PUT, "put connection", "ttttttiiiiiIt", r->id,
+	PGresult *res = pg_run(s, STMT_CONN_PUT, "put connection", "ttttttiiiiiItt", r->id,
 			       r->user_id, r->tenant_id, r->permissions ? r->permissions : "[]",
 			       r->user_agent, r->source_addr, r->connected_at, r->last_active_at,
 			       r->expires_at, r->messages_received, r->messages_sent,
-			       r->token_expires_at, r->secret_hash);
+			       r->token_expires_at, r->topic_claims, r->secret_hash);
 	int ret;
 
 	if (!res)
@@ -672,8 +673,8 @@ static int pg_conn_touch(struct store *h, const char *id, const struct conn_touc
 }
 
 static int pg_conn_refresh(struct store *h, const char *id, const char *permissions,
-			   int64_t token_expires_at, int64_t now, int64_t ttl_ms,
-			   struct conn_record *out)
+			   const char *topic_claims, int64_t token_expires_at, int64_t now,
+			   int64_t ttl_ms, struct conn_record *out)
 {
 	struct pg_store *s = pgs(h);
 	int64_t expires;
@@ -681,8 +682,9 @@ static int pg_conn_refresh(struct store *h, const char *id, const char *permissi
 	if (__builtin_add_overflow(now, ttl_ms, &expires))
 		return pg_set_error(s, "database %s: refresh connection: now + ttl overflows",
 				    s->where);
-	return one_row(pg_run(s, STMT_CONN_REFRESH, "refresh connection", "iitti", now, expires,
-			      id, permissions ? permissions : "[]", token_expires_at), out);
+	return one_row(pg_run(s, STMT_CONN_REFRESH, "refresh connection", "iittit", now, expires,
+			      id, permissions ? permissions : "[]", token_expires_at, topic_claims),
+		       out);
 }
 
 static int pg_conn_get(struct store *h, const char *id, struct conn_record *out)
@@ -728,6 +730,7 @@ static int pg_conn_load(struct store *h, const char *id, struct conn_record *out
 	/* One reservation for every string: pointers into the arena stay put. */
 	for (int i = 0; i < 6; i++)
 		need += (size_t)PQgetlength(res, 0, i) + 1;
+	need += (size_t)PQgetlength(res, 0, 12) + 1;
 	buf_reserve(arena, need);
 	out->id = col_into(res, 0, arena, empty);
 	out->user_id = col_into(res, 1, arena, empty);
@@ -741,6 +744,7 @@ static int pg_conn_load(struct store *h, const char *id, struct conn_record *out
 	out->messages_received = pg_int(res, 0, 9);
 	out->messages_sent = pg_int(res, 0, 10);
 	out->token_expires_at = pg_int(res, 0, 11);
+	out->topic_claims = col_into(res, 12, arena, NULL);
 	PQclear(res);
 	return STORE_OK;
 }
@@ -879,6 +883,12 @@ const struct store_ops store_postgresql_ops = {
 	.subs_user_connections = pg_subs_user_connections,
 	.subs_tenant_connections = pg_subs_tenant_connections,
 	.subs_expired_connections = pg_subs_expired_connections,
+	.subs_presence = pg_subs_presence,
+	.subs_presence_count = pg_subs_presence_count,
+	.subs_user_topic_count = pg_subs_user_topic_count,
+	.subs_connection_topics = pg_subs_connection_topics,
+	.subs_presence_watchers = pg_subs_presence_watchers,
+	.subs_patterns = pg_subs_patterns,
 	.history_append = pg_history_append,
 	.history_position = pg_history_position,
 	.history_read = pg_history_read,

@@ -9,7 +9,7 @@
 #define STORE_SQL_CONN_COLUMNS \
 	"id, user_id, tenant_id, permissions, user_agent, source_addr, " \
 	"connected_at, last_active_at, expires_at, messages_received, messages_sent, " \
-	"token_expires_at"
+	"token_expires_at, topic_claims"
 
 /*
  * X(name, sql) for each statement store_open prepares once with
@@ -26,15 +26,15 @@
 	/* reads the database header page: a read transaction, never the write lock */ \
 	X(STMT_PING, "PRAGMA schema_version") \
 	X(STMT_USER_VERSION, "PRAGMA user_version") \
-	/* ?1..?12 in STORE_SQL_CONN_COLUMNS order, ?13 secret_hash; expires_at capped by \
+	/* ?1..?13 in STORE_SQL_CONN_COLUMNS order, ?14 secret_hash; expires_at capped by \
 	 * token_expires_at; inserts nothing over a live row (expires_at > connected_at) \
 	 * of another user, tenant or dialect */ \
 	X(STMT_CONN_PUT, \
 	  "INSERT OR REPLACE INTO connections (" STORE_SQL_CONN_COLUMNS ", secret_hash) " \
-	  "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, min(?9, coalesce(?12, ?9)), ?10, ?11, ?12, ?13 " \
-	  "WHERE NOT EXISTS (SELECT 1 FROM connections WHERE id = ?1 AND expires_at > ?7 " \
+	  "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, min(?9, coalesce(?12, ?9)), ?10, ?11, ?12, ?13, " \
+	  "?14 WHERE NOT EXISTS (SELECT 1 FROM connections WHERE id = ?1 AND expires_at > ?7 " \
 	  "AND (user_id IS NOT ?2 OR tenant_id IS NOT ?3 " \
-	  "OR (secret_hash IS NULL) IS NOT (?13 IS NULL)))") \
+	  "OR (secret_hash IS NULL) IS NOT (?14 IS NULL)))") \
 	/* ?1 id */ \
 	X(STMT_CONN_SECRET, \
 	  "SELECT secret_hash FROM connections WHERE id = ?1") \
@@ -46,9 +46,10 @@
 	  "last_active_at = max(last_active_at, ?4), " \
 	  "messages_received = messages_received + ?5, messages_sent = messages_sent + ?6 " \
 	  "WHERE id = ?3 AND expires_at > ?1 RETURNING 1") \
-	/* ?1 now, ?2 sliding expires_at, ?3 id, ?4 permissions, ?5 token_expires_at; live rows only */ \
+	/* ?1 now, ?2 sliding expires_at, ?3 id, ?4 permissions, ?5 token_expires_at, \
+	 * ?6 topic_claims; live rows only */ \
 	X(STMT_CONN_REFRESH, \
-	  "UPDATE connections SET permissions = ?4, token_expires_at = ?5, " \
+	  "UPDATE connections SET permissions = ?4, token_expires_at = ?5, topic_claims = ?6, " \
 	  "expires_at = min(?2, ?5) " \
 	  "WHERE id = ?3 AND expires_at > ?1 RETURNING " STORE_SQL_CONN_COLUMNS) \
 	/* ?1 id */ \
@@ -177,13 +178,17 @@
 /* X(name, sql): every statement, prepared once by store_open; the comment says what binds. */
 #define SUBS_SQL_STATEMENTS(X) \
 	/* ?1 connection_id ?2 topic */ \
-	X(S_EXISTS, "SELECT 1 FROM subscriptions WHERE connection_id = ?1 AND topic = ?2") \
+	X(S_EXISTS, "SELECT presence FROM subscriptions WHERE connection_id = ?1 AND topic = ?2") \
+	/* ?1 connection_id ?2 topic ?3 presence: a second subscribe's flag */ \
+	X(S_SET_PRESENCE, \
+	  "UPDATE subscriptions SET presence = ?3 WHERE connection_id = ?1 AND topic = ?2") \
 	/* ?1 connection_id */ \
 	X(S_COUNT, "SELECT count(*) FROM subscriptions WHERE connection_id = ?1") \
-	/* ?1 connection_id ?2 tenant ?3 topic ?4 now; nothing when the connection is gone */ \
+	/* ?1 connection_id ?2 tenant ?3 topic ?4 now ?5 presence ?6 pattern; nothing when \
+	 * the connection is gone */ \
 	X(S_ADD, \
-	  "INSERT INTO subscriptions (connection_id, tenant_id, topic, created_at) " \
-	  "SELECT id, ?2, ?3, ?4 FROM connections WHERE id = ?1 AND tenant_id = ?2 " \
+	  "INSERT INTO subscriptions (connection_id, tenant_id, topic, created_at, presence, " \
+	  "pattern) SELECT id, ?2, ?3, ?4, ?5, ?6 FROM connections WHERE id = ?1 AND tenant_id = ?2 " \
 	  "ON CONFLICT DO NOTHING RETURNING 1") \
 	/* ?1 connection_id ?2 topic */ \
 	X(S_REMOVE, "DELETE FROM subscriptions WHERE connection_id = ?1 AND topic = ?2 RETURNING 1") \
@@ -198,7 +203,44 @@
 	X(S_TENANT, "SELECT id FROM connections WHERE tenant_id = ?1 AND expires_at > ?2") \
 	/* ?1 now ?2 limit */ \
 	X(S_EXPIRED, \
-	  "SELECT id FROM connections WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?2")
+	  "SELECT id FROM connections WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?2") \
+	/* ?1 tenant ?2 topic ?3 now ?4 limit: the topic's subscribers (subscriptions_topic), \
+	 * each connection by its key */ \
+	X(S_PRESENCE, \
+	  "SELECT c.user_id, count(*) FROM subscriptions s JOIN connections c " \
+	  "ON c.id = s.connection_id WHERE s.tenant_id = ?1 AND s.topic = ?2 " \
+	  "AND c.expires_at > ?3 GROUP BY c.user_id ORDER BY c.user_id LIMIT ?4") \
+	/* ?1 tenant ?2 topic ?3 now */ \
+	X(S_PRESENCE_COUNT, \
+	  "SELECT count(DISTINCT c.user_id), count(*) FROM subscriptions s JOIN connections c " \
+	  "ON c.id = s.connection_id WHERE s.tenant_id = ?1 AND s.topic = ?2 " \
+	  "AND c.expires_at > ?3") \
+	/* ?1 tenant ?2 topic ?3 user ?4 now: the user's connections (connections_tenant_user), \
+	 * each subscription by its key */ \
+	X(S_USER_TOPIC_COUNT, \
+	  "SELECT count(*) FROM connections c JOIN subscriptions s " \
+	  "ON s.connection_id = c.id AND s.topic = ?2 " \
+	  "WHERE c.tenant_id = ?1 AND c.user_id = ?3 AND c.expires_at > ?4") \
+	/* ?1 connection_id: the primary key's prefix, in topic order */ \
+	X(S_CONNECTION_TOPICS, \
+	  "SELECT topic, presence FROM subscriptions WHERE connection_id = ?1 ORDER BY topic") \
+	/* ?1 tenant ?2 topic ?3 now: subscriptions_presence */ \
+	X(S_PRESENCE_WATCHERS, \
+	  "SELECT s.connection_id FROM subscriptions s JOIN connections c " \
+	  "ON c.id = s.connection_id WHERE s.tenant_id = ?1 AND s.topic = ?2 " \
+	  "AND s.presence = 1 AND c.expires_at > ?3") \
+	/* ?1 tenant ?2 now. Walks the tenant's distinct pattern topics through \
+	 * subscriptions_pattern (min(topic) > the last one: one probe each, one in \
+	 * all when the tenant has none) and keeps those with a live subscriber. */ \
+	X(S_PATTERNS, \
+	  "WITH RECURSIVE p(t) AS (" \
+	  "SELECT (SELECT min(topic) FROM subscriptions WHERE tenant_id = ?1 AND pattern = 1) " \
+	  "UNION ALL " \
+	  "SELECT (SELECT min(topic) FROM subscriptions WHERE tenant_id = ?1 AND pattern = 1 " \
+	  "AND topic > t) FROM p WHERE t IS NOT NULL) " \
+	  "SELECT t FROM p WHERE t IS NOT NULL AND EXISTS (SELECT 1 FROM subscriptions s " \
+	  "JOIN connections c ON c.id = s.connection_id WHERE s.tenant_id = ?1 AND s.topic = t " \
+	  "AND s.pattern = 1 AND c.expires_at > ?2) ORDER BY t")
 
 /*
  * X(name, sql): the statements of the streams and their history

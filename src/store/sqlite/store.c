@@ -141,6 +141,7 @@ static void read_row(sqlite3_stmt *st, struct conn_record *r)
 	r->messages_received = sqlite3_column_int64(st, 9);
 	r->messages_sent = sqlite3_column_int64(st, 10);
 	r->token_expires_at = sqlite3_column_int64(st, 11); /* NULL reads as 0: no limit */
+	r->topic_claims = col_text(st, 12, NULL);
 }
 
 int sqlite_run_exec(struct sqlite_store *s, enum sqlite_stmt id, const char *what)
@@ -394,7 +395,8 @@ static int sqlite_conn_put(struct store *h, const struct conn_record *r)
 	    sqlite3_bind_int64(st, 11, r->messages_sent) != SQLITE_OK ||
 	    (r->token_expires_at > 0 ? sqlite3_bind_int64(st, 12, r->token_expires_at)
 				     : sqlite3_bind_null(st, 12)) != SQLITE_OK ||
-	    bind_text(st, 13, r->secret_hash) != SQLITE_OK) {
+	    bind_text(st, 13, r->topic_claims) != SQLITE_OK ||
+	    bind_text(st, 14, r->secret_hash) != SQLITE_OK) {
 		sqlite_fail(s, "put connection");
 		sqlite_done(st);
 		return STORE_ERROR;
@@ -470,8 +472,8 @@ static int sqlite_conn_touch(struct store *h, const char *id, const struct conn_
 }
 
 static int sqlite_conn_refresh(struct store *h, const char *id, const char *permissions,
-		       int64_t token_expires_at, int64_t now, int64_t ttl_ms,
-		       struct conn_record *out)
+			       const char *topic_claims, int64_t token_expires_at, int64_t now,
+			       int64_t ttl_ms, struct conn_record *out)
 {
 	struct sqlite_store *s = sq(h);
 	sqlite3_stmt *st = s->stmt[STMT_CONN_REFRESH];
@@ -479,7 +481,8 @@ static int sqlite_conn_refresh(struct store *h, const char *id, const char *perm
 	if (bind_expiry(s, STMT_CONN_REFRESH, "refresh connection", id, now, ttl_ms) != STORE_OK)
 		return STORE_ERROR;
 	if (bind_text(st, 4, permissions ? permissions : "[]") != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 5, token_expires_at) != SQLITE_OK) {
+	    sqlite3_bind_int64(st, 5, token_expires_at) != SQLITE_OK ||
+	    bind_text(st, 6, topic_claims) != SQLITE_OK) {
 		sqlite_fail(s, "refresh connection");
 		sqlite_done(st);
 		return STORE_ERROR;
@@ -561,6 +564,7 @@ static int sqlite_conn_load(struct store *h, const char *id, struct conn_record 
 	/* One reservation for every string: pointers into the arena stay put. */
 	for (int i = 0; i < 6; i++)
 		need += col_size(st, i);
+	need += col_size(st, 12);
 	buf_reserve(arena, need);
 	out->id = col_into(st, 0, arena, empty);
 	out->user_id = col_into(st, 1, arena, empty);
@@ -574,6 +578,7 @@ static int sqlite_conn_load(struct store *h, const char *id, struct conn_record 
 	out->messages_received = sqlite3_column_int64(st, 9);
 	out->messages_sent = sqlite3_column_int64(st, 10);
 	out->token_expires_at = sqlite3_column_int64(st, 11);
+	out->topic_claims = col_into(st, 12, arena, NULL);
 	ret = STORE_OK;
 out:
 	sqlite_done(st);
@@ -741,6 +746,12 @@ const struct store_ops store_sqlite_ops = {
 	.subs_user_connections = sqlite_subs_user_connections,
 	.subs_tenant_connections = sqlite_subs_tenant_connections,
 	.subs_expired_connections = sqlite_subs_expired_connections,
+	.subs_presence = sqlite_subs_presence,
+	.subs_presence_count = sqlite_subs_presence_count,
+	.subs_user_topic_count = sqlite_subs_user_topic_count,
+	.subs_connection_topics = sqlite_subs_connection_topics,
+	.subs_presence_watchers = sqlite_subs_presence_watchers,
+	.subs_patterns = sqlite_subs_patterns,
 	.history_append = sqlite_history_append,
 	.history_position = sqlite_history_position,
 	.history_read = sqlite_history_read,

@@ -21,19 +21,24 @@ static int step_one(struct sqlite_store *u, sqlite3_stmt *st, const char *what, 
 }
 
 int sqlite_subs_add(struct store *h, const char *connection_id, const char *tenant,
-		    const char *topic,
-	     int max, int64_t now, enum subs_add_result *result)
+		    const char *topic, int presence, int max, int64_t now,
+		    enum subs_add_result *result)
 {
 	struct sqlite_store *u = sq(h);
-	int64_t n = 0;
+	int64_t n = 0, had = 0;
 	int rc;
 
 	if (sqlite_bind(u, u->stmt[S_EXISTS], "tt", connection_id, topic) != STORE_OK)
 		return STORE_ERROR;
-	rc = step_one(u, u->stmt[S_EXISTS], "looking up a subscription", NULL);
+	rc = step_one(u, u->stmt[S_EXISTS], "looking up a subscription", &had);
 	if (rc != STORE_NOTFOUND) {
 		*result = SUBS_ALREADY;
-		return rc;
+		if (rc != STORE_OK || had == presence)
+			return rc;
+		if (sqlite_bind(u, u->stmt[S_SET_PRESENCE], "tti", connection_id, topic,
+				(int64_t)presence) != STORE_OK)
+			return STORE_ERROR;
+		return sqlite_run_exec(u, S_SET_PRESENCE, "setting a subscription's presence");
 	}
 	if (sqlite_bind(u, u->stmt[S_COUNT], "t", connection_id) != STORE_OK ||
 	    step_one(u, u->stmt[S_COUNT], "counting subscriptions", &n) == STORE_ERROR)
@@ -42,8 +47,8 @@ int sqlite_subs_add(struct store *h, const char *connection_id, const char *tena
 		*result = SUBS_LIMIT;
 		return STORE_OK;
 	}
-	if (sqlite_bind(u, u->stmt[S_ADD], "ttti", connection_id, tenant, topic,
-			      now) != STORE_OK)
+	if (sqlite_bind(u, u->stmt[S_ADD], "tttiii", connection_id, tenant, topic, now,
+			(int64_t)presence, (int64_t)subs_topic_is_pattern(topic)) != STORE_OK)
 		return STORE_ERROR;
 	rc = step_one(u, u->stmt[S_ADD], "adding a subscription", NULL);
 	*result = SUBS_ADDED;
@@ -115,4 +120,114 @@ int sqlite_subs_expired_connections(struct store *h, int64_t now, int limit, sub
 	if (sqlite_bind(u, u->stmt[S_EXPIRED], "ii", now, (int64_t)limit) != STORE_OK)
 		return STORE_ERROR;
 	return walk(u, u->stmt[S_EXPIRED], "listing expired connections", fn, arg);
+}
+
+int sqlite_subs_presence(struct store *h, const char *tenant, const char *topic, int64_t now,
+			 int limit, subs_user_fn fn, void *arg)
+{
+	struct sqlite_store *u = sq(h);
+	sqlite3_stmt *st = u->stmt[S_PRESENCE];
+	int rc;
+
+	if (sqlite_bind(u, st, "ttii", tenant, topic, now, (int64_t)limit) != STORE_OK)
+		return STORE_ERROR;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *user = (const char *)sqlite3_column_text(st, 0);
+
+		if (user && fn(arg, user, sqlite3_column_int64(st, 1)) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	if (rc != SQLITE_DONE)
+		sqlite_fail(u, "listing a topic's presence");
+	sqlite_done(st);
+	return rc == SQLITE_DONE ? STORE_OK : STORE_ERROR;
+}
+
+int sqlite_subs_presence_count(struct store *h, const char *tenant, const char *topic,
+			       int64_t now, int64_t *users, int64_t *connections)
+{
+	struct sqlite_store *u = sq(h);
+	sqlite3_stmt *st = u->stmt[S_PRESENCE_COUNT];
+	int ret = STORE_OK;
+
+	*users = *connections = 0;
+	if (sqlite_bind(u, st, "tti", tenant, topic, now) != STORE_OK)
+		return STORE_ERROR;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*users = sqlite3_column_int64(st, 0);
+		*connections = sqlite3_column_int64(st, 1);
+	} else {
+		ret = sqlite_fail(u, "counting a topic's presence");
+	}
+	sqlite_done(st);
+	return ret;
+}
+
+int sqlite_subs_user_topic_count(struct store *h, const char *tenant, const char *topic,
+				 const char *user, int64_t now, int64_t *n)
+{
+	struct sqlite_store *u = sq(h);
+
+	*n = 0;
+	if (sqlite_bind(u, u->stmt[S_USER_TOPIC_COUNT], "ttti", tenant, topic, user, now) !=
+	    STORE_OK)
+		return STORE_ERROR;
+	/* count(*) always gives a row */
+	return step_one(u, u->stmt[S_USER_TOPIC_COUNT], "counting a user's subscribed connections",
+			n) == STORE_ERROR ? STORE_ERROR : STORE_OK;
+}
+
+/* Runs a bound statement whose columns are a topic and (when with_presence) its flag, calling fn per row. */
+static int walk_topics(struct sqlite_store *u, sqlite3_stmt *st, const char *what,
+		       int with_presence, subs_topic_fn fn, void *arg)
+{
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *topic = (const char *)sqlite3_column_text(st, 0);
+		int presence = with_presence ? sqlite3_column_int(st, 1) != 0 : 0;
+
+		if (topic && fn(arg, topic, presence) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	if (rc != SQLITE_DONE)
+		sqlite_fail(u, what);
+	sqlite_done(st);
+	return rc == SQLITE_DONE ? STORE_OK : STORE_ERROR;
+}
+
+int sqlite_subs_connection_topics(struct store *h, const char *connection_id, subs_topic_fn fn,
+				  void *arg)
+{
+	struct sqlite_store *u = sq(h);
+
+	if (sqlite_bind(u, u->stmt[S_CONNECTION_TOPICS], "t", connection_id) != STORE_OK)
+		return STORE_ERROR;
+	return walk_topics(u, u->stmt[S_CONNECTION_TOPICS], "listing a connection's topics", 1, fn,
+			   arg);
+}
+
+int sqlite_subs_presence_watchers(struct store *h, const char *tenant, const char *topic,
+				  int64_t now, subs_id_fn fn, void *arg)
+{
+	struct sqlite_store *u = sq(h);
+
+	if (sqlite_bind(u, u->stmt[S_PRESENCE_WATCHERS], "tti", tenant, topic, now) != STORE_OK)
+		return STORE_ERROR;
+	return walk(u, u->stmt[S_PRESENCE_WATCHERS], "listing a topic's presence watchers", fn,
+		    arg);
+}
+
+int sqlite_subs_patterns(struct store *h, const char *tenant, int64_t now, subs_topic_fn fn,
+			 void *arg)
+{
+	struct sqlite_store *u = sq(h);
+
+	if (sqlite_bind(u, u->stmt[S_PATTERNS], "ti", tenant, now) != STORE_OK)
+		return STORE_ERROR;
+	return walk_topics(u, u->stmt[S_PATTERNS], "listing a tenant's pattern topics", 0, fn, arg);
 }

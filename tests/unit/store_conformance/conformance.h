@@ -123,6 +123,9 @@ static inline void check_same(const struct conn_record *a, const struct conn_rec
 	CHECK_INT(a->messages_received, b->messages_received);
 	CHECK_INT(a->messages_sent, b->messages_sent);
 	CHECK_INT(a->token_expires_at, b->token_expires_at);
+	CHECK((a->topic_claims == NULL) == (b->topic_claims == NULL));
+	if (a->topic_claims || b->topic_claims)
+		CHECK_STR(a->topic_claims, b->topic_claims);
 }
 
 #endif

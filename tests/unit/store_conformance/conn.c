@@ -1,4 +1,4 @@
-/* conn.c - store conformance, connections: put/get, conflicts, touch, keep-alive, token expiry, counters, delete, quota count, listing, transactions. */
+/* conn.c - store conformance, connections: put/get, conflicts, touch, keep-alive, token expiry, topic claims, counters, delete, quota count, listing, transactions. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -237,20 +237,20 @@ static void test_token_expiry_caps_expiry(void)
 	CHECK_INT(touch(s, "c1", 9000, TTL, 1, 1, 1), STORE_NOTFOUND);
 
 	/* Refresh: live rows only; new permissions and cap; the sliding TTL applies below the cap. */
-	CHECK_INT(store_conn_refresh(s, "c1", "[\"a\"]", 50000, 9000, TTL, NULL), STORE_NOTFOUND);
-	CHECK_INT(store_conn_refresh(s, "c1", "[\"a\"]", 50000, 8000, 100, &got), STORE_OK);
+	CHECK_INT(store_conn_refresh(s, "c1", "[\"a\"]", NULL, 50000, 9000, TTL, NULL), STORE_NOTFOUND);
+	CHECK_INT(store_conn_refresh(s, "c1", "[\"a\"]", NULL, 50000, 8000, 100, &got), STORE_OK);
 	CHECK_STR(got.permissions, "[\"a\"]");
 	CHECK_INT(got.token_expires_at, 50000);
 	CHECK_INT(got.expires_at, 8100);
 	conn_record_free(&got);
-	CHECK_INT(store_conn_refresh(s, "c1", "[]", 50000, 8050, TTL, &got), STORE_OK);
+	CHECK_INT(store_conn_refresh(s, "c1", "[]", NULL, 50000, 8050, TTL, &got), STORE_OK);
 	CHECK_INT(got.expires_at, 50000);
 	conn_record_free(&got);
 	CHECK_INT(touch(s, "c1", 20000, TTL, 1, 0, 0), STORE_OK);
 	CHECK_INT(store_conn_get(s, "c1", &got), STORE_OK);
 	CHECK_INT(got.expires_at, 50000);
 	conn_record_free(&got);
-	CHECK_INT(store_conn_refresh(s, "unknown", "[]", 50000, 1000, TTL, NULL), STORE_NOTFOUND);
+	CHECK_INT(store_conn_refresh(s, "unknown", "[]", NULL, 50000, 1000, TTL, NULL), STORE_NOTFOUND);
 
 	/* No token limit (0): the sliding TTL alone, as before version 6. */
 	r = rec("c2", "t1", 1000);
@@ -305,6 +305,105 @@ static void test_load(void)
 	conf_teardown(s);
 }
 
+
+/* Walks store_conn_list: the topic_claims of connection "c1" into the struct claims arg. */
+struct claims {
+	int seen;
+	char text[256];
+	int is_null;
+};
+
+static int claims_of_c1(const struct conn_record *r, void *ctx)
+{
+	struct claims *c = ctx;
+
+	if (strcmp(r->id, "c1") != 0)
+		return 0;
+	c->seen++;
+	c->is_null = r->topic_claims == NULL;
+	snprintf(c->text, sizeof c->text, "%s", r->topic_claims ? r->topic_claims : "");
+	return 0;
+}
+
+/*
+ * topic_claims (opaque JSON text, may be NULL) goes through every function
+ * that writes or reads a row: put, get, load, list, refresh (which replaces
+ * it, NULL included) and delete's copy of the row.
+ */
+static void test_topic_claims(void)
+{
+	static const char claims[] = "{\"topics\":[\"news\",\"prices.*\"],"
+				     "\"publish_topics\":[\"*\"]}";
+	static const char other[] = "{\"topics\":[\"sports\"],\"publish_topics\":[]}";
+	struct store *s;
+	struct conn_record r = rec("c1", "t1", 1000), got = { 0 };
+	struct buf arena = { 0 };
+	struct claims seen = { 0 };
+
+	conf_setup();
+	s = conf_open();
+	r.topic_claims = (char *)claims;
+	put_ok(s, &r);
+	CHECK_INT(store_conn_get(s, "c1", &got), STORE_OK);
+	CHECK_STR(got.topic_claims, claims);
+	check_same(&got, &r);
+	conn_record_free(&got);
+	CHECK(got.topic_claims == NULL);
+
+	CHECK_INT(store_conn_load(s, "c1", &got, &arena), STORE_OK);
+	CHECK_STR(got.topic_claims, claims);
+	CHECK(got.topic_claims >= arena.data && got.topic_claims < arena.data + arena.len);
+	CHECK_STR(got.permissions, "[\"read\",\"write\"]"); /* the other strings intact */
+	CHECK_STR(got.source_addr, "127.0.0.1");
+
+	CHECK_INT(store_conn_list(s, NULL, claims_of_c1, &seen), STORE_OK);
+	CHECK_INT(seen.seen, 1);
+	CHECK_STR(seen.text, claims);
+	memset(&seen, 0, sizeof seen);
+	CHECK_INT(store_conn_list(s, "t1", claims_of_c1, &seen), STORE_OK);
+	CHECK_INT(seen.seen, 1);
+	CHECK_STR(seen.text, claims);
+
+	/* refresh replaces them: with other claims, then with none */
+	CHECK_INT(store_conn_refresh(s, "c1", "[]", other, 50000, 2000, TTL, &got), STORE_OK);
+	CHECK_STR(got.topic_claims, other);
+	conn_record_free(&got);
+	CHECK_INT(store_conn_get(s, "c1", &got), STORE_OK);
+	CHECK_STR(got.topic_claims, other);
+	conn_record_free(&got);
+	CHECK_INT(store_conn_refresh(s, "c1", "[]", NULL, 50000, 2000, TTL, &got), STORE_OK);
+	CHECK(got.topic_claims == NULL);
+	conn_record_free(&got);
+	CHECK_INT(store_conn_load(s, "c1", &got, &arena), STORE_OK);
+	CHECK(got.topic_claims == NULL);
+	memset(&seen, 0, sizeof seen);
+	CHECK_INT(store_conn_list(s, NULL, claims_of_c1, &seen), STORE_OK);
+	CHECK(seen.is_null);
+	CHECK_INT(store_conn_refresh(s, "c1", "[]", claims, 50000, 2000, TTL, NULL), STORE_OK);
+
+	/* a put over the same id replaces them too (a reconnect's new token) */
+	r.topic_claims = NULL;
+	r.connected_at = r.last_active_at = 3000;
+	put_ok(s, &r);
+	CHECK_INT(store_conn_get(s, "c1", &got), STORE_OK);
+	CHECK(got.topic_claims == NULL);
+	conn_record_free(&got);
+	r.topic_claims = (char *)other;
+	put_ok(s, &r);
+
+	/* delete hands back the row as it was */
+	CHECK_INT(store_conn_delete(s, "c1", &got), STORE_OK);
+	CHECK_STR(got.topic_claims, other);
+	conn_record_free(&got);
+	/* a row without claims reads NULL everywhere */
+	r = rec("c2", "t1", 1000);
+	put_ok(s, &r);
+	CHECK_INT(store_conn_delete(s, "c2", &got), STORE_OK);
+	CHECK(got.topic_claims == NULL);
+	conn_record_free(&got);
+	buf_free(&arena);
+	conf_teardown(s);
+}
 
 /* A read snapshot neither waits for a writer nor sees what it commits meanwhile. */
 static void test_begin_read(void)
@@ -501,6 +600,7 @@ TAP_MAIN(
 	TAP_TEST(test_touch_without_activity),
 	TAP_TEST(test_token_expiry_caps_expiry),
 	TAP_TEST(test_load),
+	TAP_TEST(test_topic_claims),
 	TAP_TEST(test_begin_read),
 	TAP_TEST(test_delete),
 	TAP_TEST(test_count_user),

@@ -336,10 +336,10 @@ static void test_positions(void)
 	u = subs_open(s);
 	put_ok(s, &c1);
 	put_ok(s, &c2);
-	CHECK_INT(subs_add(u, "c1", "acme", "news", 10, NOW, &res), STORE_OK);
-	CHECK_INT(subs_add(u, "c1", "acme", "quiet", 10, NOW, &res), STORE_OK);
-	CHECK_INT(subs_add(u, "c1", "acme", "old", 10, NOW, &res), STORE_OK);
-	CHECK_INT(subs_add(u, "c2", "acme", "sports", 10, NOW, &res), STORE_OK);
+	CHECK_INT(subs_add(u, "c1", "acme", "news", 0, 10, NOW, &res), STORE_OK);
+	CHECK_INT(subs_add(u, "c1", "acme", "quiet", 0, 10, NOW, &res), STORE_OK);
+	CHECK_INT(subs_add(u, "c1", "acme", "old", 0, 10, NOW, &res), STORE_OK);
+	CHECK_INT(subs_add(u, "c2", "acme", "sports", 0, 10, NOW, &res), STORE_OK);
 
 	/* Nothing exists yet. */
 	CHECK_INT(history_positions(s, "c1", names, 2, "topic:acme:", 0, take_pos, &l), STORE_OK);
