@@ -22,7 +22,7 @@ int action_auth_refresh(struct call *c, json_t **data, struct proto_error *err)
 	struct auth_identity who = {0};
 	struct conn_record rec = {0};
 	enum auth_error e;
-	char *perms = NULL;
+	char *perms = NULL, *claims = NULL;
 	char ts[32];
 	int rc = -1, st;
 
@@ -47,7 +47,8 @@ int action_auth_refresh(struct call *c, json_t **data, struct proto_error *err)
 		goto out;
 	}
 	perms = json_dumps(who.permissions, JSON_COMPACT);
-	st = store_conn_refresh(c->app->store, c->conn->id, perms ? perms : "[]", NULL,
+	claims = conn_topic_claims(&who);
+	st = store_conn_refresh(c->app->store, c->conn->id, perms ? perms : "[]", claims,
 				conn_token_limit_ms(who.exp, c->app->cfg.jwt_leeway), c->now_ms,
 				/* a refresh is a touch: TTL + one interval ahead (conn.c) */
 				c->app->cfg.connection_ttl * 1000 + c->app->cfg.touch_interval_ms, &rec);
@@ -69,6 +70,7 @@ int action_auth_refresh(struct call *c, json_t **data, struct proto_error *err)
 	rc = 0;
 out:
 	free(perms);
+	free(claims);
 	conn_record_free(&rec);
 	auth_identity_free(&who);
 	return rc;
