@@ -30,14 +30,7 @@ static int store_failed(struct call *c, struct proto_error *err)
 	return -1;
 }
 
-/*
- * STREAMER_TOPIC_POLICY=claims: 0 when the connection's token claim
- * ("topics" or "publish_topics") holds a name or pattern covering topic,
- * else -1 with FORBIDDEN naming the topic and the claim. Always 0 under
- * the open policy.
- */
-static int topic_allowed(struct call *c, const char *claim, const char *topic,
-			 struct proto_error *err)
+int topic_allowed(struct call *c, const char *claim, const char *topic, struct proto_error *err)
 {
 	json_t *claims;
 	int ok;
