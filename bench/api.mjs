@@ -170,7 +170,11 @@ async function connectAll(n, tenant, topic) {
 function arrivals(clients, mark) {
   let left = clients.length;
   return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`${left} of ${clients.length} clients did not get ${mark} within 30 s`)), 30_000);
+    const t = setTimeout(() => {
+      const missing = clients.filter((ws) => ws.waiting);
+      const closed = missing.filter((ws) => ws.readyState !== WebSocket.OPEN).length;
+      reject(new Error(`${left} of ${clients.length} clients did not get ${mark} within 30 s (${closed} of them closed)`));
+    }, 30_000);
     for (const ws of clients) {
       ws.waiting = (m) => {
         if (!m.includes(mark)) return;
