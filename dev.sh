@@ -57,6 +57,8 @@ TOOL_PKGS=(valgrind wrk jq curl openssl prometheus chromium)
 # ---- fuzzing (issue 14 §3): clang and its runtimes (libFuzzer, ASan, UBSan) for `make check-fuzz` ----
 TOOL_PKGS+=(clang libclang-rt-dev)
 # ---- end fuzzing ----
+# ---- the server API (issue 18): tests/cgi/api_doc.sh reads docs/api.yaml with python3's yaml module ----
+TOOL_PKGS+=(python3-yaml)
 
 pkg_installed() {
 	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed'
@@ -329,6 +331,27 @@ node_keys_sync() {
 	fi
 }
 
+# ---- the server API key (issue 18) -------------------------------------------
+# The key of the server API (/api/v1/ on the web server's port), made once and kept
+# in node 1's keys/api.key beside the JWT keys (down, up and restart keep it), and
+# passed to every node's workers as STREAMER_API_KEY (var/conf/streamer.env). A
+# STREAMER_API_KEY set by the caller is used instead (DEV_API_KEY_FILE stays empty).
+# The key is never printed: the curl example reads the file.
+DEV_API_KEY_FILE=
+api_key_prepare() {
+	local f=$DEV_VAR/keys/api.key key
+	[[ -z ${STREAMER_API_KEY:-} ]] || return 0
+	mkdir -p "$DEV_VAR/keys"
+	if ! grep -Eqx '[0-9a-f]{64}' "$f" 2>/dev/null; then
+		(umask 077 && openssl rand -hex 32 >"$f.tmp") || die "openssl rand failed: no server API key"
+		mv "$f.tmp" "$f"
+	fi
+	chmod 600 "$f"
+	key=$(<"$f")
+	export STREAMER_API_KEY=$key
+	DEV_API_KEY_FILE=$f
+}
+
 # ---- commands ----------------------------------------------------------------
 cmd_up() {
 	install_packages
@@ -345,6 +368,7 @@ cmd_up() {
 	if [[ $DEV_ENGINE == postgresql ]]; then
 		pg_start || exit 1
 	fi
+	api_key_prepare
 	# A client is connected to one node and a push can come from any:
 	# every node's workers and processor push to every node's Pushpin.
 	if ((DEV_NODES > 1)) && [[ -z ${STREAMER_CALLBACK_URL:-} ]]; then
@@ -368,9 +392,14 @@ cmd_up() {
 }
 
 print_usage() {
-	local token url k var
+	local token url k var auth tenant=dev
 	node_select 1
-	token=$(stack_token dev-user dev) || die "streamer token failed"
+	token=$(stack_token dev-user "$tenant") || die "streamer token failed"
+	if [[ -n $DEV_API_KEY_FILE ]]; then
+		auth="\$(cat '$DEV_API_KEY_FILE')"
+	else
+		auth='$STREAMER_API_KEY'
+	fi
 	url="ws://127.0.0.1:$STACK_PUSHPIN_PORT/ws?Authorization=$token"
 	cat <<-EOF
 
@@ -413,6 +442,8 @@ print_usage() {
 		Metrics:     curl -s http://127.0.0.1:$STACK_HTTP_PORT/metrics   ($STACK_WEB's own port, loopback only; never through Pushpin; or $STACK_CLI stats --db '$STACK_DB')
 		Plain HTTP:  $STACK_WEB's port only: POST http://127.0.0.1:$STACK_HTTP_PORT/api/connect (X-Connection-Id, Bearer token) returns a
 		             connection_secret that /api/message and /api/disconnect need in X-Connection-Secret (README, Ingress dialects)
+		Server API:  curl -s -H "Authorization: Bearer $auth" -d '{"tenant":"$tenant","topic":"news","data":{"hello":"world"}}' http://127.0.0.1:$STACK_HTTP_PORT/api/v1/broadcast
+		             ($STACK_WEB's port only, never through Pushpin; the key is STREAMER_API_KEY in $STACK_CONF/streamer.env; routes: docs/api.yaml)
 		Logs:        $STACK_LOG/   (streamer.log: the workers' JSON lines; ./dev.sh logs [-f])
 		Stop:        ./dev.sh down
 	EOF
