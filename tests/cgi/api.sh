@@ -8,6 +8,7 @@ KEY2=k2-fedcba9876543210-SECRET
 export STREAMER_API_KEY="$KEY1, $KEY2"
 # Pushes go nowhere reachable: the push routes answer 503 after numbering the message.
 DEAD_CB="http://cbuser:cbpass-SECRET@127.0.0.1:9/publish/"
+DEAD=(STREAMER_CALLBACK_URL="$DEAD_CB" STREAMER_CALLBACK_CONNECT_TIMEOUT=200 STREAMER_CALLBACK_TIMEOUT=300)
 
 # api METHOD PATH [JSON] [VAR=VALUE...]: one API call with the first key (RESP_* as cgi sets them).
 api() {
@@ -108,14 +109,12 @@ api POST /api/v1/send '{"connection":"nobody","data":{}}'
 check_eq "send to an unknown connection: 404" "$RESP_STATUS $(err)" "404 NOT_FOUND connection"
 api POST /api/v1/send '{"connection":"g1","data":{}}' HTTP_AUTHORIZATION="Bearer $ADMIN"
 check_eq "an admin JWT of acme cannot see globex's connection: 404" "$RESP_STATUS" 404
-api POST /api/v1/send '{"user":"zed","tenant":"acme","data":{"a":1}}' STREAMER_CALLBACK_URL="$DEAD_CB" \
-	STREAMER_CALLBACK_CONNECT_TIMEOUT=200 STREAMER_CALLBACK_TIMEOUT=300
+api POST /api/v1/send '{"user":"zed","tenant":"acme","data":{"a":1}}' "${DEAD[@]}"
 check_eq "send to a user with no live connection: 404" "$RESP_STATUS $(err)" "404 NOT_FOUND user"
 api POST /api/v1/send '{"connection":"c1","data":{"a":1}}'
 check_eq "send without a callback URL: 503" "$RESP_STATUS" 503
 check_jq "saying pushes are not configured" '.error.message | test("not configured")' "$RESP_BODY"
-api POST /api/v1/send '{"connection":"c1","data":{"a":1}}' STREAMER_CALLBACK_URL="$DEAD_CB" \
-	STREAMER_CALLBACK_CONNECT_TIMEOUT=200 STREAMER_CALLBACK_TIMEOUT=300
+api POST /api/v1/send '{"connection":"c1","data":{"a":1}}' "${DEAD[@]}"
 check_eq "send whose push fails: 503" "$RESP_STATUS $(err)" "503 INTERNAL_ERROR -"
 check "naming no URL, host or credential" bash -c '! grep -Eq "127\.0\.0\.1|http|SECRET|cbuser" <<<"$1"' _ "$RESP_BODY"
 check "no log line holds the callback's credentials" bash -c '! grep -q "cbpass" "$1"' _ "$STREAMER_LOG_FILE"
@@ -133,8 +132,7 @@ api POST /api/v1/broadcast '{"tenant":"acme","topic":"news"}'
 check_eq "a topic broadcast needs data" "$(err)" "VALIDATION_ERROR data"
 api POST /api/v1/broadcast '{"tenant":"globex","data":{}}' HTTP_AUTHORIZATION="Bearer $ADMIN"
 check_eq "an admin JWT of acme cannot broadcast to globex: 403" "$RESP_STATUS" 403
-api POST /api/v1/broadcast '{"tenant":"acme","topic":"news","data":{"n":1}}' STREAMER_CALLBACK_URL="$DEAD_CB" \
-	STREAMER_CALLBACK_CONNECT_TIMEOUT=200 STREAMER_CALLBACK_TIMEOUT=300
+api POST /api/v1/broadcast '{"tenant":"acme","topic":"news","data":{"n":1}}' "${DEAD[@]}"
 check_eq "a broadcast whose push fails: 503" "$RESP_STATUS" 503
 
 # ---- history ------------------------------------------------------------------------------
