@@ -133,6 +133,19 @@ static void bad_request(struct response *resp, const char *why)
  * name, "topic:<tenant>:<name or pattern>"), then one message telling the
  * client {"type":"subscriptions","server_side":true,"topics":[…]}.
  */
+/* 1 when a pattern item of subscribed (conn_open's list) covers topic. */
+static int covered(json_t *subscribed, const char *topic)
+{
+	json_t *t;
+	size_t i;
+
+	json_array_foreach(subscribed, i, t)
+		if (json_object_get(t, "pattern") &&
+		    topic_pattern_covers(json_string_value(json_object_get(t, "topic")), topic))
+			return 1;
+	return 0;
+}
+
 static void put_server_subscriptions(struct buf *out, const struct conn_record *rec,
 				     json_t *subscribed)
 {
@@ -141,8 +154,13 @@ static void put_server_subscriptions(struct buf *out, const struct conn_record *
 	size_t i;
 
 	snprintf(prefix, sizeof prefix, "topic:%s:", rec->tenant_id);
-	json_array_foreach(subscribed, i, t)
-		put_subscribe(out, prefix, json_string_value(json_object_get(t, "topic")));
+	json_array_foreach(subscribed, i, t) {
+		const char *topic = json_string_value(json_object_get(t, "topic"));
+
+		/* A name a pattern of the list covers comes through the pattern's channel (one copy). */
+		if (json_object_get(t, "pattern") || !covered(subscribed, topic))
+			put_subscribe(out, prefix, topic);
+	}
 	msg = json_pack("{s:s,s:b,s:o}", "type", "subscriptions", "server_side", 1, "topics",
 			subscribed);
 	put_message(out, msg, PUSHPIN_MAX_BODY);

@@ -33,6 +33,14 @@ int action_auth_refresh(struct call *c, json_t **data, struct proto_error *err);
 int action_history(struct call *c, json_t **data, struct proto_error *err);        /* handlers_streams.c */
 int action_streams_recover(struct call *c, json_t **data, struct proto_error *err);
 
+/*
+ * STREAMER_TOPIC_POLICY=claims: 0 when the connection's token claim claim
+ * ("topics" or "publish_topics") holds a name or pattern covering topic,
+ * else -1 with FORBIDDEN naming the topic and the claim. Always 0 under
+ * the open policy (handlers_topics.c).
+ */
+int topic_allowed(struct call *c, const char *claim, const char *topic, struct proto_error *err);
+
 /* What the stream actions read from the payload: "limit" and "connections". */
 #define STREAM_EARLIER_MAX 16
 struct stream_args {

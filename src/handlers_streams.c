@@ -59,6 +59,22 @@ int stream_page_of_call(struct call *c, const struct stream_args *a, const char 
 			   budget, page, err);
 }
 
+/*
+ * stream_readable, and under STREAMER_TOPIC_POLICY=claims a topic stream
+ * only when the topics claim covers the topic: no history of a topic the
+ * connection may not subscribe to.
+ */
+static int readable(struct call *c, const char *stream, struct proto_error *err)
+{
+	size_t n = strlen(STREAM_TOPIC_PREFIX) + strlen(c->conn->tenant_id) + 1;
+
+	if (stream_readable(c->conn, stream, err) < 0)
+		return -1;
+	if (strncmp(stream, STREAM_TOPIC_PREFIX, strlen(STREAM_TOPIC_PREFIX)) != 0)
+		return 0;
+	return topic_allowed(c, "topics", stream + n, err);
+}
+
 int action_history(struct call *c, json_t **data, struct proto_error *err)
 {
 	const char *stream = payload_string(c, "stream", HISTORY_STREAM_MAX, err);
@@ -67,7 +83,7 @@ int action_history(struct call *c, json_t **data, struct proto_error *err)
 	size_t budget = STREAM_ANSWER_BYTES;
 	json_t *page;
 
-	if (!stream || stream_readable(c->conn, stream, err) < 0 ||
+	if (!stream || readable(c, stream, err) < 0 ||
 	    stream_since_parse(c->msg->payload, "since", &since, err) < 0 ||
 	    stream_args_of_call(c, &a, err) < 0 ||
 	    stream_page_of_call(c, &a, stream, &since, &budget, &page, err) < 0)
@@ -98,7 +114,7 @@ int action_streams_recover(struct call *c, json_t **data, struct proto_error *er
 		return -1;
 	/* Every name is checked before anything is read: a refusal reads nothing. */
 	json_object_foreach(named, stream, v) {
-		if (stream_readable(c->conn, stream, err) < 0 ||
+		if (readable(c, stream, err) < 0 ||
 		    stream_since_parse(named, stream, &since[n++], err) < 0)
 			return -1;
 	}

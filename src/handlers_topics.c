@@ -30,33 +30,35 @@ static int store_failed(struct call *c, struct proto_error *err)
 	return -1;
 }
 
-/*
- * STREAMER_TOPIC_POLICY=claims: 0 when the connection's token claim
- * ("topics" or "publish_topics") holds a name or pattern covering topic,
- * else -1 with FORBIDDEN naming the topic and the claim. Always 0 under
- * the open policy.
- */
-static int topic_allowed(struct call *c, const char *claim, const char *topic,
-			 struct proto_error *err)
+int topic_allowed(struct call *c, const char *claim, const char *topic, struct proto_error *err)
 {
-	json_t *claims, *p;
-	size_t i;
-	int ok = 0;
+	json_t *claims;
+	int ok;
 
 	if (!c->app->cfg.topic_policy_claims)
 		return 0;
 	claims = c->conn->topic_claims ? json_loads(c->conn->topic_claims, 0, NULL) : NULL;
-	json_array_foreach(json_object_get(claims, claim), i, p)
-		if (json_is_string(p) && topic_pattern_covers(json_string_value(p), topic)) {
-			ok = 1;
-			break;
-		}
+	ok = topic_list_covers(json_object_get(claims, claim), topic, 0);
 	json_decref(claims);
 	if (ok)
 		return 0;
 	proto_error_set(err, ERR_FORBIDDEN, "Topic '%s' is not allowed by this connection's token (%s claim)",
 			topic, claim);
 	return -1;
+}
+
+/* 1 when a pattern of the connection's topics claim (its server-side subscriptions) covers topic. */
+static int covered_by_pattern(struct call *c, const char *topic)
+{
+	json_t *claims;
+	int yes;
+
+	if (!c->conn->topic_claims)
+		return 0;
+	claims = json_loads(c->conn->topic_claims, 0, NULL);
+	yes = topic_list_covers(json_object_get(claims, "topics"), topic, 1);
+	json_decref(claims);
+	return yes;
 }
 
 /* Whether the caller may see topic's presence: STREAMER_PRESENCE_PERMISSION, then the topic policy. */
@@ -153,8 +155,13 @@ int action_subscribe(struct call *c, json_t **data, struct proto_error *err)
 		*data = NULL;
 		return -1;
 	}
-	/* The topic's stream name is also its Pushpin channel. */
-	call_control(c, "subscribe", stream);
+	/*
+	 * The topic's stream name is also its Pushpin channel, unless a pattern
+	 * the connection was subscribed to at connect covers the topic: its
+	 * channel brings the events already, and two channels would bring each twice.
+	 */
+	if (!covered_by_pattern(c, topic))
+		call_control(c, "subscribe", stream);
 	/* Join and leave events come on a channel of their own: on for presence, off when turned off. */
 	fanout_presence_channel(stream, sizeof stream, c->conn->tenant_id, topic);
 	if (presence || added == SUBS_ALREADY)

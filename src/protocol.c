@@ -403,3 +403,18 @@ int topic_pattern_covers(const char *pattern, const char *topic)
 		return strncmp(topic, pattern, n - 1) == 0 && topic[n - 1] != '\0';
 	return strcmp(pattern, topic) == 0;
 }
+
+int topic_list_covers(const json_t *list, const char *topic, int patterns_only)
+{
+	const json_t *p;
+	size_t i;
+
+	json_array_foreach(list, i, p) {
+		const char *s = json_string_value(p);
+		size_t n = s ? strlen(s) : 0;
+
+		if (s && (!patterns_only || (n && s[n - 1] == '*')) && topic_pattern_covers(s, topic))
+			return 1;
+	}
+	return 0;
+}

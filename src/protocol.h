@@ -158,5 +158,10 @@ int proto_dump_to(struct buf *out, const json_t *msg) __attribute__((warn_unused
  */
 int topic_pattern_valid(const char *s);
 int topic_pattern_covers(const char *pattern, const char *topic);
+/*
+ * 1 when an entry of list (a JSON array of names and patterns, may be NULL)
+ * covers topic; with patterns_only, only its patterns count.
+ */
+int topic_list_covers(const json_t *list, const char *topic, int patterns_only);
 
 #endif

@@ -26,9 +26,9 @@ layer_of() {
 	util | log | secret | wse | http | protocol | json_write | auth | proc) echo "1 base" ;;
 	store | store_* | store/* | queue | subs | history) echo "2 store" ;;
 	config | config_vars | metrics | ratelimit | shm | activity | stats) echo "3 host" ;;
-	push | fanout | streams) echo "4 delivery" ;;
+	push | fanout | streams | serverops) echo "4 delivery" ;;
 	actions | call | router | handlers* | request_run | exec_handler | plugin) echo "5 actions" ;;
-	app | conn | dialect*) echo "6 connection" ;;
+	app | api | conn | dialect*) echo "6 connection" ;;
 	fcgi_main | cli* | processor*) echo "7 programs" ;;
 	esac
 }

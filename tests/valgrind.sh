@@ -1,5 +1,5 @@
 #!/bin/bash
-# valgrind.sh - one FastCGI worker under valgrind serves 1,000+ requests (open, echo, bad input, topics, pushes, async requests, metrics, close); no leak, no error.
+# valgrind.sh - one FastCGI worker under valgrind serves 1,000+ requests (open with server-side subscriptions, echo, bad input, topics, presence, pushes, async requests, the server API, metrics, close); no leak, no error.
 # Run by `make check-valgrind` from the build directory.
 set -u
 export LC_ALL=C
@@ -15,7 +15,10 @@ export STREAMER_DB="$TMP/streamer.db" STREAMER_JWT_KEY_FILE="$TMP/pub.pem" STREA
 # One user opens all 200 connections: the per-user limit is counted (its code runs) but not reached.
 export STREAMER_MAX_CONNECTIONS_PER_USER=1000
 "$build/streamer" init-db >/dev/null || exit 1
-token=$("$build/streamer" token --key "$TMP/priv.pem" --sub vg --tenant t1 --permissions read,publish)
+token=$("$build/streamer" token --key "$TMP/priv.pem" --sub vg --tenant t1 --permissions read,publish \
+	--topics 'feed,prices.*' --publish-topics 'news,chat.*')
+admin=$("$build/streamer" token --key "$TMP/priv.pem" --sub ops --tenant t1 --permissions admin)
+export STREAMER_API_KEY=vg-api-key-0123456789abcdef STREAMER_TOPIC_POLICY=claims
 
 # A stand-in for Pushpin's publish API, so pushes take their real path.
 python3 -c '
@@ -64,6 +67,23 @@ client "${common[@]}" --body "$body" --expect-body '"recovered":true' || fail=1
 text '{"action":"echo_async","id":"j","payload":{"a":1}}' '{"action":"request.status","payload":{"request_id":"j"}}' \
 	'{"action":"request.cancel","payload":{"request_id":"j"}}' '{"action":"generate_report","payload":{"start_date":"2026-02-30"}}'
 client "${common[@]}" --body "$body" --expect-body '"cancelled":true' || fail=1
+text '{"action":"subscribe","payload":{"topic":"prices.eur","presence":true}}' '{"action":"presence","payload":{"topic":"prices.eur"}}' \
+	'{"action":"presence.count","payload":{"topic":"feed"}}' '{"action":"subscribe","payload":{"topic":"secret"}}' \
+	'{"action":"publish","payload":{"topic":"chat.x","data":1}}' '{"action":"unsubscribe","payload":{"topic":"prices.eur"}}'
+client "${common[@]}" --body "$body" --expect-body '"connections":' || fail=1
+# The server API: every route, good and bad, with the key and with an admin token.
+api() { "$build/tests/fcgi-client" "$TMP/fcgi.sock" --count 20 --param REQUEST_URI="/api/v1/$1" \
+	--param CONTENT_TYPE=application/json --param REMOTE_ADDR=127.0.0.1 "${@:2}"; }
+key=(--param "HTTP_AUTHORIZATION=Bearer $STREAMER_API_KEY")
+api broadcast --param REQUEST_METHOD=POST "${key[@]}" --body '{"tenant":"t1","topic":"prices.eur","data":{"p":1}}' --expect-body '"published":true' || fail=1
+api send --param REQUEST_METHOD=POST "${key[@]}" --body '{"user":"vg","tenant":"t1","data":{"d":1}}' --expect-body '"sent"' || fail=1
+api send --param REQUEST_METHOD=POST "${key[@]}" --body '{"connection":"vg-0","data":[1]}' --expect-status 400 || fail=1
+api "connections?tenant=t1&limit=5" --param REQUEST_METHOD=GET --param QUERY_STRING="tenant=t1&limit=5" --param "HTTP_AUTHORIZATION=Bearer $admin" --expect-body '"truncated":true' || fail=1
+api "presence?tenant=t1&topic=feed" --param REQUEST_METHOD=GET --param QUERY_STRING="tenant=t1&topic=feed" "${key[@]}" --expect-body '"users"' || fail=1
+api "history?stream=topic:t1:prices.eur&since=1" --param REQUEST_METHOD=GET --param QUERY_STRING="stream=topic:t1:prices.eur&since=1" "${key[@]}" --expect-body '"messages"' || fail=1
+api batch --param REQUEST_METHOD=POST "${key[@]}" --body '{"requests":[{"method":"GET","path":"/api/v1/presence?tenant=t1&topic=feed"},{"method":"POST","path":"/api/v1/close","body":{"connection":"nobody"}},{"path":"x"}]}' --expect-body '"responses"' || fail=1
+api send --param REQUEST_METHOD=POST --param "HTTP_AUTHORIZATION=Bearer wrong-key-000000000" --body '{}' --expect-status 401 || fail=1
+api send --param REQUEST_METHOD=POST "${key[@]}" --body '{"connection":' --expect-status 400 || fail=1
 "$build/tests/fcgi-client" "$TMP/fcgi.sock" --count 20 --param REQUEST_METHOD=GET --param REQUEST_URI=/metrics --param REMOTE_ADDR=127.0.0.1 \
 	--expect-body 'streamer_messages_total' || fail=1
 client "${common[@]}" --body $'CLOSE 2\r\n\003\350\r\n' --expect-status 200 || fail=1

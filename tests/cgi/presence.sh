@@ -119,6 +119,12 @@ check_eq "claims: a topic publish_topics allows passes the check (then fails to 
 	"$(jq -r .error.code <<<"$MSG")" PROCESSING_FAILED
 say c2 '{"action":"subscribe","id":"x6","payload":{"topic":"news"}}' $POL
 check_eq "claims: a token without the claims may subscribe to nothing" "$(jq -r .error.code <<<"$MSG")" FORBIDDEN
+say c1 '{"action":"history","id":"h1","payload":{"stream":"topic:acme:secret"}}' $POL
+check_eq "claims: nor the history of an unlisted topic" "$(jq -r .error.code <<<"$MSG")" FORBIDDEN
+say c1 '{"action":"streams.recover","id":"h2","payload":{"streams":{"topic:acme:secret":{"epoch":null,"offset":0}}}}' $POL
+check_eq "nor its recovery" "$(jq -r .error.code <<<"$MSG")" FORBIDDEN
+say c1 '{"action":"history","id":"h3","payload":{"stream":"topic:acme:prices.eur"}}' $POL
+check_eq "a covered topic's history is readable" "$(jq -r .type <<<"$MSG")" response
 say c2 '{"action":"subscribe","id":"x7","payload":{"topic":"news"}}'
 check_eq "open (the default): anything of the tenant" "$(jq -r .data.subscribed <<<"$MSG")" true
 check_eq "a refused subscribe stored nothing" \

@@ -290,6 +290,45 @@ nodeTest('a failing callback: 3 attempts, then the breaker opens, fails fast, ha
 
 // ---- the apigw style against a double of the @connections API ----
 
+nodeTest('apigw style: presence events reach each watcher; a pattern subscriber gets the topic\'s broadcast once', { skip }, async () => {
+  const gw = await new ApiGatewayDouble('/prod').start();
+  const tenant = uniq('gwp');
+  const [w, m, p] = await Promise.all([
+    connect(stack, { sub: 'watcher', tenant }),
+    connect(stack, { sub: 'member', tenant }),
+    connect(stack, { sub: 'pat', tenant, topics: 'px.*,px.a' }),
+  ]);
+  const [wid, mid] = [await whoami(w), await whoami(m)];
+  await p.nextJson(); // its subscriptions message
+  const pid = await whoami(p);
+  for (const id of [wid, mid, pid]) gw.known.add(id);
+  w.send({ action: 'subscribe', id: 's', payload: { topic: 'room', presence: true } });
+  assert.equal((await w.nextJson()).type, 'response');
+  m.send({ action: 'subscribe', id: 's', payload: { topic: 'room' } });
+  assert.equal((await m.nextJson()).type, 'response');
+  const aws = { STREAMER_CALLBACK_STYLE: 'apigw', STREAMER_CALLBACK_URL: gw.url };
+  try {
+    const cl = await stack.cliRun(['close', mid], aws);
+    assert.equal(cl.status, 0, cl.stderr);
+    assert.deepEqual(gw.deleted, [mid]);
+    const got = (gw.delivered.get(wid) || []).map((x) => JSON.parse(x));
+    assert.equal(got.length, 1, 'one leave event to the watcher');
+    assert.deepEqual([got[0].type, got[0].event, got[0].user_id, got[0].connections], ['presence', 'leave', 'member', 0]);
+    assert.equal(gw.delivered.get(pid), undefined, 'nothing to who does not watch presence');
+
+    const b = await stack.cliRun(['broadcast', '--tenant', tenant, '--topic', 'px.a', '{"n":1}'], aws);
+    assert.equal(b.status, 0, b.stderr);
+    const ev = (gw.delivered.get(pid) || []).map((x) => JSON.parse(x));
+    assert.equal(ev.length, 1, 'subscribed by name and by pattern: one POST');
+    assert.deepEqual([ev[0].type, ev[0].topic, ev[0].data.n], ['event', 'px.a', 1]);
+    assert.equal(gw.delivered.get(wid).length, 1, 'the watcher is not subscribed to px.a');
+  } finally {
+    await Promise.all([w.close(), m.close(), p.close()]);
+    await gw.stop();
+  }
+});
+
+
 nodeTest('apigw style: POST per connection, SigV4 headers, 429 retried, 410 removes the rows, DELETE closes', { skip }, async () => {
   const gw = await new ApiGatewayDouble('/prod').start();
   const user = uniq('gw');

@@ -943,6 +943,39 @@ static void permissions(void)
 	EXPECT(AUTH_HS384, craft(AUTH_HS384, NULL, "{" SUB_TENANT "," EXP_OK ",\"permissions\":[]}"), AUTH_OK);
 }
 
+/* The topics and publish_topics claims: arrays of at most 64 topic names or patterns. */
+static void topic_claims(void)
+{
+	char claims[2400];
+	static const char *const bad[] = {
+		"\"news\"", "[1]", "[\"\"]", "[\"a b\"]", "[\"x.*.y\"]", "[\"*x\"]", "[\".*\"]",
+		"[\"a.**\"]", "[\"a*\"]", "[\"news\",null]", "{}", "null",
+	};
+	static const char *const good[] = {
+		"[]", "[\"news\"]", "[\"*\"]", "[\"prices.*\"]", "[\"a:b.c-d_e.*\",\"x\"]",
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+		for (int claim = 0; claim < 2; claim++) {
+			snprintf(claims, sizeof(claims), "{" SUB_TENANT "," EXP_OK ",\"%s\":%s}",
+				 claim ? "publish_topics" : "topics", bad[i]);
+			EXPECT(AUTH_HS384, craft(AUTH_HS384, NULL, claims), AUTH_TOPICS);
+		}
+	for (size_t i = 0; i < ARRAY_SIZE(good); i++) {
+		snprintf(claims, sizeof(claims), "{" SUB_TENANT "," EXP_OK ",\"topics\":%s,\"publish_topics\":%s}",
+			 good[i], good[i]);
+		EXPECT(AUTH_HS384, craft(AUTH_HS384, NULL, claims), AUTH_OK);
+	}
+	/* 64 entries pass, 65 do not. */
+	for (int n = 64; n <= 65; n++) {
+		size_t len = (size_t)snprintf(claims, sizeof(claims), "{" SUB_TENANT "," EXP_OK ",\"topics\":[");
+		for (int i = 0; i < n; i++)
+			len += (size_t)snprintf(claims + len, sizeof(claims) - len, "%s\"t%d\"", i ? "," : "", i);
+		snprintf(claims + len, sizeof(claims) - len, "]}");
+		EXPECT(AUTH_HS384, craft(AUTH_HS384, NULL, claims), n == 64 ? AUTH_OK : AUTH_TOPICS);
+	}
+}
+
 /* ---- keys ------------------------------------------------------------- */
 
 static int load(enum auth_alg alg, const char *data, size_t len, char *err)
@@ -1257,6 +1290,7 @@ static void error_texts(void)
 		{ AUTH_ISSUER, "issuer", "Invalid token: invalid issuer" },
 		{ AUTH_AUDIENCE, "audience", "Invalid token: invalid audience" },
 		{ AUTH_PERMISSIONS, "permissions", "Invalid token: permissions must be an array of strings" },
+		{ AUTH_TOPICS, "topics", "Invalid token: topics and publish_topics must be arrays of at most 64 topic names or patterns (name.*, *)" },
 	};
 
 	CHECK_INT(ARRAY_SIZE(want), AUTH_ERROR_COUNT);
@@ -1305,6 +1339,7 @@ TAP_MAIN(
 	TAP_TEST(issuer),
 	TAP_TEST(audience),
 	TAP_TEST(permissions),
+	TAP_TEST(topic_claims),
 	TAP_TEST(key_wrong_type),
 	TAP_TEST(key_short_rsa),
 	TAP_TEST(key_not_a_public_key),

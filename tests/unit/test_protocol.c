@@ -607,6 +607,22 @@ static void test_err_code_of_handler(void)
 	CHECK_INT(err_code_of_sync_handler("whatever"), ERR_PROCESSING_FAILED);
 }
 
+static void test_topic_patterns(void)
+{
+	json_t *list = json_pack("[s,s]", "news", "prices.*");
+
+	CHECK(topic_pattern_valid("news") && topic_pattern_valid("*") && topic_pattern_valid("a.b.*"));
+	CHECK(!topic_pattern_valid("") && !topic_pattern_valid("a*") && !topic_pattern_valid(".*") &&
+	      !topic_pattern_valid("a.*.b") && !topic_pattern_valid("**") && !topic_pattern_valid("a b"));
+	CHECK(topic_pattern_covers("*", "anything") && topic_pattern_covers("news", "news"));
+	CHECK(topic_pattern_covers("prices.*", "prices.eur") && topic_pattern_covers("prices.*", "prices.eur.spot"));
+	CHECK(!topic_pattern_covers("prices.*", "prices") && !topic_pattern_covers("prices.*", "prices."));
+	CHECK(!topic_pattern_covers("prices.*", "pricesx.eur") && !topic_pattern_covers("news", "news2"));
+	CHECK(topic_list_covers(list, "news", 0) && !topic_list_covers(list, "news", 1));
+	CHECK(topic_list_covers(list, "prices.eur", 1) && !topic_list_covers(NULL, "news", 0));
+	json_decref(list);
+}
+
 TAP_MAIN(
 	TAP_TEST(test_code_names),
 	TAP_TEST(test_valid_message),
@@ -635,4 +651,5 @@ TAP_MAIN(
 	TAP_TEST(test_http_status_of),
 	TAP_TEST(test_http_reason_of_every_status),
 	TAP_TEST(test_err_code_of_handler),
+	TAP_TEST(test_topic_patterns),
 )
