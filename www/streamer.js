@@ -1471,16 +1471,17 @@ export class StreamerClient extends EventTarget {
   // After an open: where every stream stands (streams.recover with the known
   // positions and the earlier connection ids; subscribe with since for topics).
   // The topics the server subscribes by itself (the token's topics claim, by name or
-  // pattern) are subscribed again by the server at the connect: their streams go
-  // in the streams.recover. Stream messages are held until all of it is in, then go
-  // through in order.
+  // pattern) are subscribed again by the server at the connect: their streams go in
+  // the streams.recover once the connection told which they are (its `subscriptions`
+  // message comes before any answer, but may come after the open: then _setServer
+  // asks for them). Stream messages are held until all of it is in, then go through
+  // in order.
   _synchronise() {
     this._positionsKnown = true; // until a streams.recover of it fails
     const since = {};
     for (const s of this._streams.values()) {
       if (!s.known) continue;
-      const topic = topicOf(s.name);
-      if (topic == null || (this._wanted(s.name) && !this._subscribesItself(topic))) since[s.name] = this._since(s);
+      if (topicOf(s.name) == null || (this._serverTold && this._followsServer(s.name))) since[s.name] = this._since(s);
     }
     const names = Object.keys(since);
     const chunks = [];
@@ -1492,6 +1493,13 @@ export class StreamerClient extends EventTarget {
     for (const [topic, handlers] of this._topics) {
       if (this._subscribesItself(topic)) this._resubscribe(topic, handlers);
     }
+  }
+
+  // Whether stream name is a topic stream followed only for a server-side
+  // subscription (not for one subscribe() makes again after a reconnect).
+  _followsServer(name) {
+    const topic = topicOf(name);
+    return topic != null && this._wanted(name) && !this._subscribesItself(topic);
   }
 
   // Whether topic's subscription is the client's to make again after a reconnect: a
@@ -1523,6 +1531,7 @@ export class StreamerClient extends EventTarget {
   // is gone subscribes by itself; streams nothing covers any more are dropped.
   _setServer(list) {
     const items = list.filter((t) => t && typeof t === 'object' && typeof t.topic === 'string' && t.topic !== '');
+    const known = [...this._streams.values()].filter((s) => s.known); // before this message
     this._server = new Map();
     for (const t of items) {
       const pattern = t.pattern === true || t.topic.includes('*');
@@ -1549,6 +1558,11 @@ export class StreamerClient extends EventTarget {
       if (this.state === 'open') this._resubscribe(topic, handlers);
     }
     for (const name of [...this._streams.keys()]) if (!this._wanted(name)) this._dropStream(name);
+    // Told after the open (_synchronise left these streams out): what they missed.
+    if (this.state === 'open' && !this._streamsOff) {
+      const list = known.filter((s) => this._streams.get(s.name) === s && !s.fetching && this._followsServer(s.name));
+      for (let i = 0; i < list.length; i += RECOVER_STREAMS) this._recoverMany(list.slice(i, i + RECOVER_STREAMS), true);
+    }
     this._emit('subscriptions', { topics: items });
   }
 
@@ -1658,7 +1672,9 @@ export class StreamerClient extends EventTarget {
    * Subscriptions are restored after every reconnect. On a topic the server
    * subscribed this connection to by itself (by name in the token's topics claim,
    * see serverTopics) it only adds the handler: no request, the answer is
-   * {topic, subscribed: true, server_side: true}.
+   * {topic, subscribed: true, server_side: true}. (The server tells them right after
+   * the open, the `subscriptions` event; in a browser connect() may resolve just before:
+   * a subscribe() made then sends its request, which is harmless.)
    * @param {string} topic
    * @param {(data: any, event: object) => void} [handler]  called with each event's data and the event message
    * @param {object} [opts]
