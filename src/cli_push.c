@@ -242,7 +242,9 @@ int cli_broadcast(int argc, char **argv)
 static const char CLOSE_USAGE[] =
 	"Usage: streamer close ID [--code N] [--reason TEXT] [--db PATH]\n"
 	"Closes connection ID at the proxy (WebSocket close code N, default 1000, and\n"
-	"reason, default \"closed by the server\") and removes it from the store.\n";
+	"reason, default \"closed by the server\") and removes it from the store, with\n"
+	"its subscriptions (presence watchers get its leave events) and pending\n"
+	"requests. An ID the store does not know is refused (exit 1).\n";
 
 int cli_close(int argc, char **argv)
 {

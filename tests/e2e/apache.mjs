@@ -9,12 +9,13 @@ import {
 } from './lib.mjs';
 
 const skip = missingPrograms('apache');
+const API_KEY = `apache-api-key-${process.pid}-0123456789`;
 let stack;
 const test = stackTest(nodeTest, () => stack);
 
 before(async () => {
   if (skip) return;
-  stack = await startStack({ STREAMER_WEB_SERVER: 'apache', STREAMER_ALLOWED_TENANTS: 'acme' });
+  stack = await startStack({ STREAMER_WEB_SERVER: 'apache', STREAMER_ALLOWED_TENANTS: 'acme', STREAMER_API_KEY: API_KEY });
 });
 
 after(async () => {
@@ -76,14 +77,20 @@ test('through Pushpin and Apache: the console and reports are served from /publi
     assert.match(await res.text(), want);
   }
   assert.equal((await fetch(`${pushpin}/healthz`)).status, 200);
-  for (const path of ['/metrics', '/api/connect', '/connect', '/message']) {
-    const res = await fetch(`${pushpin}${path}`, { method: path === '/metrics' ? 'GET' : 'POST', headers: { 'X-Connection-Id': 'x1' } });
+  for (const path of ['/metrics', '/api/connect', '/connect', '/message', '/api/v1/broadcast', '/api/v1/connections']) {
+    const res = await fetch(`${pushpin}${path}`, {
+      method: /metrics|connections/.test(path) ? 'GET' : 'POST',
+      headers: { 'X-Connection-Id': 'x1', Authorization: `Bearer ${API_KEY}` },
+    });
     const body = await res.text();
     assert.equal(res.status, 404, `${path} through Pushpin: ${body}`);
     assert.ok(!/streamer_|connection_secret/.test(body), body);
   }
   // The same paths answer on Apache's own port.
   assert.equal((await fetch(`${stack.httpUrl}/metrics`)).status, 200);
+  const api = await fetch(`${stack.httpUrl}/api/v1/connections?tenant=acme`, { headers: { Authorization: `Bearer ${API_KEY}` } });
+  assert.equal(api.status, 200, 'the server API on Apache\'s own port');
+  assert.ok(Array.isArray((await api.json()).connections));
 });
 
 test('through Apache: no worker crashed and no error was logged', { skip }, async () => {

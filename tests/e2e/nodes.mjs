@@ -1,4 +1,4 @@
-// nodes.mjs - two nodes (each its own Pushpin, zurl, lighttpd and workers) on one database: topic events, broadcasts and sends across nodes; an async request run by the other node's processor; failover to the other node with recovery; 2 nodes x 2 processors x 1,000 requests, each run exactly once.
+// nodes.mjs - two nodes (each its own Pushpin, zurl, lighttpd and workers) on one database: topic events, broadcasts and sends across nodes; presence across nodes; an async request run by the other node's processor; failover to the other node with recovery; 2 nodes x 2 processors x 1,000 requests, each run exactly once.
 //
 // The nodes share the database (a PostgreSQL database when the suite runs on
 // one, else node 1's SQLite file, which two stacks on one host may share),
@@ -132,6 +132,26 @@ test('a topic event published on node 2 reaches a subscriber on node 1; a broadc
   assert.ok(ids.includes(idA), `node 2 does not list node 1's connection ${idA}`);
   await a.close();
   await b.close();
+});
+
+test('presence across nodes: a watcher on node 1 sees a client of node 2 join and leave; both nodes answer the same presence', { skip }, async () => {
+  const tenant = `np${process.pid}`;
+  const w = await connect(n1, { sub: 'watcher', tenant });
+  let m = await request(w, 'subscribe', { topic: 'room', presence: true });
+  assert.equal(m.data.presence, true, JSON.stringify(m));
+  const b = await connect(n2, { sub: 'bob', tenant });
+  m = await request(b, 'subscribe', { topic: 'room' });
+  assert.equal(m.type, 'response', JSON.stringify(m));
+  let ev = await w.nextJson();
+  assert.deepEqual([ev.type, ev.event, ev.user_id], ['presence', 'join', 'bob'], JSON.stringify(ev));
+  const on1 = (await request(w, 'presence', { topic: 'room' })).data;
+  const on2 = (await request(b, 'presence', { topic: 'room' })).data;
+  assert.deepEqual(on1, on2, 'one store: the same answer on both nodes');
+  assert.deepEqual(on1.users.map((u) => u.user_id), ['bob', 'watcher']);
+  await b.close();
+  ev = await w.nextJson();
+  assert.deepEqual([ev.type, ev.event, ev.user_id, ev.connections], ['presence', 'leave', 'bob', 0], JSON.stringify(ev));
+  await w.close();
 });
 
 test('an async request made on node 1 is run by node 2\'s processor; its progress and result reach the client on node 1', { skip }, async () => {

@@ -7,6 +7,7 @@
 
 #include "auth.h"
 #include "fuzz.h"
+#include "protocol.h"
 #include "util.h"
 
 static struct auth_key *hs256, *es256;
@@ -52,7 +53,22 @@ static void verify(enum auth_alg alg, const struct auth_key *key, const char *to
 		    strlen(id.tenant) > 128 || !json_is_array(id.permissions) ||
 		    id.exp + FUZZ_LEEWAY <= FUZZ_NOW)
 			abort();
-	} else if (id.sub || id.tenant || id.permissions) {
+		/* auth.h: the topic claims, when present, are arrays of valid names or patterns. */
+		json_t *lists[2] = { id.topics, id.publish_topics };
+
+		for (int k = 0; k < 2; k++) {
+			size_t i;
+			json_t *t;
+
+			if (!lists[k])
+				continue;
+			if (!json_is_array(lists[k]) || json_array_size(lists[k]) > AUTH_TOPICS_MAX)
+				abort();
+			json_array_foreach(lists[k], i, t)
+				if (!json_is_string(t) || !topic_pattern_valid(json_string_value(t)))
+					abort();
+		}
+	} else if (id.sub || id.tenant || id.permissions || id.topics || id.publish_topics) {
 		abort();
 	}
 	auth_identity_free(&id);
