@@ -1,4 +1,4 @@
-// sdk_presence.mjs - www/streamer.js's presence and server-side subscriptions (issue 18) through the real stack: join/leave events and presence() between SDK clients (and after a reconnect), a token's topics claim delivering events to on('event') and onTopic without a subscribe (names and patterns), and what a reconnect loses of those topics recovered once, in order.
+// sdk_presence.mjs - www/streamer.js's presence and server-side subscriptions (issue 18) through the real stack: join/leave events and presence() between SDK clients (and after a reconnect), a token's topics claim delivering events to on('event') and onTopic without a subscribe (names and patterns), what a reconnect loses of those topics recovered once, in order, also under STREAMER_TOPIC_POLICY=claims.
 import { test as nodeTest, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -253,4 +253,48 @@ test('server-side topics across a reconnect: a fresh subscriptions message; what
   assert.ok(!c.sent.some((m) => m.action === 'subscribe'), 'the server subscribes by itself');
   done(c);
   done(pub);
+});
+
+test('STREAMER_TOPIC_POLICY=claims: the SDK recovers its server-side topics across a reconnect, presence() works on them, an unlisted topic is refused and not remembered', { skip }, async () => {
+  const strict = await startStack({ STREAMER_TOPIC_POLICY: 'claims', STREAMER_RATE_LIMIT: '2000', STREAMER_RATE_BURST: '500' });
+  const own = new Set();
+  try {
+    const news = topicName('news');
+    const prices = topicName('prices');
+    const mk = (tokenOpts, opts = {}) => sdkClient(StreamerClient, strict, own, {
+      tokenOpts, prefix: 'cl', opts: { requestTimeout: 30_000, ...opts }, setup: countDelivery,
+    });
+    const c = await mk({ topics: `${news},${prices}.*` }, { reconnect: { initialDelay: 1000, maxDelay: 1000 } });
+    const pub = await mk({ permissions: 'publish', publishTopics: `${news},${prices}.*` });
+    const got = [];
+    c.on('event', (ev) => got.push([ev.topic, ev.data.n]));
+    await pub.publish(news, { n: 0 });
+    await pub.publish(`${prices}.eur`, { n: 0 });
+    assert.ok(await waitFor(() => got.length === 2, 10_000, 20));
+    await assert.rejects(c.subscribe(topicName('secret'), () => {}), { code: 'FORBIDDEN' });
+    assert.deepEqual(c.topics, [], 'a refused subscription is not remembered');
+    assert.deepEqual(await c.subscribe(news, () => {}, { presence: true }).then((a) => a.presence), true);
+    const p = await c.presence(news);
+    assert.equal(p.count.users, 1, JSON.stringify(p));
+    await assert.rejects(c.presence(topicName('secret')), { code: 'FORBIDDEN' });
+
+    const errors = [];
+    c.on('error', (d) => errors.push(d));
+    const { connection_id: id } = await c.request('whoami');
+    const r = await strict.cliRun(['close', id, '--code', '4001', '--reason', 'kicked by the test']);
+    assert.equal(r.status, 0, r.stderr);
+    await waitFor(() => c.state !== 'open', 10_000, 5);
+    for (let n = 1; n <= 5; n++) await Promise.all([pub.publish(news, { n }), pub.publish(`${prices}.eur`, { n })]);
+    assert.ok(await waitFor(() => got.length >= 12, 15_000, 20), `${got.length} of 12`);
+    await sleep(300);
+    const range = [0, 1, 2, 3, 4, 5];
+    assert.deepEqual(got.filter(([t]) => t === news).map(([, n]) => n), range);
+    assert.deepEqual(got.filter(([t]) => t === `${prices}.eur`).map(([, n]) => n), range);
+    assert.ok(c.recovered > 0, 'nothing came from the history');
+    assert.deepEqual(errors, [], 'a recovery call was refused');
+    assert.deepEqual(c.recoveries, []);
+  } finally {
+    for (const x of own) x.close();
+    await strict.stop();
+  }
 });
