@@ -1,4 +1,4 @@
-// streamer.js - the browser and Node client of streamer: request/response correlation, async progress, topics, flow control, reconnect with backoff (several nodes' URLs, round robin), numbered streams recovered exactly once in order. ES module, no dependencies.
+// streamer.js - the browser and Node client of streamer: request/response correlation, async progress, topics (and server-side subscriptions), presence, flow control, reconnect with backoff (several nodes' URLs, round robin), numbered streams recovered exactly once in order. ES module, no dependencies.
 //
 //   import { StreamerClient } from './streamer.js';
 //   const client = new StreamerClient('ws://127.0.0.1:7999/ws', { getToken: async () => token });
@@ -8,6 +8,10 @@
 //     { onProgress: (p) => console.log(p.percentage, p.message), timeout: 120000 });
 //   await client.subscribe('prices', (data, event) => console.log(data));
 //   await client.publish('prices', { eur: 1.08 });
+//   await client.subscribe('room.1', null, { presence: true });
+//   client.on('join', (p) => console.log(p.user_id, 'joined', p.topic));
+//   const { users } = await client.presence('room.1');
+//   client.onTopic('news.*', (data, event) => console.log(event.topic, data)); // the token's topics claim
 //
 // In Node < 22 pass a WebSocket implementation: new StreamerClient(url, { WebSocket: require('ws') }).
 
@@ -46,7 +50,7 @@ const DEFAULTS = {
   resubmit: true, //        send again an async request the server cancelled because its connection closed before it started
   refresh: true, //         with getToken: get a new token before the current one expires and hand it to the
   //                        server (auth.refresh), so the connection outlives its token; false = off
-  idempotent: ['echo', 'health', 'whoami', 'subscribe', 'unsubscribe', 'request.status'], // resent when unanswered at a disconnect
+  idempotent: ['echo', 'health', 'whoami', 'subscribe', 'unsubscribe', 'request.status', 'presence', 'presence.count'], // resent when unanswered at a disconnect
   rateLimitRetries: 8, //   times a request refused with RATE_LIMITED is sent again after the server's retry_after_ms
   maxInFlight: MAX_IN_FLIGHT, // requests sent and not yet answered at once; the rest wait in order
   maxInFlightBytes: MAX_IN_FLIGHT_BYTES, // and their size in all (JSON characters)
@@ -72,6 +76,19 @@ function topicOf(stream) {
   if (!stream.startsWith('topic:')) return null;
   const i = stream.indexOf(':', 6);
   return i < 0 ? null : stream.slice(i + 1);
+}
+
+/** Whether a topic pattern covers topic, as the server matches a token's topics claim:
+ * `*` covers every topic, `<prefix>.*` every topic that starts with `<prefix>.` (and
+ * goes on: `prices.*` covers `prices.eur`, not `prices`), anything else is a topic
+ * name and covers itself (topic names hold no `*`). */
+export function topicCovers(pattern, topic) {
+  if (typeof pattern !== 'string' || typeof topic !== 'string') return false;
+  if (pattern === '*') return true;
+  if (pattern.length >= 2 && pattern.endsWith('.*')) {
+    return topic.length > pattern.length - 1 && topic.startsWith(pattern.slice(0, -1));
+  }
+  return pattern === topic;
 }
 
 /** An error answered by the server (code from the protocol) or made by the client
@@ -157,7 +174,10 @@ export class StreamerClient extends EventTarget {
     this._seq = 0;
     this._pending = new Map(); // request id -> request record
     this._queue = []; //         records waiting for a connection
-    this._topics = new Map(); // topic -> Set of handlers
+    this._topics = new Map(); // topic -> Set of handlers (flags: subscribing, presence, server, stream)
+    this._server = new Map(); // server-side subscriptions (the token's topics claim): topic or pattern -> { topic, pattern, stream }
+    this._serverTold = false; // this connection's server-side subscriptions are known (told, or none: an answer came first)
+    this._topicHandlers = new Map(); // onTopic: topic or pattern -> Set of handlers
     this._listeners = new Map(); // on/off wrappers
     this._timer = null; //       reconnect timer
     this._wake = null; //        resolves the reconnect wait early
@@ -192,7 +212,16 @@ export class StreamerClient extends EventTarget {
 
   // ---- events -------------------------------------------------------------
 
-  /** Calls fn(detail, event) for each event of type (open, close, reconnecting, refresh, error, message, sent, state, ratelimited, recovery, failover). */
+  /** Calls fn(detail, event) for each event of type (open, close, reconnecting, refresh, error, message, sent, state, ratelimited, recovery, failover,
+   * event, presence, join, leave, subscriptions):
+   * - `event`: every topic event delivered (detail: the message {type: 'event', topic, data, timestamp, ...}), whatever
+   *   subscription brought it: subscribe() or a server-side one (the token's topics claim, see onTopic)
+   * - `presence`: a join or leave on a topic subscribed with {presence: true} (detail: the message {type: 'presence',
+   *   topic, event: 'join'|'leave', user_id, connections, timestamp}; connections: the user's connections still
+   *   subscribed to the topic after the change); `join` / `leave`: the same message, by its event
+   * - `subscriptions`: the server told (after a connect, or a reconnect) the subscriptions it made itself from the
+   *   token's topics claim; detail {topics: [{topic, stream, epoch, offset} | {topic, pattern: true}]} (topics: [] when
+   *   a reconnect's token has none any more) */
   on(type, fn) {
     const wrapper = (e) => fn(e.detail, e);
     if (!this._listeners.has(fn)) this._listeners.set(fn, new Map());
@@ -361,6 +390,8 @@ export class StreamerClient extends EventTarget {
           fail(new StreamerError('CLOSED', 'The client was closed'));
           return;
         }
+        // Messages may come before _onOpen runs: the server-side subscriptions come first.
+        this._serverTold = false;
         ws.onmessage = (e) => this._onMessage(ws, e);
         ws.onclose = (e) => this._onClose(ws, e);
         ws.onerror = () => this._emit('error', { error: new Error('WebSocket error') });
@@ -989,6 +1020,13 @@ export class StreamerClient extends EventTarget {
       this._onStreamMessage(m, e.data);
       return;
     }
+    // The server-side subscriptions come with the open, before any answer: when an
+    // answer comes first, this connection has none.
+    if (!this._serverTold && m && typeof m === 'object' && m.request_id != null &&
+        (m.type === 'response' || m.type === 'error')) {
+      this._serverTold = true;
+      if (this._server.size) this._setServer([]);
+    }
     this._deliver(m, e.data, false);
     if (m && typeof m === 'object' && m.positions && typeof m.positions === 'object') {
       for (const [name, pos] of Object.entries(m.positions)) this._hint(name, pos);
@@ -1005,6 +1043,15 @@ export class StreamerClient extends EventTarget {
     if (!m || typeof m !== 'object') return;
     if (m.type === 'event') {
       this._dispatchEvent(m);
+      return;
+    }
+    if (m.type === 'presence') {
+      this._onPresence(m);
+      return;
+    }
+    if (m.type === 'subscriptions' && m.request_id == null) {
+      this._serverTold = true;
+      this._setServer(Array.isArray(m.topics) ? m.topics : []);
       return;
     }
     const r = m.request_id != null ? this._pending.get(m.request_id) : undefined;
@@ -1083,16 +1130,29 @@ export class StreamerClient extends EventTarget {
     }
   }
 
+  // A topic event: the `event` event, then the handlers of its topic (subscribe) and
+  // those of onTopic whose topic or pattern covers it, each once.
   _dispatchEvent(m) {
-    const handlers = this._topics.get(m.topic);
-    if (!handlers) return;
-    for (const h of [...handlers]) {
+    this._emit('event', m);
+    if (typeof m.topic !== 'string') return;
+    const fns = new Set(this._topics.get(m.topic));
+    for (const [key, set] of this._topicHandlers) {
+      if (topicCovers(key, m.topic)) for (const h of set) fns.add(h);
+    }
+    for (const h of fns) {
       try {
         h(m.data, m);
       } catch (error) {
         this._emit('error', { error, topic: m.topic });
       }
     }
+  }
+
+  // A join or leave of a topic subscribed with presence (not numbered: no stream).
+  _onPresence(m) {
+    if (typeof m.topic !== 'string' || !this._topics.get(m.topic)?.presence) return;
+    this._emit('presence', m);
+    if (m.event === 'join' || m.event === 'leave') this._emit(m.event, m);
   }
 
   // ---- streams -----------------------------------------------------------------
@@ -1113,16 +1173,31 @@ export class StreamerClient extends EventTarget {
   _stream(name) {
     let s = this._streams.get(name);
     if (!s) {
-      s = { name, known: false, epoch: null, offset: 0, buffer: new Map(), foreign: [], upTo: 0, target: 0, fetching: false, graceTimer: null, gapTimer: null };
+      s = { name, known: false, epoch: null, offset: 0, buffer: new Map(), foreign: [], upTo: 0, target: 0, fetching: false, graceTimer: null, gapTimer: null, startTimer: null };
       this._streams.set(name, s);
     }
     return s;
   }
 
-  // Whether messages of stream name concern this client: a topic stream only while subscribed.
+  // Whether messages of stream name concern this client: a topic stream only while
+  // subscribed (subscribe, or the server's own subscription to it or to a pattern covering it).
   _wanted(name) {
     const topic = topicOf(name);
-    return topic == null || this._topics.has(topic);
+    if (topic == null) return true;
+    if (topic.includes('*')) return false; // a pattern's channel, not a stream
+    return this._topics.has(topic) || this._serverCovers(topic);
+  }
+
+  // Whether a server-side subscription (a name or a pattern) covers topic.
+  _serverCovers(topic) {
+    for (const key of this._server.keys()) if (topicCovers(key, topic)) return true;
+    return false;
+  }
+
+  // The server-side subscription to topic by name (not by a pattern), or undefined.
+  _serverExact(topic) {
+    const e = this._server.get(topic);
+    return e && !e.pattern ? e : undefined;
   }
 
   // A topic whose subscribe answer (which gives the stream's position) is awaited.
@@ -1141,6 +1216,10 @@ export class StreamerClient extends EventTarget {
     if (!s.known) {
       if (this._awaitingPosition(m.stream)) {
         s.foreign.push([m, raw, false]);
+        return;
+      }
+      if (topicOf(m.stream) != null) {
+        this._startAtFirst(s, m, raw);
         return;
       }
       // A user or tenant stream that did not exist at the last synchronisation starts
@@ -1208,6 +1287,26 @@ export class StreamerClient extends EventTarget {
     s.gapTimer.unref?.();
   }
 
+  // A topic stream whose position nobody told (one a server-side pattern covers, seen
+  // for the first time): it starts at its first message that comes. The pattern was
+  // subscribed at the connect; where the stream stood then is not known. The
+  // messages that come within GAP_GRACE ms are held first, and it starts before the
+  // lowest of them: pushes of one stream reach Pushpin in any order.
+  _startAtFirst(s, m, raw) {
+    s.foreign.push([m, raw, false]);
+    if (s.startTimer) return;
+    s.startTimer = setTimeout(() => {
+      s.startTimer = null;
+      if (this._streams.get(s.name) !== s || s.known || !s.foreign.length) return;
+      const epoch = s.foreign[s.foreign.length - 1][0].epoch; // the newest epoch
+      let first = Infinity;
+      for (const [x] of s.foreign) if (x.epoch === epoch && x.offset < first) first = x.offset;
+      this._setPosition(s, epoch, first - 1);
+      this._refeed(s);
+    }, GAP_GRACE);
+    s.startTimer.unref?.();
+  }
+
   _setPosition(s, epoch, offset) {
     s.known = true;
     if (epoch !== s.epoch) s.buffer.clear();
@@ -1237,6 +1336,7 @@ export class StreamerClient extends EventTarget {
       if (this._awaitingPosition(name)) return; // its subscribe answer sets it
       this._setPosition(s, pos.epoch ?? null, pos.offset);
       if (this._syncing) s.fresh = true; // live messages held meanwhile may be at or before it (_synced)
+      this._adoptEarly(s, s.foreign.map(([m]) => m)); // those of a stream a pattern covers (_startAtFirst)
       this._refeed(s);
       return;
     }
@@ -1261,6 +1361,7 @@ export class StreamerClient extends EventTarget {
     if (!s) {
       if (!this._wanted(name)) return;
       if (!this._positionsKnown) return; // where it stood is unknown: its next message tells
+      if (topicOf(name) != null) return; // a topic its subscription did not place: from its next message (_startAtFirst)
       s = this._stream(name);
       this._setPosition(s, null, 0); // appeared since the synchronisation: it starts at 0
     }
@@ -1369,12 +1470,18 @@ export class StreamerClient extends EventTarget {
 
   // After an open: where every stream stands (streams.recover with the known
   // positions and the earlier connection ids; subscribe with since for topics).
-  // Stream messages are held until all of it is in, then go through in order.
+  // The topics the server subscribes by itself (the token's topics claim, by name or
+  // pattern) are subscribed again by the server at the connect: their streams go in
+  // the streams.recover once the connection told which they are (its `subscriptions`
+  // message comes before any answer, but may come after the open: then _setServer
+  // asks for them). Stream messages are held until all of it is in, then go through
+  // in order.
   _synchronise() {
     this._positionsKnown = true; // until a streams.recover of it fails
     const since = {};
     for (const s of this._streams.values()) {
-      if (s.known && topicOf(s.name) == null) since[s.name] = this._since(s);
+      if (!s.known) continue;
+      if (topicOf(s.name) == null || (this._serverTold && this._followsServer(s.name))) since[s.name] = this._since(s);
     }
     const names = Object.keys(since);
     const chunks = [];
@@ -1384,17 +1491,79 @@ export class StreamerClient extends EventTarget {
       for (const chunk of chunks) this._recoverMany(chunk.map((n) => this._streams.get(n)), true);
     }
     for (const [topic, handlers] of this._topics) {
-      if (handlers.subscribing) continue; // its own subscribe request is in the queue
-      const s = handlers.stream && this._streams.get(handlers.stream);
-      const payload = { topic };
-      if (s && s.known && !this._streamsOff) payload.since = this._since(s);
-      this._syncing += 1;
-      const gen = this._gen;
-      this._call('subscribe', payload, this.options.requestTimeout, true).then(
-        (d) => { if (gen === this._gen) this._subscribed(topic, d); },
-        (error) => { if (gen === this._gen) this._emit('error', { error, topic }); },
-      ).finally(() => { if (gen === this._gen) this._synced(); });
+      if (this._subscribesItself(topic)) this._resubscribe(topic, handlers);
     }
+  }
+
+  // Whether stream name is a topic stream followed only for a server-side
+  // subscription (not for one subscribe() makes again after a reconnect).
+  _followsServer(name) {
+    const topic = topicOf(name);
+    return topic != null && this._wanted(name) && !this._subscribesItself(topic);
+  }
+
+  // Whether topic's subscription is the client's to make again after a reconnect: a
+  // subscribe() the server answered (or will: its request is queued or being resent)
+  // is, one that only added handlers to a server-side subscription is not.
+  _subscribesItself(topic) {
+    const handlers = this._topics.get(topic);
+    return !!handlers && !handlers.server && !handlers.subscribing;
+  }
+
+  // Subscribes to topic again on this connection (since its stream's position, with
+  // presence when it had it); stream messages are held until the answer is in.
+  _resubscribe(topic, handlers) {
+    const s = handlers.stream && this._streams.get(handlers.stream);
+    const payload = { topic };
+    if (handlers.presence) payload.presence = true;
+    if (s && s.known && !this._streamsOff) payload.since = this._since(s);
+    this._syncing += 1;
+    const gen = this._gen;
+    this._call('subscribe', payload, this.options.requestTimeout, true).then(
+      (d) => { if (gen === this._gen) this._subscribed(topic, d); },
+      (error) => { if (gen === this._gen) this._emit('error', { error, topic }); },
+    ).finally(() => { if (gen === this._gen) this._synced(); });
+  }
+
+  // The server-side subscriptions this connection has (a `subscriptions` message, or
+  // none): exact topics take the position the server read at the connect, as a
+  // subscribe answer; a subscribe() that relied on a server-side subscription that
+  // is gone subscribes by itself; streams nothing covers any more are dropped.
+  _setServer(list) {
+    const items = list.filter((t) => t && typeof t === 'object' && typeof t.topic === 'string' && t.topic !== '');
+    const known = [...this._streams.values()].filter((s) => s.known); // before this message
+    this._server = new Map();
+    for (const t of items) {
+      const pattern = t.pattern === true || t.topic.includes('*');
+      this._server.set(t.topic, pattern ? { topic: t.topic, pattern: true }
+        : { topic: t.topic, pattern: false, stream: typeof t.stream === 'string' ? t.stream : null });
+    }
+    for (const t of items) {
+      const e = this._server.get(t.topic);
+      if (e.pattern || !e.stream || this._streamsOff) continue;
+      const handlers = this._topics.get(e.topic);
+      if (handlers?.server) handlers.stream = e.stream;
+      const s = this._stream(e.stream);
+      if (s.known) this._hint(e.stream, t);
+      else if (!this._awaitingPosition(e.stream)) {
+        this._setPosition(s, t.epoch ?? null, Number.isInteger(t.offset) ? t.offset : 0);
+        if (this._syncing) s.fresh = true; // live messages held meanwhile may be at or before it (_synced)
+        this._adoptEarly(s, s.foreign.map(([m]) => m));
+        this._refeed(s);
+      }
+    }
+    for (const [topic, handlers] of this._topics) {
+      if (!handlers.server || this._serverExact(topic)) continue;
+      handlers.server = false;
+      if (this.state === 'open') this._resubscribe(topic, handlers);
+    }
+    for (const name of [...this._streams.keys()]) if (!this._wanted(name)) this._dropStream(name);
+    // Told after the open (_synchronise left these streams out): what they missed.
+    if (this.state === 'open' && !this._streamsOff) {
+      const list = known.filter((s) => this._streams.get(s.name) === s && !s.fetching && this._followsServer(s.name));
+      for (let i = 0; i < list.length; i += RECOVER_STREAMS) this._recoverMany(list.slice(i, i + RECOVER_STREAMS), true);
+    }
+    this._emit('subscriptions', { topics: items });
   }
 
   // One streams.recover for the streams list (the since of each); `sync` ones hold
@@ -1500,8 +1669,21 @@ export class StreamerClient extends EventTarget {
   // ---- topics ---------------------------------------------------------------
 
   /** Subscribes handler(data, event) to topic; resolves with the server's answer.
-   * Subscriptions are restored after every reconnect. */
-  async subscribe(topic, handler) {
+   * Subscriptions are restored after every reconnect. On a topic the server
+   * subscribed this connection to by itself (by name in the token's topics claim,
+   * see serverTopics) it only adds the handler: no request, the answer is
+   * {topic, subscribed: true, server_side: true}. (The server tells them right after
+   * the open, the `subscriptions` event; in a browser connect() may resolve just before:
+   * a subscribe() made then sends its request, which is harmless.)
+   * @param {string} topic
+   * @param {(data: any, event: object) => void} [handler]  called with each event's data and the event message
+   * @param {object} [opts]
+   * @param {boolean} [opts.presence]  also receive the topic's join and leave events (the `presence`,
+   *   `join` and `leave` events of the client); asked again after every reconnect. Asked on a topic
+   *   already subscribed, it is added to the subscription (one more subscribe request). The server
+   *   may require a permission for it (STREAMER_PRESENCE_PERMISSION): FORBIDDEN otherwise. */
+  async subscribe(topic, handler, opts = {}) {
+    const presence = opts?.presence === true;
     let handlers = this._topics.get(topic);
     const first = !handlers;
     if (first) {
@@ -1509,10 +1691,20 @@ export class StreamerClient extends EventTarget {
       this._topics.set(topic, handlers);
     }
     if (handler) handlers.add(handler);
-    if (!first) return { topic, subscribed: true };
+    if (!first) {
+      if (presence && !handlers.presence) return this._addPresence(topic, handlers);
+      return handlers.server ? { topic, subscribed: true, server_side: true } : { topic, subscribed: true };
+    }
+    const server = this._serverExact(topic);
+    if (server && !presence) {
+      handlers.server = true; // the server subscribed it at the connect, and does after every reconnect
+      handlers.stream = server.stream;
+      return { topic, subscribed: true, server_side: true };
+    }
     handlers.subscribing = true;
+    if (presence) handlers.presence = true;
     try {
-      const data = await this.request('subscribe', { topic });
+      const data = await this.request('subscribe', presence ? { topic, presence: true } : { topic });
       if (this._topics.get(topic) === handlers) {
         handlers.subscribing = false;
         this._subscribed(topic, data);
@@ -1522,11 +1714,32 @@ export class StreamerClient extends EventTarget {
     } catch (e) {
       if (this._topics.get(topic) === handlers) {
         this._topics.delete(topic);
-        for (const [name, st] of this._streams) if (topicOf(name) === topic && !st.known) this._dropStream(name);
+        for (const [name, st] of this._streams) if (topicOf(name) === topic && !st.known && !this._wanted(name)) this._dropStream(name);
       }
       throw e;
     } finally {
       handlers.subscribing = false;
+    }
+  }
+
+  // Asks for the join and leave events of topic, subscribed already (by subscribe()
+  // or by the server): one more subscribe, with presence. A refusal leaves the
+  // subscription as it was.
+  async _addPresence(topic, handlers) {
+    const server = handlers.server;
+    handlers.presence = true;
+    handlers.server = false; // the subscription with presence is the client's to make again
+    try {
+      const data = await this.request('subscribe', { topic, presence: true });
+      if (this._topics.get(topic) === handlers) this._subscribed(topic, data);
+      const { messages, recovered, more, until, ...answer } = data || {};
+      return answer;
+    } catch (e) {
+      if (this._topics.get(topic) === handlers) {
+        handlers.presence = false;
+        handlers.server = server && !!this._serverExact(topic);
+      }
+      throw e;
     }
   }
 
@@ -1535,10 +1748,14 @@ export class StreamerClient extends EventTarget {
     if (!s) return;
     clearTimeout(s.graceTimer);
     clearTimeout(s.gapTimer);
+    clearTimeout(s.startTimer);
     this._streams.delete(name);
   }
 
-  /** Removes handler (or every handler) of topic; unsubscribes on the server when none is left. */
+  /** Removes handler (or every handler) of topic; unsubscribes on the server when none is left.
+   * A server-side subscription (the token's topics claim) stays: its events still reach
+   * on('event') and onTopic; only the join and leave events, if subscribe() asked for them,
+   * are turned off (answer {topic, subscribed: true, server_side: true}). */
   async unsubscribe(topic, handler) {
     const handlers = this._topics.get(topic);
     if (!handlers) return { topic, subscribed: false };
@@ -1546,11 +1763,50 @@ export class StreamerClient extends EventTarget {
     else handlers.clear();
     if (handlers.size) return { topic, subscribed: true };
     this._topics.delete(topic);
-    // Its position goes too: a later subscribe starts from where the topic then stands.
-    for (const name of [...this._streams.keys()]) if (topicOf(name) === topic) this._dropStream(name);
+    // Its position goes too (unless the server's subscriptions still cover it): a later
+    // subscribe starts from where the topic then stands.
+    for (const name of [...this._streams.keys()]) if (topicOf(name) === topic && !this._wanted(name)) this._dropStream(name);
+    const server = !!this._serverExact(topic);
     // A connection that is not open has no subscriptions: the next one will not get this topic.
-    if (this.state !== 'open') return { topic, subscribed: false };
+    if (this.state !== 'open') return server ? { topic, subscribed: true, server_side: true } : { topic, subscribed: false };
+    if (server) {
+      if (handlers.presence && !handlers.server) await this.request('subscribe', { topic, presence: false });
+      return { topic, subscribed: true, server_side: true };
+    }
     return this.request('unsubscribe', { topic });
+  }
+
+  /** Calls handler(data, event) for each event of topic, or of every topic a pattern covers
+   * (`*`, `<prefix>.*`: see topicCovers), whatever subscription brought it: one the server made
+   * at the connect from the token's topics claim (server-side subscriptions: no subscribe()
+   * needed), or subscribe(). It subscribes to nothing. Each handler runs once per event, even
+   * when it is registered for the event's topic in several ways.
+   * @param {string} topic  a topic name or a pattern
+   * @param {(data: any, event: object) => void} handler
+   * @returns {StreamerClient} this */
+  onTopic(topic, handler) {
+    if (typeof topic !== 'string' || topic === '') throw new TypeError('onTopic: topic must be a topic name or pattern');
+    if (typeof handler !== 'function') throw new TypeError('onTopic: handler must be a function');
+    let set = this._topicHandlers.get(topic);
+    if (!set) {
+      set = new Set();
+      this._topicHandlers.set(topic, set);
+    }
+    set.add(handler);
+    return this;
+  }
+
+  /** Removes a handler of onTopic (or, without one, every handler of that topic or pattern).
+   * @param {string} topic  the topic name or pattern given to onTopic
+   * @param {Function} [handler]
+   * @returns {StreamerClient} this */
+  offTopic(topic, handler) {
+    const set = this._topicHandlers.get(topic);
+    if (!set) return this;
+    if (handler) set.delete(handler);
+    else set.clear();
+    if (!set.size) this._topicHandlers.delete(topic);
+    return this;
   }
 
   /** Publishes data to topic (the token needs the `publish` permission). */
@@ -1558,9 +1814,34 @@ export class StreamerClient extends EventTarget {
     return this.request('publish', { topic, data }, opts);
   }
 
-  /** The topics this client is subscribed to. */
+  /** Who is subscribed to topic in this connection's tenant (live connections, subscribed
+   * by the topic's name): resolves with {topic, users: [{user_id, connections}],
+   * count: {users, connections}, truncated} (at most 1,000 users listed; truncated when
+   * there are more). The server may require a permission (STREAMER_PRESENCE_PERMISSION),
+   * and under STREAMER_TOPIC_POLICY=claims a topic the token's topics claim covers:
+   * FORBIDDEN otherwise.
+   * @param {string} topic
+   * @param {object} [opts]  as request()'s */
+  presence(topic, opts) {
+    return this.request('presence', { topic }, opts);
+  }
+
+  /** The numbers of presence(topic) only: resolves with {topic, users, connections}.
+   * @param {string} topic
+   * @param {object} [opts]  as request()'s */
+  presenceCount(topic, opts) {
+    return this.request('presence.count', { topic }, opts);
+  }
+
+  /** The topics this client is subscribed to with subscribe() (restored after every reconnect). */
   get topics() {
     return [...this._topics.keys()];
+  }
+
+  /** The topics the server subscribed this connection to by itself, from the token's topics
+   * claim: names and patterns (`prices.*`, `*`), as the last `subscriptions` event told. */
+  get serverTopics() {
+    return [...this._server.keys()];
   }
 }
 

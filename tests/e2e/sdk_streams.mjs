@@ -1,4 +1,4 @@
-// sdk_streams.mjs - www/streamer.js's numbered streams (issue 15): each message once, in offset order, across dropped pushes, lost tails, duplicates, epoch changes, paging and reconnects; first against a small in-process server that speaks the streams protocol and drops what it is told to, then through the real stack (Pushpin) when streamer-fcgi numbers its messages.
+// sdk_streams.mjs - www/streamer.js's numbered streams (issue 15): each message once, in offset order, across dropped pushes, lost tails, duplicates, epoch changes, paging and reconnects, also of the topics a token's topics claim subscribes at the connect (issue 18: names and patterns); first against a small in-process server that speaks the streams protocol and drops what it is told to, then through the real stack (Pushpin) when streamer-fcgi numbers its messages.
 import { test as nodeTest, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -17,13 +17,23 @@ const { StreamerClient } = await sdkModule();
 const TENANT = 'acme';
 const hex = () => randomBytes(8).toString('hex');
 
-async function streamsServer({ drop = () => false, hints = true, page = 100 } = {}) {
+// Whether a topics-claim entry covers topic (`*`, `<prefix>.*`, or the name), as the server matches.
+function covers(pattern, topic) {
+  if (pattern === '*') return true;
+  if (pattern.endsWith('.*')) return topic.startsWith(pattern.slice(0, -1)) && topic.length > pattern.length - 1;
+  return pattern === topic;
+}
+
+// claims(user): the topics claim of user's token (names and patterns), subscribed at the
+// connect; told at once, or (toldLate) just before the answer to the client's first
+// request, as a browser may see it (its open runs before the next message).
+async function streamsServer({ drop = () => false, hints = true, page = 100, claims = () => [], toldLate = false } = {}) {
   const wss = new WebSocket.WebSocketServer({ host: '127.0.0.1', port: 0 });
   await new Promise((r) => wss.on('listening', r));
   const streams = new Map(); // name -> { epoch, base, msgs: [{ m, to }] }
   const conns = new Map(); //   id -> { id, ws, user, topics }
   let nconn = 0;
-  const srv = { wss, streams, conns, drop, hints, page, received: [], url: `ws://127.0.0.1:${wss.address().port}/ws` };
+  const srv = { wss, streams, conns, drop, hints, page, claims, received: [], url: `ws://127.0.0.1:${wss.address().port}/ws` };
 
   const stream = (name) => {
     if (!streams.has(name)) streams.set(name, { epoch: hex(), base: 0, msgs: [] });
@@ -76,10 +86,12 @@ async function streamsServer({ drop = () => false, hints = true, page = 100 } = 
       case 'whoami': return { connection_id: conn.id, user_id: conn.user, tenant_id: TENANT };
       case 'subscribe': {
         conn.topics.add(p.topic);
+        if (p.presence !== undefined) (conn.presence ??= new Map()).set(p.topic, p.presence);
         srv.onSubscribe?.(p.topic); // between the subscription and the position the answer reads
         const name = `topic:${TENANT}:${p.topic}`;
         const st = streams.get(name);
         const d = { topic: p.topic, subscribed: true, stream: name, epoch: st ? st.epoch : null, offset: st ? current(st) : 0 };
+        if (p.presence !== undefined) d.presence = p.presence;
         return p.since ? { ...d, ...history(conn, name, p.since) } : d;
       }
       case 'unsubscribe': return { topic: p.topic, subscribed: false, was_subscribed: conn.topics.delete(p.topic) };
@@ -100,10 +112,29 @@ async function streamsServer({ drop = () => false, hints = true, page = 100 } = 
 
   wss.on('connection', (ws, req) => {
     const user = new URL(req.url, 'http://x').searchParams.get('Authorization') || 'anon';
-    const conn = { id: `conn${++nconn}`, ws, user, topics: new Set() };
+    const conn = { id: `conn${++nconn}`, ws, user, topics: new Set(), patterns: new Set() };
     conns.set(conn.id, conn);
+    // The server-side subscriptions of the token's topics claim, told first.
+    const told = [];
+    for (const t of srv.claims(user)) {
+      if (t.includes('*')) {
+        conn.patterns.add(t);
+        told.push({ topic: t, pattern: true });
+        continue;
+      }
+      conn.topics.add(t);
+      const st = streams.get(`topic:${TENANT}:${t}`);
+      told.push({ topic: t, stream: `topic:${TENANT}:${t}`, epoch: st ? st.epoch : null, offset: st ? current(st) : 0 });
+    }
+    let tell = told.length ? () => ws.send(JSON.stringify({ type: 'subscriptions', server_side: true, topics: told })) : () => {};
+    if (!toldLate) {
+      tell();
+      tell = () => {};
+    }
     ws.on('close', () => conns.delete(conn.id));
     ws.on('message', (data) => {
+      tell();
+      tell = () => {};
       const msg = JSON.parse(data.toString());
       srv.received.push({ conn: conn.id, msg });
       if (msg.action === 'job') { // async: acknowledged, then progress and complete through the user stream
@@ -127,7 +158,9 @@ async function streamsServer({ drop = () => false, hints = true, page = 100 } = 
 
   srv.publish = (topic, data) => {
     const m = append(`topic:${TENANT}:${topic}`, { type: 'event', topic, data, timestamp: new Date().toISOString() });
-    for (const c of conns.values()) if (c.topics.has(topic)) deliver(c, m);
+    for (const c of conns.values()) {
+      if (c.topics.has(topic) || [...c.patterns].some((pt) => covers(pt, topic))) deliver(c, m);
+    }
     return m;
   };
   // A direct message to every connection of user, or (connId) to one.
@@ -406,6 +439,163 @@ nodeTest('progress and complete through the user stream before the acknowledgmen
     }
     assert.equal(c._pending.size, 0);
     assert.deepEqual(c.errors, []);
+  } finally {
+    c.close();
+    await srv.close();
+  }
+});
+
+nodeTest('server-side subscriptions: a named topic starts where the connect told, a pattern\'s stream at its first push (one that overtakes is kept); gaps are fetched; on(\'event\') and onTopic get each once', async () => {
+  const srv = await streamsServer({ hints: false, claims: () => ['news', 'prices.*'] });
+  const c = client(srv, 'u1', { positionInterval: false });
+  const told = [];
+  const events = [];
+  const byPattern = [];
+  const byName = [];
+  c.on('subscriptions', (d) => told.push(d));
+  c.on('event', (ev) => events.push(`${ev.topic}:${ev.data}`));
+  c.onTopic('prices.*', (data, ev) => byPattern.push(`${ev.topic}:${data}`));
+  c.onTopic('news', (data) => byName.push(data));
+  c.onTopic('*', (data) => byName.push(data)); // the same handler twice: once per event
+  c.offTopic('*');
+  try {
+    for (let i = 1; i <= 3; i++) srv.publish('news', i); // before the connect: not for this client
+    for (let i = 1; i <= 2; i++) srv.publish('prices.eur', i);
+    await c.connect();
+    assert.ok(await waitFor(() => told.length === 1, 3000, 5));
+    assert.deepEqual(told[0].topics.map((t) => t.topic), ['news', 'prices.*']);
+    assert.deepEqual(c.serverTopics, ['news', 'prices.*']);
+    assert.deepEqual(c.positions[`topic:${TENANT}:news`], { epoch: srv.streams.get(`topic:${TENANT}:news`).epoch, offset: 3 });
+    await c.request('echo', 'synchronised');
+    const conn = [...srv.conns.values()][0];
+    // prices.eur 3 and 4 reach the client in the wrong order; 6 is lost
+    srv.drop = (m) => m.stream === `topic:${TENANT}:prices.eur` && (m.offset === 3 || m.offset === 6);
+    const m3 = srv.publish('prices.eur', 3);
+    srv.publish('prices.eur', 4);
+    srv.push(conn, m3);
+    srv.publish('news', 4);
+    srv.drop = (m) => m.stream === `topic:${TENANT}:news` && m.offset === 5;
+    srv.publish('news', 5);
+    srv.drop = (m) => m.stream === `topic:${TENANT}:prices.eur` && m.offset === 6;
+    for (let i = 5; i <= 7; i++) srv.publish('prices.eur', i);
+    srv.drop = () => false;
+    srv.publish('news', 6);
+    srv.publish('prices', 'no'); // prices.* does not cover prices
+    srv.publish('other', 'no');
+    assert.ok(await waitFor(() => events.length >= 8, 3000, 5), JSON.stringify(events));
+    await sleep(50);
+    assert.deepEqual(events.filter((e) => e.startsWith('news:')), ['news:4', 'news:5', 'news:6']);
+    assert.deepEqual(events.filter((e) => !e.startsWith('news:')), range(3, 7).map((i) => `prices.eur:${i}`));
+    assert.deepEqual(byPattern, range(3, 7).map((i) => `prices.eur:${i}`));
+    assert.deepEqual(byName, [4, 5, 6]);
+    assert.deepEqual(c.positions[`topic:${TENANT}:prices.eur`].offset, 7);
+    assert.ok(!srv.received.some((r) => r.msg.action === 'subscribe'), 'the server subscribed by itself');
+    assert.deepEqual(c.errors, []);
+    assert.deepEqual(c.recoveries, []);
+  } finally {
+    c.close();
+    await srv.close();
+  }
+});
+
+nodeTest('server-side subscriptions across reconnects: recovered with the client\'s streams; when the claim is gone, a subscribe() that relied on it subscribes by itself', async () => {
+  for (const toldLate of [false, true]) await serverSideReconnects(toldLate);
+});
+
+async function serverSideReconnects(toldLate) {
+  let claim = ['news', 'prices.*'];
+  const srv = await streamsServer({ claims: () => claim, toldLate });
+  const c = client(srv, 'u1', { positionInterval: false });
+  const told = [];
+  const news = [];
+  const prices = [];
+  c.on('subscriptions', (d) => told.push(d.topics.map((t) => t.topic)));
+  c.onTopic('prices.*', (data) => prices.push(data));
+  try {
+    await c.connect();
+    assert.ok(await waitFor(() => told.length === 1, 3000, 5)); // (a browser may see the open first)
+    assert.deepEqual(await c.subscribe('news', (x) => news.push(x)), { topic: 'news', subscribed: true, server_side: true });
+    assert.deepEqual(c.topics, ['news']);
+    srv.publish('news', 1);
+    srv.publish('prices.eur', 1);
+    assert.ok(await waitFor(() => news.length === 1 && prices.length === 1, 3000, 5));
+    // The connection breaks; both streams move meanwhile.
+    const firstConn = [...srv.conns.keys()][0];
+    srv.kill(firstConn);
+    await waitFor(() => c.state !== 'open', 3000, 5);
+    for (let i = 2; i <= 5; i++) {
+      srv.publish('news', i);
+      srv.publish('prices.eur', i);
+    }
+    assert.ok(await waitFor(() => news.length === 5 && prices.length === 5, 3000, 5), JSON.stringify({ news, prices }));
+    assert.deepEqual(told, [['news', 'prices.*'], ['news', 'prices.*']]);
+    // one streams.recover names them (with the user's streams, or on its own once told after the open)
+    const rec = srv.received.filter((r) => r.conn !== firstConn && r.msg.action === 'streams.recover' && r.msg.payload.streams[`topic:${TENANT}:news`]);
+    assert.equal(rec.length, 1, `toldLate ${toldLate}`);
+    assert.equal(rec[0].msg.payload.streams[`topic:${TENANT}:news`].offset, 1);
+    assert.equal(rec[0].msg.payload.streams[`topic:${TENANT}:prices.eur`].offset, 1);
+    assert.ok(!srv.received.some((r) => r.msg.action === 'subscribe'));
+    // The next token has no topics claim: no subscriptions message, news is subscribed by the client.
+    claim = [];
+    srv.kill([...srv.conns.keys()][0]);
+    await waitFor(() => c.state !== 'open', 3000, 5);
+    srv.publish('news', 6);
+    srv.publish('prices.eur', 6);
+    assert.ok(await waitFor(() => told.length === 3, 3000, 5));
+    assert.deepEqual(told[2], []);
+    assert.deepEqual(c.serverTopics, []);
+    const sub = await waitFor(() => srv.received.find((r) => r.msg.action === 'subscribe'), 3000, 5);
+    assert.deepEqual(sub.msg.payload, { topic: 'news', since: { epoch: srv.streams.get(`topic:${TENANT}:news`).epoch, offset: 5 } });
+    srv.publish('news', 7);
+    srv.publish('prices.eur', 7);
+    assert.ok(await waitFor(() => news.length === 7, 3000, 5), JSON.stringify(news));
+    await sleep(50);
+    assert.deepEqual(news, range(1, 7));
+    assert.deepEqual(prices, range(1, 5), 'prices.* is no longer subscribed');
+    assert.equal(c.positions[`topic:${TENANT}:prices.eur`], undefined, 'its stream is no longer followed');
+    assert.deepEqual(c.recoveries, []);
+    assert.deepEqual(c.errors, []);
+  } finally {
+    c.close();
+    await srv.close();
+  }
+}
+
+nodeTest('presence events: emitted (presence, join/leave) only for the topics subscribed with presence, not numbered; asked again after a reconnect', async () => {
+  const srv = await streamsServer({ hints: false });
+  const c = client(srv, 'u1', { positionInterval: false });
+  const seen = [];
+  for (const type of ['presence', 'join', 'leave']) c.on(type, (p) => seen.push(`${type}:${p.topic}:${p.user_id}`));
+  const got = [];
+  try {
+    await c.connect();
+    const ans = await c.subscribe('room', (x) => got.push(x), { presence: true });
+    assert.equal(ans.presence, true);
+    await c.subscribe('plain', (x) => got.push(x));
+    const conn = () => [...srv.conns.values()][0];
+    const ev = (topic, event, user) => ({ type: 'presence', topic, event, user_id: user, connections: 1, timestamp: new Date().toISOString() });
+    srv.push(conn(), ev('room', 'join', 'bob'));
+    srv.push(conn(), ev('plain', 'join', 'bob')); // not asked for
+    srv.push(conn(), ev('room', 'leave', 'bob'));
+    srv.publish('room', 'x');
+    assert.ok(await waitFor(() => got.length === 1, 3000, 5));
+    await sleep(20);
+    assert.deepEqual(seen, ['presence:room:bob', 'join:room:bob', 'presence:room:bob', 'leave:room:bob']);
+    assert.deepEqual(Object.keys(c.positions).sort(), [`topic:${TENANT}:plain`, `topic:${TENANT}:room`]);
+    srv.kill(conn().id);
+    await waitFor(() => c.state !== 'open', 3000, 5);
+    await waitFor(() => c.state === 'open', 3000, 5);
+    const again = await waitFor(() => srv.received.filter((r) => r.msg.action === 'subscribe' && r.conn === conn()?.id).length === 2 &&
+      srv.received.filter((r) => r.msg.action === 'subscribe' && r.conn === conn().id), 3000, 5);
+    assert.deepEqual(again.map((r) => [r.msg.payload.topic, r.msg.payload.presence]).sort(), [['plain', undefined], ['room', true]]);
+    // presence asked on a subscribed topic: one more subscribe; unsubscribe ends it
+    await c.subscribe('plain', null, { presence: true });
+    srv.push(conn(), ev('plain', 'join', 'eve'));
+    await c.unsubscribe('room');
+    srv.push(conn(), ev('room', 'join', 'eve'));
+    await c.request('echo', 'after');
+    await sleep(20);
+    assert.deepEqual(seen.slice(4), ['presence:plain:eve', 'join:plain:eve']);
   } finally {
     c.close();
     await srv.close();
