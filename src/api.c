@@ -592,18 +592,19 @@ static void api_batch(struct api_ctx *x, json_t *body, const char *query, struct
 		const char *method = json_string_value(json_object_get(item, "method"));
 		const char *path = json_string_value(json_object_get(item, "path"));
 		const char *route = path ? api_route_of(path) : NULL;
-		char *p = NULL, *q;
+		char *p = NULL, *q = NULL;
 
+		if (route) {
+			p = xstrdup(route);
+			if ((q = strchr(p, '?')))
+				*q++ = '\0';
+		}
 		if (!json_is_object(item) || !method || !route) {
 			api_fail(&one, ERR_VALIDATION, "path", "requests[%zu] must be {\"method\", \"path\": "
 				 "\"/api/v1/…\", \"body\"}", i);
-		} else if (route_is(route, "batch")) {
+		} else if (route_is(p, "batch")) {
 			api_fail(&one, ERR_VALIDATION, "path", "requests[%zu]: a batch cannot hold a batch", i);
 		} else {
-			p = xstrdup(route);
-			q = strchr(p, '?');
-			if (q)
-				*q++ = '\0';
 			api_run(x, method, p, json_object_get(item, "body"), q, &one);
 		}
 		json_array_append_new(out, json_pack("{s:i,s:o}", "status", one.status, "body", one.body));

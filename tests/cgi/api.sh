@@ -213,7 +213,7 @@ api POST /api/v1/batch '{"requests":[
 	{"method":"GET","path":"/api/v1/presence?tenant=acme&topic=room"},
 	{"method":"POST","path":"/api/v1/send","body":{"connection":"nobody","data":{}}},
 	{"method":"GET","path":"/api/v1/nothing"},
-	{"method":"POST","path":"/api/v1/batch","body":{"requests":[]}},
+	{"method":"POST","path":"/api/v1/batch?x=1","body":{"requests":[]}},
 	{"method":"POST","path":"/api/v1/broadcast","body":{"data":{}}},
 	{"path":"/api/v1/send"}]}'
 check_eq "a batch is 200" "$RESP_STATUS" 200
