@@ -17,7 +17,7 @@
 // subscribed to one topic and times rounds from the call until every client has
 // that round's event. Exits 1 on a failed call or a missed event.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import http from 'node:http';
 import { WebSocket, intEnv, mintToken, percentile } from './util.mjs';
 
@@ -85,6 +85,46 @@ async function publish(how, tenant, topic, data) {
   }
 }
 
+// CPU ticks (utime + stime) of each role's process tree, from BENCH_CPU_ROOTS ("role:pid ...",
+// bench/api fills it in: multiwatch, the web server, zurl, Pushpin's runner, the PostgreSQL
+// postmaster); the trees are walked at each reading, so workers and database sessions
+// started later count too. The client: this process and the children it waited for (the CLI).
+const CLK_TCK = 100; // Linux's USER_HZ for /proc/<pid>/stat
+function procStat(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return null;
+  }
+}
+function cpuByRole() {
+  const children = new Map();
+  const ticks = new Map();
+  for (const pid of readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(pid)) continue;
+    const f = procStat(pid);
+    if (!f) continue;
+    ticks.set(pid, Number(f[11]) + Number(f[12]));
+    if (!children.has(f[1])) children.set(f[1], []);
+    children.get(f[1]).push(pid);
+  }
+  const out = {};
+  for (const item of (env.BENCH_CPU_ROOTS || '').split(/\s+/).filter(Boolean)) {
+    const [role, root] = item.split(':');
+    let sum = 0;
+    for (const stack = [root]; stack.length;) {
+      const pid = stack.pop();
+      sum += ticks.get(pid) || 0;
+      stack.push(...(children.get(pid) || []));
+    }
+    out[role] = (out[role] || 0) + sum;
+  }
+  const self = procStat('self');
+  out.client = Number(self[11]) + Number(self[12]) + Number(self[13]) + Number(self[14]);
+  return out;
+}
+
 const median = (a) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor(s.length / 2)]; };
 const ms = (t0) => Number(process.hrtime.bigint() - t0) / 1e6;
 const LABEL = { floor: 'floor (POST to Pushpin)', api: 'api (POST /api/v1/broadcast)', cli: 'cli (streamer broadcast)' };
@@ -100,6 +140,7 @@ if (SECONDS > 0 && CONCURRENCY.length) {
       const lat = [];
       let errors = 0;
       let firstError = '';
+      const cpu0 = cpuByRole();
       const end = performance.now() + SECONDS * 1000;
       const t0 = performance.now();
       await Promise.all(Array.from({ length: c }, async (_, w) => {
@@ -121,6 +162,13 @@ if (SECONDS > 0 && CONCURRENCY.length) {
       console.log(`  C=${String(c).padEnd(3)} ${LABEL[how].padEnd(30)} ${row.perSecond.toFixed(0).padStart(6)} calls/s` +
         `   latency ms p50 ${row.p50.toFixed(1)} p99 ${row.p99.toFixed(1)}${errors ? `   ${errors} FAILED (${firstError})` : ''}`);
       if (errors) failed = true;
+      const cpu1 = cpuByRole();
+      const per = Object.keys(cpu1).map((r) => [r, ((cpu1[r] - (cpu0[r] || 0)) / CLK_TCK) * 1e6 / Math.max(1, lat.length)]);
+      const total = per.reduce((a, [, us]) => a + us, 0);
+      row.cpu = Object.fromEntries(per);
+      row.cpuTotal = total;
+      console.log(`        CPU µs a call: ${per.map(([r, us]) => `${r} ${us.toFixed(0)}`).join(', ')}; total ${total.toFixed(0)}` +
+        ` (${((total * lat.length) / 1e6 / secs).toFixed(2)} cores)`);
     }
   }
 }
