@@ -768,7 +768,9 @@ static void sleep_ms(int ms)
 
 /*
  * One try of conn_close's transaction: checks secret when non-NULL, deletes
- * the row (filling *rec) and cancels the connection's pending requests.
+ * the row (filling *rec) and cancels the connection's pending requests
+ * (ops_remove), gathering the leave events of its topics into leaves (sent
+ * by the caller after the commit).
  * Returns the store result or CLOSE_REFUSED; on anything but STORE_OK and
  * STORE_NOTFOUND the transaction is rolled back.
  */
