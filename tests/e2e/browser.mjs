@@ -17,7 +17,7 @@ const OUTPUT = process.env.STREAMER_E2E_OUTPUT ||
 
 let chromium = null;
 try {
-  ({ chromium } = createRequire(join(here, 'node_modules') + '/')('playwright-core'));
+  ({ chromium } = createRequire((process.env.STREAMER_E2E_NODE_MODULES || join(here, 'node_modules')) + '/')('playwright-core'));
 } catch { /* skipped below */ }
 
 const skip = missingPrograms('lighttpd') || (FLOOR && 'needs streamer-fcgi') ||

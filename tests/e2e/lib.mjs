@@ -10,7 +10,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createRequire } from 'node:module';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const require = createRequire(join(here, 'node_modules') + '/');
+// ws from run-node.sh's node_modules (the build tree's when the source tree is read-only).
+const NODE_MODULES = process.env.STREAMER_E2E_NODE_MODULES || join(here, 'node_modules');
+const require = createRequire(NODE_MODULES + '/');
 export const WebSocket = require('ws');
 
 export const SRC = process.env.top_srcdir || join(here, '..', '..');

@@ -9,11 +9,4 @@ EXTRA_DIST += tests/e2e/run-node.sh tests/e2e/stack.sh tests/e2e/lib.mjs \
 	tests/e2e/ws_basic.mjs tests/e2e/ws_load.mjs tests/e2e/ws_flood.mjs tests/e2e/apache.mjs tests/e2e/async.mjs tests/e2e/push.mjs tests/e2e/doubles.mjs \
 	tests/e2e/sdk.mjs tests/e2e/browser.mjs tests/e2e/security.mjs tests/e2e/quotas.mjs \
 	tests/e2e/streams.mjs tests/e2e/delivery.mjs tests/e2e/sdk_flow.mjs tests/e2e/sdk_streams.mjs tests/e2e/nodes.mjs tests/e2e/pg_outage.mjs tests/e2e/api.mjs tests/e2e/sdk_presence.mjs \
-	contrib/pushpin/pushpin.conf.in contrib/pushpin/zurl.conf.in contrib/pushpin/routes.in \
-	contrib/lighttpd/streamer.conf contrib/apache/streamer.conf \
-	contrib/systemd/streamer-fcgi.service contrib/systemd/streamer-processor.service \
-	contrib/systemd/streamer.env.example contrib/prometheus/prometheus.yml contrib/prometheus/streamer-alerts.yml \
-	contrib/prometheus/streamer-alerts.test.yml \
-	contrib/multinode/README.md contrib/multinode/haproxy.cfg contrib/multinode/nginx-streamer.conf \
-	contrib/multinode/streamer.env.example \
 	.ci/run

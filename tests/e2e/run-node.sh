@@ -1,5 +1,5 @@
 #!/bin/sh
-# run-node.sh - runs one end-to-end test file (.mjs) with node's TAP reporter, after making sure tests/e2e/node_modules has ws.
+# run-node.sh - runs one end-to-end test file (.mjs) with node's TAP reporter, after making sure node_modules (ws, playwright-core) is installed.
 # Usage: sh tests/e2e/run-node.sh FILE.mjs   (automake's MJS_LOG_COMPILER)
 # node_modules is installed with `npm ci` from the committed package-lock.json,
 # once, under a lock so that parallel `make -j check` jobs do not race.
@@ -13,25 +13,43 @@ if ! command -v node >/dev/null 2>&1; then
 	exit 0
 fi
 
-need_install() {
-	[ ! -f "$e2e_dir/node_modules/ws/package.json" ] ||
-		[ ! -f "$e2e_dir/node_modules/.package-lock.json" ] ||
-		[ -n "$(find "$e2e_dir/package-lock.json" -newer "$e2e_dir/node_modules/.package-lock.json")" ]
+# Where node_modules lives: tests/e2e/node_modules in the source tree (where dev.sh and
+# bench/ find it too), unless the source tree is read-only (make distcheck): then
+# tests/e2e/node_modules in the build tree. lib.mjs and browser.mjs load ws and
+# playwright-core from $STREAMER_E2E_NODE_MODULES.
+need_install() { # DIR: whether DIR/node_modules is missing or older than the lock
+	[ ! -f "$1/node_modules/ws/package.json" ] ||
+		[ ! -f "$1/node_modules/.package-lock.json" ] ||
+		[ -n "$(find "$e2e_dir/package-lock.json" -newer "$1/node_modules/.package-lock.json")" ]
 }
 
-if need_install; then
+npm_dir=$e2e_dir
+# (The mode bits, not test -w: root may write anywhere, yet distcheck means "read-only".)
+if need_install "$npm_dir" && { ! [ -w "$e2e_dir" ] || [ -z "$(find "$e2e_dir" -maxdepth 0 -perm -u+w)" ]; }; then
+	npm_dir=${top_builddir:-.}/tests/e2e
+	mkdir -p "$npm_dir"
+	npm_dir=$(cd "$npm_dir" && pwd)
+fi
+
+if need_install "$npm_dir"; then
 	lock=${TMPDIR:-/tmp}/streamer-e2e-npm.lock
 	(
 		flock 9
-		if need_install; then
-			echo "# npm ci in $e2e_dir" >&2
-			cd "$e2e_dir" && npm ci --no-audit --no-fund --loglevel=error >&2
+		if need_install "$npm_dir"; then
+			echo "# npm ci in $npm_dir" >&2
+			if [ "$npm_dir" != "$e2e_dir" ]; then
+				cp "$e2e_dir/package.json" "$e2e_dir/package-lock.json" "$npm_dir/" &&
+					chmod u+w "$npm_dir/package.json" "$npm_dir/package-lock.json"
+			fi
+			cd "$npm_dir" && npm ci --no-audit --no-fund --loglevel=error >&2
 		fi
 	) 9>"$lock" || {
-		echo "Bail out! npm ci failed in $e2e_dir (the npm registry must be reachable once)"
+		echo "Bail out! npm ci failed in $npm_dir (the npm registry must be reachable once)"
 		exit 1
 	}
 fi
+STREAMER_E2E_NODE_MODULES=$npm_dir/node_modules
+export STREAMER_E2E_NODE_MODULES
 
 # One file's tests share one stack; each test has its own timeout.
 exec node --test --test-reporter=tap --test-timeout=120000 "$test_file"
