@@ -11,7 +11,8 @@
 #   ./dev.sh status    what is running
 #   ./dev.sh logs [-f] the end of every log (-f: follow them)
 #   ./dev.sh test      install what is missing, build with -Werror, run the
-#                      sanitizer, valgrind, fuzz and PostgreSQL checks, then `make check`
+#                      sanitizer, valgrind, fuzz, PostgreSQL and Debian package
+#                      checks, then `make distcheck` (the whole `make check` on the tarball)
 #
 # Settings (environment):
 #   STREAMER_PUSHPIN_PORT=7999  STREAMER_HTTP_PORT=8080  STREAMER_PUBLISH_PORT=5561
@@ -59,6 +60,8 @@ TOOL_PKGS+=(clang libclang-rt-dev)
 # ---- end fuzzing ----
 # ---- the server API (issue 18): tests/cgi/api_doc.sh reads docs/api.yaml with python3's yaml module ----
 TOOL_PKGS+=(python3-yaml)
+# ---- packaging (issue 19): make check-deb builds, lints and installs the .deb; man renders the pages ----
+TOOL_PKGS+=(dpkg-dev debhelper lintian man-db groff-base)
 
 pkg_installed() {
 	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed'
@@ -520,7 +523,7 @@ summary_block() {
 cmd_test() {
 	install_packages
 	build
-	local log=$BUILD/dev-check.log sanitizers=0 valgrind=0 check=0 fuzz=0 pg=0
+	local log=$BUILD/dev-check.log sanitizers=0 valgrind=0 check=0 fuzz=0 pg=0 deb=0
 
 	say "==> make check-sanitizers (ASan + UBSan build, whole suite)"
 	make -C "$BUILD" -j2 check-sanitizers AM_COLOR_TESTS=no || sanitizers=$?
@@ -534,25 +537,38 @@ cmd_test() {
 	say "==> make check-postgresql (conformance, CGI and e2e tests on a throwaway PostgreSQL server)"
 	make -C "$BUILD" -j2 check-postgresql AM_COLOR_TESTS=no || pg=$?
 	# ---- end PostgreSQL ----
-	say "==> make check"
-	if make -C "$BUILD" -j2 check AM_COLOR_TESTS=no 2>&1 | tee "$log"; then
+	# ---- packaging (issue 19): the .deb built, linted, installed, run and purged ----
+	say "==> make check-deb (dpkg-buildpackage, lintian, install, the units through Pushpin, purge)"
+	if [[ $(id -u) == 0 ]]; then
+		make -C "$BUILD" check-deb || deb=$?
+	else
+		say "dev.sh: check-deb skipped: it installs the package, run as root"
+	fi
+	# The whole suite runs here, once: `make distcheck` builds the tarball, then
+	# configures, builds and runs `make check` from it with the source tree
+	# read-only, then installs and uninstalls it.
+	say "==> make distcheck (the tarball: build, make check with a read-only source, install, uninstall)"
+	if make -C "$BUILD" -j2 distcheck AM_COLOR_TESTS=no 2>&1 | tee "$log"; then
 		check=0
 	else
 		check=1
 	fi
 
-	if ((check != 0)) && [[ -f $BUILD/test-suite.log ]]; then
-		say "==> failures (see $BUILD/test-suite.log)"
-		grep -E '^(FAIL|ERROR):' "$BUILD/test-suite.log" | head -40 || true
+	local suite_log
+	suite_log=$(ls "$BUILD"/streamer-*/_build/sub/test-suite.log 2>/dev/null | head -1)
+	if ((check != 0)) && [[ -n $suite_log ]]; then
+		say "==> failures (see $suite_log)"
+		grep -E '^(FAIL|ERROR):' "$suite_log" | head -40 || true
 	fi
 	say "==> check-sanitizers: $( ((sanitizers == 0)) && echo ok || echo FAILED)," \
 		"check-valgrind: $( ((valgrind == 0)) && echo ok || echo FAILED)," \
 		"check-fuzz: $( ((fuzz == 0)) && echo ok || echo FAILED)," \
 		"check-postgresql: $( ((pg == 0)) && echo ok || echo FAILED)," \
-		"check: $( ((check == 0)) && echo ok || echo FAILED)"
-	# The output ends with automake's summary of the plain run.
+		"check-deb: $( ((deb == 0)) && echo ok || echo FAILED)," \
+		"distcheck (make check): $( ((check == 0)) && echo ok || echo FAILED)"
+	# The output ends with automake's summary of the suite's run.
 	summary_block "$log"
-	((sanitizers == 0 && valgrind == 0 && fuzz == 0 && pg == 0 && check == 0))
+	((sanitizers == 0 && valgrind == 0 && fuzz == 0 && pg == 0 && deb == 0 && check == 0))
 }
 
 usage() {
