@@ -24,9 +24,9 @@ check "streamer-fcgi --version" grep -Eq '^streamer-fcgi [0-9.]+$' <<<"$("$STREA
 
 missing=
 for v in $("$STREAMER_FCGI" --help | grep -o '^  STREAMER_[A-Z_]*'); do
-	grep -q "^| \`$v\` |" "$top_srcdir/README.md" || missing="$missing $v"
+	grep -q "^| \`$v\` |" "$top_srcdir/docs/configuration.md" || missing="$missing $v"
 done
-check_eq "the README's configuration table lists every variable the worker knows" "$missing" ""
+check_eq "docs/configuration.md's table lists every variable the worker knows" "$missing" ""
 
 setup_stack
 out=$("$STREAMER_CLI" init-db)

@@ -1,4 +1,4 @@
-/* test_config_vars.c - the configuration table: config_load enforces its bounds and secret flags, --help renders it, README.md agrees with it. */
+/* test_config_vars.c - the configuration table: config_load enforces its bounds and secret flags, --help renders it, docs/configuration.md agrees with it. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,7 +144,7 @@ static void test_usage_names(void)
 	free(text);
 }
 
-/* The cell after name's in README's configuration table row, up to the next " | ". */
+/* The cell after name's in docs/configuration.md's table row, up to the next " | ". */
 static char *cell(const char *row, int n)
 {
 	const char *p = row + 2, *end;
@@ -161,12 +161,12 @@ static char *cell(const char *row, int n)
 }
 
 /*
- * What README's default column must say for v: "(empty)", or the default in
- * code style. A built-in path depends on configure's localstatedir: README
+ * What the table's default column must say for v: "(empty)", or the default
+ * in code style. A built-in path depends on configure's localstatedir: the doc
  * gives it as "`/usr/local/var/...` (`$localstatedir/...`)", so only the
  * part in parentheses must be there (*exact = 0).
  */
-static char *readme_default(const struct config_var *v, int *exact)
+static char *doc_default(const struct config_var *v, int *exact)
 {
 	size_t n = strlen(STREAMER_LOCALSTATEDIR);
 	struct buf b = {0};
@@ -184,13 +184,14 @@ static char *readme_default(const struct config_var *v, int *exact)
 }
 
 /*
- * README.md's configuration table lists exactly the table's variables, each
- * once, with its default, and the meaning of an integer shows its bounds.
+ * docs/configuration.md's table (its "## Variables" section) lists exactly
+ * config_vars' variables, each once, with its default, and the meaning of an
+ * integer shows its bounds.
  */
-static void test_readme_agrees(void)
+static void test_doc_agrees(void)
 {
 	const char *top = getenv("top_srcdir");
-	char *path = xstrcat2(top && *top ? top : "..", "/README.md");
+	char *path = xstrcat2(top && *top ? top : "..", "/docs/configuration.md");
 	size_t len, seen = 0;
 	char *text = file_read(path, 1 << 22, &len);
 	char *section, *save = NULL;
@@ -199,7 +200,7 @@ static void test_readme_agrees(void)
 	if (!text)
 		printf("# cannot read %s (set top_srcdir)\n", path);
 	CHECK(text != NULL);
-	section = strstr(text, "\n## Configuration\n");
+	section = strstr(text, "\n## Variables\n");
 	CHECK(section != NULL);
 	if (strstr(section + 1, "\n## "))
 		strstr(section + 1, "\n## ")[1] = '\0';
@@ -216,21 +217,21 @@ static void test_readme_agrees(void)
 		name[strlen(name) - 1] = '\0';
 		v = config_var_find(name + 1);
 		if (!v) {
-			printf("# README lists %s, which config_vars does not have\n", name + 1);
+			printf("# docs/configuration.md lists %s, which config_vars does not have\n", name + 1);
 			bad = 1;
 		} else if (listed[v - config_vars]++) {
-			printf("# README lists %s twice\n", v->name);
+			printf("# docs/configuration.md lists %s twice\n", v->name);
 			bad = 1;
 		} else {
-			want = readme_default(v, &exact);
+			want = doc_default(v, &exact);
 			if (exact ? strcmp(def, want) != 0 : !strstr(def, want)) {
-				printf("# README's default of %s is '%s', config_vars says '%s'\n", v->name, def, want);
+				printf("# docs/configuration.md: the default of %s is '%s', config_vars says '%s'\n", v->name, def, want);
 				bad = 1;
 			}
 			free(want);
 			config_var_bounds(v, bounds, sizeof bounds);
 			if (!strstr(meaning, bounds)) {
-				printf("# README's meaning of %s does not show its bounds %s\n", v->name, bounds);
+				printf("# docs/configuration.md: the meaning of %s does not show its bounds %s\n", v->name, bounds);
 				bad = 1;
 			}
 			seen++;
@@ -241,7 +242,7 @@ static void test_readme_agrees(void)
 	}
 	for (size_t i = 0; i < config_var_count; i++)
 		if (!listed[i]) {
-			printf("# README's configuration table does not list %s\n", config_vars[i].name);
+			printf("# docs/configuration.md's table does not list %s\n", config_vars[i].name);
 			bad = 1;
 		}
 	CHECK_INT(bad, 0);
@@ -253,4 +254,4 @@ static void test_readme_agrees(void)
 
 TAP_MAIN(TAP_TEST(test_int_bounds_are_the_tables), TAP_TEST(test_secret_flags),
 	 TAP_TEST(test_bounds_rendering), TAP_TEST(test_usage_lines),
-	 TAP_TEST(test_usage_names), TAP_TEST(test_readme_agrees))
+	 TAP_TEST(test_usage_names), TAP_TEST(test_doc_agrees))
