@@ -29,7 +29,7 @@
 #                      one database; node k in var/node<k>/ on the ports above + 100*(k-1)
 #                      (WebSocket 7999, 8099, ...); one JWT key (node 1's), and every
 #                      node's workers push to every node's Pushpin (STREAMER_CALLBACK_URL)
-#   any other STREAMER_* variable is passed to the workers (README, Configuration)
+#   any other STREAMER_* variable is passed to the workers (docs/configuration.md)
 # Example: STREAMER_DB_ENGINE=postgresql STREAMER_NODES=2 ./dev.sh up
 # A second stack runs beside the first with its own var directory and ports:
 #   STREAMER_VAR_DIR=/tmp/s2 STREAMER_PUSHPIN_PORT=7998 STREAMER_HTTP_PORT=8081 \
@@ -444,7 +444,7 @@ print_usage() {
 		Push:        env \$(cat $STACK_CONF/streamer.env) $STACK_CLI broadcast --tenant dev '{"type":"notice","text":"hi"}'
 		Metrics:     curl -s http://127.0.0.1:$STACK_HTTP_PORT/metrics   ($STACK_WEB's own port, loopback only; never through Pushpin; or $STACK_CLI stats --db '$STACK_DB')
 		Plain HTTP:  $STACK_WEB's port only: POST http://127.0.0.1:$STACK_HTTP_PORT/api/connect (X-Connection-Id, Bearer token) returns a
-		             connection_secret that /api/message and /api/disconnect need in X-Connection-Secret (README, Ingress dialects)
+		             connection_secret that /api/message and /api/disconnect need in X-Connection-Secret (docs/protocol.md, Ingress dialects)
 		Server API:  curl -s -H "Authorization: Bearer $auth" -d '{"tenant":"$tenant","topic":"news","data":{"hello":"world"}}' http://127.0.0.1:$STACK_HTTP_PORT/api/v1/broadcast
 		             ($STACK_WEB's port only, never through Pushpin; the key is STREAMER_API_KEY in $STACK_CONF/streamer.env; routes: docs/api.yaml)
 		Logs:        $STACK_LOG/   (streamer.log: the workers' JSON lines; ./dev.sh logs [-f])

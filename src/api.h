@@ -20,7 +20,7 @@ const char *api_route_of(const char *path);
  * Authenticates it first: Authorization: Bearer <one of STREAMER_API_KEY>
  * (compared in constant time) opens every tenant; a JWT verified like a
  * client's whose permissions hold STREAMER_API_PERMISSION opens its own
- * tenant only. Then runs the route (README, "Server API"; docs/api.yaml).
+ * tenant only. Then runs the route (docs/protocol.md, "Server API"; docs/api.yaml).
  * Always fills resp with JSON: the route's answer, or
  * {"error":{"code","message"[,"field"]}} with the status of the code
  * (401 no or bad credentials, 403 a JWT without the permission or another

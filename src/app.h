@@ -68,7 +68,7 @@ void app_hold_request(struct app *app, char *id);
  * makes the requests it queued claimable (app_hold_request) and wakes the
  * processors. Holding them until now keeps a processor's first push
  * (progress) from leaving before the acknowledgment in the answer; it cannot
- * make the client see them in that order (see README, async requests).
+ * make the client see them in that order (see docs/protocol.md, "Async requests").
  */
 void app_after_response(struct app *app);
 

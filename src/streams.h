@@ -97,7 +97,7 @@ struct stream_reader {
 /*
  * One page of stream for reader: a new object {"epoch" (null for a stream
  * with no message yet), "offset", "messages": [...], "more", "until"} and,
- * when since->given, "recovered" (see the README's recovery section).
+ * when since->given, "recovered" (see docs/protocol.md, "Streams and recovery").
  * Without since: the newest limit messages still held. At most limit
  * messages (0: position only) and, counting the text of the messages,
  * *budget bytes, which is reduced by what the page holds. Messages older than

@@ -57,7 +57,7 @@ after(async () => {
 // ([message, ms]): until both its acknowledgment and its complete or error
 // are in. The protocol does not order the acknowledgment (in the answer to
 // the client's message) against the pushes (progress, complete, error: sent
-// by a processor through the publish API): README, "Async requests".
+// by a processor through the publish API): docs/protocol.md, "Async requests".
 //
 // Pushes are best effort until the delivery issue: Pushpin 1.36 drops a
 // publish that reaches a connection while it is still reading the backend's
@@ -419,7 +419,7 @@ test('2 processors x 100 requests: each runs exactly once', { skip }, async (t) 
     try {
       m = await c.nextJson(3000);
     } catch (e) {
-      // Quiet for 3 s. Pushes are best effort (README, Client): Pushpin drops
+      // Quiet for 3 s. Pushes are best effort (docs/sdk.md): Pushpin drops
       // some published while it still forwards a burst of messages from the
       // same client. Once the store has every request finished, the pushes
       // that did not come are not coming.

@@ -10,7 +10,7 @@ const { StreamerClient } = await sdkModule();
 
 // ---- a streams server in this process ----------------------------------------
 //
-// The protocol of issue 15 (tests/e2e/../../README.md, "Streams"), small: one tenant
+// The protocol of issue 15 (docs/protocol.md, "Streams and recovery"), small: one tenant
 // (acme), the user is the token; every push is numbered in its stream and kept;
 // drop(message, connection) decides which pushes never leave (as Pushpin's do).
 
