@@ -154,17 +154,12 @@ check_eq "pkg-config knows streamer $version" "$(pkg-config --modversion streame
 check "a plugin builds against the installed header with pkg-config" \
 	bash -c "cc -std=gnu11 -shared -fPIC -Wall -Werror \$(pkg-config --cflags streamer) -o '$WORK/wordcount.so' \
 		/usr/share/doc/streamer/examples/plugin/wordcount.c \$(pkg-config --libs jansson)"
-for m in streamer.1 streamer-fcgi.8; do
-	check "man page $m is installed" test -f "/usr/share/man/man${m##*.}/$m.gz"
-done
-check "man -w streamer finds the page" man -w streamer
 for e in lighttpd/streamer.conf apache/streamer.conf pushpin/pushpin.conf.in pushpin/routes.in prometheus/streamer-alerts.yml \
 	systemd/streamer.env.example multinode/haproxy.cfg; do
 	check "example $e is in /usr/share/doc/streamer/examples" test -f "/usr/share/doc/streamer/examples/$e"
 done
 # (dh_compress gzips documents over 4 KB, as Debian does.)
 check "the docs are in /usr/share/doc/streamer" bash -c 'ls /usr/share/doc/streamer/README.md* && ls /usr/share/doc/streamer/docs/deployment.md*'
-check "the browser SDK is in /usr/share/streamer/www" test -f /usr/share/streamer/www/streamer.js
 
 # ---- 4. the units with the packaged settings ---------------------------------------
 # The admin's part (docs/deployment.md): the JWT public key, the Grip key shared
