@@ -134,7 +134,7 @@ enum config_kind {
  * One recognised variable. The single source of each setting's name,
  * default, bounds and help: config_load reads the bounds from here, --help
  * (config_usage) prints the help with the bounds rendered from the numbers,
- * and a unit test checks docs/configuration.md's table against it.
+ * streamer-fcgi(8) is generated from it (config_usage_man), and a unit test checks docs/configuration.md's table against it.
  *
  * CONFIG_INT bounds: a value is accepted within [min, max]; when zero is
  * set, 0 is accepted too and means what zero says. Rendered as "(min-max)",
@@ -171,6 +171,13 @@ const char *config_var_bounds(const struct config_var *v, char *buf, size_t len)
 
 /* Prints the table as --help lists it: "  NAME  help (bounds) [default]" lines. */
 void config_usage(FILE *to);
+
+/*
+ * Prints the table as man(7) source for a page's ENVIRONMENT section: a .TP
+ * paragraph per variable (name, help, bounds, default, and a note on secrets
+ * and on the variables only the processor reads), text escaped for troff.
+ */
+void config_usage_man(FILE *to);
 
 /*
  * Prints before, the names of the variables with flag joined by ", ", then

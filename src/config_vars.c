@@ -161,6 +161,49 @@ void config_usage(FILE *to)
 	}
 }
 
+/* Writes s for troff: backslashes and hyphens escaped, a leading . or ' made literal. */
+static void man_text(FILE *to, const char *s)
+{
+	if (*s == '.' || *s == '\'')
+		fputs("\\&", to);
+	for (; *s; s++) {
+		if (*s == '\\')
+			fputs("\\e", to);
+		else if (*s == '-')
+			fputs("\\-", to);
+		else
+			fputc(*s, to);
+	}
+}
+
+void config_usage_man(FILE *to)
+{
+	for (const struct config_var *v = config_vars; v->name; v++) {
+		char bounds[96];
+
+		config_var_bounds(v, bounds, sizeof bounds);
+		fputs(".TP\n.B ", to);
+		man_text(to, v->name);
+		fputc('\n', to);
+		man_text(to, v->help);
+		if (*bounds) {
+			fputc(' ', to);
+			man_text(to, bounds);
+		}
+		fputs(".\n", to);
+		if (*v->def) {
+			fputs("Default: \\fB", to);
+			man_text(to, v->def);
+			fputs("\\fR.\n", to);
+		}
+		if (v->flags & CONFIG_SECRET)
+			fputs("Never logged, and removed from the environment at start: exec handlers and "
+			      "other children do not inherit it.\n", to);
+		if (v->flags & CONFIG_PROCESSOR)
+			fputs("A setting of \\fBstreamer processor\\fR.\n", to);
+	}
+}
+
 void config_usage_names(FILE *to, unsigned flag, const char *before, const char *after)
 {
 	struct buf text = {0};

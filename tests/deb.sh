@@ -114,6 +114,7 @@ check_eq "the package's version is the tarball's (epoch 1, see debian/changelog)
 # ---- 2. lintian -------------------------------------------------------------------
 lintian --fail-on error --no-tag-display-limit "$WORK"/streamer_*.changes >"$WORK/lintian.log" 2>&1 && lint=0 || lint=$?
 check_eq "lintian finds no error" "$lint" 0
+check_eq "lintian finds a manual page for every program" "$(grep -o 'no-manual-page.*' "$WORK/lintian.log")" ""
 grep -c '^W:' "$WORK/lintian.log" | sed 's/^/lintian warnings: /' | while read -r l; do diag "$l"; done
 grep -E '^(E|W):' "$WORK/lintian.log" | sed 's/^/# /' || true
 
@@ -136,6 +137,20 @@ check_contains "/etc/streamer/streamer.env is a conffile" "$(dpkg-query -W -f='$
 check_eq "/var/lib/streamer is 0750 streamer:streamer" "$(mode_of /var/lib/streamer)" "750 streamer:streamer"
 check_eq "the workers' settings file names the packaged database" \
 	"$(grep '^STREAMER_DB=' /etc/streamer/streamer.env)" "STREAMER_DB=/var/lib/streamer/streamer.db"
+check_eq "the client SDK (streamer-client) and the console are in /usr/share/streamer/www" \
+	"$(cd /usr/share/streamer/www 2>&1 && ls | tr '\n' ' ')" "console.css console.js index.html package.json streamer.d.ts streamer.js "
+check_contains "the packaged SDK is the server's version" "$(cat /usr/share/streamer/www/package.json)" "\"version\": \"${version%%-*}\""
+check_contains "the package holds streamer(1) and streamer-fcgi(8)" "$(dpkg -c "$deb")" \
+	"./usr/share/man/man8/streamer-fcgi.8.gz"
+if grep -qs '^path-exclude=/usr/share/man' /etc/dpkg/dpkg.cfg.d/*; then
+	diag "dpkg excludes /usr/share/man on this machine: the installed man pages are not checked"
+else
+	check "the man pages are installed" \
+		test -f /usr/share/man/man1/streamer.1.gz -a -f /usr/share/man/man8/streamer-fcgi.8.gz
+	check_eq "man -w streamer finds the packaged page" "$(man -w streamer 2>&1)" /usr/share/man/man1/streamer.1.gz
+	check_contains "streamer-fcgi(8) gives the packaged database as STREAMER_DB's default" \
+		"$(zcat /usr/share/man/man8/streamer-fcgi.8.gz)" 'Default: \fB/var/lib/streamer/streamer.db\fR.'
+fi
 for u in streamer-fcgi.service streamer-processor.service streamer-gc.service streamer-gc.timer; do
 	check "unit $u is installed" test -f "/lib/systemd/system/$u"
 done

@@ -1162,7 +1162,7 @@ export class StreamerClient extends EventTarget {
   // epoch and offset (+1 per message). The client keeps each stream's position,
   // drops duplicates, holds what comes early, and fetches a gap from the history at
   // once (`history`, one call per stream at a time), so that the application sees
-  // each message once, in offset order. See the README's Client section.
+  // each message once, in offset order. See docs/sdk.md.
 
   _numbered(m) {
     return !this._streamsOff && !!m && typeof m === 'object' && typeof m.stream === 'string' &&
