@@ -554,8 +554,11 @@ cmd_test() {
 		check=1
 	fi
 
-	local suite_log
-	suite_log=$(ls "$BUILD"/streamer-*/_build/sub/test-suite.log 2>/dev/null | head -1)
+	# The tarball's build tree is left only when distcheck failed.
+	local suite_log="" f
+	for f in "$BUILD"/streamer-*/_build/sub/test-suite.log; do
+		if [[ -f $f ]]; then suite_log=$f; break; fi
+	done
 	if ((check != 0)) && [[ -n $suite_log ]]; then
 		say "==> failures (see $suite_log)"
 		grep -E '^(FAIL|ERROR):' "$suite_log" | head -40 || true
