@@ -28,26 +28,8 @@ check_eq "types come first in the exports condition (TypeScript reads them in or
 types=$top_builddir/tests/types
 mkdir -p "$types"
 types=$(cd "$types" && pwd)
-need_install() {
-	[ ! -f "$types/node_modules/typescript/package.json" ] ||
-		[ -n "$(find "$top_srcdir/tests/types/package-lock.json" -newer "$types/node_modules/.package-lock.json" 2>/dev/null)" ] ||
-		[ ! -f "$types/node_modules/.package-lock.json" ]
-}
-if need_install; then
-	(
-		flock 9
-		if need_install; then
-			if [ "$types" != "$(cd "$top_srcdir/tests/types" && pwd)" ]; then
-				cp "$top_srcdir/tests/types/package.json" "$top_srcdir/tests/types/package-lock.json" "$types/" &&
-					chmod u+w "$types/package.json" "$types/package-lock.json"
-			fi
-			cd "$types" && npm ci --no-audit --no-fund --loglevel=error >&2
-		fi
-	) 9>"${TMPDIR:-/tmp}/streamer-types-npm.lock" || {
-		echo "Bail out! npm ci failed in $types (the npm registry must be reachable once)"
-		exit 1
-	}
-fi
+. "$top_srcdir/tests/npm_ci.sh"
+npm_ci "$top_srcdir/tests/types" "$types" typescript || exit 1
 tsc=$types/node_modules/typescript/bin/tsc
 check "tsc $(node "$tsc" --version 2>&1 | awk '{ print $2 }') is installed in the build tree" test -f "$tsc"
 

@@ -17,37 +17,16 @@ fi
 # bench/ find it too), unless the source tree is read-only (make distcheck): then
 # tests/e2e/node_modules in the build tree. lib.mjs and browser.mjs load ws and
 # playwright-core from $STREAMER_E2E_NODE_MODULES.
-need_install() { # DIR: whether DIR/node_modules is missing or older than the lock
-	[ ! -f "$1/node_modules/ws/package.json" ] ||
-		[ ! -f "$1/node_modules/.package-lock.json" ] ||
-		[ -n "$(find "$e2e_dir/package-lock.json" -newer "$1/node_modules/.package-lock.json")" ]
-}
-
+. "$e2e_dir/../npm_ci.sh"
 npm_dir=$e2e_dir
 # (The mode bits, not test -w: root may write anywhere, yet distcheck means "read-only".)
-if need_install "$npm_dir" && { ! [ -w "$e2e_dir" ] || [ -z "$(find "$e2e_dir" -maxdepth 0 -perm -u+w)" ]; }; then
+if npm_need_install "$npm_dir" "$e2e_dir/package-lock.json" ws && { ! [ -w "$e2e_dir" ] || [ -z "$(find "$e2e_dir" -maxdepth 0 -perm -u+w)" ]; }; then
 	npm_dir=${top_builddir:-.}/tests/e2e
 	mkdir -p "$npm_dir"
 	npm_dir=$(cd "$npm_dir" && pwd)
 fi
 
-if need_install "$npm_dir"; then
-	lock=${TMPDIR:-/tmp}/streamer-e2e-npm.lock
-	(
-		flock 9
-		if need_install "$npm_dir"; then
-			echo "# npm ci in $npm_dir" >&2
-			if [ "$npm_dir" != "$e2e_dir" ]; then
-				cp "$e2e_dir/package.json" "$e2e_dir/package-lock.json" "$npm_dir/" &&
-					chmod u+w "$npm_dir/package.json" "$npm_dir/package-lock.json"
-			fi
-			cd "$npm_dir" && npm ci --no-audit --no-fund --loglevel=error >&2
-		fi
-	) 9>"$lock" || {
-		echo "Bail out! npm ci failed in $npm_dir (the npm registry must be reachable once)"
-		exit 1
-	}
-fi
+npm_ci "$e2e_dir" "$npm_dir" ws || exit 1
 STREAMER_E2E_NODE_MODULES=$npm_dir/node_modules
 export STREAMER_E2E_NODE_MODULES
 
