@@ -134,7 +134,8 @@ enum config_kind {
  * One recognised variable. The single source of each setting's name,
  * default, bounds and help: config_load reads the bounds from here, --help
  * (config_usage) prints the help with the bounds rendered from the numbers,
- * streamer-fcgi(8) is generated from it (config_usage_man), and a unit test checks docs/configuration.md's table against it.
+ * streamer-fcgi(8) is generated from it (config_usage_man), and a unit test
+ * checks docs/configuration.md's table against it.
  *
  * CONFIG_INT bounds: a value is accepted within [min, max]; when zero is
  * set, 0 is accepted too and means what zero says. Rendered as "(min-max)",

@@ -98,8 +98,7 @@ done
 check_eq "streamer-fcgi(8)'s OPTIONS name every option of streamer-fcgi --help" \
 	"$(missing_options "$(sed '/^Configuration comes/,$d' <<<"$help8")" "$(section "$text8" OPTIONS)")" ""
 # "  NAME  help ... [default]" -> "NAME default" (the default is the last [...] of the line)
-settings=$(sed -n 's/^  \(STREAMER_[A-Z0-9_]*\) .*/&/p' <<<"$help8" |
-	sed -E 's/^  (STREAMER_[A-Z0-9_]*) .*\[([^]]*)\]$/\1 \2/; t; s/^  (STREAMER_[A-Z0-9_]*) .*/\1/')
+settings=$(sed -nE 's/^  (STREAMER_[A-Z0-9_]*) .*\[([^]]*)\]$/\1 \2/p; t; s/^  (STREAMER_[A-Z0-9_]*) .*/\1/p' <<<"$help8")
 check "streamer-fcgi --help lists the settings" test "$(wc -l <<<"$settings")" -ge 50
 check_eq "streamer-fcgi(8) lists every setting with its default" "$(missing_settings "$text8")" ""
 check_contains "the database's default in streamer-fcgi(8) is the configured one" \

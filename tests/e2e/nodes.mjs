@@ -75,6 +75,12 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
+// ms an answer, or a push from the other node, may take: a push crosses one node's worker, the other
+// node's Pushpin and, in the sanitizer build beside other tests under make -j2, can
+// take more than the 5 s default (CI saw test 1 fail once there; not reproduced in 13
+// runs beside busy loops, ASan included).
+const PUSH_WAIT = 20000;
+
 async function whoami(c) {
   c.send({ action: 'whoami', id: uniq('who') });
   for (;;) {
@@ -90,12 +96,6 @@ async function request(c, action, payload, id = uniq('r')) {
     if (m.request_id === id) return m;
   }
 }
-
-// ms an answer, or a push from the other node, may take: a push crosses one node's worker, the other
-// node's Pushpin and, in the sanitizer build beside other tests under make -j2, can
-// take more than the 5 s default (CI saw test 1 fail once there; not reproduced in 13
-// runs beside busy loops, ASan included).
-const PUSH_WAIT = 20000;
 
 // Resolves with the next message, or null when none comes within ms.
 async function maybeNext(c, ms = 400) {
